@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+// The layering (DESIGN.md): conn -> ConnCommands -> {ConnSystem, ConnSim} -> ConnRuntime -> ConnSyntax.
+import PackageDescription
+
+let package = Package(
+  name: "conn",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "conn", targets: ["conn"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    // Source text -> tokens -> AST -> checked script, and diagnostics. Pure Swift, no libc.
+    .target(name: "ConnSyntax"),
+    // Interpreter, outcomes, errno catalog, the Backend protocol. No libc.
+    .target(name: "ConnRuntime", dependencies: ["ConnSyntax"]),
+    // GNU-only calls the Glibc module does not expose.
+    .target(name: "CConnShims"),
+    // The kernel backend: every libc call lives here.
+    .target(name: "ConnSystem", dependencies: ["ConnRuntime", "CConnShims"]),
+    // The simulated backend: a deterministic model of Linux sockets.
+    .target(name: "ConnSim", dependencies: ["ConnRuntime"]),
+    .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"]), .brew(["readline"])]),
+    // The command line as a library, so tests call commands in-process.
+    .target(
+      name: "ConnCommands",
+      dependencies: [
+        "ConnSyntax", "ConnRuntime", "ConnSystem", "ConnSim", "CReadline",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(name: "conn", dependencies: ["ConnCommands"]),
+    .testTarget(name: "ConnSyntaxTests", dependencies: ["ConnSyntax"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "ConnRuntimeTests", dependencies: ["ConnRuntime"]),
+    .testTarget(name: "ConnSystemTests", dependencies: ["ConnSystem", "ConnRuntime"]),
+    .testTarget(name: "ConnSimTests", dependencies: ["ConnSim", "ConnRuntime"]),
+    .testTarget(name: "ConnCommandsTests", dependencies: ["ConnCommands"]),
+  ]
+)

@@ -1,0 +1,262 @@
+// The syntax tree of a scenario. Values are already decoded (addresses parsed, durations in
+// nanoseconds, errno names resolved), so the interpreter never looks at text again; every node
+// keeps its byte range for diagnostics.
+
+/// A span of time in nanoseconds. (Not `Swift.Duration`: this one is 8 bytes and prints as the
+/// language writes it.)
+public struct TimeSpan: Hashable, Comparable, Sendable {
+  public var nanoseconds: Int64
+  public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+  public static func milliseconds(_ ms: Int64) -> TimeSpan { TimeSpan(nanoseconds: ms * 1_000_000) }
+  public static func seconds(_ s: Int64) -> TimeSpan { TimeSpan(nanoseconds: s * 1_000_000_000) }
+  public static let zero = TimeSpan(nanoseconds: 0)
+  public static func < (l: TimeSpan, r: TimeSpan) -> Bool { l.nanoseconds < r.nanoseconds }
+  public static func + (l: TimeSpan, r: TimeSpan) -> TimeSpan { TimeSpan(nanoseconds: l.nanoseconds &+ r.nanoseconds) }
+  public static func - (l: TimeSpan, r: TimeSpan) -> TimeSpan { TimeSpan(nanoseconds: l.nanoseconds &- r.nanoseconds) }
+  public var seconds: Double { Double(nanoseconds) / 1e9 }
+
+  /// The shortest exact spelling in the language's units: `250us`, `10ms`, `1.5s`, `2m`.
+  public var description: String {
+    let ns = nanoseconds
+    if ns == 0 { return "0s" }
+    if ns % 60_000_000_000 == 0 { return "\(ns / 60_000_000_000)m" }
+    if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000)s" }
+    if ns % 1_000_000 == 0 {
+      return ns >= 1_000_000_000 ? trimmed(Double(ns) / 1e9) + "s" : "\(ns / 1_000_000)ms"
+    }
+    if ns % 1_000 == 0 { return ns >= 1_000_000 ? trimmed(Double(ns) / 1e6) + "ms" : "\(ns / 1_000)us" }
+    return "\(ns)ns"
+  }
+
+  /// For reports: `3.004s`, `12.5ms`, `80us`.
+  public var humanDescription: String {
+    let ns = Double(nanoseconds)
+    if nanoseconds >= 1_000_000_000 { return String(format3(ns / 1e9)) + "s" }
+    if nanoseconds >= 1_000_000 { return String(format3(ns / 1e6)) + "ms" }
+    return String(format3(ns / 1e3)) + "us"
+  }
+}
+
+private func trimmed(_ d: Double) -> String {
+  var s = String(d)
+  if s.hasSuffix(".0") { s.removeLast(2) }
+  return s
+}
+
+/// Three significant decimals without Foundation.
+func format3(_ d: Double) -> String {
+  let scaled = (d * 1000).rounded()
+  let whole = Int64(scaled) / 1000
+  let frac = Int64(scaled) % 1000
+  if frac == 0 { return "\(whole)" }
+  var f = String(frac)
+  while f.count < 3 { f = "0" + f }
+  while f.hasSuffix("0") { f.removeLast() }
+  return "\(whole).\(f)"
+}
+
+/// A use of a socket name. `slot` indexes `Script.socketNames`.
+public struct SocketRef: Hashable, Sendable {
+  public var slot: Int32
+  public var range: SourceRange
+  public init(slot: Int32, range: SourceRange) {
+    self.slot = slot
+    self.range = range
+  }
+}
+
+public enum SocketSpec: Hashable, Sendable {
+  /// socket(family, type [| SOCK_NONBLOCK], 0)
+  case socket(SocketKind, nonblocking: Bool)
+  /// A bare descriptor number, open or not: for EBADF.
+  case descriptor(Int32)
+  /// open(path, O_RDWR or O_RDONLY): a descriptor that is not a socket, for ENOTSOCK.
+  case file(String)
+}
+
+public enum ConnectTarget: Hashable, Sendable {
+  case address(SocketAddress)
+  /// The address another socket is bound to (getsockname at run time).
+  case boundAddressOf(SocketRef)
+  /// An address pointer outside the process's address space: EFAULT.
+  case badPointer
+}
+
+/// Modifiers a blocking call accepts.
+public struct CallOptions: Hashable, Sendable {
+  /// Set O_NONBLOCK before the call.
+  public var nonblock = false
+  /// Deliver a signal after this long, so the call returns EINTR.
+  public var interrupt: TimeSpan?
+  /// Pass this address length instead of the family's own (EINVAL on purpose).
+  public var addressLength: Int32?
+  public init() {}
+}
+
+public enum OptionValue: Hashable, Sendable {
+  case integer(Int64)
+  case duration(TimeSpan)
+  /// SO_LINGER off.
+  case off
+
+  public var description: String {
+    switch self {
+    case .integer(let v): return "\(v)"
+    case .duration(let d): return d.description
+    case .off: return "off"
+    }
+  }
+}
+
+public enum Setting: Hashable, Sendable {
+  case nonblocking(Bool)
+  case option(SocketOption, OptionValue)
+}
+
+public enum RouteKind: String, CaseIterable, Sendable {
+  /// Linux route type unreachable: EHOSTUNREACH.
+  case unreachable
+  /// Route type prohibit: EACCES.
+  case prohibit
+  /// Route type blackhole: EINVAL.
+  case blackhole
+  /// A route whose packets go nowhere and get no answer: SYNs are lost, so connects time out.
+  case silent
+}
+
+public enum NetRule: Hashable, Sendable {
+  case route(IPPrefix, RouteKind)
+  /// A local address on a dummy interface.
+  case address(IPPrefix)
+  /// The ephemeral port range (net.ipv4.ip_local_port_range).
+  case ports(UInt16, UInt16)
+
+  public var description: String {
+    switch self {
+    case .route(let p, let k): return "net route \(p.description) \(k.rawValue)"
+    case .address(let p): return "net addr \(p.description)"
+    case .ports(let lo, let hi): return "net ports \(lo) \(hi)"
+    }
+  }
+}
+
+public enum UserIdentity: Hashable, Sendable {
+  case root
+  case nobody
+  case uid(UInt32)
+}
+
+/// What an `expect` accepts: any one of its alternatives.
+public struct Expectation: Hashable, Sendable {
+  public var ok = false
+  public var timeout = false
+  public var errnos = ErrnoSet()
+  /// Each entry is one alternative; all its events must be present in the result.
+  public var events: [PollEvents] = []
+  public var numbers: [Int64] = []
+  public var addresses: [SocketAddress] = []
+  /// The previous statement must have taken at most this long.
+  public var within: TimeSpan?
+  /// The alternatives as written, for "expected ..." messages.
+  public var textRange: SourceRange
+  public init(textRange: SourceRange) { self.textRange = textRange }
+
+  public var isEmpty: Bool {
+    !ok && !timeout && errnos.isEmpty && events.isEmpty && numbers.isEmpty && addresses.isEmpty
+  }
+}
+
+public struct Statement: Sendable {
+  public var kind: StatementKind
+  /// From the keyword to the end of the last operand.
+  public var range: SourceRange
+  public init(_ kind: StatementKind, _ range: SourceRange) {
+    self.kind = kind
+    self.range = range
+  }
+}
+
+public enum StatementKind: Sendable {
+  case sock(SocketRef, SocketSpec)
+  case bind(SocketRef, SocketAddress)
+  case listen(SocketRef, backlog: Int32?)
+  case connect(SocketRef, ConnectTarget, CallOptions)
+  case accept(SocketRef, into: SocketRef, CallOptions)
+  case set(SocketRef, Setting)
+  case get(SocketRef, SocketOption)
+  case poll(SocketRef, PollEvents, timeout: TimeSpan?, CallOptions)
+  case peer(SocketRef)
+  case local(SocketRef)
+  case shutdown(SocketRef, ShutdownHow)
+  case close(SocketRef)
+  case sleep(TimeSpan, CallOptions)
+  case expect(Expectation)
+  case net(NetRule)
+  case user(UserIdentity)
+  case `repeat`(count: Int, body: [Statement])
+
+  /// The statement's keyword, as written.
+  public var keyword: String {
+    switch self {
+    case .sock: return "sock"
+    case .bind: return "bind"
+    case .listen: return "listen"
+    case .connect: return "connect"
+    case .accept: return "accept"
+    case .set: return "set"
+    case .get: return "get"
+    case .poll: return "poll"
+    case .peer: return "peer"
+    case .local: return "local"
+    case .shutdown: return "shutdown"
+    case .close: return "close"
+    case .sleep: return "sleep"
+    case .expect: return "expect"
+    case .net: return "net"
+    case .user: return "user"
+    case .repeat: return "repeat"
+    }
+  }
+}
+
+/// What a scenario says it needs, from `# needs:` lines in its header.
+public struct Requirements: Hashable, Sendable {
+  public var root = false
+  public var linux = false
+  public var isolate = false
+  public var ipv6 = false
+  public init() {}
+  public var isEmpty: Bool { !root && !linux && !isolate && !ipv6 }
+  public var names: [String] {
+    var n: [String] = []
+    if root { n.append("root") }
+    if linux { n.append("linux") }
+    if isolate { n.append("isolate") }
+    if ipv6 { n.append("ipv6") }
+    return n
+  }
+}
+
+/// A parsed scenario.
+public struct Script: Sendable {
+  public var source: SourceFile
+  public var statements: [Statement]
+  /// Socket names by slot.
+  public var socketNames: [String]
+  public var requirements: Requirements
+  public var diagnostics: [Diagnostic]
+  public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+
+  /// Every `net` rule, in order, wherever it appears.
+  public var netRules: [(NetRule, SourceRange)] {
+    var out: [(NetRule, SourceRange)] = []
+    func walk(_ s: [Statement]) {
+      for st in s {
+        if case .net(let r) = st.kind { out.append((r, st.range)) }
+        if case .repeat(_, let body) = st.kind { walk(body) }
+      }
+    }
+    walk(statements)
+    return out
+  }
+}

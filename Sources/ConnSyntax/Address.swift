@@ -1,0 +1,279 @@
+// Addresses as the language writes them, parsed and printed without libc so that the front end
+// can reject `999.1.1.1:80` before anything runs, and so that the simulated backend can compare
+// addresses without asking the kernel.
+
+public struct IPv4Address: Hashable, Sendable, Comparable {
+  /// Host byte order: 127.0.0.1 is 0x7f000001.
+  public var value: UInt32
+  public init(_ value: UInt32) { self.value = value }
+  public init(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
+    value = UInt32(a) << 24 | UInt32(b) << 16 | UInt32(c) << 8 | UInt32(d)
+  }
+  public static let any = IPv4Address(0)
+  public static let loopback = IPv4Address(127, 0, 0, 1)
+  public static let broadcast = IPv4Address(0xffff_ffff)
+  public var isLoopback: Bool { value >> 24 == 127 }
+  public var isAny: Bool { value == 0 }
+  public var isMulticast: Bool { value >> 28 == 0xe }
+  public static func < (l: IPv4Address, r: IPv4Address) -> Bool { l.value < r.value }
+
+  public var description: String {
+    "\(value >> 24).\(value >> 16 & 0xff).\(value >> 8 & 0xff).\(value & 0xff)"
+  }
+
+  /// Parses dotted-quad text; nil on anything else (leading zeros, values over 255, missing parts).
+  public static func parse<C: Collection>(_ s: C) -> IPv4Address? where C.Element == UInt8 {
+    var parts = 0
+    var cur: UInt32 = 0
+    var digits = 0
+    var result: UInt32 = 0
+    for c in s {
+      if c >= 0x30 && c <= 0x39 {
+        if digits > 0 && cur == 0 { return nil }  // leading zero: 01 is ambiguous (octal in inet_aton)
+        cur = cur * 10 + UInt32(c - 0x30)
+        digits += 1
+        if cur > 255 || digits > 3 { return nil }
+      } else if c == 0x2E {
+        if digits == 0 || parts == 3 { return nil }
+        result = result << 8 | cur
+        parts += 1
+        cur = 0
+        digits = 0
+      } else {
+        return nil
+      }
+    }
+    if digits == 0 || parts != 3 { return nil }
+    return IPv4Address(result << 8 | cur)
+  }
+}
+
+public struct IPv6Address: Hashable, Sendable {
+  public var high: UInt64
+  public var low: UInt64
+  public init(high: UInt64, low: UInt64) {
+    self.high = high
+    self.low = low
+  }
+  public static let any = IPv6Address(high: 0, low: 0)
+  public static let loopback = IPv6Address(high: 0, low: 1)
+
+  public var bytes: [UInt8] {
+    (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64($0))) }
+      + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64($0))) }
+  }
+  public init(bytes b: [UInt8]) {
+    var h: UInt64 = 0
+    var l: UInt64 = 0
+    for i in 0..<8 { h = h << 8 | UInt64(b[i]) }
+    for i in 8..<16 { l = l << 8 | UInt64(b[i]) }
+    self.init(high: h, low: l)
+  }
+  public var isLoopback: Bool { self == .loopback }
+  public var isAny: Bool { high == 0 && low == 0 }
+  /// ::ffff:a.b.c.d
+  public var mappedIPv4: IPv4Address? {
+    high == 0 && low >> 32 == 0xffff ? IPv4Address(UInt32(truncatingIfNeeded: low)) : nil
+  }
+  public static func mapping(_ v4: IPv4Address) -> IPv6Address {
+    IPv6Address(high: 0, low: 0xffff_0000_0000 | UInt64(v4.value))
+  }
+  public var isLinkLocal: Bool { high >> 54 == 0x3fa }
+
+  /// RFC 5952 text: lowercase, longest zero run compressed, v4-mapped in dotted form.
+  public var description: String {
+    if let v4 = mappedIPv4 { return "::ffff:\(v4.description)" }
+    let groups: [UInt16] = (0..<8).map { i in
+      let word = i < 4 ? high : low
+      return UInt16(truncatingIfNeeded: word >> (48 - 16 * UInt64(i % 4)))
+    }
+    var bestStart = -1
+    var bestLen = 1
+    var i = 0
+    while i < 8 {
+      if groups[i] == 0 {
+        var j = i
+        while j < 8 && groups[j] == 0 { j += 1 }
+        if j - i > bestLen {
+          bestStart = i
+          bestLen = j - i
+        }
+        i = j
+      } else {
+        i += 1
+      }
+    }
+    func hex(_ r: Range<Int>) -> String { r.map { String(groups[$0], radix: 16) }.joined(separator: ":") }
+    if bestStart < 0 { return hex(0..<8) }
+    return hex(0..<bestStart) + "::" + hex((bestStart + bestLen)..<8)
+  }
+
+  public static func parse(_ text: [UInt8]) -> IPv6Address? {
+    // Split at "::" at most once; each side is groups of up to 4 hex digits; the last group may
+    // be a dotted IPv4 address.
+    var head: [UInt16] = []
+    var tail: [UInt16] = []
+    var sawDouble = false
+    var i = 0
+    let n = text.count
+    if n == 0 || n > 45 { return nil }
+    if n >= 2 && text[0] == 0x3A && text[1] == 0x3A {
+      sawDouble = true
+      i = 2
+      if n == 2 { return IPv6Address.any }
+    } else if text[0] == 0x3A {
+      return nil
+    }
+    while i < n {
+      // Read one group.
+      var j = i
+      var v: UInt32 = 0
+      while j < n, let d = hexValue(text[j]) {
+        v = v << 4 | UInt32(d)
+        j += 1
+        if j - i > 4 { break }
+      }
+      if j < n && text[j] == 0x2E {
+        // Embedded IPv4 as the final 32 bits.
+        guard let v4 = IPv4Address.parse(text[i..<n]) else { return nil }
+        let g = [UInt16(v4.value >> 16), UInt16(v4.value & 0xffff)]
+        if sawDouble { tail += g } else { head += g }
+        i = n
+        break
+      }
+      if j == i || j - i > 4 { return nil }
+      if sawDouble { tail.append(UInt16(v)) } else { head.append(UInt16(v)) }
+      i = j
+      if i == n { break }
+      guard text[i] == 0x3A else { return nil }
+      if i + 1 < n && text[i + 1] == 0x3A {
+        if sawDouble { return nil }
+        sawDouble = true
+        i += 2
+        if i == n { break }
+      } else {
+        i += 1
+        if i == n { return nil }
+      }
+    }
+    let total = head.count + tail.count
+    if sawDouble ? total > 7 : total != 8 { return nil }
+    let groups = head + [UInt16](repeating: 0, count: 8 - total) + tail
+    var h: UInt64 = 0
+    var l: UInt64 = 0
+    for k in 0..<4 { h = h << 16 | UInt64(groups[k]) }
+    for k in 4..<8 { l = l << 16 | UInt64(groups[k]) }
+    return IPv6Address(high: h, low: l)
+  }
+}
+
+@inline(__always) func hexValue(_ c: UInt8) -> UInt8? {
+  switch c {
+  case 0x30...0x39: return c - 0x30
+  case 0x61...0x66: return c - 0x61 + 10
+  case 0x41...0x46: return c - 0x41 + 10
+  default: return nil
+  }
+}
+
+/// A socket address as a script writes it or as a call returns it.
+public enum SocketAddress: Hashable, Sendable {
+  case inet(IPv4Address, port: UInt16)
+  /// `scope` is the text after `%` (an interface name or number), resolved by the backend.
+  case inet6(IPv6Address, port: UInt16, scope: String?)
+  /// A path; the empty path is an unnamed (unbound) Unix socket.
+  case unix(String)
+  /// Linux abstract namespace name, written `@name`.
+  case abstract(String)
+  /// AF_UNSPEC: dissolves a datagram association.
+  case unspec
+
+  public var family: AddressFamily? {
+    switch self {
+    case .inet: return .inet
+    case .inet6: return .inet6
+    case .unix, .abstract: return .unix
+    case .unspec: return nil
+    }
+  }
+
+  public var port: UInt16? {
+    switch self {
+    case .inet(_, let p), .inet6(_, let p, _): return p
+    default: return nil
+    }
+  }
+
+  /// Loopback, Unix, and unspecified addresses never leave the machine.
+  public var isLocalOnly: Bool {
+    switch self {
+    case .inet(let a, _): return a.isLoopback
+    case .inet6(let a, _, _): return a.isLoopback || (a.mappedIPv4?.isLoopback ?? false)
+    case .unix, .abstract, .unspec: return true
+    }
+  }
+
+  /// The same text the language uses: `127.0.0.1:80`, `[::1]:80`, `"/run/x.sock"`, `@name`, `unspec`.
+  public var description: String {
+    switch self {
+    case .inet(let a, let p): return "\(a.description):\(p)"
+    case .inet6(let a, let p, let s): return "[\(a.description)\(s.map { "%" + $0 } ?? "")]:\(p)"
+    case .unix(let path): return path.isEmpty ? "unnamed" : quoteString(path)
+    case .abstract(let name): return "@" + name
+    case .unspec: return "unspec"
+    }
+  }
+}
+
+/// An IP prefix, `10.0.0.0/8` or `fd00::/64`.
+public enum IPPrefix: Hashable, Sendable {
+  case v4(IPv4Address, Int)
+  case v6(IPv6Address, Int)
+
+  public var description: String {
+    switch self {
+    case .v4(let a, let l): return "\(a.description)/\(l)"
+    case .v6(let a, let l): return "\(a.description)/\(l)"
+    }
+  }
+
+  public func contains(_ address: SocketAddress) -> Bool {
+    switch (self, address) {
+    case (.v4(let net, let len), .inet(let a, _)):
+      if len == 0 { return true }
+      let mask: UInt32 = len >= 32 ? .max : ~(UInt32.max >> UInt32(len))
+      return a.value & mask == net.value & mask
+    case (.v6(let net, let len), .inet6(let a, _, _)):
+      func m(_ bits: Int) -> UInt64 { bits <= 0 ? 0 : bits >= 64 ? .max : ~(UInt64.max >> UInt64(bits)) }
+      return a.high & m(len) == net.high & m(len) && a.low & m(len - 64) == net.low & m(len - 64)
+    default: return false
+    }
+  }
+
+  public var length: Int {
+    switch self {
+    case .v4(_, let l), .v6(_, let l): return l
+    }
+  }
+}
+
+/// Quotes a string the way the lexer reads it back.
+public func quoteString(_ s: String) -> String {
+  var out = "\""
+  for u in s.unicodeScalars {
+    switch u {
+    case "\"": out += "\\\""
+    case "\\": out += "\\\\"
+    case "\n": out += "\\n"
+    case "\t": out += "\\t"
+    case "\0": out += "\\0"
+    default:
+      if u.value < 0x20 || u.value == 0x7f {
+        out += "\\x" + (u.value < 16 ? "0" : "") + String(u.value, radix: 16)
+      } else {
+        out.unicodeScalars.append(u)
+      }
+    }
+  }
+  return out + "\""
+}

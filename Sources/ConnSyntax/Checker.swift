@@ -1,0 +1,97 @@
+// The checker runs after parsing and before anything executes. It resolves socket names in
+// source order (a name is usable after the `sock` or `accept ... as` that declares it) and checks
+// that each `expect` follows a statement whose result it can describe.
+
+struct Checker {
+  let script: Script
+  var diagnostics: [Diagnostic] = []
+  private var declared: Set<Int32> = []
+
+  init(script: Script) { self.script = script }
+
+  mutating func run() {
+    checkBlock(script.statements)
+  }
+
+  private mutating func use(_ r: SocketRef) {
+    if declared.contains(r.slot) { return }
+    let name = script.socketNames[Int(r.slot)]
+    let candidates = declared.map { script.socketNames[Int($0)] }.sorted()
+    diagnostics.append(.undeclaredSocket(name, at: r.range, suggestion: closestName(to: name, in: candidates, maxDistance: 2)))
+    declared.insert(r.slot)  // report each name once
+  }
+
+  private mutating func checkBlock(_ statements: [Statement]) {
+    var previous: Statement?
+    for st in statements {
+      switch st.kind {
+      case .sock(let r, _): declared.insert(r.slot)
+      case .bind(let r, _), .listen(let r, _), .set(let r, _), .get(let r, _), .poll(let r, _, _, _), .peer(let r),
+        .local(let r), .shutdown(let r, _), .close(let r):
+        use(r)
+      case .connect(let r, let target, _):
+        use(r)
+        if case .boundAddressOf(let other) = target { use(other) }
+      case .accept(let l, let into, _):
+        use(l)
+        declared.insert(into.slot)
+      case .expect(let e):
+        checkExpectation(e, st.range, after: previous)
+      case .repeat(_, let body):
+        checkBlock(body)
+      case .sleep, .net, .user:
+        break
+      }
+      previous = st
+    }
+  }
+
+  private enum ResultShape { case status, descriptor, value, socketError, events, address, none }
+
+  private func shape(of st: Statement) -> ResultShape {
+    switch st.kind {
+    case .sock, .accept: return .descriptor
+    case .bind, .listen, .connect, .set, .shutdown, .close, .sleep: return .status
+    case .get(_, let o): return o == .SO_ERROR ? .socketError : .value
+    case .poll: return .events
+    case .peer, .local: return .address
+    case .expect, .net, .user, .repeat: return .none
+    }
+  }
+
+  private mutating func checkExpectation(_ e: Expectation, _ range: SourceRange, after previous: Statement?) {
+    guard let prev = previous else {
+      diagnostics.append(.expectWithoutStatement(at: SourceRange(Int(range.start), Int(range.start) + 6)))
+      return
+    }
+    let keyword = prev.kind.keyword
+    let s = shape(of: prev)
+    if s == .none {
+      let what = keyword == "expect" ? "a second 'expect'" : "'expect'"
+      diagnostics.append(
+        .expectationMismatch(
+          what, after: keyword, at: SourceRange(Int(range.start), Int(range.start) + 6),
+          hint: keyword == "expect" ? "join alternatives with 'or': expect EINPROGRESS or EALREADY" : "'\(keyword)' has no result to check"))
+      return
+    }
+    let at = e.textRange
+    func mismatch(_ what: String, _ hint: String? = nil) {
+      diagnostics.append(.expectationMismatch(what, after: keyword, at: at, hint: hint))
+    }
+    if !e.events.isEmpty && s != .events {
+      mismatch("poll events", "poll events describe the result of 'poll'")
+    }
+    if e.timeout && s != .events {
+      mismatch("'timeout'", keyword == "connect" ? "a connect that times out fails with ETIMEDOUT" : "'timeout' is a result of 'poll'")
+    }
+    if e.ok && (s == .events || s == .address) {
+      mismatch("'ok'", s == .events ? "expect the events, or timeout" : "expect the address")
+    }
+    if !e.numbers.isEmpty && !(s == .descriptor || s == .value) {
+      mismatch("a number", s == .socketError ? "SO_ERROR reads as ok or an errno: expect ok" : "only 'sock', 'accept' and 'get' give a number")
+    }
+    if !e.addresses.isEmpty && s != .address {
+      mismatch("an address", "only 'peer' and 'local' give an address")
+    }
+  }
+}

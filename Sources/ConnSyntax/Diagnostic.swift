@@ -1,0 +1,106 @@
+// Diagnostics are values with a stable id; rendering them is separate (DiagnosticRenderer).
+// Every message the front end can produce is a static factory below, so tests assert ids,
+// not wording.
+
+public enum Severity: String, Sendable {
+  case error, warning, note
+}
+
+public struct Diagnostic: Sendable, Equatable {
+  public var id: String
+  public var severity: Severity
+  public var message: String
+  public var range: SourceRange
+  /// A "did you mean" or explanatory hint, printed after the caret.
+  public var hint: String?
+
+  public init(id: String, _ message: String, at range: SourceRange, hint: String? = nil, severity: Severity = .error) {
+    self.id = id
+    self.severity = severity
+    self.message = message
+    self.range = range
+    self.hint = hint
+  }
+}
+
+// MARK: - Catalog
+
+extension Diagnostic {
+  // Lexical
+  static func invalidCharacter(_ what: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "lex.invalid-character", "unexpected \(what)", at: r)
+  }
+  static func invalidUTF8(at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "lex.invalid-utf8", "invalid UTF-8 byte sequence", at: r)
+  }
+  static func unterminatedString(at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "lex.unterminated-string", "unterminated string (a closing '\"' is missing on this line)", at: r)
+  }
+  static func invalidEscape(_ e: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "lex.invalid-escape", "invalid escape '\\\(e)' in string", at: r,
+               hint: "valid escapes: \\\\ \\\" \\n \\t \\0 \\xHH")
+  }
+  static func malformedWord(_ text: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "lex.malformed", "cannot read '\(text)' as a name, number, duration or address", at: r)
+  }
+  static func unterminatedBracket(at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "lex.unterminated-bracket", "IPv6 address is missing its closing ']'", at: r,
+               hint: "write IPv6 endpoints as [::1]:80")
+  }
+  static func tokenTooLong(at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "lex.too-long", "token is longer than \(Lexer.maxTokenLength) bytes", at: r)
+  }
+
+  // Syntax
+  static func expected(_ what: String, found: String, at r: SourceRange, hint: String? = nil) -> Diagnostic {
+    Diagnostic(id: "parse.expected", "expected \(what), found \(found)", at: r, hint: hint)
+  }
+  static func unknownStatement(_ word: String, at r: SourceRange, suggestion: String?) -> Diagnostic {
+    Diagnostic(id: "parse.unknown-statement", "unknown statement '\(word)'", at: r,
+               hint: suggestion.map { "did you mean '\($0)'?" })
+  }
+  static func unclosedBlock(openedAt line: Int, at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "parse.unclosed-block", "'}' expected (to close 'repeat' at line \(line))", at: r)
+  }
+  static func strayCloseBrace(at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "parse.stray-brace", "'}' without an open 'repeat' block", at: r)
+  }
+  static func nestingTooDeep(at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "parse.too-deep", "'repeat' blocks nested deeper than \(Parser.maxNesting) levels", at: r)
+  }
+  static func tooManyErrors(at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "parse.too-many-errors", "too many errors (\(Parser.maxDiagnostics)); stopping here", at: r)
+  }
+  static func invalidValue(_ message: String, at r: SourceRange, hint: String? = nil) -> Diagnostic {
+    Diagnostic(id: "parse.invalid-value", message, at: r, hint: hint)
+  }
+  static func outOfRange(_ message: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "check.out-of-range", message, at: r)
+  }
+  static func malformedAddress(_ message: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "check.malformed-address", message, at: r)
+  }
+
+  // Semantic
+  static func undeclaredSocket(_ name: String, at r: SourceRange, suggestion: String?) -> Diagnostic {
+    Diagnostic(id: "check.undeclared-socket", "socket '\(name)' is not declared", at: r,
+               hint: suggestion.map { "did you mean '\($0)'?" } ?? "declare it first: sock \(name) = stream inet")
+  }
+  static func unknownErrno(_ name: String, at r: SourceRange, suggestion: String?) -> Diagnostic {
+    Diagnostic(id: "check.unknown-errno", "unknown errno name '\(name)'", at: r,
+               hint: suggestion.map { "did you mean '\($0)'?" })
+  }
+  static func unknownOption(_ name: String, at r: SourceRange, suggestion: String?) -> Diagnostic {
+    Diagnostic(id: "check.unknown-option", "unknown socket option '\(name)'", at: r,
+               hint: suggestion.map { "did you mean '\($0)'?" } ?? "known options: \(SocketOption.allCases.map(\.rawValue).joined(separator: ", "))")
+  }
+  static func expectWithoutStatement(at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "check.expect-without-statement", "'expect' has no statement before it to check", at: r)
+  }
+  static func expectationMismatch(_ what: String, after statement: String, at r: SourceRange, hint: String? = nil) -> Diagnostic {
+    Diagnostic(id: "check.expectation-mismatch", "\(what) cannot follow '\(statement)'", at: r, hint: hint)
+  }
+  static func duplicateExpectation(at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "check.duplicate-expectation", "alternative listed twice", at: r)
+  }
+}

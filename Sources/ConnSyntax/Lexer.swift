@@ -1,0 +1,375 @@
+// The lexer walks UTF-8 bytes, never Characters. A token is a kind and a byte range; its value
+// (a number, an address) is decoded by the parser from those bytes. Everything that is not
+// punctuation, a string or a bracketed address is read as one "word" (a run of letters, digits
+// and . : / % _) and classified by what it contains, in the same pass that finds its end.
+
+public enum TokenKind: UInt8, Sendable {
+  case identifier  // stream, s, ECONNREFUSED
+  case integer  // 80
+  case duration  // 250us 10ms 1.5s 2m
+  case ipv4  // 127.0.0.1 or 127.0.0.1:80
+  case ipv6  // [::1]:80, [fe80::1%lo]:80, [::1]
+  case prefix  // 10.0.0.0/8, fd00::/64
+  case string  // "run/x.sock"
+  case abstractName  // @name
+  case equals, semicolon, newline, leftBrace, rightBrace
+  case invalid  // already reported by the lexer
+  case eof
+
+  public var description: String {
+    switch self {
+    case .identifier: return "a name"
+    case .integer: return "a number"
+    case .duration: return "a duration"
+    case .ipv4: return "an IPv4 address"
+    case .ipv6: return "an IPv6 address"
+    case .prefix: return "a prefix"
+    case .string: return "a string"
+    case .abstractName: return "an abstract name"
+    case .equals: return "'='"
+    case .semicolon: return "';'"
+    case .newline: return "end of line"
+    case .leftBrace: return "'{'"
+    case .rightBrace: return "'}'"
+    case .invalid: return "invalid input"
+    case .eof: return "end of file"
+    }
+  }
+}
+
+public struct Token: Sendable, Equatable {
+  public var kind: TokenKind
+  public var start: UInt32
+  public var end: UInt32
+  public var range: SourceRange { SourceRange(Int(start), Int(end)) }
+}
+
+/// Byte classes, one table lookup per byte.
+private enum ByteClass {
+  static let letter: UInt8 = 1
+  static let digit: UInt8 = 2
+  static let wordPunct: UInt8 = 4  // . : / % inside words
+  static let underscore: UInt8 = 8
+  /// Allocated once and never freed: the lexer reads it through a raw pointer on every byte.
+  nonisolated(unsafe) static let table: UnsafePointer<UInt8> = {
+    let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+    t.initialize(repeating: 0, count: 256)
+    for c in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(c)] = letter }
+    for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(c)] = letter }
+    for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = digit }
+    for c in [UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: "%")] { t[Int(c)] = wordPunct }
+    t[Int(UInt8(ascii: "_"))] = underscore
+    return UnsafePointer(t)
+  }()
+}
+
+public struct Lexer {
+  /// Longest token the lexer accepts; longer ones are diagnosed (but still skipped in linear time).
+  public static let maxTokenLength = 4096
+
+  let buf: UnsafeBufferPointer<UInt8>
+  public private(set) var pos: Int = 0
+  public var diagnostics: [Diagnostic] = []
+  /// Stops collecting after this many, so binary garbage cannot make millions of diagnostics.
+  public var diagnosticLimit = 200
+  private let classes: UnsafePointer<UInt8>
+
+  /// `buffer` must outlive the lexer (call inside `withUnsafeBufferPointer`).
+  public init(_ buffer: UnsafeBufferPointer<UInt8>) {
+    buf = buffer
+    classes = ByteClass.table
+  }
+
+  mutating func report(_ d: Diagnostic) {
+    if diagnostics.count < diagnosticLimit { diagnostics.append(d) }
+  }
+
+  public mutating func next() -> Token {
+    let n = buf.count
+    // Skip blanks and comments.
+    while pos < n {
+      let c = buf[pos]
+      if c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0C || c == 0x0B {
+        pos += 1
+      } else if c == 0x23 {  // '#'
+        while pos < n && buf[pos] != 0x0A { pos += 1 }
+      } else {
+        break
+      }
+    }
+    let start = pos
+    if pos >= n { return Token(kind: .eof, start: UInt32(n), end: UInt32(n)) }
+    let c = buf[pos]
+    switch c {
+    case 0x0A:
+      pos += 1
+      return tok(.newline, start)
+    case 0x3B:
+      pos += 1
+      return tok(.semicolon, start)
+    case 0x3D:
+      pos += 1
+      return tok(.equals, start)
+    case 0x7B:
+      pos += 1
+      return tok(.leftBrace, start)
+    case 0x7D:
+      pos += 1
+      return tok(.rightBrace, start)
+    case 0x22:
+      return lexString(start)
+    case 0x40:
+      return lexAbstract(start)
+    case 0x5B:
+      return lexBracketed(start)
+    default:
+      if classes[Int(c)] != 0 { return lexWord(start) }
+      return lexInvalid(start)
+    }
+  }
+
+  @inline(__always) private func tok(_ k: TokenKind, _ s: Int) -> Token {
+    Token(kind: k, start: UInt32(truncatingIfNeeded: s), end: UInt32(truncatingIfNeeded: pos))
+  }
+
+  /// A run of word bytes, classified in the same pass.
+  private mutating func lexWord(_ start: Int) -> Token {
+    let n = buf.count
+    var seen: UInt8 = 0
+    var dots = 0, colons = 0, slashes = 0, percents = 0
+    var firstLetterOrDigitEnd = -1  // where the leading digit run ends (for durations)
+    while pos < n {
+      let b = buf[pos]
+      let cls = classes[Int(b)]
+      if cls == 0 { break }
+      if cls == ByteClass.wordPunct {
+        switch b {
+        case 0x2E: dots += 1
+        case 0x3A: colons += 1
+        case 0x2F: slashes += 1
+        default: percents += 1
+        }
+      } else if cls == ByteClass.letter && firstLetterOrDigitEnd < 0 {
+        firstLetterOrDigitEnd = pos
+      }
+      seen |= cls
+      pos += 1
+    }
+    let len = pos - start
+    if len > Lexer.maxTokenLength {
+      report(.tokenTooLong(at: SourceRange(start, pos)))
+      return tok(.invalid, start)
+    }
+    let first = classes[Int(buf[start])]
+    // Plain identifier: starts with a letter or underscore, letters/digits/underscores only.
+    if seen & ByteClass.wordPunct == 0 {
+      if first != ByteClass.digit { return tok(.identifier, start) }
+      if seen == ByteClass.digit { return tok(.integer, start) }
+      if isDuration(start, pos) { return tok(.duration, start) }
+      report(.malformedWord(text(start, pos), at: SourceRange(start, pos)))
+      return tok(.invalid, start)
+    }
+    if slashes == 1 && percents == 0 { return tok(.prefix, start) }
+    if first == ByteClass.digit && colons == 0 && slashes == 0 && percents == 0 && dots == 1
+      && isDuration(start, pos)
+    {
+      return tok(.duration, start)
+    }
+    if first == ByteClass.digit && colons <= 1 && slashes == 0 && percents == 0 && dots >= 1
+      && seen & ByteClass.letter == 0 && seen & ByteClass.underscore == 0
+    {
+      return tok(.ipv4, start)
+    }
+    if colons >= 2 && slashes == 0 {
+      report(
+        Diagnostic(
+          id: "lex.bare-ipv6", "IPv6 addresses are written in brackets", at: SourceRange(start, pos),
+          hint: "write [\(text(start, pos))]:PORT"))
+      return tok(.invalid, start)
+    }
+    report(.malformedWord(text(start, pos), at: SourceRange(start, pos)))
+    return tok(.invalid, start)
+  }
+
+  /// digits [. digits] unit, unit one of ns us ms s m.
+  private func isDuration(_ s: Int, _ e: Int) -> Bool {
+    var i = s
+    while i < e && classes[Int(buf[i])] == ByteClass.digit { i += 1 }
+    if i < e && buf[i] == 0x2E {
+      i += 1
+      let f = i
+      while i < e && classes[Int(buf[i])] == ByteClass.digit { i += 1 }
+      if i == f { return false }
+    }
+    let unitLen = e - i
+    if unitLen == 1 { return buf[i] == 0x73 || buf[i] == 0x6D }  // s m
+    if unitLen == 2 {
+      return buf[i + 1] == 0x73 && (buf[i] == 0x6E || buf[i] == 0x75 || buf[i] == 0x6D)  // ns us ms
+    }
+    return false
+  }
+
+  /// "..." with escapes \\ \" \n \t \0 \xHH. Ends at the closing quote; a newline or the end of
+  /// input first is an error.
+  private mutating func lexString(_ start: Int) -> Token {
+    let n = buf.count
+    pos += 1
+    var bad = false
+    while pos < n {
+      let b = buf[pos]
+      if b == 0x22 {
+        pos += 1
+        if pos - start > Lexer.maxTokenLength {
+          report(.tokenTooLong(at: SourceRange(start, pos)))
+          return tok(.invalid, start)
+        }
+        return tok(bad ? .invalid : .string, start)
+      }
+      if b == 0x0A { break }
+      if b == 0x5C {
+        let escStart = pos
+        pos += 1
+        if pos >= n || buf[pos] == 0x0A { break }
+        switch buf[pos] {
+        case 0x5C, 0x22, 0x6E, 0x74, 0x30: pos += 1
+        case 0x78:
+          if pos + 2 < n, hexValue(buf[pos + 1]) != nil, hexValue(buf[pos + 2]) != nil {
+            pos += 3
+          } else {
+            report(.invalidEscape("x", at: SourceRange(escStart, min(pos + 1, n))))
+            bad = true
+            pos += 1
+          }
+        default:
+          let e = utf8End(pos)
+          report(.invalidEscape(text(pos, e), at: SourceRange(escStart, e)))
+          bad = true
+          pos = e
+        }
+        continue
+      }
+      pos += 1
+    }
+    report(.unterminatedString(at: SourceRange(start, pos)))
+    return tok(.invalid, start)
+  }
+
+  /// @name: the name runs to a blank, ';', '#', a brace or the end of the line.
+  private mutating func lexAbstract(_ start: Int) -> Token {
+    let n = buf.count
+    pos += 1
+    while pos < n {
+      let b = buf[pos]
+      if b <= 0x20 || b == 0x3B || b == 0x23 || b == 0x7B || b == 0x7D || b == 0x22 { break }
+      pos += 1
+    }
+    if pos - start == 1 {
+      report(Diagnostic(id: "lex.empty-abstract", "'@' must be followed by an abstract socket name", at: SourceRange(start, pos)))
+      return tok(.invalid, start)
+    }
+    if pos - start > Lexer.maxTokenLength {
+      report(.tokenTooLong(at: SourceRange(start, pos)))
+      return tok(.invalid, start)
+    }
+    return tok(.abstractName, start)
+  }
+
+  /// [v6addr(%scope)?] with an optional :port after it.
+  private mutating func lexBracketed(_ start: Int) -> Token {
+    let n = buf.count
+    pos += 1
+    while pos < n {
+      let b = buf[pos]
+      if b == 0x5D { break }
+      if b == 0x0A || b == 0x3B || b == 0x20 || b == 0x09 || b == 0x23 || pos - start > 64 { break }
+      pos += 1
+    }
+    if pos >= n || buf[pos] != 0x5D {
+      report(.unterminatedBracket(at: SourceRange(start, pos)))
+      return tok(.invalid, start)
+    }
+    pos += 1
+    if pos < n && buf[pos] == 0x3A {
+      pos += 1
+      while pos < n && classes[Int(buf[pos])] != 0 { pos += 1 }
+    }
+    return tok(.ipv6, start)
+  }
+
+  /// Anything else: report once for the whole run of unexpected bytes.
+  private mutating func lexInvalid(_ start: Int) -> Token {
+    let n = buf.count
+    let b = buf[start]
+    if b >= 0x80 {
+      // Decode one scalar if valid, to name it; otherwise report invalid UTF-8.
+      let e = utf8End(start)
+      if e > start + 1 || b < 0x80 {
+        let what = "character '\(text(start, e))'"
+        pos = e
+        skipInvalidRun()
+        report(.invalidCharacter(what, at: SourceRange(start, e)))
+      } else {
+        pos = start + 1
+        skipInvalidRun()
+        report(.invalidUTF8(at: SourceRange(start, pos)))
+      }
+      return tok(.invalid, start)
+    }
+    pos = start + 1
+    let what: String
+    if b < 0x20 || b == 0x7F {
+      what = b == 0 ? "NUL byte" : "control byte 0x\(String(b, radix: 16))"
+    } else {
+      what = "character '\(Character(Unicode.Scalar(b)))'"
+    }
+    skipInvalidRun()
+    report(.invalidCharacter(what, at: SourceRange(start, start + 1)))
+    _ = n
+    return tok(.invalid, start)
+  }
+
+  /// Skips further bytes that cannot start a token, up to the end of the line: one diagnostic
+  /// per run, not per byte.
+  private mutating func skipInvalidRun() {
+    let n = buf.count
+    while pos < n {
+      let b = buf[pos]
+      if b == 0x0A || b == 0x3B || b == 0x20 || b == 0x09 || b == 0x7B || b == 0x7D || classes[Int(b)] != 0 || b == 0x22
+        || b == 0x23
+      {
+        break
+      }
+      pos += 1
+    }
+  }
+
+  /// The end of the UTF-8 sequence starting at `i`, or i+1 if it is not a valid sequence.
+  func utf8End(_ i: Int) -> Int {
+    let n = buf.count
+    let b = buf[i]
+    let len: Int
+    if b < 0x80 { return i + 1 } else if b & 0xE0 == 0xC0 && b >= 0xC2 { len = 2 } else if b & 0xF0 == 0xE0 { len = 3 } else if b & 0xF8 == 0xF0 && b <= 0xF4 { len = 4 } else { return i + 1 }
+    if i + len > n { return i + 1 }
+    for k in 1..<len where buf[i + k] & 0xC0 != 0x80 { return i + 1 }
+    return i + len
+  }
+
+  func text(_ s: Int, _ e: Int) -> String {
+    let end = min(e, s + 80)
+    return String(decoding: UnsafeBufferPointer(rebasing: buf[s..<end]), as: UTF8.self) + (e > end ? "..." : "")
+  }
+
+  /// Tokenizes a whole buffer (tests and tools; the parser pulls tokens one at a time).
+  public static func tokenize(_ bytes: [UInt8]) -> (tokens: [Token], diagnostics: [Diagnostic]) {
+    bytes.withUnsafeBufferPointer { b in
+      var lx = Lexer(b)
+      var out: [Token] = []
+      while true {
+        let t = lx.next()
+        out.append(t)
+        if t.kind == .eof { break }
+      }
+      return (out, lx.diagnostics)
+    }
+  }
+}

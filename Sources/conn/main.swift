@@ -1,0 +1,2 @@
+import ConnCommands
+ConnMain.main()
