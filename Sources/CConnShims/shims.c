@@ -61,3 +61,102 @@ const void *conn_bad_pointer(void) {
   /* The top of the canonical lower half on x86-64 and far outside any mapping elsewhere. */
   return (const void *)(unsigned long)-4096;
 }
+
+/* ---- Interrupt timers ------------------------------------------------------------------ */
+#include <time.h>
+#include <stddef.h>
+#include <sys/un.h>
+#include <errno.h>
+
+static __thread volatile sig_atomic_t conn_fired;
+#ifdef __linux__
+static __thread int conn_have_timer;
+static __thread timer_t conn_timer;
+#define CONN_SIG (SIGRTMIN + 4)
+#else
+#define CONN_SIG SIGUSR2
+#endif
+
+static void conn_handler(int sig) {
+  (void)sig;
+  conn_fired = 1;
+}
+
+int conn_interrupt_install(void) {
+  static int installed;
+  if (installed) return 0;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = conn_handler;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0; /* no SA_RESTART: the blocked call must see EINTR */
+  if (sigaction(CONN_SIG, &sa, NULL) != 0) return -1;
+  installed = 1;
+  return 0;
+}
+
+int conn_interrupt_arm(long long ns) {
+#ifdef __linux__
+  if (!conn_have_timer) {
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = CONN_SIG;
+    sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+    if (timer_create(CLOCK_MONOTONIC, &sev, &conn_timer) != 0) return -1;
+    conn_have_timer = 1;
+  }
+  conn_fired = 0;
+  struct itimerspec its;
+  memset(&its, 0, sizeof its);
+  if (ns <= 0) ns = 1;
+  its.it_value.tv_sec = ns / 1000000000LL;
+  its.it_value.tv_nsec = ns % 1000000000LL;
+  return timer_settime(conn_timer, 0, &its, NULL);
+#else
+  (void)ns;
+  conn_fired = 0;
+  return -1;
+#endif
+}
+
+int conn_interrupt_disarm(void) {
+#ifdef __linux__
+  if (conn_have_timer) {
+    int saved = errno;
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    timer_settime(conn_timer, 0, &its, NULL);
+    errno = saved;
+  }
+#endif
+  int f = conn_fired;
+  conn_fired = 0;
+  return f;
+}
+
+void conn_interrupt_release(void) {
+#ifdef __linux__
+  if (conn_have_timer) {
+    timer_delete(conn_timer);
+    conn_have_timer = 0;
+  }
+#endif
+}
+
+int conn_interrupt_thread(long tid) {
+  return conn_tgkill(tid, CONN_SIG);
+}
+
+int conn_sun_path_offset(void) { return (int)offsetof(struct sockaddr_un, sun_path); }
+
+int conn_ppoll(struct pollfd *fds, unsigned long nfds, long long timeout_ns) {
+#ifdef __linux__
+  struct timespec ts;
+  ts.tv_sec = timeout_ns / 1000000000LL;
+  ts.tv_nsec = timeout_ns % 1000000000LL;
+  return ppoll(fds, (nfds_t)nfds, timeout_ns < 0 ? NULL : &ts, NULL);
+#else
+  return poll(fds, (nfds_t)nfds, timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000));
+#endif
+}

@@ -155,6 +155,8 @@ public struct Expectation: Hashable, Sendable {
   public var events: [PollEvents] = []
   public var numbers: [Int64] = []
   public var addresses: [SocketAddress] = []
+  /// Sockets whose bound address (getsockname) is expected, as in `peer c; expect l`.
+  public var sockets: [SocketRef] = []
   /// The previous statement must have taken at most this long.
   public var within: TimeSpan?
   /// The alternatives as written, for "expected ..." messages.
@@ -162,7 +164,7 @@ public struct Expectation: Hashable, Sendable {
   public init(textRange: SourceRange) { self.textRange = textRange }
 
   public var isEmpty: Bool {
-    !ok && !timeout && errnos.isEmpty && events.isEmpty && numbers.isEmpty && addresses.isEmpty
+    !ok && !timeout && errnos.isEmpty && events.isEmpty && numbers.isEmpty && addresses.isEmpty && sockets.isEmpty
   }
 }
 
@@ -246,6 +248,17 @@ public struct Script: Sendable {
   public var requirements: Requirements
   public var diagnostics: [Diagnostic]
   public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+
+  public init(
+    source: SourceFile, statements: [Statement], socketNames: [String], requirements: Requirements = Requirements(),
+    diagnostics: [Diagnostic] = []
+  ) {
+    self.source = source
+    self.statements = statements
+    self.socketNames = socketNames
+    self.requirements = requirements
+    self.diagnostics = diagnostics
+  }
 
   /// Every `net` rule, in order, wherever it appears.
   public var netRules: [(NetRule, SourceRange)] {

@@ -6,22 +6,27 @@ struct Checker {
   let script: Script
   var diagnostics: [Diagnostic] = []
   private var declared: Set<Int32> = []
+  /// From the parser: sockets named in statements that did not parse, and where those statements
+  /// start. Their names are not reported as undeclared, nor is an `expect` right after one of them
+  /// checked: the parse error already covers the mistake.
+  var failedSlots: Set<Int32> = []
+  var failedStarts: [UInt32] = []
 
   init(script: Script) { self.script = script }
 
   mutating func run() {
-    checkBlock(script.statements)
+    checkBlock(script.statements, from: 0)
   }
 
   private mutating func use(_ r: SocketRef) {
-    if declared.contains(r.slot) { return }
+    if declared.contains(r.slot) || failedSlots.contains(r.slot) { return }
     let name = script.socketNames[Int(r.slot)]
     let candidates = declared.map { script.socketNames[Int($0)] }.sorted()
     diagnostics.append(.undeclaredSocket(name, at: r.range, suggestion: closestName(to: name, in: candidates, maxDistance: 2)))
     declared.insert(r.slot)  // report each name once
   }
 
-  private mutating func checkBlock(_ statements: [Statement]) {
+  private mutating func checkBlock(_ statements: [Statement], from blockStart: UInt32) {
     var previous: Statement?
     for st in statements {
       switch st.kind {
@@ -36,9 +41,13 @@ struct Checker {
         use(l)
         declared.insert(into.slot)
       case .expect(let e):
-        checkExpectation(e, st.range, after: previous)
+        for r in e.sockets { use(r) }
+        let from = previous?.range.end ?? blockStart
+        if !failedStarts.contains(where: { $0 >= from && $0 < st.range.start }) {
+          checkExpectation(e, st.range, after: previous)
+        }
       case .repeat(_, let body):
-        checkBlock(body)
+        checkBlock(body, from: st.range.start)
       case .sleep, .net, .user:
         break
       }
@@ -90,7 +99,7 @@ struct Checker {
     if !e.numbers.isEmpty && !(s == .descriptor || s == .value) {
       mismatch("a number", s == .socketError ? "SO_ERROR reads as ok or an errno: expect ok" : "only 'sock', 'accept' and 'get' give a number")
     }
-    if !e.addresses.isEmpty && s != .address {
+    if !(e.addresses.isEmpty && e.sockets.isEmpty) && s != .address {
       mismatch("an address", "only 'peer' and 'local' give an address")
     }
   }

@@ -18,9 +18,13 @@ public struct Parser {
   /// Parses and checks a scenario. Diagnostics are in `script.diagnostics`; the statements are
   /// only meaningful when there are no errors.
   public static func parse(_ source: SourceFile) -> Script {
+    var failedSlots = Set<Int32>()
+    var failedStarts: [UInt32] = []
     var script = source.bytes.withUnsafeBufferPointer { buf -> Script in
       var p = ParserState(buf, source: source)
       let statements = p.parseScript()
+      failedSlots = p.failedSlots
+      failedStarts = p.failedStarts
       var diags = p.lexer.diagnostics + p.diagnostics
       diags.sort { $0.range.start < $1.range.start }
       return Script(
@@ -31,6 +35,8 @@ public struct Parser {
     script.requirements = requirements
     if !script.hasErrors || true {
       var checker = Checker(script: script)
+      checker.failedSlots = failedSlots
+      checker.failedStarts = failedStarts
       checker.run()
       script.diagnostics += headerDiags + checker.diagnostics
       script.diagnostics.sort { $0.range.start < $1.range.start }
@@ -52,16 +58,16 @@ public struct Parser {
       var e = i
       while e < b.count && b[e] != 0x0A { e += 1 }
       var s = i
-      while s < e && (b[s] == 0x20 || b[s] == 0x09) { s += 1 }
+      while s < e && (b[s] == 0x20 || b[s] == 0x09 || b[s] == 0x0D) { s += 1 }
       if s < e && b[s] != 0x23 { break }  // first statement: header over
       if s < e {
-        let line = String(decoding: b[s..<e], as: UTF8.self)
-        let body = line.dropFirst().drop { $0 == " " }
-        if body.hasPrefix("needs:") {
-          var off = s + (line.utf8.count - body.utf8.count) + 6
-          for word in body.dropFirst(6).split(separator: " ", omittingEmptySubsequences: false) {
-            defer { off += word.utf8.count + 1 }
-            let w = word.trimmingCharacters(in: ",")
+        // Work on bytes so that ranges stay byte offsets even with invalid UTF-8; drop a CR (CRLF).
+        let end = b[e - 1] == 0x0D ? e - 1 : e
+        var k = s + 1
+        while k < end && b[k] == 0x20 { k += 1 }
+        if end - k >= 6 && b[k..<(k + 6)].elementsEqual("needs:".utf8) {
+          for word in b[(k + 6)..<end].split(omittingEmptySubsequences: true, whereSeparator: { $0 == 0x20 || $0 == 0x09 }) {
+            let w = Substring(String(decoding: word, as: UTF8.self)).trimmingCharacters(in: ",")
             if w.isEmpty { continue }
             switch w {
             case "root": req.root = true
@@ -71,7 +77,7 @@ public struct Parser {
             default:
               diags.append(
                 Diagnostic(
-                  id: "header.unknown-need", "unknown requirement '\(w)'", at: SourceRange(off, off + word.utf8.count),
+                  id: "header.unknown-need", "unknown requirement '\(w)'", at: SourceRange(word.startIndex, word.endIndex),
                   hint: "known: root, linux, isolate, ipv6"))
             }
           }
@@ -144,6 +150,12 @@ struct ParserState {
   var depth = 0
   /// Line of each open `repeat`, for "'}' expected (to close 'repeat' at line N)".
   var openBlocks: [UInt32] = []
+  /// Socket slots named by the statements being parsed; those of statements that failed go to
+  /// `failedSlots`, and the failed statements' starts to `failedStarts`, so that the checker does
+  /// not report a second error (an undeclared name, a misplaced `expect`) for one mistake.
+  var statementRefs: [Int32] = []
+  var failedSlots = Set<Int32>()
+  var failedStarts: [UInt32] = []
 
   init(_ buf: UnsafeBufferPointer<UInt8>, source: SourceFile) {
     self.buf = buf
@@ -215,18 +227,25 @@ struct ParserState {
       }
       if tooManyErrors {
         // Stop parsing; skip to the end in linear time without more diagnostics.
+        diagnostics.append(.tooManyErrors(at: token.range))
         while token.kind != .eof { advance() }
         return statements
       }
       let before = token.start
+      let mark = statementRefs.count
       do {
         let st = try parseStatement()
         if !atStatementEnd {
           throw unexpected("';' or end of line after '\(st.kind.keyword)' statement")
         }
         statements.append(st)
+        // Nested statements' names stay until the outermost statement is known to be good.
+        if depth == 0 { statementRefs.removeAll(keepingCapacity: true) }
       } catch {
         synchronize()
+        failedSlots.formUnion(statementRefs[mark...])
+        statementRefs.removeSubrange(mark...)
+        failedStarts.append(before)
       }
       // Progress guard: every iteration consumes at least one token.
       if token.start == before && token.kind != .eof && token.kind != .rightBrace
@@ -328,6 +347,7 @@ struct ParserState {
   mutating func parseSocketRef() throws(StatementError) -> SocketRef {
     guard token.kind == .identifier else { throw unexpected("a socket name") }
     let r = SocketRef(slot: names.intern(buf, Int(token.start), Int(token.end)), range: token.range)
+    statementRefs.append(r.slot)
     consume()
     return r
   }
@@ -610,10 +630,15 @@ struct ParserState {
       if n > 1 && p[0] == UInt8(ascii: "E") && w.allSatisfy({ $0.isUppercase || $0.isNumber }) {
         throw error(.unknownErrno(w, at: r, suggestion: closestName(to: w, in: Errno.allCases.map(\.name))))
       }
-      throw error(
-        .expected(
-          "an outcome (ok, an errno name, poll events, timeout, a number or an address)", found: "'\(w)'", at: r,
-          hint: closestName(to: w, in: Errno.allCases.map(\.name) + ["ok", "timeout", "readable", "writable"]).map { "did you mean '\($0)'?" }))
+      let words = ["ok", "timeout", "unnamed", "unspec"] + PollEvents.names.map(\.0)
+      if let near = closestName(to: w, in: words, maxDistance: 2) {
+        throw error(
+          .expected(
+            "an outcome (ok, an errno name, poll events, timeout, a number or an address)", found: "'\(w)'", at: r,
+            hint: "did you mean '\(near)'?"))
+      }
+      // Any other name is a socket: its bound address (after peer/local).
+      e.sockets.append(try parseSocketRef())
     case .integer:
       e.numbers.append(try parseInteger("a number", max: Int64(Int32.max)))
     case .ipv4, .ipv6, .string, .abstractName:
@@ -752,8 +777,9 @@ struct ParserState {
     if fracDigits > 0 {
       var scale: Int64 = 1
       for _ in 0..<fracDigits { scale *= 10 }
-      // frac/scale of a unit, rounded to the nanosecond.
-      fracNs = (frac * unit + scale / 2) / scale
+      // frac/scale of a unit, rounded to the nanosecond. (frac * unit overflows for minutes, whose
+      // unit is a multiple of every scale.)
+      fracNs = unit % scale == 0 ? frac * (unit / scale) : (frac * unit + scale / 2) / scale
     }
     let (mul, o1) = whole.multipliedReportingOverflow(by: unit)
     let ns = mul &+ fracNs
@@ -913,5 +939,28 @@ extension Diagnostic {
     var d = self
     d.hint = h
     return d
+  }
+}
+
+// MARK: - Single values (command-line options reuse the language's own syntax)
+
+extension Parser {
+  /// Parses a duration as the language writes it (`10s`, `250ms`), for options like `--timeout`.
+  public static func duration(_ text: String) -> TimeSpan? {
+    single(text) { p throws(StatementError) in try p.parseDuration("a duration") }
+  }
+
+  /// Parses a prefix (`10.0.0.0/8`, `fd00::/64`), for `--allow-net`.
+  public static func prefix(_ text: String) -> IPPrefix? {
+    single(text) { p throws(StatementError) in try p.parsePrefix() }
+  }
+
+  private static func single<T>(_ text: String, _ body: (inout ParserState) throws(StatementError) -> T) -> T? {
+    let source = SourceFile(name: "<option>", text: text)
+    return source.bytes.withUnsafeBufferPointer { buf -> T? in
+      var p = ParserState(buf, source: source)
+      guard let v = try? body(&p), p.token.kind == .eof, p.diagnostics.isEmpty, p.lexer.diagnostics.isEmpty else { return nil }
+      return v
+    }
   }
 }

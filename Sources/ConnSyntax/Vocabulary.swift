@@ -96,10 +96,12 @@ public struct PollEvents: OptionSet, Hashable, Sendable {
   public static let hangup = PollEvents(rawValue: 8)
   public static let readHangup = PollEvents(rawValue: 16)
   public static let priority = PollEvents(rawValue: 32)
+  /// POLLNVAL: the descriptor is not open.
+  public static let invalid = PollEvents(rawValue: 64)
 
   public static let names: [(String, PollEvents)] = [
     ("readable", .readable), ("writable", .writable), ("error", .error), ("hup", .hangup),
-    ("rdhup", .readHangup), ("pri", .priority),
+    ("rdhup", .readHangup), ("pri", .priority), ("nval", .invalid),
   ]
   public static let byName = ByteTable(names)
 

@@ -1,2 +1,3 @@
 import ConnCommands
-ConnMain.main()
+
+ConnMain.mainEntry()

@@ -3,6 +3,7 @@
 #define CONN_SHIMS_H
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <poll.h>
 
 /// strerrorname_np where available (glibc 2.32+), else NULL.
 const char *conn_errno_name(int err);
@@ -16,4 +17,24 @@ long conn_gettid(void);
 int conn_tgkill(long tid, int sig);
 /// An address that is certainly not mapped: for EFAULT on purpose.
 const void *conn_bad_pointer(void);
+#endif
+
+#ifndef CONN_SHIMS_TIMER_H
+#define CONN_SHIMS_TIMER_H
+/// Installs the process-wide handler for the interrupt signal (no SA_RESTART, so a blocked call
+/// returns EINTR). Idempotent. Returns 0 or -1.
+int conn_interrupt_install(void);
+/// Arms a one-shot timer that signals the calling thread after `ns` nanoseconds. The timer is
+/// created for the calling thread on first use (timer_create with SIGEV_THREAD_ID).
+int conn_interrupt_arm(long long ns);
+/// Disarms the calling thread's timer; returns 1 if it fired since it was armed, else 0.
+int conn_interrupt_disarm(void);
+/// Deletes the calling thread's timer (call before a worker thread ends).
+void conn_interrupt_release(void);
+/// Sends the interrupt signal to a thread now (the REPL's Ctrl-C forwards it this way).
+int conn_interrupt_thread(long tid);
+/// ppoll(2) with no signal mask change: poll with a nanosecond timeout (GNU; poll elsewhere).
+int conn_ppoll(struct pollfd *fds, unsigned long nfds, long long timeout_ns);
+/// Offsets of struct sockaddr_un's path, for address lengths.
+int conn_sun_path_offset(void);
 #endif

@@ -1,0 +1,53 @@
+import ArgumentParser
+import ConnSyntax
+import ConnSystem
+
+/// `conn check`: parse and check files without running anything.
+public struct CheckCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "check",
+    abstract: "Check scenario files for errors without running them.",
+    discussion: """
+      Reports every syntax error, undeclared socket, unknown errno or option, misplaced
+      'expect' and out-of-range value, with file, line and column, on standard error.
+      Directories are searched for *.conn files. '-' reads standard input.
+
+      Exit codes: 0 every file is clean, 1 at least one file has errors, 2 bad usage or no file.
+      """)
+
+  @Argument(help: "Scenario files or directories.")
+  public var paths: [String] = []
+
+  @Flag(name: .shortAndLong, help: "Print nothing for clean files (errors only).")
+  public var quiet = false
+
+  public init() {}
+
+  public func validate() throws {
+    if paths.isEmpty { throw ValidationError("give at least one file or directory to check") }
+  }
+
+  public func run() throws {
+    let (files, missing) = expandPaths(paths)
+    let color = Host.wantsColor(2)
+    var failed = 0
+    for m in missing {
+      Host.printErr("error: \(m): no such file or directory\n")
+      failed += 1
+    }
+    if files.isEmpty && missing.isEmpty {
+      Host.printErr("error: no .conn files found in \(paths.joined(separator: " "))\n")
+      throw ExitCode(2)
+    }
+    for f in files {
+      let loaded = LoadedScenario.load(f)
+      if loaded.script.diagnostics.isEmpty {
+        if !quiet { Host.printOut("\(f): ok\n") }
+      } else {
+        if loaded.script.hasErrors { failed += 1 }
+        Host.printErr(renderDiagnostics(loaded.script, color: color))
+      }
+    }
+    if failed > 0 { throw ExitCode(1) }
+  }
+}

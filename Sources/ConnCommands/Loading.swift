@@ -1,0 +1,50 @@
+import ConnRuntime
+import ConnSyntax
+import ConnSystem
+
+/// A scenario file read and parsed, or the reason it could not be read.
+struct LoadedScenario {
+  var path: String
+  var script: Script
+
+  /// Reads and parses a file. A file that cannot be read becomes a script with one diagnostic,
+  /// so that every problem is reported the same way.
+  static func load(_ path: String) -> LoadedScenario {
+    do throws(HostError) {
+      let bytes = try Host.readFile(path)
+      return LoadedScenario(path: path, script: Parser.parse(SourceFile(name: path, bytes: bytes)))
+    } catch {
+      let source = SourceFile(name: path, bytes: [])
+      let d = Diagnostic(id: "file.unreadable", error.description, at: .none)
+      let script = Script(source: source, statements: [], socketNames: [], requirements: Requirements(), diagnostics: [d])
+      return LoadedScenario(path: path, script: script)
+    }
+  }
+}
+
+/// Expands the command line's paths: files as given, directories into their `*.conn` files.
+func expandPaths(_ paths: [String]) -> (files: [String], missing: [String]) {
+  var files: [String] = []
+  var missing: [String] = []
+  for p in paths {
+    switch Host.kind(of: p) {
+    case .directory: files += Host.scenarioFiles(under: p)
+    case .missing: missing.append(p)
+    default: files.append(p)
+    }
+  }
+  return (files, missing)
+}
+
+func renderDiagnostics(_ script: Script, color: Bool) -> String {
+  let r = DiagnosticRenderer(color: color)
+  var out = ""
+  for d in script.diagnostics {
+    if d.id == "file.unreadable" {
+      out += (color ? "\u{1B}[1;31merror:\u{1B}[0m " : "error: ") + d.message + "\n"
+    } else {
+      out += r.render(d, in: script.source)
+    }
+  }
+  return out
+}

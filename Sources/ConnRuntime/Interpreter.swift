@@ -1,0 +1,374 @@
+import ConnSyntax
+
+// The interpreter executes a checked script statement by statement through a Backend. It keeps
+// the outcome of the last statement and evaluates `expect` against it. The rule that makes
+// scenarios trustworthy: a statement that ends in an errno must be followed by an `expect` that
+// names it, or the scenario fails right there.
+
+/// Why a scenario stopped early.
+public struct Failure: Error, Sendable {
+  public enum Kind: String, Sendable {
+    /// An `expect` did not match.
+    case expectation
+    /// An errno with no `expect` after it.
+    case unexpectedErrno
+    /// The call took longer than `within` allowed.
+    case tooSlow
+    /// The tool stopped the call or refused it (time limit, safety, not modelled).
+    case backend
+    /// A name could not be resolved at run time (the address of an unbound socket...).
+    case runtime
+  }
+  public var kind: Kind
+  public var message: String
+  public var range: SourceRange
+  public var source: SourceFile
+  public var expected: String?
+  public var actual: String?
+  /// The errno's meaning for connect(2), when an errno is involved.
+  public var explanation: String?
+
+  public var location: (line: Int, column: Int) { source.location(of: range.start) }
+}
+
+/// One executed statement, for the REPL, `-v`, and `:save`.
+public struct Step: Sendable {
+  public var statement: Statement
+  public var outcome: Outcome
+  public var elapsed: TimeSpan
+}
+
+public struct RunOptions: Sendable {
+  /// The limit on every blocking call.
+  public var timeout: TimeSpan = .seconds(10)
+  public init() {}
+}
+
+/// A socket name's current binding.
+public struct SocketBinding: Sendable {
+  public var name: String
+  public var fd: Descriptor
+  public var spec: SocketSpec?
+  /// Descriptors of `fd N` are not conn's to close.
+  public var owned: Bool
+}
+
+public final class Interpreter {
+  public let backend: Backend
+  public var options: RunOptions
+  /// Called after every statement that ran (not for `expect`).
+  public var onStep: ((Step) -> Void)?
+
+  /// Bindings by name id; names persist across `execute` calls (the REPL runs line by line).
+  public private(set) var bindings: [SocketBinding?] = []
+  private var nameIDs: [String: Int] = [:]
+  /// Descriptors this run opened and has not closed: closed at the end.
+  private var opened: [Descriptor: Int] = [:]
+  public private(set) var lastOutcome: Outcome?
+  private var started = false
+
+  public init(backend: Backend, options: RunOptions = RunOptions()) {
+    self.backend = backend
+    self.options = options
+  }
+
+  // MARK: - Whole scenarios
+
+  /// Runs a script start to finish, then closes everything it opened.
+  public func run(_ script: Script) -> Result<Void, Failure> {
+    defer { finish() }
+    do throws(BackendError) {
+      try begin(netRules: script.netRules.map(\.0))
+    } catch {
+      return .failure(Failure(kind: .backend, message: error.message, range: script.netRules.first?.1 ?? .none, source: script.source))
+    }
+    return execute(script)
+  }
+
+  /// Prepares the backend (network rules). Called once before the first `execute`.
+  public func begin(netRules: [NetRule]) throws(BackendError) {
+    try backend.beginScenario(netRules: netRules)
+    started = true
+  }
+
+  /// Closes every descriptor the session opened and lets the backend clean up.
+  public func finish() {
+    guard started else { return }
+    var fds: [Descriptor] = []
+    for (fd, count) in opened where count > 0 { fds.append(fd) }
+    fds.sort()
+    backend.endScenario(closing: fds)
+    opened.removeAll()
+    bindings = bindings.map { _ in nil }
+    lastOutcome = nil
+    started = false
+  }
+
+  /// Runs statements of a script, keeping sockets from earlier calls. The REPL calls this once
+  /// per typed line.
+  public func execute(_ script: Script) -> Result<Void, Failure> {
+    if !started {
+      do throws(BackendError) {
+        try begin(netRules: [])
+      } catch {
+        return .failure(Failure(kind: .backend, message: error.message, range: .none, source: script.source))
+      }
+    }
+    let ids = script.socketNames.map { id(for: $0) }
+    var frame = Frame(script: script, ids: ids)
+    do throws(Failure) {
+      try run(script.statements, &frame)
+      return .success(())
+    } catch {
+      return .failure(error)
+    }
+  }
+
+  private func id(for name: String) -> Int {
+    if let i = nameIDs[name] { return i }
+    let i = bindings.count
+    nameIDs[name] = i
+    bindings.append(nil)
+    return i
+  }
+
+  public func binding(named name: String) -> SocketBinding? {
+    guard let i = nameIDs[name] else { return nil }
+    return bindings[i]
+  }
+
+  public var allBindings: [SocketBinding] { bindings.compactMap { $0 } }
+
+  // MARK: - Execution
+
+  struct Frame {
+    let script: Script
+    let ids: [Int]
+  }
+
+  private func run(_ statements: [Statement], _ frame: inout Frame) throws(Failure) {
+    var i = 0
+    let n = statements.count
+    while i < n {
+      let st = statements[i]
+      switch st.kind {
+      case .expect(let e):
+        try check(e, st, frame)
+      case .repeat(let count, let body):
+        var k = 0
+        while k < count {
+          try run(body, &frame)
+          k += 1
+        }
+        lastOutcome = nil
+      case .net:
+        // Topology is set up before the first statement (beginScenario).
+        lastOutcome = nil
+      default:
+        let t0 = backend.now()
+        let outcome = try perform(st, frame)
+        let elapsed = backend.now() - t0
+        lastOutcome = outcome
+        lastElapsed = elapsed
+        onStep?(Step(statement: st, outcome: outcome, elapsed: elapsed))
+        if outcome.isError {
+          let nextIsExpect: Bool
+          if i + 1 < n, case .expect = statements[i + 1].kind { nextIsExpect = true } else { nextIsExpect = false }
+          if !nextIsExpect {
+            throw unexpected(outcome, st, frame)
+          }
+        }
+      }
+      i += 1
+    }
+  }
+
+  private var lastElapsed = TimeSpan.zero
+
+  private func fd(_ r: SocketRef, _ frame: Frame) throws(Failure) -> Descriptor {
+    let id = frame.ids[Int(r.slot)]
+    guard let b = bindings[id] else {
+      throw Failure(
+        kind: .runtime, message: "socket '\(frame.script.socketNames[Int(r.slot)])' has not been created", range: r.range,
+        source: frame.script.source)
+    }
+    return b.fd
+  }
+
+  private func declare(_ r: SocketRef, _ frame: Frame, fd: Descriptor, spec: SocketSpec?, owned: Bool) {
+    let id = frame.ids[Int(r.slot)]
+    bindings[id] = SocketBinding(name: frame.script.socketNames[Int(r.slot)], fd: fd, spec: spec, owned: owned)
+    if owned { opened[fd, default: 0] += 1 }
+  }
+
+  private func limitFailure(_ e: BackendError, _ st: Statement, _ frame: Frame) -> Failure {
+    Failure(kind: .backend, message: e.message, range: st.range, source: frame.script.source)
+  }
+
+  /// Runs a backend call that may fail as a tool (time limit, safety), turning that into a
+  /// failure at the statement.
+  @inline(__always)
+  private func call(_ st: Statement, _ frame: Frame, _ body: () throws(BackendError) -> Outcome) throws(Failure) -> Outcome {
+    do throws(BackendError) {
+      return try body()
+    } catch {
+      throw limitFailure(error, st, frame)
+    }
+  }
+
+  private func perform(_ st: Statement, _ frame: Frame) throws(Failure) -> Outcome {
+    let limit = options.timeout
+    do {
+      switch st.kind {
+      case .sock(let r, let spec):
+        let outcome: Outcome
+        switch spec {
+        case .socket(let kind, let nonblocking):
+          outcome = backend.socket(kind, nonblocking: nonblocking)
+        case .descriptor(let n):
+          declare(r, frame, fd: n, spec: spec, owned: false)
+          return .number(Int64(n))
+        case .file(let path):
+          outcome = backend.openFile(path)
+        }
+        if case .number(let fd) = outcome { declare(r, frame, fd: Descriptor(fd), spec: spec, owned: true) }
+        return outcome
+      case .bind(let r, let a):
+        return backend.bind(try fd(r, frame), a)
+      case .listen(let r, let backlog):
+        return backend.listen(try fd(r, frame), backlog: backlog ?? 128)
+      case .connect(let r, let target, let o):
+        let s = try fd(r, frame)
+        let resolved: ResolvedTarget
+        switch target {
+        case .address(let a): resolved = .address(a)
+        case .badPointer: resolved = .badPointer
+        case .boundAddressOf(let other):
+          let local = backend.localName(try fd(other, frame))
+          guard case .address(let a) = local else {
+            throw Failure(
+              kind: .runtime,
+              message: "cannot read the address of '\(frame.script.socketNames[Int(other.slot)])' (getsockname said \(local.expectationText))",
+              range: other.range, source: frame.script.source)
+          }
+          resolved = .address(a)
+        }
+        return try call(st, frame) { () throws(BackendError) in try backend.connect(s, resolved, o, limit: limit) }
+      case .accept(let l, let into, let o):
+        let listener = try fd(l, frame)
+        let outcome = try call(st, frame) { () throws(BackendError) in try backend.accept(listener, o, limit: limit) }
+        if case .number(let c) = outcome { declare(into, frame, fd: Descriptor(c), spec: nil, owned: true) }
+        return outcome
+      case .set(let r, let setting):
+        switch setting {
+        case .nonblocking(let on): return backend.setNonblocking(try fd(r, frame), on)
+        case .option(let o, let v):
+          let s = try fd(r, frame)
+          return try call(st, frame) { () throws(BackendError) in try backend.setOption(s, o, v) }
+        }
+      case .get(let r, let o):
+        let s = try fd(r, frame)
+        return try call(st, frame) { () throws(BackendError) in try backend.getOption(s, o) }
+      case .poll(let r, let events, let timeout, let o):
+        let s = try fd(r, frame)
+        return try call(st, frame) { () throws(BackendError) in try backend.poll(s, events, timeout: timeout, o, limit: limit) }
+      case .peer(let r):
+        return backend.peerName(try fd(r, frame))
+      case .local(let r):
+        return backend.localName(try fd(r, frame))
+      case .shutdown(let r, let how):
+        return backend.shutdown(try fd(r, frame), how)
+      case .close(let r):
+        let s = try fd(r, frame)
+        let outcome = backend.close(s)
+        if outcome == .ok, let c = opened[s] {
+          if c <= 1 { opened[s] = nil } else { opened[s] = c - 1 }
+        }
+        return outcome
+      case .sleep(let d, _):
+        return try call(st, frame) { () throws(BackendError) in
+          try backend.sleep(d, limit: limit)
+          return .ok
+        }
+      case .user(let u):
+        return try call(st, frame) { () throws(BackendError) in try backend.setUser(u) }
+      case .expect, .net, .repeat:
+        return .ok
+      }
+    }
+  }
+
+  // MARK: - Expectations
+
+  private func explanation(_ o: Outcome) -> String? {
+    if case .failure(let e) = o {
+      let info = ErrnoCatalog.info(e)
+      guard let m = info.meaning else { return nil }
+      return "\(e.name) from connect(2): \(m)" + (info.linuxNote.map { " (Linux: \($0))" } ?? "")
+    }
+    return nil
+  }
+
+  private func unexpected(_ o: Outcome, _ st: Statement, _ frame: Frame) -> Failure {
+    Failure(
+      kind: .unexpectedErrno,
+      message: "unexpected \(o.expectationText) from '\(st.kind.keyword)' (no 'expect' names it)",
+      range: st.range, source: frame.script.source, expected: "success", actual: o.description,
+      explanation: explanation(o))
+  }
+
+  func matches(_ e: Expectation, _ o: Outcome, _ frame: Frame) -> Bool {
+    switch o {
+    case .ok: return e.ok
+    case .number(let n): return e.ok || e.numbers.contains(n)
+    case .failure(let err): return e.errnos.contains(err)
+    case .unknownErrno: return false
+    case .events(let ev): return e.events.contains { ev.isSuperset(of: $0) }
+    case .pollTimeout: return e.timeout
+    case .address(let a):
+      if e.addresses.contains(a) { return true }
+      for r in e.sockets {
+        if let b = bindings[frame.ids[Int(r.slot)]], case .address(let bound) = backend.localName(b.fd), bound == a {
+          return true
+        }
+      }
+      return false
+    }
+  }
+
+  private func check(_ e: Expectation, _ st: Statement, _ frame: Frame) throws(Failure) {
+    guard let o = lastOutcome else {
+      throw Failure(kind: .runtime, message: "nothing to check: no statement ran before this 'expect'", range: st.range, source: frame.script.source)
+    }
+    let wanted = frame.script.source.text(e.textRange)
+    if !matches(e, o, frame) {
+      throw Failure(
+        kind: .expectation, message: "expected \(wanted), got \(o.expectationText)", range: e.textRange,
+        source: frame.script.source, expected: wanted, actual: o.description, explanation: explanation(o))
+    }
+    if let w = e.within, lastElapsed > w {
+      throw Failure(
+        kind: .tooSlow, message: "the call took \(lastElapsed.humanDescription), more than the \(w.description) allowed by 'within'",
+        range: st.range, source: frame.script.source, expected: "within \(w.description)", actual: lastElapsed.humanDescription)
+    }
+  }
+}
+
+/// Renders a failure like a diagnostic: location, message, the line with a caret, expected and
+/// actual, and the errno's meaning.
+public struct FailureRenderer: Sendable {
+  public var color: Bool
+  public init(color: Bool) { self.color = color }
+
+  public func render(_ f: Failure) -> String {
+    let r = DiagnosticRenderer(color: color)
+    let (line, col) = f.location
+    func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+    var out = paint("\(f.source.name):\(line):\(col):", "1") + " " + paint("FAIL:", "1;31") + " " + paint(f.message, "1") + "\n"
+    out += r.excerpt(f.source, f.range)
+    if let e = f.expected { out += "  expected: \(e)\n" }
+    if let a = f.actual { out += "  actual:   \(a)\n" }
+    if let x = f.explanation { out += "  " + paint("meaning:", "1;36") + " \(x)\n" }
+    return out
+  }
+}

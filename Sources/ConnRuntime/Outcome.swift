@@ -1,0 +1,80 @@
+import ConnSyntax
+
+/// What a statement returned. Errnos are kept by name; the backend that produced them knows
+/// their numbers.
+public enum Outcome: Equatable, Sendable {
+  /// Success with nothing more to say (0 from bind, connect, ...; SO_ERROR of 0).
+  case ok
+  /// Success with a value: a descriptor (sock, accept) or an option's value (get).
+  case number(Int64)
+  /// -1 with this errno.
+  case failure(Errno)
+  /// -1 with an errno number the catalog does not name; shown as the kernel's number.
+  case unknownErrno(Int32, name: String?)
+  /// poll(2) returned these events.
+  case events(PollEvents)
+  /// poll(2) returned 0.
+  case pollTimeout
+  /// getpeername / getsockname.
+  case address(SocketAddress)
+
+  public var isError: Bool {
+    switch self {
+    case .failure, .unknownErrno: return true
+    default: return false
+    }
+  }
+
+  /// As the REPL and `-v` print it: `0`, `3`, `-1 EINPROGRESS (Operation now in progress)`.
+  public var description: String {
+    switch self {
+    case .ok: return "0"
+    case .number(let n): return "\(n)"
+    case .failure(let e): return "-1 \(e.name) (\(ErrnoCatalog.summary(e)))"
+    case .unknownErrno(let n, let name): return "-1 \(name ?? "errno \(n)")"
+    case .events(let ev): return ev.description
+    case .pollTimeout: return "timeout"
+    case .address(let a): return a.description
+    }
+  }
+
+  /// How an `expect` line would name this outcome (used by :save and failure messages).
+  public var expectationText: String {
+    switch self {
+    case .ok: return "ok"
+    case .number(let n): return "\(n)"
+    case .failure(let e): return e.name
+    case .unknownErrno(let n, let name): return name ?? "errno \(n)"
+    case .events(let ev): return ev.description
+    case .pollTimeout: return "timeout"
+    case .address(let a): return a.description
+    }
+  }
+}
+
+/// A failure of the tool rather than an answer from the kernel: the scenario stops at that line.
+public enum BackendError: Error, Equatable, Sendable {
+  /// A blocking call passed the run's time limit.
+  case timedOut(TimeSpan)
+  /// The destination is outside what this run may reach (safety).
+  case refused(String)
+  /// The simulated backend does not model this.
+  case notModelled(String)
+  /// Anything else the backend could not do (a helper command failed, ...).
+  case failed(String)
+
+  public var message: String {
+    switch self {
+    case .timedOut(let t): return "timed out after \(t.description)"
+    case .refused(let m): return m
+    case .notModelled(let m): return "not modelled by the simulated backend: \(m)"
+    case .failed(let m): return m
+    }
+  }
+}
+
+/// The address argument of a connect after names are resolved.
+public enum ResolvedTarget: Equatable, Sendable {
+  case address(SocketAddress)
+  case badPointer
+}

@@ -1,0 +1,403 @@
+import CConnShims
+import ConnRuntime
+import ConnSyntax
+
+// The kernel backend. Each requirement of `Backend` is one raw syscall (plus, for calls that can
+// block, a per-thread timer that bounds them): no retries, no translation. The errno a user sees
+// is the one the kernel set.
+//
+// Scenario privacy: relative Unix paths resolve inside a private directory made for the scenario,
+// and abstract names get a private prefix; both are stripped again when an address is reported.
+// So scenarios can run side by side and still write `"x.sock"` and `@name`.
+
+public final class SystemBackend: Backend {
+  public let name = "system"
+  public var trace: ((String) -> Void)?
+
+  /// Destinations allowed beyond loopback (`--allow-net`).
+  public var allowedNetworks: [IPPrefix]
+  /// True when the scenario runs in a network namespace of its own: every destination is safe.
+  public var isolated: Bool
+
+  private var nonblocking = Set<Descriptor>()
+  private var scenarioDir: String?
+  private let abstractPrefix: String
+  private static let counter = AtomicCounter()
+
+  public init(allowedNetworks: [IPPrefix] = [], isolated: Bool = false) {
+    self.allowedNetworks = allowedNetworks
+    self.isolated = isolated
+    abstractPrefix = "conn.\(getpid()).\(SystemBackend.counter.next())."
+    _ = conn_interrupt_install()
+  }
+
+  deinit {
+    removeScenarioDir()
+  }
+
+  public func now() -> TimeSpan { TimeSpan(nanoseconds: Platform.monotonicNanoseconds()) }
+
+  // MARK: - Scenario lifetime
+
+  public func beginScenario(netRules: [NetRule]) throws(BackendError) {
+    if !netRules.isEmpty && !isolated {
+      throw .failed("'net' statements change the network and run only inside a private namespace: needs --isolate")
+    }
+  }
+
+  public func endScenario(closing descriptors: [Descriptor]) {
+    for fd in descriptors {
+      _ = sysClose(fd)
+      if trace != nil { emit("close(\(fd)) = 0  [cleanup]") }
+    }
+    nonblocking.removeAll()
+    if conn_setfsuid(0, 0) != 0 { /* not root: identity never changed */ }
+    removeScenarioDir()
+  }
+
+  private func ensureScenarioDir() -> String {
+    if let d = scenarioDir { return d }
+    var template = Array("/tmp/conn-XXXXXX".utf8CString)
+    let made = template.withUnsafeMutableBufferPointer { b -> String? in
+      guard let p = mkdtemp(b.baseAddress!) else { return nil }
+      return String(cString: p)
+    }
+    let dir = made ?? "/tmp"
+    scenarioDir = dir
+    return dir
+  }
+
+  private func removeScenarioDir() {
+    guard let d = scenarioDir else { return }
+    scenarioDir = nil
+    guard let dp = opendir(d) else { return }
+    var names: [String] = []
+    while let ent = readdir(dp) {
+      let n = withUnsafePointer(to: ent.pointee.d_name) { p in
+        p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+      }
+      if n != "." && n != ".." { names.append(n) }
+    }
+    closedir(dp)
+    for n in names { unlink(d + "/" + n) }
+    rmdir(d)
+  }
+
+  // MARK: - Tracing
+
+  private func emit(_ s: String) { trace?(s) }
+
+  private func traced(_ call: @autoclosure () -> String, _ o: Outcome) -> Outcome {
+    if trace != nil { emit("\(call()) = \(Self.render(o))") }
+    return o
+  }
+
+  static func render(_ o: Outcome) -> String {
+    switch o {
+    case .failure(let e): return "-1 \(e.name) (\(Platform.strerror(Platform.number(of: e))))"
+    case .unknownErrno(let n, let name): return "-1 \(name ?? "E?") (\(Platform.strerror(n)))"
+    default: return o.description
+    }
+  }
+
+  // MARK: - Calls
+
+  @inline(__always) private func result(_ rc: Int32) -> Outcome {
+    rc < 0 ? Platform.failure(errno) : .ok
+  }
+
+  public func socket(_ kind: SocketKind, nonblocking nb: Bool) -> Outcome {
+    let domain: Int32
+    switch kind.family {
+    case .inet: domain = AF_INET
+    case .inet6: domain = AF_INET6
+    case .unix: domain = AF_UNIX
+    }
+    var type: Int32
+    switch kind.type {
+    case .stream: type = SocketConstants.stream
+    case .dgram: type = SocketConstants.dgram
+    case .seqpacket: type = SocketConstants.seqpacket
+    }
+    type |= SocketConstants.cloexec
+    if nb { type |= SocketConstants.nonblock }
+    let fd = sysSocket(domain, type, 0)
+    let o: Outcome = fd < 0 ? Platform.failure(errno) : .number(Int64(fd))
+    if fd >= 0 {
+      if nb { nonblocking.insert(fd) } else { nonblocking.remove(fd) }
+    }
+    return traced("socket(\(Self.familyName(domain)), \(kind.type == .stream ? "SOCK_STREAM" : kind.type == .dgram ? "SOCK_DGRAM" : "SOCK_SEQPACKET")\(nb ? "|SOCK_NONBLOCK" : ""), 0)", o)
+  }
+
+  public func openFile(_ path: String) -> Outcome {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    let o: Outcome = fd < 0 ? Platform.failure(errno) : .number(Int64(fd))
+    if fd >= 0 { nonblocking.remove(fd) }
+    return traced("open(\(quoteString(path)), O_RDONLY)", o)
+  }
+
+  public func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome {
+    var sa = SockAddr()
+    let len = sa.encode(address, dir: { self.ensureScenarioDir() }, abstractPrefix: abstractPrefix)
+    let rc = sa.withPointer { sysBind(fd, $0, len) }
+    return traced("bind(\(fd), \(sa.describe(len)), \(len))", result(rc))
+  }
+
+  public func listen(_ fd: Descriptor, backlog: Int32) -> Outcome {
+    traced("listen(\(fd), \(backlog))", result(sysListen(fd, backlog)))
+  }
+
+  /// Refuses destinations that would leave the machine, unless allowed or isolated.
+  private func checkSafety(_ a: SocketAddress) throws(BackendError) {
+    if isolated || a.isLocalOnly { return }
+    switch a {
+    case .inet(let ip, _) where ip.isAny: return
+    case .inet6(let ip, _, _) where ip.isAny || (ip.mappedIPv4?.isAny ?? false): return
+    default: break
+    }
+    for p in allowedNetworks where p.contains(a) { return }
+    let hint: String
+    switch a {
+    case .inet(let ip, _): hint = "\(ip.description)/32"
+    case .inet6(let ip, _, _): hint = "\(ip.description)/128"
+    default: hint = "CIDR"
+    }
+    throw .refused(
+      "refused to connect to \(a.description): it is outside loopback on the host network (allow it with --allow-net \(hint), or run the scenario in its own namespace with --isolate)")
+  }
+
+  /// Runs a call that may block with the calling thread's timer armed for the smaller of the
+  /// user's `interrupt` and the run's limit. Decides, when the call says EINTR, whether that was
+  /// the user's interrupt (an answer) or the limit (a failure of the run).
+  private func bounded(_ fd: Descriptor, _ options: CallOptions, limit: TimeSpan, _ call: () -> Int32) throws(BackendError) -> (Int32, Int32) {
+    let interrupt = options.interrupt
+    let mayBlock = !nonblocking.contains(fd) || interrupt != nil
+    if !mayBlock {
+      let rc = call()
+      return (rc, rc < 0 ? errno : 0)
+    }
+    let userFirst = interrupt.map { $0 <= limit } ?? false
+    let armFor = userFirst ? interrupt! : limit
+    let armed = conn_interrupt_arm(armFor.nanoseconds) == 0
+    let rc = call()
+    let err = rc < 0 ? errno : 0
+    let fired = conn_interrupt_disarm() != 0
+    _ = armed
+    if rc < 0 && err == EINTR && fired && !userFirst { throw .timedOut(limit) }
+    return (rc, err)
+  }
+
+  public func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+    if options.nonblock {
+      let o = setNonblocking(fd, true)
+      if o != .ok { return o }
+    }
+    switch target {
+    case .badPointer:
+      let len = options.addressLength.map { socklen_t($0) } ?? socklen_t(MemoryLayout<sockaddr_in>.size)
+      let (rc, err) = try bounded(fd, options, limit: limit) {
+        sysConnect(fd, conn_bad_pointer().assumingMemoryBound(to: sockaddr.self), len)
+      }
+      return traced("connect(\(fd), 0x\(String(UInt(bitPattern: conn_bad_pointer()), radix: 16)), \(len))", rc < 0 ? Platform.failure(err) : .ok)
+    case .address(let a):
+      try checkSafety(a)
+      var sa = SockAddr()
+      var len = sa.encode(a, dir: { self.ensureScenarioDir() }, abstractPrefix: abstractPrefix)
+      if let l = options.addressLength { len = socklen_t(truncatingIfNeeded: l) }
+      let (rc, err) = try bounded(fd, options, limit: limit) { sa.withPointer { sysConnect(fd, $0, len) } }
+      return traced("connect(\(fd), \(sa.describe(min(len, socklen_t(MemoryLayout<sockaddr_storage>.size)))), \(len))", rc < 0 ? Platform.failure(err) : .ok)
+    }
+  }
+
+  public func accept(_ fd: Descriptor, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+    var sa = SockAddr()
+    var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    let (rc, err) = try bounded(fd, options, limit: limit) {
+      sa.withPointer { conn_accept4(fd, $0, &len, options.nonblock ? 1 : 0) }
+    }
+    if rc >= 0 {
+      if options.nonblock { nonblocking.insert(rc) } else { nonblocking.remove(rc) }
+    }
+    let o: Outcome = rc < 0 ? Platform.failure(err) : .number(Int64(rc))
+    return traced("accept4(\(fd), \(rc >= 0 ? sa.describe(len) : "..."), \(options.nonblock ? "SOCK_NONBLOCK|" : "")SOCK_CLOEXEC)", o)
+  }
+
+  public func setNonblocking(_ fd: Descriptor, _ on: Bool) -> Outcome {
+    let flags = fcntl(fd, F_GETFL)
+    if flags < 0 { return traced("fcntl(\(fd), F_GETFL)", Platform.failure(errno)) }
+    let nf = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
+    let rc = nf == flags ? 0 : fcntl(fd, F_SETFL, nf)
+    let o = result(rc)
+    if o == .ok {
+      if on { nonblocking.insert(fd) } else { nonblocking.remove(fd) }
+    }
+    return traced("fcntl(\(fd), F_SETFL, \(on ? "O_NONBLOCK" : "0"))", o)
+  }
+
+  public func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome {
+    guard let (level, name) = SocketConstants.option(option) else {
+      throw .failed("\(option.rawValue) is not available on this platform")
+    }
+    let rc: Int32
+    var shown = value.description
+    switch (option, value) {
+    case (.SO_LINGER, _):
+      var l = linger()
+      if case .duration(let d) = value {
+        l.l_onoff = 1
+        l.l_linger = Int32(d.nanoseconds / 1_000_000_000)
+        shown = "{l_onoff=1, l_linger=\(l.l_linger)}"
+      } else if case .integer(let n) = value {
+        l.l_onoff = 1
+        l.l_linger = Int32(n)
+      } else {
+        shown = "{l_onoff=0, l_linger=0}"
+      }
+      rc = setsockopt(fd, level, name, &l, socklen_t(MemoryLayout<linger>.size))
+    case (_, .duration(let d)):
+      var tv = timeval(tv_sec: Int(d.nanoseconds / 1_000_000_000), tv_usec: Int(d.nanoseconds % 1_000_000_000 / 1000))
+      shown = "{tv_sec=\(tv.tv_sec), tv_usec=\(tv.tv_usec)}"
+      rc = setsockopt(fd, level, name, &tv, socklen_t(MemoryLayout<timeval>.size))
+    case (_, .integer(let n)):
+      var v = Int32(truncatingIfNeeded: n)
+      shown = "[\(v)]"
+      rc = setsockopt(fd, level, name, &v, 4)
+    case (_, .off):
+      var v: Int32 = 0
+      rc = setsockopt(fd, level, name, &v, 4)
+    }
+    return traced("setsockopt(\(fd), \(SocketConstants.levelName(level)), \(option.rawValue), \(shown))", result(rc))
+  }
+
+  public func getOption(_ fd: Descriptor, _ option: SocketOption) throws(BackendError) -> Outcome {
+    guard let (level, name) = SocketConstants.option(option) else {
+      throw .failed("\(option.rawValue) is not available on this platform")
+    }
+    let o: Outcome
+    switch option {
+    case .SO_SNDTIMEO, .SO_RCVTIMEO:
+      var tv = timeval()
+      var len = socklen_t(MemoryLayout<timeval>.size)
+      let rc = getsockopt(fd, level, name, &tv, &len)
+      o = rc < 0 ? Platform.failure(errno) : .number(Int64(tv.tv_sec) * 1000 + Int64(tv.tv_usec) / 1000)
+    case .SO_LINGER:
+      var l = linger()
+      var len = socklen_t(MemoryLayout<linger>.size)
+      let rc = getsockopt(fd, level, name, &l, &len)
+      o = rc < 0 ? Platform.failure(errno) : .number(l.l_onoff == 0 ? -1 : Int64(l.l_linger))
+    default:
+      var v: Int32 = 0
+      var len = socklen_t(4)
+      let rc = getsockopt(fd, level, name, &v, &len)
+      if rc < 0 {
+        o = Platform.failure(errno)
+      } else if option == .SO_ERROR {
+        o = v == 0 ? .ok : Platform.failure(v)
+      } else {
+        o = .number(Int64(v))
+      }
+    }
+    return traced("getsockopt(\(fd), \(SocketConstants.levelName(level)), \(option.rawValue))", o)
+  }
+
+  public func poll(_ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+    var p = pollfd(fd: fd, events: SocketConstants.pollBits(events), revents: 0)
+    let wait = min(timeout ?? limit, limit)
+    // ppoll is bounded by its own timeout; only a user interrupt needs the timer.
+    var armed = false
+    if let i = options.interrupt, i <= wait {
+      armed = conn_interrupt_arm(i.nanoseconds) == 0
+    }
+    let rc = conn_ppoll(&p, 1, wait.nanoseconds)
+    let err = rc < 0 ? errno : 0
+    if armed { _ = conn_interrupt_disarm() }
+    let outcome: Outcome
+    if rc < 0 {
+      outcome = Platform.failure(err)
+    } else if rc == 0 {
+      if timeout == nil || timeout! > limit { throw .timedOut(limit) }
+      outcome = .pollTimeout
+    } else {
+      outcome = .events(SocketConstants.pollEvents(p.revents))
+    }
+    return traced("ppoll([{fd=\(fd), events=\(events.description)}], 1, \(wait.description))", outcome)
+  }
+
+  public func peerName(_ fd: Descriptor) -> Outcome {
+    var sa = SockAddr()
+    var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    let rc = sa.withPointer { getpeername(fd, $0, &len) }
+    let o: Outcome = rc < 0 ? Platform.failure(errno) : .address(sa.decode(len, dir: scenarioDir, abstractPrefix: abstractPrefix))
+    return traced("getpeername(\(fd))", o)
+  }
+
+  public func localName(_ fd: Descriptor) -> Outcome {
+    var sa = SockAddr()
+    var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    let rc = sa.withPointer { getsockname(fd, $0, &len) }
+    let o: Outcome = rc < 0 ? Platform.failure(errno) : .address(sa.decode(len, dir: scenarioDir, abstractPrefix: abstractPrefix))
+    return traced("getsockname(\(fd))", o)
+  }
+
+  public func shutdown(_ fd: Descriptor, _ how: ShutdownHow) -> Outcome {
+    let h: Int32
+    switch how {
+    case .read: h = Int32(SHUT_RD)
+    case .write: h = Int32(SHUT_WR)
+    case .both: h = Int32(SHUT_RDWR)
+    }
+    return traced("shutdown(\(fd), \(how == .read ? "SHUT_RD" : how == .write ? "SHUT_WR" : "SHUT_RDWR"))", result(sysShutdown(fd, h)))
+  }
+
+  public func close(_ fd: Descriptor) -> Outcome {
+    let o = result(sysClose(fd))
+    nonblocking.remove(fd)
+    return traced("close(\(fd))", o)
+  }
+
+  public func sleep(_ duration: TimeSpan, limit: TimeSpan) throws(BackendError) {
+    let d = min(duration, limit)
+    var ts = timespec(tv_sec: Int(d.nanoseconds / 1_000_000_000), tv_nsec: Int(d.nanoseconds % 1_000_000_000))
+    var rem = timespec()
+    // Signals are not the point of `sleep`: finish the full time.
+    while nanosleep(&ts, &rem) != 0 && errno == EINTR { ts = rem }
+    if trace != nil { emit("nanosleep(\(d.description)) = 0") }
+    if duration > limit { throw .timedOut(limit) }
+  }
+
+  public func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome {
+    let (uid, gid): (UInt32, UInt32)
+    switch user {
+    case .root: (uid, gid) = (0, 0)
+    case .nobody: (uid, gid) = (65534, 65534)
+    case .uid(let u): (uid, gid) = (u, u)
+    }
+    if conn_setfsuid(uid, gid) != 0 {
+      throw .failed("cannot take the file-system identity \(uid): 'user' needs root (and Linux)")
+    }
+    if trace != nil { emit("setfsuid(\(uid)) = 0") }
+    return .ok
+  }
+
+  static func familyName(_ d: Int32) -> String {
+    switch d {
+    case AF_INET: return "AF_INET"
+    case AF_INET6: return "AF_INET6"
+    case AF_UNIX: return "AF_UNIX"
+    default: return "\(d)"
+    }
+  }
+}
+
+/// A process-wide counter (for unique private names).
+final class AtomicCounter: @unchecked Sendable {
+  private var value = 0
+  private var lock = pthread_mutex_t()
+  init() { pthread_mutex_init(&lock, nil) }
+  func next() -> Int {
+    pthread_mutex_lock(&lock)
+    defer { pthread_mutex_unlock(&lock) }
+    value += 1
+    return value
+  }
+}
