@@ -31,6 +31,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "conn", dependencies: ["ConnCommands"]),
+    // Benchmarks (scripts/bench.sh builds it in release mode); never part of `swift test`.
+    .executableTarget(name: "conn-bench", dependencies: ["ConnSyntax", "ConnRuntime", "ConnSystem"]),
     .testTarget(name: "ConnSyntaxTests", dependencies: ["ConnSyntax"], resources: [.copy("Fixtures")]),
     .testTarget(name: "ConnRuntimeTests", dependencies: ["ConnRuntime"]),
     .testTarget(name: "ConnSystemTests", dependencies: ["ConnSystem", "ConnRuntime"]),

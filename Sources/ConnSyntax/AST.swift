@@ -84,7 +84,8 @@ public enum ConnectTarget: Hashable, Sendable {
 
 /// Modifiers a blocking call accepts.
 public struct CallOptions: Hashable, Sendable {
-  /// Set O_NONBLOCK before the call.
+  /// connect: set O_NONBLOCK on the socket before the call. accept: give the accepted socket
+  /// O_NONBLOCK (accept4's SOCK_NONBLOCK); the listener's own mode decides whether accept blocks.
   public var nonblock = false
   /// Deliver a signal after this long, so the call returns EINTR.
   public var interrupt: TimeSpan?

@@ -170,5 +170,17 @@ public enum Host {
     #endif
   }
 
+  /// The process's peak resident set size in bytes.
+  public static func peakRSSBytes() -> Int {
+    var ru = rusage()
+    #if canImport(Glibc)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &ru)
+    return Int(ru.ru_maxrss) * 1024
+    #else
+    getrusage(RUSAGE_SELF, &ru)
+    return Int(ru.ru_maxrss)
+    #endif
+  }
+
   public static func exit(_ code: Int32) -> Never { sysExit(code) }
 }

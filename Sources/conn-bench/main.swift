@@ -1,0 +1,100 @@
+// conn-bench: measurements that print their figures (never timed tests).
+//
+//   conn-bench parse [--mb N] [--runs K]   lex+parse throughput on a generated scenario
+//
+// Every figure is a median over several runs; memory is the process's peak RSS.
+
+import ConnRuntime
+import ConnSyntax
+import ConnSystem
+
+func peakRSSBytes() -> Int { Host.peakRSSBytes() }
+
+func now() -> Int64 { Host.monotonicNow() }
+
+func median(_ xs: [Double]) -> Double {
+  let s = xs.sorted()
+  return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// A realistic scenario text: the corpus's statement mix, comments included, with distinct
+/// socket names and addresses, repeated until `bytes` long.
+func generateScenario(bytes: Int) -> [UInt8] {
+  var out: [UInt8] = []
+  out.reserveCapacity(bytes + 4096)
+  var i = 0
+  while out.count < bytes {
+    let n = i % 97
+    let block = """
+      # case \(i): nonblocking connect to a listener, then the refused port
+      sock l\(n) = stream inet
+      bind l\(n) 127.0.0.1:0
+      listen l\(n) backlog 16
+      sock s\(n) = stream inet nonblock
+      connect s\(n) l\(n)
+      expect EINPROGRESS or EALREADY
+      poll s\(n) writable timeout 1s
+      expect writable
+      get s\(n) SO_ERROR; expect ok
+      sock u\(n) = dgram inet6
+      connect u\(n) [::1]:\(1000 + n)
+      peer u\(n)
+      expect [::1]:\(1000 + n)
+      sock p\(n) = stream unix
+      connect p\(n) "run/sock-\(n).sock"
+      expect ENOENT within 10ms
+      repeat 3 { sock r = stream inet; connect r 127.0.0.1:\(2000 + n); expect ECONNREFUSED; close r }
+      close s\(n); close l\(n)
+
+      """
+    out.append(contentsOf: block.utf8)
+    i += 1
+  }
+  return out
+}
+
+func benchParse(_ args: [String]) {
+  var mb = 20
+  var runs = 5
+  var i = 0
+  while i < args.count {
+    if args[i] == "--mb", i + 1 < args.count { mb = Int(args[i + 1]) ?? mb; i += 1 }
+    if args[i] == "--runs", i + 1 < args.count { runs = Int(args[i + 1]) ?? runs; i += 1 }
+    i += 1
+  }
+  let baseline = peakRSSBytes()
+  let text = generateScenario(bytes: mb * 1_000_000)
+  var times: [Double] = []
+  var statements = 0
+  for _ in 0..<runs {
+    let source = SourceFile(name: "bench.conn", bytes: text)
+    let t0 = now()
+    let script = Parser.parse(source)
+    let t1 = now()
+    precondition(!script.hasErrors, "generated scenario has errors: \(script.diagnostics.first!.message)")
+    statements = script.statements.count
+    times.append(Double(t1 - t0) / 1e9)
+  }
+  let secs = median(times)
+  let mbps = Double(text.count) / 1e6 / secs
+  let peak = peakRSSBytes()
+  let ratio = Double(peak) / Double(text.count)
+  print("parse: \(text.count) bytes, \(statements) top-level statements, \(runs) runs")
+  print("  median time      \(fmt(secs * 1000)) ms")
+  print("  throughput       \(fmt(mbps)) MB/s   (target >= 300)")
+  print("  peak RSS         \(fmt(Double(peak) / 1e6)) MB = \(fmt(ratio))x the file (target <= 3x); before generating: \(fmt(Double(baseline) / 1e6)) MB")
+  print("{\"bench\":\"parse\",\"bytes\":\(text.count),\"median_seconds\":\(secs),\"mb_per_s\":\(mbps),\"peak_rss_bytes\":\(peak),\"peak_ratio\":\(ratio)}")
+}
+
+func fmt(_ d: Double) -> String {
+  let r = (d * 100).rounded() / 100
+  return String(r)
+}
+
+let args = Array(CommandLine.arguments.dropFirst())
+switch args.first {
+case "parse": benchParse(Array(args.dropFirst()))
+default:
+  print("usage: conn-bench parse [--mb N] [--runs K]")
+  Host.exit(2)
+}
