@@ -109,61 +109,70 @@ public struct IPv6Address: Hashable, Sendable {
   }
 
   public static func parse(_ text: [UInt8]) -> IPv6Address? {
-    // Split at "::" at most once; each side is groups of up to 4 hex digits; the last group may
-    // be a dotted IPv4 address.
-    var head: [UInt16] = []
-    var tail: [UInt16] = []
-    var sawDouble = false
-    var i = 0
+    text.withUnsafeBufferPointer { parse($0) }
+  }
+
+  /// RFC 4291 text: groups of up to four hex digits, one `::` at most, an optional dotted IPv4
+  /// tail. Groups go to stack storage: no heap allocation.
+  public static func parse(_ text: UnsafeBufferPointer<UInt8>) -> IPv6Address? {
     let n = text.count
-    if n == 0 || n > 45 { return nil }
-    if n >= 2 && text[0] == 0x3A && text[1] == 0x3A {
-      sawDouble = true
-      i = 2
-      if n == 2 { return IPv6Address.any }
-    } else if text[0] == 0x3A {
-      return nil
-    }
-    while i < n {
-      // Read one group.
-      var j = i
-      var v: UInt32 = 0
-      while j < n, let d = hexValue(text[j]) {
-        v = v << 4 | UInt32(d)
-        j += 1
-        if j - i > 4 { break }
+    if n < 2 || n > 45 { return nil }
+    return withUnsafeTemporaryAllocation(of: UInt16.self, capacity: 8) { g -> IPv6Address? in
+      g.initialize(repeating: 0)
+      var total = 0
+      var gapAt = -1
+      var i = 0
+      if text[0] == 0x3A {
+        guard text[1] == 0x3A else { return nil }
+        gapAt = 0
+        i = 2
       }
-      if j < n && text[j] == 0x2E {
-        // Embedded IPv4 as the final 32 bits.
-        guard let v4 = IPv4Address.parse(text[i..<n]) else { return nil }
-        let g = [UInt16(v4.value >> 16), UInt16(v4.value & 0xffff)]
-        if sawDouble { tail += g } else { head += g }
-        i = n
-        break
-      }
-      if j == i || j - i > 4 { return nil }
-      if sawDouble { tail.append(UInt16(v)) } else { head.append(UInt16(v)) }
-      i = j
-      if i == n { break }
-      guard text[i] == 0x3A else { return nil }
-      if i + 1 < n && text[i + 1] == 0x3A {
-        if sawDouble { return nil }
-        sawDouble = true
-        i += 2
+      while i < n {
+        var j = i
+        var v: UInt32 = 0
+        while j < n, j - i < 5, let d = hexValue(text[j]) {
+          v = v << 4 | UInt32(d)
+          j += 1
+        }
+        if j < n && text[j] == 0x2E {
+          guard total <= 6, let v4 = IPv4Address.parse(UnsafeBufferPointer(rebasing: text[i..<n])) else { return nil }
+          g[total] = UInt16(v4.value >> 16)
+          g[total + 1] = UInt16(v4.value & 0xffff)
+          total += 2
+          break
+        }
+        if j == i || j - i > 4 || total == 8 { return nil }
+        g[total] = UInt16(v)
+        total += 1
+        i = j
         if i == n { break }
-      } else {
-        i += 1
-        if i == n { return nil }
+        guard text[i] == 0x3A else { return nil }
+        if i + 1 < n && text[i + 1] == 0x3A {
+          if gapAt >= 0 { return nil }
+          gapAt = total
+          i += 2
+        } else {
+          i += 1
+          if i == n { return nil }
+        }
       }
+      if gapAt >= 0 ? total > 7 : total != 8 { return nil }
+      if gapAt >= 0 {
+        // Move the groups after "::" to the end and zero the gap.
+        let zeros = 8 - total
+        var k = total - 1
+        while k >= gapAt {
+          g[k + zeros] = g[k]
+          k -= 1
+        }
+        for z in gapAt..<(gapAt + zeros) { g[z] = 0 }
+      }
+      var h: UInt64 = 0
+      var l: UInt64 = 0
+      for k in 0..<4 { h = h << 16 | UInt64(g[k]) }
+      for k in 4..<8 { l = l << 16 | UInt64(g[k]) }
+      return IPv6Address(high: h, low: l)
     }
-    let total = head.count + tail.count
-    if sawDouble ? total > 7 : total != 8 { return nil }
-    let groups = head + [UInt16](repeating: 0, count: 8 - total) + tail
-    var h: UInt64 = 0
-    var l: UInt64 = 0
-    for k in 0..<4 { h = h << 16 | UInt64(groups[k]) }
-    for k in 4..<8 { l = l << 16 | UInt64(groups[k]) }
-    return IPv6Address(high: h, low: l)
   }
 }
 

@@ -5,32 +5,36 @@
 struct Checker {
   let script: Script
   var diagnostics: [Diagnostic] = []
-  private var declared: Set<Int32> = []
+  /// Indexed by slot: has a `sock` or `accept ... as` declared it yet?
+  private var declared: [Bool] = []
   /// From the parser: sockets named in statements that did not parse, and where those statements
   /// start. Their names are not reported as undeclared, nor is an `expect` right after one of them
   /// checked: the parse error already covers the mistake.
   var failedSlots: Set<Int32> = []
   var failedStarts: [UInt32] = []
 
-  init(script: Script) { self.script = script }
+  init(script: Script) {
+    self.script = script
+    declared = [Bool](repeating: false, count: script.socketNames.count)
+  }
 
   mutating func run() {
     checkBlock(script.statements, from: 0)
   }
 
   private mutating func use(_ r: SocketRef) {
-    if declared.contains(r.slot) || failedSlots.contains(r.slot) { return }
+    if declared[Int(r.slot)] || failedSlots.contains(r.slot) { return }
     let name = script.socketNames[Int(r.slot)]
-    let candidates = declared.map { script.socketNames[Int($0)] }.sorted()
+    let candidates = declared.indices.filter { declared[$0] }.map { script.socketNames[$0] }.sorted()
     diagnostics.append(.undeclaredSocket(name, at: r.range, suggestion: closestName(to: name, in: candidates, maxDistance: 2)))
-    declared.insert(r.slot)  // report each name once
+    declared[Int(r.slot)] = true  // report each name once
   }
 
   private mutating func checkBlock(_ statements: [Statement], from blockStart: UInt32) {
     var previous: Statement?
     for st in statements {
       switch st.kind {
-      case .sock(let r, _): declared.insert(r.slot)
+      case .sock(let r, _): declared[Int(r.slot)] = true
       case .bind(let r, _), .listen(let r, _), .set(let r, _), .get(let r, _), .poll(let r, _, _, _), .peer(let r),
         .local(let r), .shutdown(let r, _), .close(let r):
         use(r)
@@ -39,7 +43,7 @@ struct Checker {
         if case .boundAddressOf(let other) = target { use(other) }
       case .accept(let l, let into, _):
         use(l)
-        declared.insert(into.slot)
+        declared[Int(into.slot)] = true
       case .expect(let e):
         for r in e.sockets { use(r) }
         let from = previous?.range.end ?? blockStart

@@ -435,32 +435,38 @@ struct ParserState {
     } else {
       target = .address(try parseAddress(allowUnspec: true))
     }
-    let options = try parseCallOptions(allowed: [.nonblock, .interrupt, .length])
+    let options = try parseCallOptions(allowed: CallOption.nonblock | CallOption.interrupt | CallOption.length)
     return .connect(name, target, options)
   }
 
-  enum CallOption { case nonblock, interrupt, length }
+  /// Call modifiers as bits (no Set allocation on the hot path).
+  enum CallOption {
+    static let nonblock: UInt8 = 1
+    static let interrupt: UInt8 = 2
+    static let length: UInt8 = 4
+  }
 
   /// { 'nonblock' | 'interrupt' DUR | 'len' INT }, each at most once.
-  mutating func parseCallOptions(allowed: Set<CallOption>) throws(StatementError) -> CallOptions {
+  mutating func parseCallOptions(allowed: UInt8) throws(StatementError) -> CallOptions {
     var o = CallOptions()
-    var seen = Set<CallOption>()
+    var seen: UInt8 = 0
     while token.kind == .identifier {
-      let which: CallOption
-      if isWord("nonblock") { which = .nonblock } else if isWord("interrupt") { which = .interrupt } else if isWord("len") {
-        which = .length
+      let which: UInt8
+      if isWord("nonblock") { which = CallOption.nonblock } else if isWord("interrupt") { which = CallOption.interrupt } else if isWord("len") {
+        which = CallOption.length
       } else {
         break
       }
-      guard allowed.contains(which) else { throw unexpected("end of statement") }
-      if !seen.insert(which).inserted {
+      guard allowed & which != 0 else { throw unexpected("end of statement") }
+      if seen & which != 0 {
         throw error(.invalidValue("'\(tokenText)' given twice", at: token.range))
       }
+      seen |= which
       consume()
       switch which {
-      case .nonblock: o.nonblock = true
-      case .interrupt: o.interrupt = try parseDuration("a duration after 'interrupt', such as 100ms")
-      case .length: o.addressLength = Int32(try parseInteger("an address length in bytes", max: 4096))
+      case CallOption.nonblock: o.nonblock = true
+      case CallOption.interrupt: o.interrupt = try parseDuration("a duration after 'interrupt', such as 100ms")
+      default: o.addressLength = Int32(try parseInteger("an address length in bytes", max: 4096))
       }
     }
     return o
@@ -472,7 +478,7 @@ struct ParserState {
     guard isWord("as") else { throw unexpected("'as' and a name for the accepted socket", hint: "accept l as c") }
     consume()
     let into = try parseSocketRef()
-    let o = try parseCallOptions(allowed: [.nonblock, .interrupt])
+    let o = try parseCallOptions(allowed: CallOption.nonblock | CallOption.interrupt)
     return .accept(listener, into: into, o)
   }
 
@@ -551,7 +557,7 @@ struct ParserState {
       consume()
       timeout = try parseDuration("a duration after 'timeout', such as 1s")
     }
-    let o = try parseCallOptions(allowed: [.interrupt])
+    let o = try parseCallOptions(allowed: CallOption.interrupt)
     return .poll(name, events, timeout: timeout, o)
   }
 
@@ -824,7 +830,7 @@ struct ParserState {
           throw error(.malformedAddress("'\(scope!)' is not an interface name or index", at: SourceRange(pct + 1, close)))
         }
       }
-      guard let a = IPv6Address.parse(Array(UnsafeBufferPointer(rebasing: buf[(s + 1)..<addrEnd]))) else {
+      guard let a = IPv6Address.parse(UnsafeBufferPointer(rebasing: buf[(s + 1)..<addrEnd])) else {
         throw error(.malformedAddress("'\(lexer.text(s + 1, addrEnd))' is not an IPv6 address", at: SourceRange(s + 1, addrEnd)))
       }
       guard close + 1 < e, buf[close + 1] == 0x3A else {
@@ -897,7 +903,7 @@ struct ParserState {
       consume()
       return .v4(v4, len)
     }
-    if let v6 = IPv6Address.parse(Array(addrBytes)) {
+    if let v6 = IPv6Address.parse(addrBytes) {
       if len > 128 { throw error(.outOfRange("prefix length \(len) is out of range for IPv6 (0 to 128)", at: SourceRange(slash + 1, e))) }
       consume()
       return .v6(v6, len)

@@ -161,7 +161,10 @@ func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
 /// A lookup table from byte strings to values, so that keyword and errno recognition never
 /// builds a `String` on the hot path.
 public struct ByteTable<Value>: @unchecked Sendable {
-  private var keys: [[UInt8]] = []
+  /// All keys back to back; entry i is bytes[offsets[i] ..< offsets[i] + lengths[i]].
+  private var bytes: [UInt8] = []
+  private var offsets: [Int32] = []
+  private var lengths: [Int32] = []
   private var values: [Value] = []
   private var slots: [Int32]
   private let mask: Int
@@ -172,11 +175,13 @@ public struct ByteTable<Value>: @unchecked Sendable {
     slots = [Int32](repeating: -1, count: size)
     mask = size - 1
     for (k, v) in entries {
-      let bytes = Array(k.utf8)
-      var i = bytes.withUnsafeBufferPointer { ByteTable.hash($0.baseAddress!, $0.count) } & mask
+      let key = Array(k.utf8)
+      var i = key.withUnsafeBufferPointer { ByteTable.hash($0.baseAddress!, $0.count) } & mask
       while slots[i] >= 0 { i = (i + 1) & mask }
-      slots[i] = Int32(keys.count)
-      keys.append(bytes)
+      slots[i] = Int32(values.count)
+      offsets.append(Int32(bytes.count))
+      lengths.append(Int32(key.count))
+      bytes += key
       values.append(v)
     }
   }
@@ -190,12 +195,13 @@ public struct ByteTable<Value>: @unchecked Sendable {
 
   public func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> Value? {
     var i = ByteTable.hash(p, n) & mask
-    while true {
-      let s = slots[i]
-      if s < 0 { return nil }
-      let k = keys[Int(s)]
-      if k.count == n && k.withUnsafeBufferPointer({ memEqual($0.baseAddress!, p, n) }) { return values[Int(s)] }
-      i = (i + 1) & mask
+    return bytes.withUnsafeBufferPointer { keys -> Value? in
+      while true {
+        let s = Int(slots[i])
+        if s < 0 { return nil }
+        if Int(lengths[s]) == n && memEqual(keys.baseAddress! + Int(offsets[s]), p, n) { return values[s] }
+        i = (i + 1) & mask
+      }
     }
   }
 
@@ -204,7 +210,9 @@ public struct ByteTable<Value>: @unchecked Sendable {
     return s.withUTF8 { b in b.count == 0 ? nil : lookup(b.baseAddress!, b.count) }
   }
 
-  public var names: [String] { keys.map { String(decoding: $0, as: UTF8.self) } }
+  public var names: [String] {
+    (0..<values.count).map { String(decoding: bytes[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])], as: UTF8.self) }
+  }
 }
 
 @inline(__always)
