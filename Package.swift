@@ -37,6 +37,6 @@ let package = Package(
     .testTarget(name: "ConnRuntimeTests", dependencies: ["ConnRuntime"]),
     .testTarget(name: "ConnSystemTests", dependencies: ["ConnSystem", "ConnRuntime"]),
     .testTarget(name: "ConnSimTests", dependencies: ["ConnSim", "ConnRuntime"]),
-    .testTarget(name: "ConnCommandsTests", dependencies: ["ConnCommands"]),
+    .testTarget(name: "ConnCommandsTests", dependencies: ["ConnCommands", "ConnSyntax", "ConnRuntime", "ConnSystem"]),
   ]
 )

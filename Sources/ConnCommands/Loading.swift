@@ -12,7 +12,8 @@ struct LoadedScenario {
   static func load(_ path: String) -> LoadedScenario {
     do throws(HostError) {
       let bytes = try Host.readFile(path)
-      return LoadedScenario(path: path, script: Parser.parse(SourceFile(name: path, bytes: bytes)))
+      let name = path == "-" ? "<stdin>" : path
+      return LoadedScenario(path: path, script: Parser.parse(SourceFile(name: name, bytes: bytes)))
     } catch {
       let source = SourceFile(name: path, bytes: [])
       let d = Diagnostic(id: "file.unreadable", error.description, at: .none)
@@ -27,6 +28,10 @@ func expandPaths(_ paths: [String]) -> (files: [String], missing: [String]) {
   var files: [String] = []
   var missing: [String] = []
   for p in paths {
+    if p == "-" {
+      files.append(p)
+      continue
+    }
     switch Host.kind(of: p) {
     case .directory: files += Host.scenarioFiles(under: p)
     case .missing: missing.append(p)

@@ -182,5 +182,26 @@ public enum Host {
     #endif
   }
 
+  /// What each open descriptor refers to ("socket:[123]", "/dev/null", ...), Linux only.
+  public static func openDescriptorTargets() -> [String] {
+    #if os(Linux)
+    guard let dp = opendir("/proc/self/fd") else { return [] }
+    var out: [String] = []
+    var buf = [CChar](repeating: 0, count: 4096)
+    while let ent = readdir(dp) {
+      let name = withUnsafePointer(to: ent.pointee.d_name) { p in
+        p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+      }
+      if name == "." || name == ".." { continue }
+      let n = readlink("/proc/self/fd/" + name, &buf, buf.count - 1)
+      if n > 0 { out.append(String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
+    }
+    closedir(dp)
+    return out
+    #else
+    return []
+    #endif
+  }
+
   public static func exit(_ code: Int32) -> Never { sysExit(code) }
 }
