@@ -3,16 +3,25 @@ import ConnRuntime
 import ConnSyntax
 import ConnSystem
 
-/// `conn run`: run scenario files and report each.
+/// `conn run`: run scenario files and report each, for people and for CI.
 public struct RunCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "run",
-    abstract: "Run scenario files against the kernel and check every answer.",
+    abstract: "Run scenario files and check every answer.",
     discussion: """
-      Directories are searched recursively for *.conn files, in sorted order.
+      Directories are searched recursively for *.conn files, in sorted order. Scenarios run in
+      parallel worker processes (--jobs); a scenario that fails, hangs or leaks cannot change
+      another's result. A scenario whose header needs what this machine lacks
+      ('# needs: root', ...) is skipped with the reason.
 
-      Exit codes: 0 every scenario passed (skips allowed), 1 at least one failed or has
-      errors, 2 bad usage or no scenario found.
+      Formats: human (default; a live progress line on a terminal), tap (TAP 14), junit
+      (JUnit XML), json. With --output, the report goes to the file and the human summary
+      still goes to the terminal.
+
+      Exit codes:
+        0  every scenario passed (skips allowed, unless --strict-skips)
+        1  at least one scenario failed, was flaky, or has errors
+        2  bad usage, or no scenario found
       """)
 
   @Argument(help: "Scenario files or directories.")
@@ -24,57 +33,173 @@ public struct RunCommand: ParsableCommand {
   @Option(help: "Time limit of every blocking call (e.g. 500ms, 10s).")
   public var timeout: TimeSpan = .seconds(10)
 
+  @Option(name: .customLong("scenario-timeout"), help: "Time limit of a whole scenario.")
+  public var scenarioTimeout: TimeSpan = .seconds(300)
+
   @Option(name: .customLong("allow-net"), help: "Also allow destinations in this prefix (repeatable). Loopback is always allowed.")
   public var allowNet: [IPPrefix] = []
 
+  @Option(name: [.customShort("j"), .long], help: "Parallel jobs (default: the number of cores).")
+  public var jobs: Int?
+
+  @Option(help: "Output format: human, tap, junit, json.")
+  public var format: ReportFormat = .human
+
+  @Option(name: .shortAndLong, help: "Write the report to this file; the human summary still goes to the terminal.")
+  public var output: String?
+
+  @Option(help: "Only scenarios whose path matches (a glob with * and ?, or a substring).")
+  public var filter: String?
+
+  @Option(help: "Run only shard K of N (e.g. 2/4): a deterministic split for CI matrices.")
+  public var shard: String?
+
+  @Flag(name: .customLong("fail-fast"), help: "Stop starting scenarios after the first failure.")
+  public var failFast = false
+
+  @Option(name: .customLong("repeat"), help: "Run each scenario N times and report flaky ones.")
+  public var repeatCount: Int = 1
+
+  @Flag(name: .customLong("strict-skips"), help: "Count skipped scenarios as failures.")
+  public var strictSkips = false
+
+  @Flag(help: .hidden)
+  public var worker = false
+
+  @Flag(help: .hidden)
+  public var color = false
+
   public init() {}
 
+  func parsedShard() throws -> (Int, Int)? {
+    guard let shard else { return nil }
+    let parts = shard.split(separator: "/")
+    guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n else {
+      throw ValidationError("--shard takes K/N with 1 <= K <= N, e.g. 2/4 (got '\(shard)')")
+    }
+    return (k, n)
+  }
+
   public func validate() throws {
+    if worker { return }
     if paths.isEmpty { throw ValidationError("give at least one scenario file or directory") }
     if timeout.nanoseconds <= 0 { throw ValidationError("--timeout must be more than 0") }
+    if let j = jobs, j < 1 || j > 256 { throw ValidationError("--jobs must be between 1 and 256") }
+    if repeatCount < 1 || repeatCount > 10_000 { throw ValidationError("--repeat must be between 1 and 10000") }
+    _ = try parsedShard()
+  }
+
+  var runnerOptions: RunnerOptions {
+    var o = RunnerOptions()
+    o.timeout = timeout
+    o.scenarioTimeout = scenarioTimeout
+    o.allowNet = allowNet
+    o.verbose = verbose
+    return o
   }
 
   public func run() throws {
-    let (files, missing) = expandPaths(paths)
+    if worker { return runWorker() }
+    var (files, missing) = expandPaths(paths)
     for m in missing { Host.printErr("error: \(m): no such file or directory\n") }
+    if let f = filter { files = files.filter { matchesFilter($0, f) } }
+    if let (k, n) = try parsedShard() { files = selectShard(files, index: k, of: n) }
     if files.isEmpty {
-      Host.printErr("error: no scenario found in \(paths.joined(separator: " "))\n")
+      Host.printErr("error: no scenario found in \(paths.joined(separator: " "))\(filter.map { " matching '\($0)'" } ?? "")\n")
       throw ExitCode(2)
     }
-    var options = RunnerOptions()
-    options.timeout = timeout
-    options.allowNet = allowNet
-    options.verbose = verbose
-    options.color = Host.wantsColor(1)
-    let runner = ScenarioRunner(options: options)
-    let started = Host.monotonicNow()
-    var counts: [ScenarioStatus: Int] = [:]
-    var failures: [ScenarioReport] = []
-    for f in files {
-      let r = runner.run(path: f)
-      counts[r.status, default: 0] += 1
-      let tag: String
-      switch r.status {
-      case .pass: tag = paint("PASS", "32", options.color)
-      case .fail: tag = paint("FAIL", "1;31", options.color)
-      case .error: tag = paint("ERROR", "1;31", options.color)
-      case .skip: tag = paint("SKIP", "33", options.color)
+
+    let terminal = Host.isTerminal(1)
+    let colorOut = Host.wantsColor(1)
+    // The report itself goes to stdout unless --output names a file.
+    let humanOnStdout = format == .human || output != nil
+    var batch = BatchOptions()
+    batch.jobs = jobs ?? Host.processorCount()
+    batch.repeatCount = repeatCount
+    batch.failFast = failFast
+    batch.runner = runnerOptions
+    batch.runner.color = colorOut && format == .human
+    batch.workerArguments = workerArguments(color: batch.runner.color)
+    let runner = BatchRunner(files: files, options: batch)
+
+    // Live progress on a terminal; plain status lines, in input order, otherwise.
+    var printedUpTo = 0
+    var byPath: [String: ScenarioReport] = [:]
+    var completed = 0
+    let total = files.count * repeatCount
+    let live = humanOnStdout && terminal
+    if humanOnStdout {
+      runner.onStart = { path in
+        if live { Host.printOut("\r\u{1B}[K[\(completed + 1)/\(total)] \(path)") }
       }
-      var line = "\(tag) \(f)"
-      if r.status == .skip { line += " (\(r.skipReason ?? ""))" } else { line += " (\(r.duration.humanDescription))" }
-      Host.printOut(line + "\n")
-      if verbose { for t in r.trace { Host.printOut("    \(t)\n") } }
-      if r.status == .fail || r.status == .error { failures.append(r) }
+      runner.onResult = { done, _, report in
+        completed = done
+        if self.repeatCount > 1 { return }
+        byPath[report.path] = report
+        // Print finished scenarios in input order.
+        var chunk = ""
+        while printedUpTo < files.count, let r = byPath[files[printedUpTo]] {
+          chunk += Reporters.statusLine(r, color: colorOut) + "\n"
+          if self.verbose { for t in r.trace { chunk += "    \(t)\n" } }
+          printedUpTo += 1
+        }
+        if live { Host.printOut("\r\u{1B}[K") }
+        Host.printOut(chunk)
+      }
     }
-    if !failures.isEmpty {
-      Host.printOut("\n")
-      for r in failures { Host.printOut(r.detail + "\n") }
+    let started = Host.monotonicNow()
+    let reports = runner.run()
+    let summary = RunSummary(reports, duration: TimeSpan(nanoseconds: Host.monotonicNow() - started), jobs: min(batch.jobs, total))
+    if live { Host.printOut("\r\u{1B}[K") }
+
+    if humanOnStdout {
+      var rest = ""
+      for r in reports.dropFirst(printedUpTo) {
+        rest += Reporters.statusLine(r, color: colorOut) + "\n"
+        if verbose { for t in r.trace { rest += "    \(t)\n" } }
+      }
+      Host.printOut(rest + Reporters.humanTail(reports, summary, color: colorOut))
     }
-    let total = TimeSpan(nanoseconds: Host.monotonicNow() - started)
-    let failed = (counts[.fail] ?? 0) + (counts[.error] ?? 0) + missing.count
-    Host.printOut("\(counts[.pass] ?? 0) passed, \(failed) failed, \(counts[.skip] ?? 0) skipped in \(total.humanDescription)\n")
+    if format != .human || output != nil {
+      let document = Reporters.render(format, reports, summary, color: false)
+      if let output {
+        do throws(HostError) {
+          try Host.writeFile(output, document)
+        } catch {
+          Host.printErr("error: --output: \(error.description)\n")
+          throw ExitCode(2)
+        }
+      } else {
+        Host.printOut(document)
+      }
+    }
+    let failed = summary.failed + summary.errors + missing.count + (strictSkips ? summary.skipped : 0)
     if failed > 0 { throw ExitCode(1) }
   }
+
+  func workerArguments(color: Bool) -> [String] {
+    var a = ["--timeout", timeout.description, "--scenario-timeout", scenarioTimeout.description]
+    for p in allowNet { a += ["--allow-net", p.description] }
+    if verbose { a.append("--verbose") }
+    if color { a.append("--color") }
+    return a
+  }
+
+  /// Worker mode: read "index<TAB>path" lines, run each, answer with a report record.
+  func runWorker() {
+    var options = runnerOptions
+    options.color = color
+    let runner = ScenarioRunner(options: options)
+    var reader = LineReader(fd: 0)
+    while let line = reader.next() {
+      guard let tab = line.firstIndex(of: "\t"), let index = Int(line[..<tab]) else { continue }
+      let path = WorkerProtocol.unescape(line[line.index(after: tab)...])
+      let report = runner.run(path: path)
+      Host.printOut(WorkerProtocol.encode(report, index: index) + "\n")
+    }
+  }
 }
+
+extension ReportFormat: ExpressibleByArgument {}
 
 func paint(_ s: String, _ code: String, _ on: Bool) -> String { on ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }

@@ -2,25 +2,67 @@ import ConnRuntime
 import ConnSyntax
 import ConnSystem
 
-// Runs scenario files and collects one report per file. The command line (`conn run`), the
-// tests and the benchmarks all go through here.
+// Runs one scenario file and turns the outcome into a report of plain values, so that a report
+// can cross a process boundary (parallel workers) and feed every output format alike.
 
-public enum ScenarioStatus: String, Sendable {
+public enum ScenarioStatus: String, Sendable, CaseIterable {
   case pass, fail, error, skip
+}
+
+/// Where and why a scenario failed, as plain values.
+public struct FailureInfo: Sendable, Equatable {
+  /// expectation, unexpectedErrno, tooSlow, backend, runtime, syntax, flaky, crash
+  public var kind: String
+  public var message: String
+  public var line: Int
+  public var column: Int
+  public var expected: String?
+  public var actual: String?
+  public var meaning: String?
+
+  public init(kind: String, message: String, line: Int, column: Int, expected: String? = nil, actual: String? = nil, meaning: String? = nil) {
+    self.kind = kind
+    self.message = message
+    self.line = line
+    self.column = column
+    self.expected = expected
+    self.actual = actual
+    self.meaning = meaning
+  }
+
+  init(_ f: Failure) {
+    let (line, column) = f.location
+    self.init(
+      kind: f.kind.rawValue, message: f.message, line: line, column: column, expected: f.expected, actual: f.actual,
+      meaning: f.explanation)
+  }
 }
 
 public struct ScenarioReport: Sendable {
   public var path: String
   public var status: ScenarioStatus
-  /// Wall time of the run (virtual time is not counted here).
+  /// Wall time of the run.
   public var duration: TimeSpan
-  public var failure: Failure?
-  /// Rendered diagnostics (status error) or failure text.
+  public var failure: FailureInfo?
+  /// Rendered diagnostics (error) or failure excerpt (fail), ready to print.
   public var detail: String
   public var skipReason: String?
   /// strace-like lines, with `-v`.
   public var trace: [String]
   public var backend: String
+  /// With `--repeat`: the status of each run, in order.
+  public var runs: [ScenarioStatus] = []
+
+  public init(path: String, status: ScenarioStatus, backend: String) {
+    self.path = path
+    self.status = status
+    duration = .zero
+    failure = nil
+    detail = ""
+    skipReason = nil
+    trace = []
+    self.backend = backend
+  }
 }
 
 public enum BackendChoice: String, CaseIterable, Sendable {
@@ -29,7 +71,10 @@ public enum BackendChoice: String, CaseIterable, Sendable {
 
 public struct RunnerOptions: Sendable {
   public var backend: BackendChoice = .system
+  /// Limit on each blocking call.
   public var timeout: TimeSpan = .seconds(10)
+  /// Limit on a whole scenario.
+  public var scenarioTimeout: TimeSpan = .seconds(300)
   public var allowNet: [IPPrefix] = []
   public var verbose = false
   public var color = false
@@ -75,11 +120,14 @@ public final class ScenarioRunner {
   public func run(_ script: Script, path: String, backend given: Backend? = nil) -> ScenarioReport {
     let start = Host.monotonicNow()
     func elapsed() -> TimeSpan { TimeSpan(nanoseconds: Host.monotonicNow() - start) }
-    var report = ScenarioReport(
-      path: path, status: .pass, duration: .zero, failure: nil, detail: "", skipReason: nil, trace: [], backend: options.backend.rawValue)
+    var report = ScenarioReport(path: path, status: .pass, backend: options.backend.rawValue)
     if script.hasErrors {
       report.status = .error
       report.detail = renderDiagnostics(script, color: options.color)
+      if let d = script.diagnostics.first(where: { $0.severity == .error }) {
+        let (line, col) = script.source.location(of: d.range.start)
+        report.failure = FailureInfo(kind: "syntax", message: d.message, line: line, column: col)
+      }
       report.duration = elapsed()
       return report
     }
@@ -93,6 +141,7 @@ public final class ScenarioRunner {
     if options.verbose { backend.trace = { lines.append($0) } }
     var runOptions = RunOptions()
     runOptions.timeout = options.timeout
+    runOptions.scenarioTimeout = options.scenarioTimeout
     let interpreter = Interpreter(backend: backend, options: runOptions)
     let result = interpreter.run(script)
     backend.trace = nil
@@ -100,7 +149,7 @@ public final class ScenarioRunner {
     report.duration = elapsed()
     if case .failure(let f) = result {
       report.status = .fail
-      report.failure = f
+      report.failure = FailureInfo(f)
       report.detail = FailureRenderer(color: options.color).render(f)
     }
     return report

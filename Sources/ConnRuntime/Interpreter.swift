@@ -41,6 +41,8 @@ public struct Step: Sendable {
 public struct RunOptions: Sendable {
   /// The limit on every blocking call.
   public var timeout: TimeSpan = .seconds(10)
+  /// The limit on the whole scenario (backend time), or nil.
+  public var scenarioTimeout: TimeSpan?
   public init() {}
 }
 
@@ -66,6 +68,8 @@ public final class Interpreter {
   private var opened: [Descriptor: Int] = [:]
   public private(set) var lastOutcome: Outcome?
   private var started = false
+  /// Backend time after which the scenario fails (from `scenarioTimeout`).
+  private var deadline: TimeSpan?
 
   public init(backend: Backend, options: RunOptions = RunOptions()) {
     self.backend = backend
@@ -89,6 +93,7 @@ public final class Interpreter {
   public func begin(netRules: [NetRule]) throws(BackendError) {
     try backend.beginScenario(netRules: netRules)
     started = true
+    deadline = options.scenarioTimeout.map { backend.now() + $0 }
   }
 
   /// Closes every descriptor the session opened and lets the backend clean up.
@@ -166,6 +171,11 @@ public final class Interpreter {
         lastOutcome = nil
       default:
         let t0 = backend.now()
+        if let d = deadline, t0 > d {
+          throw Failure(
+            kind: .backend, message: "scenario timed out after \(options.scenarioTimeout!.description) (the limit on a whole scenario)",
+            range: st.range, source: frame.script.source)
+        }
         let outcome = try perform(st, frame)
         let elapsed = backend.now() - t0
         lastOutcome = outcome
@@ -217,7 +227,11 @@ public final class Interpreter {
   }
 
   private func perform(_ st: Statement, _ frame: Frame) throws(Failure) -> Outcome {
-    let limit = options.timeout
+    var limit = options.timeout
+    if let d = deadline {
+      let left = d - backend.now()
+      if left < limit { limit = TimeSpan(nanoseconds: max(left.nanoseconds, 1_000_000)) }
+    }
     do {
       switch st.kind {
       case .sock(let r, let spec):

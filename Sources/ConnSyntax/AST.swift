@@ -44,7 +44,7 @@ private func trimmed(_ d: Double) -> String {
 }
 
 /// Three significant decimals without Foundation.
-func format3(_ d: Double) -> String {
+public func format3(_ d: Double) -> String {
   let scaled = (d * 1000).rounded()
   let whole = Int64(scaled) / 1000
   let frac = Int64(scaled) % 1000

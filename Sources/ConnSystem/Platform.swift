@@ -91,3 +91,5 @@ private func strerrorPointer(_ n: Int32) -> UnsafeMutablePointer<CChar>? { strer
 @inline(__always) func sysConnect(_ fd: Int32, _ a: UnsafePointer<sockaddr>, _ l: socklen_t) -> Int32 { connect(fd, a, l) }
 @inline(__always) func sysShutdown(_ fd: Int32, _ h: Int32) -> Int32 { shutdown(fd, h) }
 func sysExit(_ code: Int32) -> Never { exit(code) }
+@inline(__always) func sysKill(_ pid: Int32, _ sig: Int32) -> Int32 { kill(pid, sig) }
+@inline(__always) func sysPoll(_ fds: UnsafeMutablePointer<pollfd>, _ n: Int, _ timeout: Int32) -> Int32 { poll(fds, nfds_t(n), timeout) }

@@ -1,0 +1,229 @@
+import ConnRuntime
+import ConnSyntax
+import ConnSystem
+
+// Schedules scenarios: in this process when one job suffices, otherwise across worker processes
+// (`conn run --worker`), one scenario at a time each. Results come back in completion order
+// through `onResult`; `run` returns them in input order, with `--repeat` runs merged.
+
+public struct BatchOptions: Sendable {
+  public var jobs = 1
+  public var repeatCount = 1
+  public var failFast = false
+  public var runner = RunnerOptions()
+  /// Arguments that make a worker run with the same options as this process.
+  public var workerArguments: [String] = []
+  public init() {}
+}
+
+public final class BatchRunner {
+  public let files: [String]
+  public let options: BatchOptions
+  /// Called once per finished run: (finished so far, total runs, the run's report).
+  public var onResult: ((Int, Int, ScenarioReport) -> Void)?
+  /// Called when a run starts (for live progress).
+  public var onStart: ((String) -> Void)?
+
+  public init(files: [String], options: BatchOptions) {
+    self.files = files
+    self.options = options
+  }
+
+  private var results: [ScenarioReport?] = []
+  private var finished = 0
+  private var stopScheduling = false
+
+  /// Runs everything; returns one report per file, in input order.
+  public func run() -> [ScenarioReport] {
+    let total = files.count * options.repeatCount
+    results = [ScenarioReport?](repeating: nil, count: total)
+    if options.jobs <= 1 || total <= 1 {
+      runInProcess(total)
+    } else {
+      runInWorkers(total)
+    }
+    return merge()
+  }
+
+  private func path(ofTask t: Int) -> String { files[t / options.repeatCount] }
+
+  private func record(_ t: Int, _ report: ScenarioReport, total: Int) {
+    results[t] = report
+    finished += 1
+    if options.failFast && (report.status == .fail || report.status == .error) { stopScheduling = true }
+    onResult?(finished, total, report)
+  }
+
+  private func runInProcess(_ total: Int) {
+    let runner = ScenarioRunner(options: options.runner)
+    for t in 0..<total {
+      if stopScheduling { break }
+      onStart?(path(ofTask: t))
+      record(t, runner.run(path: path(ofTask: t)), total: total)
+    }
+  }
+
+  private final class Worker {
+    var process: Subprocess
+    var task: Int?
+    var started: Int64 = 0
+    var decoder = WorkerProtocol.Decoder()
+    init(_ p: Subprocess) { process = p }
+  }
+
+  private func spawn() -> Worker? {
+    Subprocess(path: Subprocess.currentExecutable, arguments: ["run", "--worker"] + options.workerArguments).map(Worker.init)
+  }
+
+  private func runInWorkers(_ total: Int) {
+    var next = 0
+    var workers: [Worker?] = []
+    let count = min(options.jobs, total)
+    let watchdog = options.runner.scenarioTimeout.nanoseconds + 30_000_000_000
+
+    func assign(_ w: Worker) {
+      guard next < total, !stopScheduling else { return }
+      let t = next
+      next += 1
+      w.task = t
+      w.started = Host.monotonicNow()
+      onStart?(path(ofTask: t))
+      if !w.process.send("\(t)\t\(WorkerProtocol.escape(path(ofTask: t)))") {
+        crash(w, "could not send the scenario to a worker")
+      }
+    }
+
+    func crash(_ w: Worker, _ why: String) {
+      guard let t = w.task else { return }
+      var r = ScenarioReport(path: path(ofTask: t), status: .error, backend: options.runner.backend.rawValue)
+      r.failure = FailureInfo(kind: "crash", message: why, line: 0, column: 0)
+      r.detail = "\(r.path): error: \(why)\n"
+      r.duration = TimeSpan(nanoseconds: Host.monotonicNow() - w.started)
+      w.task = nil
+      record(t, r, total: total)
+    }
+
+    for _ in 0..<count {
+      guard let w = spawn() else { break }
+      workers.append(w)
+      assign(w)
+    }
+    if workers.isEmpty {
+      // Could not start workers: run here instead.
+      runInProcess(total)
+      return
+    }
+    while workers.contains(where: { $0?.task != nil }) {
+      let ready = Subprocess.waitReadable(workers.map { $0?.process }, timeoutMilliseconds: 500)
+      for i in ready {
+        guard let w = workers[i] else { continue }
+        guard let lines = w.process.readLines() else {
+          // The worker is gone: whatever it was running is an error; replace the worker.
+          let status = w.process.finish()
+          crash(w, "the worker process ended while running this scenario (wait status \(status))")
+          workers[i] = nil
+          if next < total && !stopScheduling, let fresh = spawn() {
+            workers[i] = fresh
+            assign(fresh)
+          }
+          continue
+        }
+        for line in lines {
+          if let (t, report) = w.decoder.feed(line), t == w.task {
+            w.task = nil
+            record(t, report, total: total)
+            assign(w)
+          }
+        }
+      }
+      // Watchdog: a worker past the whole-scenario limit (plus grace) is killed.
+      let now = Host.monotonicNow()
+      for (i, wo) in workers.enumerated() {
+        guard let w = wo, w.task != nil, now - w.started > watchdog else { continue }
+        w.process.kill()
+        _ = w.process.finish()
+        crash(w, "killed after \(TimeSpan(nanoseconds: watchdog).description): the scenario did not finish")
+        workers[i] = nil
+        if next < total && !stopScheduling, let fresh = spawn() {
+          workers[i] = fresh
+          assign(fresh)
+        }
+      }
+    }
+    for w in workers { if let w { _ = w.process.finish() } }
+  }
+
+  /// One report per file: repeated runs that disagree make the scenario flaky (a failure).
+  private func merge() -> [ScenarioReport] {
+    var out: [ScenarioReport] = []
+    for (f, path) in files.enumerated() {
+      let runs = (0..<options.repeatCount).compactMap { results[f * options.repeatCount + $0] }
+      guard var first = runs.first else {
+        var r = ScenarioReport(path: path, status: .skip, backend: options.runner.backend.rawValue)
+        r.skipReason = "not run (--fail-fast stopped the run)"
+        out.append(r)
+        continue
+      }
+      let statuses = runs.map(\.status)
+      if Set(statuses).count > 1 {
+        let failing = runs.first { $0.status != .pass && $0.status != .skip } ?? first
+        var r = failing
+        r.status = .fail
+        let passes = statuses.filter { $0 == .pass }.count
+        let outcomes = runs.map { $0.failure.map { "\($0.message)" } ?? $0.status.rawValue }
+        r.failure = FailureInfo(
+          kind: "flaky", message: "flaky: passed \(passes) of \(runs.count) runs", line: failing.failure?.line ?? 0,
+          column: failing.failure?.column ?? 0, expected: "the same result every run", actual: outcomes.joined(separator: " | "),
+          meaning: nil)
+        r.detail = "\(path): flaky: passed \(passes) of \(runs.count) runs; outcomes: \(outcomes.joined(separator: " | "))\n" + failing.detail
+        r.runs = statuses
+        r.duration = TimeSpan(nanoseconds: runs.reduce(0) { $0 + $1.duration.nanoseconds })
+        out.append(r)
+      } else {
+        if runs.count > 1 {
+          first.runs = statuses
+          first.duration = TimeSpan(nanoseconds: runs.reduce(0) { $0 + $1.duration.nanoseconds })
+        }
+        out.append(first)
+      }
+    }
+    return out
+  }
+}
+
+/// `--shard K/N`: the scenarios at positions K-1, K-1+N, ... of the sorted list.
+public func selectShard(_ files: [String], index k: Int, of n: Int) -> [String] {
+  files.enumerated().filter { $0.offset % n == k - 1 }.map(\.element)
+}
+
+/// `--filter PATTERN`: a glob (`*`, `?`) on the path when it has one, else a substring.
+public func matchesFilter(_ path: String, _ pattern: String) -> Bool {
+  if !pattern.contains("*") && !pattern.contains("?") { return path.contains(pattern) }
+  return glob(Array(pattern.utf8), Array(path.utf8))
+}
+
+private func glob(_ p: [UInt8], _ s: [UInt8]) -> Bool {
+  // Iterative glob with backtracking to the last star: linear in practice, never exponential.
+  var pi = 0
+  var si = 0
+  var star = -1
+  var mark = 0
+  while si < s.count {
+    if pi < p.count && (p[pi] == UInt8(ascii: "?") || p[pi] == s[si]) {
+      pi += 1
+      si += 1
+    } else if pi < p.count && p[pi] == UInt8(ascii: "*") {
+      star = pi
+      mark = si
+      pi += 1
+    } else if star >= 0 {
+      pi = star + 1
+      mark += 1
+      si = mark
+    } else {
+      return false
+    }
+  }
+  while pi < p.count && p[pi] == UInt8(ascii: "*") { pi += 1 }
+  return pi == p.count
+}

@@ -1,0 +1,233 @@
+import ConnRuntime
+import ConnSyntax
+
+// Output formats of `conn run`. Each takes the final reports (input order) and the total wall
+// time, and returns the whole document as text.
+
+public enum ReportFormat: String, CaseIterable, Sendable {
+  case human, tap, junit, json
+}
+
+public struct RunSummary: Sendable {
+  public var passed = 0
+  public var failed = 0
+  public var errors = 0
+  public var skipped = 0
+  public var total: Int { passed + failed + errors + skipped }
+  public var duration = TimeSpan.zero
+  public var jobs = 1
+
+  public init(_ reports: [ScenarioReport], duration: TimeSpan, jobs: Int) {
+    for r in reports {
+      switch r.status {
+      case .pass: passed += 1
+      case .fail: failed += 1
+      case .error: errors += 1
+      case .skip: skipped += 1
+      }
+    }
+    self.duration = duration
+    self.jobs = jobs
+  }
+}
+
+enum Reporters {
+  static func render(_ format: ReportFormat, _ reports: [ScenarioReport], _ summary: RunSummary, color: Bool) -> String {
+    switch format {
+    case .human: return human(reports, summary, color: color)
+    case .tap: return tap(reports)
+    case .junit: return junit(reports, summary)
+    case .json: return json(reports, summary)
+    }
+  }
+
+  // MARK: Human
+
+  static func statusLine(_ r: ScenarioReport, color: Bool) -> String {
+    let tag: String
+    switch r.status {
+    case .pass: tag = paint("PASS ", "32", color)
+    case .fail: tag = paint("FAIL ", "1;31", color)
+    case .error: tag = paint("ERROR", "1;31", color)
+    case .skip: tag = paint("SKIP ", "33", color)
+    }
+    var line = "\(tag) \(r.path)"
+    if r.status == .skip {
+      line += " (\(r.skipReason ?? "skipped"))"
+    } else {
+      line += " (\(r.duration.humanDescription)\(r.runs.count > 1 ? ", \(r.runs.count) runs" : ""))"
+    }
+    return line
+  }
+
+  /// The failures with their excerpts, then the counts. The counts line has the form CI
+  /// log readers know: "N passed, N failed, N skipped".
+  static func humanTail(_ reports: [ScenarioReport], _ s: RunSummary, color: Bool) -> String {
+    var out = ""
+    let bad = reports.filter { $0.status == .fail || $0.status == .error }
+    if !bad.isEmpty {
+      out += "\n" + paint("Failures:", "1", color) + "\n\n"
+      for r in bad { out += r.detail + "\n" }
+    }
+    out += "\(s.passed) passed, \(s.failed + s.errors) failed, \(s.skipped) skipped\n"
+    out += "(\(s.total) scenario\(s.total == 1 ? "" : "s") in \(s.duration.humanDescription) with \(s.jobs) job\(s.jobs == 1 ? "" : "s")"
+    out += s.errors > 0 ? "; \(s.errors) of the failed did not parse or check)\n" : ")\n"
+    return out
+  }
+
+  static func human(_ reports: [ScenarioReport], _ s: RunSummary, color: Bool) -> String {
+    reports.map { statusLine($0, color: color) + "\n" }.joined() + humanTail(reports, s, color: color)
+  }
+
+  // MARK: TAP 14
+
+  static func yamlString(_ s: String) -> String {
+    var out = "\""
+    for c in s.unicodeScalars {
+      switch c {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\t": out += "\\t"
+      case "\r": out += "\\r"
+      default:
+        if c.value < 0x20 { out += "\\x" + (c.value < 16 ? "0" : "") + String(c.value, radix: 16) } else { out.unicodeScalars.append(c) }
+      }
+    }
+    return out + "\""
+  }
+
+  static func tapDescription(_ s: String) -> String {
+    // '#' starts a directive in TAP; escape it in the description.
+    s.replacingAll("\\", "\\\\").replacingAll("#", "\\#").replacingAll("\n", " ")
+  }
+
+  static func tap(_ reports: [ScenarioReport]) -> String {
+    var out = "TAP version 14\n1..\(reports.count)\n"
+    for (i, r) in reports.enumerated() {
+      let n = i + 1
+      let name = tapDescription(r.path)
+      switch r.status {
+      case .pass:
+        out += "ok \(n) - \(name)\n"
+      case .skip:
+        out += "ok \(n) - \(name) # SKIP \(tapDescription(r.skipReason ?? "skipped"))\n"
+      case .fail, .error:
+        out += "not ok \(n) - \(name)\n"
+        out += "  ---\n"
+        let f = r.failure
+        out += "  message: \(yamlString(f?.message ?? r.status.rawValue))\n"
+        out += "  severity: \(r.status == .error ? "error" : "fail")\n"
+        out += "  kind: \(yamlString(f?.kind ?? r.status.rawValue))\n"
+        out += "  at:\n    file: \(yamlString(r.path))\n    line: \(f?.line ?? 0)\n    column: \(f?.column ?? 0)\n"
+        if let e = f?.expected { out += "  expected: \(yamlString(e))\n" }
+        if let a = f?.actual { out += "  actual: \(yamlString(a))\n" }
+        if let m = f?.meaning { out += "  meaning: \(yamlString(m))\n" }
+        out += "  duration_ms: \(format3(r.duration.seconds * 1000))\n"
+        out += "  ...\n"
+      }
+    }
+    return out
+  }
+
+  // MARK: JUnit XML
+
+  static func xml(_ s: String) -> String {
+    var out = ""
+    for c in s.unicodeScalars {
+      switch c {
+      case "&": out += "&amp;"
+      case "<": out += "&lt;"
+      case ">": out += "&gt;"
+      case "\"": out += "&quot;"
+      case "'": out += "&apos;"
+      case "\n", "\t", "\r": out.unicodeScalars.append(c)
+      default:
+        // XML 1.0 forbids most control characters even as references.
+        if c.value < 0x20 || c.value == 0xFFFE || c.value == 0xFFFF { out += "?" } else { out.unicodeScalars.append(c) }
+      }
+    }
+    return out
+  }
+
+  static func seconds(_ t: TimeSpan) -> String { format3(t.seconds) }
+
+  static func junit(_ reports: [ScenarioReport], _ s: RunSummary) -> String {
+    var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    let attrs = "tests=\"\(s.total)\" failures=\"\(s.failed)\" errors=\"\(s.errors)\" skipped=\"\(s.skipped)\" time=\"\(seconds(s.duration))\""
+    out += "<testsuites name=\"conn\" \(attrs)>\n"
+    out += "  <testsuite name=\"conn\" \(attrs)>\n"
+    for r in reports {
+      // classname: the directory, dotted, as Jenkins groups packages; name: the file.
+      let slash = r.path.lastIndex(of: "/")
+      let dir = slash.map { String(r.path[..<$0]) } ?? "."
+      let file = slash.map { String(r.path[r.path.index(after: $0)...]) } ?? r.path
+      let classname = dir.replacingAll("/", ".")
+      out += "    <testcase classname=\"\(xml(classname))\" name=\"\(xml(file))\" file=\"\(xml(r.path))\" time=\"\(seconds(r.duration))\""
+      switch r.status {
+      case .pass:
+        out += "/>\n"
+      case .skip:
+        out += ">\n      <skipped message=\"\(xml(r.skipReason ?? "skipped"))\"/>\n    </testcase>\n"
+      case .fail, .error:
+        let f = r.failure
+        let tag = r.status == .fail ? "failure" : "error"
+        let loc = "\(r.path):\(f?.line ?? 0):\(f?.column ?? 0)"
+        out += ">\n      <\(tag) message=\"\(xml(loc + ": " + (f?.message ?? tag)))\" type=\"\(xml(f?.kind ?? tag))\">"
+        out += xml(r.detail.isEmpty ? loc : r.detail)
+        out += "</\(tag)>\n    </testcase>\n"
+      }
+    }
+    out += "  </testsuite>\n</testsuites>\n"
+    return out
+  }
+
+  // MARK: JSON
+
+  static func jsonString(_ s: String) -> String {
+    var out = "\""
+    for c in s.unicodeScalars {
+      switch c {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\t": out += "\\t"
+      case "\r": out += "\\r"
+      default:
+        if c.value < 0x20 {
+          let h = String(c.value, radix: 16)
+          out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+        } else {
+          out.unicodeScalars.append(c)
+        }
+      }
+    }
+    return out + "\""
+  }
+
+  static func json(_ reports: [ScenarioReport], _ s: RunSummary) -> String {
+    func opt(_ v: String?) -> String { v.map(jsonString) ?? "null" }
+    var out = "{\n  \"tool\": \"conn\",\n  \"version\": \(jsonString(connVersion)),\n"
+    out += "  \"summary\": {\"total\": \(s.total), \"passed\": \(s.passed), \"failed\": \(s.failed), \"errors\": \(s.errors), \"skipped\": \(s.skipped), \"duration_seconds\": \(seconds(s.duration)), \"jobs\": \(s.jobs)},\n"
+    out += "  \"scenarios\": ["
+    for (i, r) in reports.enumerated() {
+      out += i == 0 ? "\n" : ",\n"
+      out += "    {\"path\": \(jsonString(r.path)), \"status\": \"\(r.status.rawValue)\", \"backend\": \(jsonString(r.backend)), \"duration_seconds\": \(seconds(r.duration))"
+      if let why = r.skipReason { out += ", \"skip_reason\": \(jsonString(why))" }
+      if !r.runs.isEmpty { out += ", \"runs\": [\(r.runs.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))]" }
+      if let f = r.failure {
+        out += ", \"failure\": {\"kind\": \(jsonString(f.kind)), \"message\": \(jsonString(f.message)), \"file\": \(jsonString(r.path)), \"line\": \(f.line), \"column\": \(f.column), \"expected\": \(opt(f.expected)), \"actual\": \(opt(f.actual)), \"meaning\": \(opt(f.meaning))}"
+      }
+      out += "}"
+    }
+    out += reports.isEmpty ? "]\n}\n" : "\n  ]\n}\n"
+    return out
+  }
+}
+
+extension String {
+  func replacingAll(_ a: String, _ b: String) -> String {
+    guard contains(a) else { return self }
+    return split(separator: a, omittingEmptySubsequences: false).joined(separator: b)
+  }
+}

@@ -1,0 +1,144 @@
+// Worker processes for parallel runs. Each worker is this same executable in a worker mode,
+// talking over two pipes. Processes (not threads) keep scenarios apart: a stale descriptor, a
+// changed file-system identity or a crash in one scenario cannot reach another.
+
+public final class Subprocess {
+  public let pid: Int32
+  /// Write end of the child's standard input.
+  public let input: Int32
+  /// Read end of the child's standard output.
+  public let output: Int32
+  private var buffer: [UInt8] = []
+  public private(set) var finished = false
+
+  /// The path of the running executable (to start workers of itself).
+  public static var currentExecutable: String {
+    #if os(Linux)
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    if n > 0 { return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+    #endif
+    return CommandLine.arguments[0]
+  }
+
+  /// Starts `path` with `arguments`; its stderr is inherited.
+  public init?(path: String, arguments: [String]) {
+    var toChild: [Int32] = [0, 0]
+    var fromChild: [Int32] = [0, 0]
+    guard pipe(&toChild) == 0 else { return nil }
+    guard pipe(&fromChild) == 0 else {
+      _ = sysClose(toChild[0])
+      _ = sysClose(toChild[1])
+      return nil
+    }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
+    posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+    for fd in [toChild[0], toChild[1], fromChild[0], fromChild[1]] { posix_spawn_file_actions_addclose(&actions, fd) }
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    var child: Int32 = 0
+    let rc = posix_spawn(&child, path, &actions, nil, argv, environ)
+    _ = sysClose(toChild[0])
+    _ = sysClose(fromChild[1])
+    if rc != 0 {
+      _ = sysClose(toChild[1])
+      _ = sysClose(fromChild[0])
+      return nil
+    }
+    _ = fcntl(toChild[1], F_SETFD, FD_CLOEXEC)
+    _ = fcntl(fromChild[0], F_SETFD, FD_CLOEXEC)
+    pid = child
+    input = toChild[1]
+    output = fromChild[0]
+  }
+
+  /// Sends one line to the child.
+  @discardableResult
+  public func send(_ line: String) -> Bool { Host.writeAll(input, line + "\n") }
+
+  /// Reads what is available (after poll said readable) and returns complete lines; nil at end
+  /// of file (the child exited or closed its output).
+  public func readLines() -> [String]? {
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    let n = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
+    if n < 0 { return errno == EINTR || errno == EAGAIN ? [] : nil }
+    if n == 0 {
+      finished = true
+      return nil
+    }
+    buffer.append(contentsOf: chunk[0..<n])
+    var lines: [String] = []
+    var start = 0
+    for i in 0..<buffer.count where buffer[i] == 0x0A {
+      lines.append(String(decoding: buffer[start..<i], as: UTF8.self))
+      start = i + 1
+    }
+    buffer.removeFirst(start)
+    return lines
+  }
+
+  /// Closes the child's input (it finishes and exits) and waits for it.
+  public func finish() -> Int32 {
+    _ = sysClose(input)
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    _ = sysClose(output)
+    return status
+  }
+
+  public func kill() {
+    _ = sysKill(pid, SIGKILL)
+  }
+
+  /// Waits until one of the subprocesses has output, at most `timeoutMilliseconds`; returns
+  /// the indexes that are readable (or hung up).
+  public static func waitReadable(_ procs: [Subprocess?], timeoutMilliseconds: Int32) -> [Int] {
+    var fds: [pollfd] = []
+    var index: [Int] = []
+    for (i, p) in procs.enumerated() {
+      if let p, !p.finished {
+        fds.append(pollfd(fd: p.output, events: Int16(POLLIN), revents: 0))
+        index.append(i)
+      }
+    }
+    if fds.isEmpty { return [] }
+    let rc = sysPoll(&fds, fds.count, timeoutMilliseconds)
+    if rc <= 0 { return [] }
+    return fds.indices.filter { fds[$0].revents != 0 }.map { index[$0] }
+  }
+}
+
+/// Reads standard input line by line (the worker's requests).
+public struct LineReader {
+  private var buffer: [UInt8] = []
+  private var eof = false
+  private let fd: Int32
+  public init(fd: Int32 = 0) { self.fd = fd }
+
+  public mutating func next() -> String? {
+    while true {
+      if let nl = buffer.firstIndex(of: 0x0A) {
+        let line = String(decoding: buffer[..<nl], as: UTF8.self)
+        buffer.removeFirst(nl + 1)
+        return line
+      }
+      if eof {
+        if buffer.isEmpty { return nil }
+        let line = String(decoding: buffer, as: UTF8.self)
+        buffer.removeAll()
+        return line
+      }
+      var chunk = [UInt8](repeating: 0, count: 65536)
+      let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      if n <= 0 {
+        eof = true
+        continue
+      }
+      buffer.append(contentsOf: chunk[0..<n])
+    }
+  }
+}
