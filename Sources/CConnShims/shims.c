@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <pthread.h>
 #ifdef __linux__
 #include <sys/fsuid.h>
 #include <sys/syscall.h>
@@ -95,7 +96,21 @@ int conn_interrupt_install(void) {
   return 0;
 }
 
+/* A process may start with signals blocked (some process launchers block them all in the
+ * child): the interrupt signal must reach the blocked call, so unblock it for each thread that
+ * arms a timer. */
+static __thread int conn_unblocked;
+static void conn_unblock(void) {
+  if (conn_unblocked) return;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, CONN_SIG);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  conn_unblocked = 1;
+}
+
 int conn_interrupt_arm(long long ns) {
+  conn_unblock();
 #ifdef __linux__
   if (!conn_have_timer) {
     struct sigevent sev;

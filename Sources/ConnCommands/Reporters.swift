@@ -5,7 +5,9 @@ import ConnSyntax
 // time, and returns the whole document as text.
 
 public enum ReportFormat: String, CaseIterable, Sendable {
-  case human, tap, junit, json
+  /// tap13 is the same document with a "TAP version 13" line, for harnesses older than TAP 14
+  /// (Test::Harness before 3.48, such as Debian 12's `prove`, rejects the version 14 line).
+  case human, tap, tap13, junit, json
 }
 
 public struct RunSummary: Sendable {
@@ -36,6 +38,7 @@ enum Reporters {
     switch format {
     case .human: return human(reports, summary, color: color)
     case .tap: return tap(reports)
+    case .tap13: return tap(reports, version: 13)
     case .junit: return junit(reports, summary)
     case .json: return json(reports, summary)
     }
@@ -102,8 +105,8 @@ enum Reporters {
     s.replacingAll("\\", "\\\\").replacingAll("#", "\\#").replacingAll("\n", " ")
   }
 
-  static func tap(_ reports: [ScenarioReport]) -> String {
-    var out = "TAP version 14\n1..\(reports.count)\n"
+  static func tap(_ reports: [ScenarioReport], version: Int = 14) -> String {
+    var out = "TAP version \(version)\n1..\(reports.count)\n"
     for (i, r) in reports.enumerated() {
       let n = i + 1
       let name = tapDescription(r.path)

@@ -14,8 +14,9 @@ public struct RunCommand: ParsableCommand {
       another's result. A scenario whose header needs what this machine lacks
       ('# needs: root', ...) is skipped with the reason.
 
-      Formats: human (default; a live progress line on a terminal), tap (TAP 14), junit
-      (JUnit XML), json. With --output, the report goes to the file and the human summary
+      Formats: human (default; a live progress line on a terminal), tap (TAP 14), tap13
+      (the same with a version 13 header, for older harnesses such as Debian 12's prove),
+      junit (JUnit XML), json. With --output, the report goes to the file and the human summary
       still goes to the terminal.
 
       Exit codes:
@@ -42,7 +43,7 @@ public struct RunCommand: ParsableCommand {
   @Option(name: [.customShort("j"), .long], help: "Parallel jobs (default: the number of cores).")
   public var jobs: Int?
 
-  @Option(help: "Output format: human, tap, junit, json.")
+  @Option(help: "Output format: human, tap, tap13, junit, json.")
   public var format: ReportFormat = .human
 
   @Option(name: .shortAndLong, help: "Write the report to this file; the human summary still goes to the terminal.")

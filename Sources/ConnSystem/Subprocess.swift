@@ -37,10 +37,18 @@ public final class Subprocess {
     posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
     posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
     for fd in [toChild[0], toChild[1], fromChild[0], fromChild[1]] { posix_spawn_file_actions_addclose(&actions, fd) }
+    // Workers start with no signal blocked and default handlers, whatever this thread has.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
     let argv = ([path] + arguments).map { strdup($0) } + [nil]
     defer { for p in argv { free(p) } }
     var child: Int32 = 0
-    let rc = posix_spawn(&child, path, &actions, nil, argv, environ)
+    let rc = posix_spawn(&child, path, &actions, &attributes, argv, environ)
     _ = sysClose(toChild[0])
     _ = sysClose(fromChild[1])
     if rc != 0 {
