@@ -43,6 +43,9 @@ public struct RunOptions: Sendable {
   public var timeout: TimeSpan = .seconds(10)
   /// The limit on the whole scenario (backend time), or nil.
   public var scenarioTimeout: TimeSpan?
+  /// Fail at an errno that no `expect` names (scenarios). The REPL turns this off: it shows
+  /// every outcome instead.
+  public var requireExpectations = true
   public init() {}
 }
 
@@ -67,6 +70,8 @@ public final class Interpreter {
   /// Descriptors this run opened and has not closed: closed at the end.
   private var opened: [Descriptor: Int] = [:]
   public private(set) var lastOutcome: Outcome?
+  /// The last statement that ran (the REPL's context for an `expect` typed on its own line).
+  public private(set) var lastStatement: StatementKind?
   private var started = false
   /// Backend time after which the scenario fails (from `scenarioTimeout`).
   private var deadline: TimeSpan?
@@ -106,6 +111,7 @@ public final class Interpreter {
     opened.removeAll()
     bindings = bindings.map { _ in nil }
     lastOutcome = nil
+    lastStatement = nil
     started = false
   }
 
@@ -166,6 +172,7 @@ public final class Interpreter {
           k += 1
         }
         lastOutcome = nil
+        lastStatement = st.kind
       case .net:
         // Topology is set up before the first statement (beginScenario).
         lastOutcome = nil
@@ -180,8 +187,9 @@ public final class Interpreter {
         let elapsed = backend.now() - t0
         lastOutcome = outcome
         lastElapsed = elapsed
+        lastStatement = st.kind
         onStep?(Step(statement: st, outcome: outcome, elapsed: elapsed))
-        if outcome.isError {
+        if outcome.isError && options.requireExpectations {
           let nextIsExpect: Bool
           if i + 1 < n, case .expect = statements[i + 1].kind { nextIsExpect = true } else { nextIsExpect = false }
           if !nextIsExpect {

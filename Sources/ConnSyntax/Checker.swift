@@ -18,8 +18,17 @@ struct Checker {
     declared = [Bool](repeating: false, count: script.socketNames.count)
   }
 
+  /// For an `expect` that opens the text: the session's previous statement.
+  var previousKind: StatementKind?
+
+  mutating func predeclare(_ names: [String]) {
+    guard !names.isEmpty else { return }
+    let known = Set(names)
+    for (slot, name) in script.socketNames.enumerated() where known.contains(name) { declared[slot] = true }
+  }
+
   mutating func run() {
-    checkBlock(script.statements, from: 0)
+    checkBlock(script.statements, from: 0, outer: previousKind.map { Statement($0, .none) })
   }
 
   private mutating func use(_ r: SocketRef) {
@@ -30,8 +39,8 @@ struct Checker {
     declared[Int(r.slot)] = true  // report each name once
   }
 
-  private mutating func checkBlock(_ statements: [Statement], from blockStart: UInt32) {
-    var previous: Statement?
+  private mutating func checkBlock(_ statements: [Statement], from blockStart: UInt32, outer: Statement? = nil) {
+    var previous: Statement? = outer
     for st in statements {
       switch st.kind {
       case .sock(let r, _): declared[Int(r.slot)] = true

@@ -18,6 +18,12 @@ public struct Parser {
   /// Parses and checks a scenario. Diagnostics are in `script.diagnostics`; the statements are
   /// only meaningful when there are no errors.
   public static func parse(_ source: SourceFile) -> Script {
+    parse(source, context: ParseContext())
+  }
+
+  /// Parses a piece of a longer session (the REPL's line): names declared earlier count as
+  /// declared, and a leading `expect` checks the previous piece's last statement.
+  public static func parse(_ source: SourceFile, context: ParseContext) -> Script {
     var failedSlots = Set<Int32>()
     var failedStarts: [UInt32] = []
     var script = source.bytes.withUnsafeBufferPointer { buf -> Script in
@@ -33,8 +39,10 @@ public struct Parser {
     }
     let (requirements, headerDiags) = parseHeader(source)
     script.requirements = requirements
-    if !script.hasErrors || true {
+    do {
       var checker = Checker(script: script)
+      checker.predeclare(context.declaredSockets)
+      checker.previousKind = context.previousStatement
       checker.failedSlots = failedSlots
       checker.failedStarts = failedStarts
       checker.run()
@@ -49,7 +57,7 @@ public struct Parser {
   }
 
   /// `# needs: root linux isolate ipv6` lines among the comments before the first statement.
-  static func parseHeader(_ source: SourceFile) -> (Requirements, [Diagnostic]) {
+  public static func parseHeader(_ source: SourceFile) -> (Requirements, [Diagnostic]) {
     var req = Requirements()
     var diags: [Diagnostic] = []
     let b = source.bytes
@@ -86,6 +94,18 @@ public struct Parser {
       i = e + 1
     }
     return (req, diags)
+  }
+}
+
+/// What a session knew before the text being parsed.
+public struct ParseContext: Sendable {
+  /// Socket names declared earlier.
+  public var declaredSockets: [String] = []
+  /// The statement that ran last, for an `expect` at the start of the text.
+  public var previousStatement: StatementKind?
+  public init(declaredSockets: [String] = [], previousStatement: StatementKind? = nil) {
+    self.declaredSockets = declaredSockets
+    self.previousStatement = previousStatement
   }
 }
 
