@@ -43,6 +43,9 @@ public struct RunCommand: ParsableCommand {
   @Option(name: [.customShort("j"), .long], help: "Parallel jobs (default: the number of cores).")
   public var jobs: Int?
 
+  @Option(help: "Where calls go: system (the kernel), sim (the simulation), both (compared).")
+  public var backend: BackendChoice = .system
+
   @Option(help: "Output format: human, tap, tap13, junit, json.")
   public var format: ReportFormat = .human
 
@@ -96,6 +99,7 @@ public struct RunCommand: ParsableCommand {
     o.scenarioTimeout = scenarioTimeout
     o.allowNet = allowNet
     o.verbose = verbose
+    o.backend = backend
     return o
   }
 
@@ -179,7 +183,7 @@ public struct RunCommand: ParsableCommand {
   }
 
   func workerArguments(color: Bool) -> [String] {
-    var a = ["--timeout", timeout.description, "--scenario-timeout", scenarioTimeout.description]
+    var a = ["--timeout", timeout.description, "--scenario-timeout", scenarioTimeout.description, "--backend", backend.rawValue]
     for p in allowNet { a += ["--allow-net", p.description] }
     if verbose { a.append("--verbose") }
     if color { a.append("--color") }
@@ -202,5 +206,6 @@ public struct RunCommand: ParsableCommand {
 }
 
 extension ReportFormat: ExpressibleByArgument {}
+extension BackendChoice: ExpressibleByArgument {}
 
 func paint(_ s: String, _ code: String, _ on: Bool) -> String { on ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }

@@ -1,4 +1,5 @@
 import ConnRuntime
+import ConnSim
 import ConnSyntax
 import ConnSystem
 
@@ -66,7 +67,12 @@ public struct ScenarioReport: Sendable {
 }
 
 public enum BackendChoice: String, CaseIterable, Sendable {
+  /// The real kernel.
   case system
+  /// The deterministic simulation of Linux sockets.
+  case sim
+  /// Both, compared statement by statement.
+  case both
 }
 
 public struct RunnerOptions: Sendable {
@@ -90,7 +96,7 @@ public final class ScenarioRunner {
     let r = script.requirements
     if r.linux && !Host.isLinux { return "needs Linux" }
     if r.root && !Host.isRoot { return "needs root" }
-    if options.backend == .system && (r.isolate || !script.netRules.isEmpty) {
+    if options.backend != .sim && (r.isolate || !script.netRules.isEmpty) {
       return "needs --isolate (it changes the network with 'net' statements)"
     }
     if r.ipv6 && !ScenarioRunner.hasIPv6Loopback { return "needs IPv6 loopback (::1)" }
@@ -107,7 +113,8 @@ public final class ScenarioRunner {
 
   func makeBackend() -> Backend {
     switch options.backend {
-    case .system: return SystemBackend(allowedNetworks: options.allowNet)
+    case .system, .both: return SystemBackend(allowedNetworks: options.allowNet)
+    case .sim: return SimBackend()
     }
   }
 
@@ -136,6 +143,11 @@ public final class ScenarioRunner {
       report.skipReason = why
       return report
     }
+    if options.backend == .both && given == nil {
+      report = runBoth(script, report: report)
+      report.duration = elapsed()
+      return report
+    }
     let backend = given ?? makeBackend()
     var lines: [String] = []
     if options.verbose { backend.trace = { lines.append($0) } }
@@ -153,5 +165,129 @@ public final class ScenarioRunner {
       report.detail = FailureRenderer(color: options.color).render(f)
     }
     return report
+  }
+}
+
+// MARK: - Differential runs
+
+extension ScenarioRunner {
+  /// One backend's run: every step and the result.
+  struct Recording {
+    var steps: [Step] = []
+    var result: Result<Void, Failure> = .success(())
+    var trace: [String] = []
+  }
+
+  func record(_ script: Script, on backend: Backend) -> Recording {
+    var rec = Recording()
+    var lines: [String] = []
+    if options.verbose { backend.trace = { lines.append($0) } }
+    var runOptions = RunOptions()
+    runOptions.timeout = options.timeout
+    runOptions.scenarioTimeout = options.scenarioTimeout
+    let interpreter = Interpreter(backend: backend, options: runOptions)
+    var steps: [Step] = []
+    interpreter.onStep = { steps.append($0) }
+    rec.result = interpreter.run(script)
+    backend.trace = nil
+    rec.steps = steps
+    rec.trace = lines
+    return rec
+  }
+
+  /// Runs the scenario on the kernel and on the simulation and fails at the first statement
+  /// whose outcomes differ, showing both.
+  func runBoth(_ script: Script, report base: ScenarioReport) -> ScenarioReport {
+    var report = base
+    let kernel = record(script, on: SystemBackend(allowedNetworks: options.allowNet))
+    let sim = record(script, on: SimBackend())
+    report.trace = kernel.trace.map { "system: " + $0 } + sim.trace.map { "sim:    " + $0 }
+    let literalPorts = Self.literalPorts(script)
+    let n = min(kernel.steps.count, sim.steps.count)
+    for i in 0..<n {
+      let a = kernel.steps[i]
+      let b = sim.steps[i]
+      var same = Self.equivalent(a.outcome, b.outcome, literalPorts: literalPorts)
+      // Descriptor numbers depend on what else the process has open: any number will do.
+      switch (a.statement.kind, a.outcome, b.outcome) {
+      case (.sock, .number, .number), (.accept, .number, .number): same = true
+      default: break
+      }
+      if a.statement.range != b.statement.range || !same {
+        return differ(report, script, at: a.statement.range, system: a.outcome.description, sim: b.outcome.description)
+      }
+    }
+    switch (kernel.result, sim.result) {
+    case (.success, .success):
+      if kernel.steps.count != sim.steps.count {
+        let st = (kernel.steps.count > n ? kernel.steps[n] : sim.steps[n]).statement
+        return differ(report, script, at: st.range, system: kernel.steps.count > n ? kernel.steps[n].outcome.description : "(not run)",
+          sim: sim.steps.count > n ? sim.steps[n].outcome.description : "(not run)")
+      }
+      return report
+    case (.failure(let f), .failure(let g)) where f.message == g.message && f.range == g.range:
+      report.status = .fail
+      report.failure = FailureInfo(f)
+      report.detail = FailureRenderer(color: options.color).render(f)
+      return report
+    case (.failure(let f), .success):
+      return differ(report, script, at: f.range, system: "FAIL: " + f.message, sim: "passes")
+    case (.success, .failure(let g)):
+      return differ(report, script, at: g.range, system: "passes", sim: "FAIL: " + g.message)
+    case (.failure(let f), .failure(let g)):
+      let at = f.range.start <= g.range.start ? f.range : g.range
+      return differ(report, script, at: at, system: "FAIL: " + f.message, sim: "FAIL: " + g.message)
+    }
+  }
+
+  private func differ(_ base: ScenarioReport, _ script: Script, at range: SourceRange, system: String, sim: String) -> ScenarioReport {
+    var report = base
+    let (line, col) = script.source.location(of: range.start)
+    let message = "the backends disagree: system says \(system), sim says \(sim)"
+    report.status = .fail
+    report.failure = FailureInfo(kind: "differ", message: message, line: line, column: col, expected: "system: " + system, actual: "sim: " + sim)
+    let r = DiagnosticRenderer(color: options.color)
+    let head = options.color ? "\u{1B}[1m\(script.source.name):\(line):\(col):\u{1B}[0m \u{1B}[1;31mDIFFER:\u{1B}[0m" : "\(script.source.name):\(line):\(col): DIFFER:"
+    report.detail = "\(head) the backends disagree on this statement\n" + r.excerpt(script.source, range)
+      + "  system: \(system)\n  sim:    \(sim)\n"
+    return report
+  }
+
+  /// Ports written in the script: those must match exactly; others were picked by each
+  /// backend and only need to be picked alike (both non-zero).
+  static func literalPorts(_ script: Script) -> Set<UInt16> {
+    var ports = Set<UInt16>()
+    func add(_ a: SocketAddress) { if let p = a.port { ports.insert(p) } }
+    func walk(_ s: [Statement]) {
+      for st in s {
+        switch st.kind {
+        case .bind(_, let a): add(a)
+        case .connect(_, .address(let a), _): add(a)
+        case .expect(let e): e.addresses.forEach(add)
+        case .repeat(_, let body): walk(body)
+        default: break
+        }
+      }
+    }
+    walk(script.statements)
+    return ports
+  }
+
+  /// Equal outcomes, except that descriptor numbers and kernel-picked ports only need to be
+  /// of the same kind.
+  static func equivalent(_ a: Outcome, _ b: Outcome, literalPorts: Set<UInt16>) -> Bool {
+    switch (a, b) {
+    case (.address(let x), .address(let y)):
+      if x == y { return true }
+      switch (x, y) {
+      case (.inet(let i, let p), .inet(let j, let q)):
+        return i == j && p != 0 && q != 0 && !literalPorts.contains(p) && !literalPorts.contains(q)
+      case (.inet6(let i, let p, _), .inet6(let j, let q, _)):
+        return i == j && p != 0 && q != 0 && !literalPorts.contains(p) && !literalPorts.contains(q)
+      default: return false
+      }
+    default:
+      return a == b
+    }
   }
 }

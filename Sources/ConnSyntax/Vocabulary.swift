@@ -3,7 +3,7 @@
 // errno *means* lives in ConnRuntime's catalog and its number in the backend that produces it.
 
 /// An errno by name. Numbers differ between platforms; the kernel backend maps them.
-public enum Errno: UInt8, CaseIterable, Sendable, Hashable {
+public enum Errno: UInt8, CaseIterable, Sendable, Hashable, Error {
   case EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, EBADF, ECHILD, EAGAIN, ENOMEM
   case EACCES, EFAULT, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, ENFILE, EMFILE
   case ENOTTY, ETXTBSY, EFBIG, ENOSPC, ESPIPE, EROFS, EMLINK, EPIPE, EDOM, ERANGE, EDEADLK
