@@ -58,6 +58,9 @@ public struct RunCommand: ParsableCommand {
   @Option(help: "Run only shard K of N (e.g. 2/4): a deterministic split for CI matrices.")
   public var shard: String?
 
+  @Flag(help: "Run each scenario in a network namespace of its own, with its 'net' statements made real (Linux, root).")
+  public var isolate = false
+
   @Flag(name: .customLong("fail-fast"), help: "Stop starting scenarios after the first failure.")
   public var failFast = false
 
@@ -91,6 +94,9 @@ public struct RunCommand: ParsableCommand {
     if let j = jobs, j < 1 || j > 256 { throw ValidationError("--jobs must be between 1 and 256") }
     if repeatCount < 1 || repeatCount > 10_000 { throw ValidationError("--repeat must be between 1 and 10000") }
     _ = try parsedShard()
+    if isolate, backend != .sim, let why = Isolation.unavailableReason {
+      throw ValidationError("--isolate: \(why)")
+    }
   }
 
   var runnerOptions: RunnerOptions {
@@ -100,6 +106,7 @@ public struct RunCommand: ParsableCommand {
     o.allowNet = allowNet
     o.verbose = verbose
     o.backend = backend
+    o.isolate = isolate
     return o
   }
 
@@ -186,6 +193,7 @@ public struct RunCommand: ParsableCommand {
     var a = ["--timeout", timeout.description, "--scenario-timeout", scenarioTimeout.description, "--backend", backend.rawValue]
     for p in allowNet { a += ["--allow-net", p.description] }
     if verbose { a.append("--verbose") }
+    if isolate { a.append("--isolate") }
     if color { a.append("--color") }
     return a
   }

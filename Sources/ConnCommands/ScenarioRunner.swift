@@ -84,6 +84,8 @@ public struct RunnerOptions: Sendable {
   public var allowNet: [IPPrefix] = []
   public var verbose = false
   public var color = false
+  /// Run each scenario in a network namespace of its own (`--isolate`).
+  public var isolate = false
   public init() {}
 }
 
@@ -91,12 +93,15 @@ public final class ScenarioRunner {
   public let options: RunnerOptions
   public init(options: RunnerOptions) { self.options = options }
 
+  /// The namespace of the scenario being run (with --isolate).
+  private var namespace: UInt64?
+
   /// Why a scenario cannot run here, or nil.
   func skipReason(_ script: Script) -> String? {
     let r = script.requirements
     if r.linux && !Host.isLinux { return "needs Linux" }
     if r.root && !Host.isRoot { return "needs root" }
-    if options.backend != .sim && (r.isolate || !script.netRules.isEmpty) {
+    if options.backend != .sim && !options.isolate && (r.isolate || !script.netRules.isEmpty) {
       return "needs --isolate (it changes the network with 'net' statements)"
     }
     if r.ipv6 && !ScenarioRunner.hasIPv6Loopback { return "needs IPv6 loopback (::1)" }
@@ -113,7 +118,7 @@ public final class ScenarioRunner {
 
   func makeBackend() -> Backend {
     switch options.backend {
-    case .system, .both: return SystemBackend(allowedNetworks: options.allowNet)
+    case .system, .both: return SystemBackend(allowedNetworks: options.allowNet, isolated: options.isolate, namespace: namespace)
     case .sim: return SimBackend()
     }
   }
@@ -142,6 +147,20 @@ public final class ScenarioRunner {
       report.status = .skip
       report.skipReason = why
       return report
+    }
+    if options.isolate && options.backend != .sim && given == nil {
+      do throws(IsolationError) {
+        namespace = try Isolation.enter(rules: script.netRules)
+      } catch {
+        report.status = .fail
+        let range = error.range ?? .none
+        let (line, col) = script.source.location(of: range.start)
+        report.failure = FailureInfo(kind: "isolation", message: error.message, line: line, column: col)
+        report.detail = DiagnosticRenderer(color: options.color).render(
+          Diagnostic(id: "run.isolation", error.message, at: range), in: script.source)
+        report.duration = elapsed()
+        return report
+      }
     }
     if options.backend == .both && given == nil {
       report = runBoth(script, report: report)
@@ -199,7 +218,7 @@ extension ScenarioRunner {
   /// whose outcomes differ, showing both.
   func runBoth(_ script: Script, report base: ScenarioReport) -> ScenarioReport {
     var report = base
-    let kernel = record(script, on: SystemBackend(allowedNetworks: options.allowNet))
+    let kernel = record(script, on: SystemBackend(allowedNetworks: options.allowNet, isolated: options.isolate, namespace: namespace))
     let sim = record(script, on: SimBackend())
     report.trace = kernel.trace.map { "system: " + $0 } + sim.trace.map { "sim:    " + $0 }
     let literalPorts = Self.literalPorts(script)

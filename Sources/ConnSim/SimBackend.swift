@@ -757,8 +757,8 @@ public final class SimBackend: Backend {
     }
     switch dest {
     case .inet(let ip, _):
-      if network.isLocal(dest) && !ip.isLoopback { return .inet(ip, port: 0) }
       if ip.isLoopback { return .inet(.loopback, port: 0) }
+      if let src = network.localSource(for: dest) { return src }
       return network.extraLocal.first { if case .inet = $0 { return true } else { return false } } ?? .inet(.loopback, port: 0)
     case .inet6(let ip, _, _):
       if let v4 = ip.mappedIPv4 {
@@ -766,7 +766,7 @@ public final class SimBackend: Backend {
         return .inet6(.mapping(src), port: 0, scope: nil)
       }
       if ip.isLoopback { return .inet6(.loopback, port: 0, scope: nil) }
-      if network.isLocal(dest) { return .inet6(ip, port: 0, scope: nil) }
+      if let src = network.localSource(for: dest) { return src }
       return network.extraLocal.first { if case .inet6 = $0 { return true } else { return false } } ?? .inet6(.loopback, port: 0, scope: nil)
     default: return dest
     }

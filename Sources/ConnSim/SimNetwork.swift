@@ -20,8 +20,29 @@ struct SimNetwork {
     var verdict: RouteVerdict
   }
   var routes: [Route] = []
-  /// Addresses of this host beyond loopback (`net addr`).
-  var extraLocal: [SocketAddress] = []
+  /// Prefixes of this host beyond loopback (`net addr`), with the address written.
+  var localPrefixes: [IPPrefix] = []
+
+  /// The address written in each `net addr`, used as the source for destinations in its prefix.
+  var extraLocal: [SocketAddress] {
+    localPrefixes.map {
+      switch $0 {
+      case .v4(let a, _): return .inet(a, port: 0)
+      case .v6(let a, _): return .inet6(a, port: 0, scope: nil)
+      }
+    }
+  }
+
+  /// The configured address whose prefix holds `a`.
+  func localSource(for a: SocketAddress) -> SocketAddress? {
+    for p in localPrefixes where p.contains(a) {
+      switch p {
+      case .v4(let x, _): return .inet(x, port: 0)
+      case .v6(let x, _): return .inet6(x, port: 0, scope: nil)
+      }
+    }
+    return nil
+  }
   /// The ephemeral port range (net.ipv4.ip_local_port_range).
   var ephemeral: ClosedRange<UInt16> = 32768...60999
 
@@ -38,18 +59,9 @@ struct SimNetwork {
         }
         routes.append(Route(prefix: p, verdict: v))
       case .address(let p):
-        // The address itself is local; the rest of its subnet is reached through a dummy
-        // interface, which drops what it is given.
-        switch p {
-        case .v4(let a, let len):
-          extraLocal.append(.inet(a, port: 0))
-          routes.append(Route(prefix: .v4(a, 32), verdict: .local))
-          if len < 32 { routes.append(Route(prefix: p, verdict: .lost)) }
-        case .v6(let a, let len):
-          extraLocal.append(.inet6(a, port: 0, scope: nil))
-          routes.append(Route(prefix: .v6(a, 128), verdict: .local))
-          if len < 128 { routes.append(Route(prefix: p, verdict: .lost)) }
-        }
+        // Like 127.0.0.0/8 on loopback, every address of the prefix belongs to this host
+        // (the kernel side runs `ip addr add PREFIX dev lo`).
+        localPrefixes.append(p)
       case .ports(let lo, let hi):
         ephemeral = lo...hi
       }
@@ -61,11 +73,11 @@ struct SimNetwork {
     switch a {
     case .inet(let ip, _):
       if ip.isLoopback || ip.isAny { return true }
-      return extraLocal.contains { if case .inet(let x, _) = $0 { return x == ip } else { return false } }
+      return localPrefixes.contains { $0.contains(a) }
     case .inet6(let ip, _, _):
       if ip.isLoopback || ip.isAny { return true }
       if let v4 = ip.mappedIPv4 { return isLocal(.inet(v4, port: 0)) }
-      return extraLocal.contains { if case .inet6(let x, _, _) = $0 { return x == ip } else { return false } }
+      return localPrefixes.contains { $0.contains(a) }
     default: return true
     }
   }

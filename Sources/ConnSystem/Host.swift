@@ -57,7 +57,7 @@ public enum Host {
     }
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
-      let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      let n = chunk.withUnsafeMutableBytes { sysReadBytes(fd, $0.baseAddress, $0.count) }
       if n < 0 {
         if errno == EINTR { continue }
         throw .unreadable(path, Platform.strerror(errno))

@@ -93,3 +93,4 @@ private func strerrorPointer(_ n: Int32) -> UnsafeMutablePointer<CChar>? { strer
 func sysExit(_ code: Int32) -> Never { exit(code) }
 @inline(__always) func sysKill(_ pid: Int32, _ sig: Int32) -> Int32 { kill(pid, sig) }
 @inline(__always) func sysPoll(_ fds: UnsafeMutablePointer<pollfd>, _ n: Int, _ timeout: Int32) -> Int32 { poll(fds, nfds_t(n), timeout) }
+@inline(__always) func sysReadBytes(_ fd: Int32, _ p: UnsafeMutableRawPointer?, _ n: Int) -> Int { read(fd, p, n) }

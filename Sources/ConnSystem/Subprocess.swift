@@ -21,8 +21,8 @@ public final class Subprocess {
     return CommandLine.arguments[0]
   }
 
-  /// Starts `path` with `arguments`; its stderr is inherited.
-  public init?(path: String, arguments: [String]) {
+  /// Starts `path` with `arguments`; its stderr is inherited, or joins stdout.
+  public init?(path: String, arguments: [String], mergeStandardError: Bool = false) {
     var toChild: [Int32] = [0, 0]
     var fromChild: [Int32] = [0, 0]
     guard pipe(&toChild) == 0 else { return nil }
@@ -36,6 +36,7 @@ public final class Subprocess {
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
     posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+    if mergeStandardError { posix_spawn_file_actions_adddup2(&actions, fromChild[1], 2) }
     for fd in [toChild[0], toChild[1], fromChild[0], fromChild[1]] { posix_spawn_file_actions_addclose(&actions, fd) }
     // Workers start with no signal blocked and default handlers, whatever this thread has.
     var attributes = posix_spawnattr_t()
@@ -88,9 +89,18 @@ public final class Subprocess {
     return lines
   }
 
+  private var inputClosed = false
+
+  /// Ends the child's input: it sees end of file.
+  public func closeInput() {
+    if inputClosed { return }
+    inputClosed = true
+    _ = sysClose(input)
+  }
+
   /// Closes the child's input (it finishes and exits) and waits for it.
   public func finish() -> Int32 {
-    _ = sysClose(input)
+    closeInput()
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     _ = sysClose(output)
@@ -140,7 +150,7 @@ public struct LineReader {
         return line
       }
       var chunk = [UInt8](repeating: 0, count: 65536)
-      let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      let n = chunk.withUnsafeMutableBytes { sysReadBytes(fd, $0.baseAddress, $0.count) }
       if n < 0 && errno == EINTR { continue }
       if n <= 0 {
         eof = true

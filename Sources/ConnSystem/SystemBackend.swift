@@ -18,15 +18,19 @@ public final class SystemBackend: Backend {
   public var allowedNetworks: [IPPrefix]
   /// True when the scenario runs in a network namespace of its own: every destination is safe.
   public var isolated: Bool
+  /// The namespace the scenario was given; destinations beyond loopback are allowed only while
+  /// the calling thread is still in it.
+  public var namespace: UInt64?
 
   private var nonblocking = Set<Descriptor>()
   private var scenarioDir: String?
   private let abstractPrefix: String
   private static let counter = AtomicCounter()
 
-  public init(allowedNetworks: [IPPrefix] = [], isolated: Bool = false) {
+  public init(allowedNetworks: [IPPrefix] = [], isolated: Bool = false, namespace: UInt64? = nil) {
     self.allowedNetworks = allowedNetworks
     self.isolated = isolated
+    self.namespace = namespace
     abstractPrefix = "conn.\(getpid()).\(SystemBackend.counter.next())."
     _ = conn_interrupt_install()
   }
@@ -149,7 +153,12 @@ public final class SystemBackend: Backend {
 
   /// Refuses destinations that would leave the machine, unless allowed or isolated.
   private func checkSafety(_ a: SocketAddress) throws(BackendError) {
-    if isolated || a.isLocalOnly { return }
+    if a.isLocalOnly { return }
+    if isolated {
+      // Checked again at each call: only inside the scenario's own namespace.
+      if let ns = namespace, conn_netns_inode() == ns { return }
+      throw .refused("refused to connect to \(a.description): the scenario is not inside its private network namespace")
+    }
     switch a {
     case .inet(let ip, _) where ip.isAny: return
     case .inet6(let ip, _, _) where ip.isAny || (ip.mappedIPv4?.isAny ?? false): return
