@@ -37,4 +37,14 @@ int conn_interrupt_thread(long tid);
 int conn_ppoll(struct pollfd *fds, unsigned long nfds, long long timeout_ns);
 /// Offsets of struct sockaddr_un's path, for address lengths.
 int conn_sun_path_offset(void);
+
+/* Network namespaces (netns.c). */
+/// unshare(CLONE_NEWNET) for the calling thread; -1 and errno on failure.
+int conn_unshare_net(void);
+/// Brings the loopback interface up in the calling thread's namespace.
+int conn_loopback_up(void);
+/// The inode of the calling thread's network namespace (to tell namespaces apart), 0 if unknown.
+unsigned long long conn_netns_inode(void);
+/// 0 if this process may create network namespaces, else the errno that unshare gives.
+int conn_probe_unshare_net(void);
 #endif
