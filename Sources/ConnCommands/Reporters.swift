@@ -18,6 +18,9 @@ public struct RunSummary: Sendable {
   public var total: Int { passed + failed + errors + skipped }
   public var duration = TimeSpan.zero
   public var jobs = 1
+  /// Every scenario ran on the simulation: durations are virtual, and the summary says so
+  /// instead of wall time, so that sim output is the same on every run.
+  public var virtual = false
 
   public init(_ reports: [ScenarioReport], duration: TimeSpan, jobs: Int) {
     for r in reports {
@@ -30,6 +33,8 @@ public struct RunSummary: Sendable {
     }
     self.duration = duration
     self.jobs = jobs
+    virtual = !reports.isEmpty && reports.allSatisfy { $0.backend == "sim" }
+    if virtual { self.duration = TimeSpan(nanoseconds: reports.reduce(0) { $0 + $1.duration.nanoseconds }) }
   }
 }
 
@@ -73,7 +78,11 @@ enum Reporters {
       for r in bad { out += r.detail + "\n" }
     }
     out += "\(s.passed) passed, \(s.failed + s.errors) failed, \(s.skipped) skipped\n"
-    out += "(\(s.total) scenario\(s.total == 1 ? "" : "s") in \(s.duration.humanDescription) with \(s.jobs) job\(s.jobs == 1 ? "" : "s")"
+    if s.virtual {
+      out += "(\(s.total) scenario\(s.total == 1 ? "" : "s") in \(s.duration.humanDescription) of virtual time"
+    } else {
+      out += "(\(s.total) scenario\(s.total == 1 ? "" : "s") in \(s.duration.humanDescription) with \(s.jobs) job\(s.jobs == 1 ? "" : "s")"
+    }
     out += s.errors > 0 ? "; \(s.errors) of the failed did not parse or check)\n" : ")\n"
     return out
   }

@@ -174,10 +174,12 @@ public final class ScenarioRunner {
     runOptions.timeout = options.timeout
     runOptions.scenarioTimeout = options.scenarioTimeout
     let interpreter = Interpreter(backend: backend, options: runOptions)
+    let virtualStart = backend.now()
     let result = interpreter.run(script)
     backend.trace = nil
     report.trace = lines
-    report.duration = elapsed()
+    // The simulation reports its virtual time, so its output is the same on every run.
+    report.duration = backend is SimBackend ? backend.now() - virtualStart : elapsed()
     if case .failure(let f) = result {
       report.status = .fail
       report.failure = FailureInfo(f)

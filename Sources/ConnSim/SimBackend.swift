@@ -38,8 +38,9 @@ public final class SimBackend: Backend {
 
   public init() { reset() }
 
+  /// Forgets every socket and file; the clock is left alone (a finished scenario's time stays
+  /// readable) and restarts at zero in beginScenario.
   private func reset() {
-    clock = 0
     // 0, 1 and 2 are standard input, output and error: sockets start at 3, as in a fresh process.
     table = [.file("<stdin>"), .file("<stdout>"), .file("<stderr>")]
     attempts = []
@@ -61,6 +62,7 @@ public final class SimBackend: Backend {
 
   public func beginScenario(netRules: [NetRule]) throws(BackendError) {
     reset()
+    clock = 0
     network = SimNetwork(rules: netRules)
   }
 
