@@ -1,3 +1,4 @@
+import Foundation
 import ConnCommands
 import ConnRuntime
 import ConnSyntax
@@ -55,5 +56,118 @@ enum LoadedScenarioForTests {
   static func parse(_ path: String) -> Script {
     let bytes = (try? Host.readFile(path)) ?? []
     return Parser.parse(SourceFile(name: path, bytes: bytes))
+  }
+}
+
+extension KernelTests {
+  /// The simulation against the corpus, and against the kernel statement by statement.
+  @Suite struct AgreementTests {
+    static var isolationAvailable: Bool { Isolation.unavailableReason == nil }
+
+    @Test(arguments: corpusFiles)
+    func scenarioPassesOnTheSimulation(_ path: String) {
+      var options = RunnerOptions()
+      options.backend = .sim
+      let report = ScenarioRunner(options: options).run(path: packageRoot + "/" + path)
+      #expect(report.status == .pass, "\(path): \(report.status)\n\(report.detail)")
+    }
+
+    /// `--backend both` (with `--isolate` where namespaces can be made): every corpus scenario
+    /// that can run on the kernel agrees with the simulation.
+    @Test(arguments: corpusFiles)
+    func kernelAndSimulationAgree(_ path: String) {
+      var options = RunnerOptions()
+      options.backend = .both
+      options.isolate = Self.isolationAvailable
+      let report = ScenarioRunner(options: options).run(path: packageRoot + "/" + path)
+      switch report.status {
+      case .pass: break
+      case .skip: #expect(!Self.isolationAvailable, "\(path) skipped: \(report.skipReason ?? "")")
+      default: Issue.record("\(path): \(report.status)\n\(report.detail)")
+      }
+    }
+
+    /// The same scenario under the simulation gives the same report every time.
+    @Test func simulationIsDeterministic() {
+      var options = RunnerOptions()
+      options.backend = .sim
+      options.verbose = true
+      let runner = ScenarioRunner(options: options)
+      for path in corpusFiles {
+        let a = runner.run(path: packageRoot + "/" + path)
+        let b = runner.run(path: packageRoot + "/" + path)
+        #expect(a.status == b.status && a.duration == b.duration && a.trace == b.trace && a.detail == b.detail, "\(path)")
+      }
+    }
+
+    @Test func differencesAreShownSideBySide() throws {
+      // A scenario the two backends answer differently on purpose: the simulation does not
+      // know the host's files, so opening one it does not model fails there.
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      write("sock l = stream inet\nbind l 127.0.0.1:0\nsock s = stream inet\nget s SO_SNDBUF\n", to: dir + "/d.conn")
+      let r = try runConn(["run", "--backend", "both", dir + "/d.conn"])
+      #expect(r.status == 1)
+      #expect(r.stdout.contains("d.conn:4:1: DIFFER: the backends disagree on this statement"), "\(r.stdout)")
+      #expect(r.stdout.contains("  system: passes"))
+      #expect(r.stdout.contains("  sim:    FAIL: not modelled by the simulated backend"))
+    }
+  }
+
+  @Suite(.enabled(if: Isolation.unavailableReason == nil, "needs root on Linux to create network namespaces"))
+  struct IsolationTests {
+    /// Everything the host's network consists of, as text.
+    static func hostNetwork() -> String {
+      var out = ""
+      for args in [["-o", "link"], ["-o", "addr"], ["route"], ["-6", "route"], ["rule"], ["netns", "list"]] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try? p.run()
+        out += String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+      }
+      out += (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+      return out
+    }
+
+    @Test func isolatedCorpusAgreesAndLeavesTheHostUntouched() throws {
+      let before = Self.hostNetwork()
+      let r = try runConn(["run", "--isolate", "--backend", "both", "scripts/scenarios/isolated"], timeout: 120)
+      #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+      #expect(r.stdout.contains(" 0 failed, 0 skipped"))
+      #expect(Self.hostNetwork() == before, "the host's links, addresses, routes, rules or port range changed")
+    }
+
+    /// Safety: a destination beyond loopback is refused on the host (see CommandLineTests) and
+    /// with --isolate reaches only the private namespace, where nothing routes it anywhere.
+    @Test func nonLoopbackDestinationStaysInsideTheNamespace() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      write("sock s = stream inet\nconnect s 192.0.2.1:80\nexpect ENETUNREACH\n", to: dir + "/out.conn")
+      let r = try runConn(["run", "--isolate", dir + "/out.conn"])
+      #expect(r.status == 0, "\(r.stdout)")
+    }
+
+    @Test func aNetStatementTheKernelRejectsFailsAtItsLine() throws {
+      let before = Self.hostNetwork()
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      write("net route 10.8.0.0/16 unreachable\nnet route 10.8.0.0/16 prohibit\nsock s = stream inet\n", to: dir + "/dup.conn")
+      let r = try runConn(["run", "--isolate", dir + "/dup.conn"])
+      #expect(r.status == 1)
+      #expect(r.stdout.contains("dup.conn:2:1: error: ip route add prohibit 10.8.0.0/16:"), "\(r.stdout)")
+      #expect(r.stdout.contains("File exists"), "\(r.stdout)")
+      #expect(Self.hostNetwork() == before)
+    }
+
+    @Test func netStatementsWithoutIsolateAreSkippedWithTheReason() throws {
+      let r = try runConn(["run", "scripts/scenarios/isolated/no-route.conn"])
+      #expect(r.status == 0)
+      #expect(r.stdout.contains("SKIP  scripts/scenarios/isolated/no-route.conn (needs --isolate"))
+    }
   }
 }
