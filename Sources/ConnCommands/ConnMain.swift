@@ -19,7 +19,7 @@ public struct ConnMain: ParsableCommand {
       2 bad usage or nothing to run. The language reference is docs/LANGUAGE.md.
       """,
     version: connVersion,
-    subcommands: [RunCommand.self, CheckCommand.self, ExplainCommand.self],
+    subcommands: [RunCommand.self, CheckCommand.self, ExplainCommand.self, ReplCommand.self],
     defaultSubcommand: nil
   )
 
@@ -27,8 +27,10 @@ public struct ConnMain: ParsableCommand {
 
   /// Entry point used by the executable: maps ArgumentParser's usage errors to exit code 2.
   public static func mainEntry(_ arguments: [String]? = nil) -> Never {
+    let given = arguments ?? Array(CommandLine.arguments.dropFirst())
     do {
-      var command = try parseAsRoot(arguments)
+      // `conn` alone on a terminal starts the REPL.
+      var command = try parseAsRoot(given.isEmpty && Host.isTerminal(0) ? ["repl"] : given)
       try command.run()
       Host.exit(0)
     } catch let code as ExitCode {

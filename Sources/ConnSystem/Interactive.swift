@@ -47,8 +47,8 @@ extension Host {
 
   /// One read(2) into `buffer` (at most its count). EINTR is reported, not retried, so that the
   /// caller can look at the Ctrl-C flag.
-  public static func read(_ fd: Int32, into buffer: inout [UInt8]) -> ReadResult {
-    let n = buffer.withUnsafeMutableBytes { sysRead(fd, $0.baseAddress, $0.count) }
+  public static func readSome(_ fd: Int32, into buffer: inout [UInt8]) -> ReadResult {
+    let n = buffer.withUnsafeMutableBytes { replRead(fd, $0.baseAddress, $0.count) }
     if n > 0 { return .bytes(n) }
     if n == 0 { return .end }
     if errno == EINTR { return .interrupted }
@@ -93,4 +93,4 @@ extension Host {
   }
 }
 
-@inline(__always) private func sysRead(_ fd: Int32, _ p: UnsafeMutableRawPointer?, _ n: Int) -> Int { read(fd, p, n) }
+@inline(__always) private func replRead(_ fd: Int32, _ p: UnsafeMutableRawPointer?, _ n: Int) -> Int { read(fd, p, n) }

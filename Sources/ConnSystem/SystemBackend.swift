@@ -283,6 +283,7 @@ public final class SystemBackend: Backend {
       throw .failed("\(option.rawValue) is not available on this platform")
     }
     let o: Outcome
+    var callSucceeded = false
     switch option {
     case .SO_SNDTIMEO, .SO_RCVTIMEO:
       var tv = timeval()
@@ -298,6 +299,7 @@ public final class SystemBackend: Backend {
       var v: Int32 = 0
       var len = socklen_t(4)
       let rc = getsockopt(fd, level, name, &v, &len)
+      callSucceeded = rc == 0
       if rc < 0 {
         o = Platform.failure(errno)
       } else if option == .SO_ERROR {
@@ -306,7 +308,18 @@ public final class SystemBackend: Backend {
         o = .number(Int64(v))
       }
     }
-    return traced("getsockopt(\(fd), \(SocketConstants.levelName(level)), \(option.rawValue))", o)
+    if trace != nil {
+      // As strace shows it: the call succeeded and wrote the value (for SO_ERROR, the pending
+      // errno), or the call itself failed.
+      let call = "getsockopt(\(fd), \(SocketConstants.levelName(level)), \(option.rawValue)"
+      switch o {
+      case .ok: emit("\(call), [0]) = 0")
+      case .number(let n): emit("\(call), [\(n)]) = 0")
+      case .failure(let e) where option == .SO_ERROR && callSucceeded: emit("\(call), [\(e.name)]) = 0")
+      default: emit("\(call)) = \(Self.render(o))")
+      }
+    }
+    return o
   }
 
   public func poll(_ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
