@@ -100,6 +100,23 @@ extension KernelTests {
       }
     }
 
+    /// Every example in docs/LANGUAGE.md runs, and the kernel and the simulation agree on it.
+    @Test func languageExamplesRunAndAgree() {
+      var options = RunnerOptions()
+      options.backend = .both
+      options.isolate = Self.isolationAvailable
+      let runner = ScenarioRunner(options: options)
+      for (line, text) in DocsTests.languageExamples {
+        let script = Parser.parse(SourceFile(name: "docs/LANGUAGE.md:\(line)", text: text))
+        let report = runner.run(script, path: "docs/LANGUAGE.md:\(line)")
+        switch report.status {
+        case .pass: break
+        case .skip: #expect(!Self.isolationAvailable || report.skipReason?.contains("ipv6") == true, "\(line): \(report.skipReason ?? "")")
+        default: Issue.record("docs/LANGUAGE.md example at line \(line): \(report.status)\n\(report.detail)")
+        }
+      }
+    }
+
     @Test func differencesAreShownSideBySide() throws {
       // A scenario the two backends answer differently on purpose: the simulation does not
       // know the host's files, so opening one it does not model fails there.
