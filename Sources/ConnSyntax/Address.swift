@@ -264,6 +264,18 @@ public enum IPPrefix: Hashable, Sendable {
     case .v4(_, let l), .v6(_, let l): return l
     }
   }
+
+  /// The prefix with every bit past its length cleared: 10.0.0.0/8 for 10.1.2.3/8.
+  public var networkOnly: IPPrefix {
+    switch self {
+    case .v4(let a, let l):
+      let mask: UInt32 = l == 0 ? 0 : l >= 32 ? .max : ~(UInt32.max >> UInt32(l))
+      return .v4(IPv4Address(a.value & mask), l)
+    case .v6(let a, let l):
+      func m(_ bits: Int) -> UInt64 { bits <= 0 ? 0 : bits >= 64 ? .max : ~(UInt64.max >> UInt64(bits)) }
+      return .v6(IPv6Address(high: a.high & m(l), low: a.low & m(l - 64)), l)
+    }
+  }
 }
 
 /// Quotes a string the way the lexer reads it back.

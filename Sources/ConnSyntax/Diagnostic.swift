@@ -59,8 +59,8 @@ extension Diagnostic {
     Diagnostic(id: "parse.unknown-statement", "unknown statement '\(word)'", at: r,
                hint: suggestion.map { "did you mean '\($0)'?" })
   }
-  static func unclosedBlock(openedAt line: Int, at r: SourceRange) -> Diagnostic {
-    Diagnostic(id: "parse.unclosed-block", "'}' expected (to close 'repeat' at line \(line))", at: r)
+  static func unclosedBlock(openedAt line: Int, at r: SourceRange, opener: String = "repeat") -> Diagnostic {
+    Diagnostic(id: "parse.unclosed-block", "'}' expected (to close '\(opener)' at line \(line))", at: r)
   }
   static func strayCloseBrace(at r: SourceRange) -> Diagnostic {
     Diagnostic(id: "parse.stray-brace", "'}' without an open 'repeat' block", at: r)
@@ -76,6 +76,11 @@ extension Diagnostic {
   }
   static func outOfRange(_ message: String, at r: SourceRange) -> Diagnostic {
     Diagnostic(id: "check.out-of-range", message, at: r)
+  }
+  static func hostBitsSet(_ p: IPPrefix, at r: SourceRange) -> Diagnostic {
+    Diagnostic(
+      id: "check.prefix-host-bits", "route prefix \(p.description) has bits set past its length", at: r,
+      hint: "did you mean \(p.networkOnly.description)?")
   }
   static func malformedAddress(_ message: String, at r: SourceRange) -> Diagnostic {
     Diagnostic(id: "check.malformed-address", message, at: r)

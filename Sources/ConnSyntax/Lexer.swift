@@ -233,7 +233,16 @@ public struct Lexer {
         switch buf[pos] {
         case 0x5C, 0x22, 0x6E, 0x74, 0x30: pos += 1
         case 0x78:
-          if pos + 2 < n, hexValue(buf[pos + 1]) != nil, hexValue(buf[pos + 2]) != nil {
+          if pos + 2 < n, let hi = hexValue(buf[pos + 1]), hexValue(buf[pos + 2]) != nil {
+            if hi >= 8 {
+              // Paths are text: a lone byte above 0x7F is not valid UTF-8 and would not reach
+              // the kernel as written. Say so rather than change it.
+              report(
+                Diagnostic(
+                  id: "lex.non-ascii-escape", "'\\x\(text(pos + 1, pos + 3))' is above 0x7F; paths are UTF-8 text",
+                  at: SourceRange(escStart, pos + 3), hint: "write the character itself, in UTF-8"))
+              bad = true
+            }
             pos += 3
           } else {
             report(.invalidEscape("x", at: SourceRange(escStart, min(pos + 1, n))))

@@ -295,7 +295,7 @@ struct ParserState {
         _ = parseBlock()
         depth -= 1
         openBlocks.removeLast()
-        if token.kind == .rightBrace { advance() } else { _ = error(.unclosedBlock(openedAt: line(open.start), at: token.range)) }
+        if token.kind == .rightBrace { advance() } else { _ = error(.unclosedBlock(openedAt: line(open.start), at: token.range, opener: "{")) }
       default: advance()
       }
     }
@@ -678,7 +678,10 @@ struct ParserState {
   mutating func parseNet() throws(StatementError) -> StatementKind {
     if isWord("route") {
       consume()
+      let prefixRange = token.range
       let p = try parsePrefix()
+      // The kernel refuses a route whose prefix has host bits set ("Invalid prefix").
+      if p != p.networkOnly { throw error(.hostBitsSet(p, at: prefixRange)) }
       let kind: RouteKind
       if isWord("unreachable") { kind = .unreachable } else if isWord("prohibit") { kind = .prohibit } else if isWord("blackhole") {
         kind = .blackhole
