@@ -64,7 +64,7 @@ import Testing
     write("sock l = stream inet\nbind l 127.0.0.1:0\nsock s = stream inet\nconnect s l\nexpect ECONNREFUSED\n", to: dir + "/a.conn")
     let r = try runConn(["run", dir])
     #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-    #expect(r.stdout.contains("PASS \(dir)/a.conn"))
+    #expect(r.stdout.contains("PASS  \(dir)/a.conn ("))
     #expect(r.stdout.contains("1 passed, 0 failed, 0 skipped"))
   }
 
@@ -74,7 +74,7 @@ import Testing
     write("sock l = stream inet\nbind l 127.0.0.1:0\nsock s = stream inet\nconnect s l\nexpect EINPROGRESS\n", to: dir + "/f.conn")
     let r = try runConn(["run", dir + "/f.conn"])
     #expect(r.status == 1)
-    #expect(r.stdout.contains("FAIL \(dir)/f.conn"))
+    #expect(r.stdout.contains("FAIL  \(dir)/f.conn ("))
     #expect(r.stdout.contains("f.conn:5:8: FAIL: expected EINPROGRESS, got ECONNREFUSED"))
     #expect(r.stdout.contains("       ^~~~~~~~~~~"))
     #expect(r.stdout.contains("meaning: ECONNREFUSED from connect(2)"))
