@@ -93,21 +93,8 @@ enum Reporters {
 
   // MARK: TAP 14
 
-  static func yamlString(_ s: String) -> String {
-    var out = "\""
-    for c in s.unicodeScalars {
-      switch c {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\t": out += "\\t"
-      case "\r": out += "\\r"
-      default:
-        if c.value < 0x20 { out += "\\x" + (c.value < 16 ? "0" : "") + String(c.value, radix: 16) } else { out.unicodeScalars.append(c) }
-      }
-    }
-    return out + "\""
-  }
+  /// YAML double-quoted strings take JSON's escapes.
+  static func yamlString(_ s: String) -> String { jsonString(s) }
 
   static func tapDescription(_ s: String) -> String {
     // '#' starts a directive in TAP; escape it in the description.

@@ -168,16 +168,10 @@ public final class ScenarioRunner {
       return report
     }
     let backend = given ?? makeBackend()
-    var lines: [String] = []
-    if options.verbose { backend.trace = { lines.append($0) } }
-    var runOptions = RunOptions()
-    runOptions.timeout = options.timeout
-    runOptions.scenarioTimeout = options.scenarioTimeout
-    let interpreter = Interpreter(backend: backend, options: runOptions)
     let virtualStart = backend.now()
-    let result = interpreter.run(script)
-    backend.trace = nil
-    report.trace = lines
+    let rec = record(script, on: backend, keepSteps: false)
+    let result = rec.result
+    report.trace = rec.trace
     // The simulation reports its virtual time, so its output is the same on every run.
     report.duration = backend is SimBackend ? backend.now() - virtualStart : elapsed()
     if case .failure(let f) = result {
@@ -199,7 +193,9 @@ extension ScenarioRunner {
     var trace: [String] = []
   }
 
-  func record(_ script: Script, on backend: Backend) -> Recording {
+  /// Runs a script on a backend; with `keepSteps`, every step is kept (for comparing backends;
+  /// a plain run keeps none, so memory stays flat however long a `repeat` runs).
+  func record(_ script: Script, on backend: Backend, keepSteps: Bool = true) -> Recording {
     var rec = Recording()
     var lines: [String] = []
     if options.verbose { backend.trace = { lines.append($0) } }
@@ -208,7 +204,7 @@ extension ScenarioRunner {
     runOptions.scenarioTimeout = options.scenarioTimeout
     let interpreter = Interpreter(backend: backend, options: runOptions)
     var steps: [Step] = []
-    interpreter.onStep = { steps.append($0) }
+    if keepSteps { interpreter.onStep = { steps.append($0) } }
     rec.result = interpreter.run(script)
     backend.trace = nil
     rec.steps = steps

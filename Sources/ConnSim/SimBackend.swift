@@ -91,6 +91,20 @@ public final class SimBackend: Backend {
     fd >= 0 && Int(fd) < table.count ? table[Int(fd)] : nil
   }
 
+  /// The failure `socketOrFail` emitted.
+  private var lastFailure: Outcome = .ok
+
+  /// The socket behind `fd`, or nil after emitting EBADF or ENOTSOCK for `call` (then
+  /// `lastFailure` holds that outcome).
+  private func socketOrFail(_ fd: Descriptor, _ call: @autoclosure () -> String) -> SimSocket? {
+    switch socketOf(fd) {
+    case .success(let s): return s
+    case .failure(let e):
+      lastFailure = emit(call(), .failure(e))
+      return nil
+    }
+  }
+
   /// EBADF for a closed number, ENOTSOCK for a file, else the socket.
   private func socketOf(_ fd: Descriptor) -> Result<SimSocket, Errno> {
     switch handle(fd) {
@@ -408,11 +422,7 @@ public final class SimBackend: Backend {
   public func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome {
     advance(to: clock)
     let call = "bind(\(fd), \(address.description))"
-    let s: SimSocket
-    switch socketOf(fd) {
-    case .failure(let e): return emit(call, .failure(e))
-    case .success(let x): s = x
-    }
+    guard let s = socketOrFail(fd, call) else { return lastFailure }
     if s.isUnix { return emit(call, bindUnix(s, address)) }
     return emit(call, bindInet(s, address))
   }
@@ -550,11 +560,7 @@ public final class SimBackend: Backend {
   public func listen(_ fd: Descriptor, backlog: Int32) -> Outcome {
     advance(to: clock)
     let call = "listen(\(fd), \(backlog))"
-    let s: SimSocket
-    switch socketOf(fd) {
-    case .failure(let e): return emit(call, .failure(e))
-    case .success(let x): s = x
-    }
+    guard let s = socketOrFail(fd, call) else { return lastFailure }
     if s.kind.type == .dgram { return emit(call, .failure(.EOPNOTSUPP)) }
     // The kernel caps the backlog at net.core.somaxconn (4096).
     let b = Int(min(max(backlog, 0), 4096))
@@ -579,11 +585,7 @@ public final class SimBackend: Backend {
   public func accept(_ fd: Descriptor, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
     advance(to: clock)
     let call = "accept4(\(fd)\(options.nonblock ? ", SOCK_NONBLOCK" : ""))"
-    let s: SimSocket
-    switch socketOf(fd) {
-    case .failure(let e): return emit(call, .failure(e))
-    case .success(let x): s = x
-    }
+    guard let s = socketOrFail(fd, call) else { return lastFailure }
     if s.kind.type == .dgram { return emit(call, .failure(.EOPNOTSUPP)) }
     if s.state != .listening { return emit(call, .failure(.EINVAL)) }
     if s.acceptQueue.isEmpty {
@@ -618,11 +620,7 @@ public final class SimBackend: Backend {
     }
     let length = options.addressLength.map(Int.init) ?? naturalLength(address)
     if length < 0 || length > 128 { return emit(call, .failure(.EINVAL)) }
-    let s: SimSocket
-    switch socketOf(fd) {
-    case .failure(let e): return emit(call, .failure(e))
-    case .success(let x): s = x
-    }
+    guard let s = socketOrFail(fd, call) else { return lastFailure }
     if length < 2 { return emit(call, .failure(.EINVAL)) }
     let o: Outcome
     if s.isUnix {
@@ -951,11 +949,7 @@ public final class SimBackend: Backend {
   public func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome {
     advance(to: clock)
     let call = "setsockopt(\(fd), \(option.rawValue), \(value.description))"
-    let s: SimSocket
-    switch socketOf(fd) {
-    case .failure(let e): return emit(call, .failure(e))
-    case .success(let x): s = x
-    }
+    guard let s = socketOrFail(fd, call) else { return lastFailure }
     var n: Int64 = 0
     if case .integer(let v) = value { n = v }
     let flag = n != 0
@@ -1004,11 +998,7 @@ public final class SimBackend: Backend {
   public func getOption(_ fd: Descriptor, _ option: SocketOption) throws(BackendError) -> Outcome {
     advance(to: clock)
     let call = "getsockopt(\(fd), \(option.rawValue))"
-    let s: SimSocket
-    switch socketOf(fd) {
-    case .failure(let e): return emit(call, .failure(e))
-    case .success(let x): s = x
-    }
+    guard let s = socketOrFail(fd, call) else { return lastFailure }
     func b(_ v: Bool) -> Outcome { .number(v ? 1 : 0) }
     let o: Outcome
     switch option {
@@ -1109,11 +1099,7 @@ public final class SimBackend: Backend {
   public func peerName(_ fd: Descriptor) -> Outcome {
     advance(to: clock)
     let call = "getpeername(\(fd))"
-    let s: SimSocket
-    switch socketOf(fd) {
-    case .failure(let e): return emit(call, .failure(e))
-    case .success(let x): s = x
-    }
+    guard let s = socketOrFail(fd, call) else { return lastFailure }
     if s.isUnix {
       if s.kind.type == .dgram {
         guard let r = s.remote else { return emit(call, .failure(.ENOTCONN)) }
@@ -1130,11 +1116,7 @@ public final class SimBackend: Backend {
   public func localName(_ fd: Descriptor) -> Outcome {
     advance(to: clock)
     let call = "getsockname(\(fd))"
-    let s: SimSocket
-    switch socketOf(fd) {
-    case .failure(let e): return emit(call, .failure(e))
-    case .success(let x): s = x
-    }
+    guard let s = socketOrFail(fd, call) else { return lastFailure }
     if let l = s.local { return emit(call, .address(l)) }
     switch s.kind.family {
     case .inet: return emit(call, .address(.inet(.any, port: 0)))
@@ -1146,11 +1128,7 @@ public final class SimBackend: Backend {
   public func shutdown(_ fd: Descriptor, _ how: ShutdownHow) -> Outcome {
     advance(to: clock)
     let call = "shutdown(\(fd), \(how.rawValue))"
-    let s: SimSocket
-    switch socketOf(fd) {
-    case .failure(let e): return emit(call, .failure(e))
-    case .success(let x): s = x
-    }
+    guard let s = socketOrFail(fd, call) else { return lastFailure }
     let rd = how != .write
     let wr = how != .read
     if s.isUnix {
