@@ -1,0 +1,69 @@
+import ArgumentParser
+import ConnRuntime
+import ConnSyntax
+import ConnSystem
+
+/// `conn repl` (and `conn` alone on a terminal): run statements as they are typed.
+public struct ReplCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "repl",
+    abstract: "Type statements and see the kernel's answers at once.",
+    discussion: """
+      Each statement runs when it is entered and its outcome is printed: '= 3', '= 0',
+      '= -1 EINPROGRESS (Operation now in progress)', poll events, addresses. Several
+      statements may share a line, separated by ';'; an open 'repeat N {' continues on the
+      next lines. Type :help for the statements and the commands (:sockets, :save FILE,
+      :load FILE, :reset, :backend, :quit).
+
+      On a terminal, lines are edited with GNU readline: Tab completes, Up recalls earlier
+      lines, Ctrl-C clears the line or interrupts a call that blocks, Ctrl-D leaves. The
+      history is kept in $CONN_HISTORY (empty: none), else $XDG_STATE_HOME/conn/history,
+      else ~/.conn_history, at most 1000 lines.
+
+      When standard input is not a terminal, statements are read from it without prompts:
+        printf 'sock s = stream inet\\nlocal s\\n' | conn repl
+
+      Exit codes: 0; with input that is not a terminal, 1 when a line had an error or an
+      expect failed; 2 bad usage.
+      """)
+
+  @Option(help: "Time limit of every blocking call (e.g. 500ms, 10s).")
+  public var timeout: TimeSpan = .seconds(10)
+
+  @Option(name: .customLong("allow-net"), help: "Also allow destinations in this prefix (repeatable). Loopback is always allowed.")
+  public var allowNet: [IPPrefix] = []
+
+  @Option(help: "The backend to start on (see :backend).")
+  public var backend: String = BackendChoice.system.rawValue
+
+  public init() {}
+
+  public func validate() throws {
+    if timeout.nanoseconds <= 0 { throw ValidationError("--timeout must be more than 0") }
+    if !Repl.backendChoices.contains(where: { $0.rawValue == backend }) {
+      throw ValidationError(
+        "unknown backend '\(backend)' (available: \(Repl.backendChoices.map(\.rawValue).joined(separator: ", ")))")
+    }
+  }
+
+  public func run() throws {
+    Host.installInterruptKey()
+    var options = ReplOptions()
+    options.backend = Repl.backendChoices.first { $0.rawValue == backend } ?? .system
+    options.timeout = timeout
+    options.allowNet = allowNet
+    options.color = Host.wantsColor(1)
+    // readline only for a person at a terminal; otherwise the input is a script.
+    let interactive = Host.isTerminal(0) && Host.isTerminal(1)
+    let reader: LineReading
+    if interactive {
+      let warn: (String) -> Void = { Host.printErr($0) }
+      reader = ReadlineLineReader(historyPath: ReadlineLineReader.defaultHistoryPath(warn: warn), warn: warn)
+    } else {
+      reader = PlainLineReader()
+    }
+    let repl = Repl(reader: reader, options: options, output: { Host.printOut($0) })
+    repl.run()
+    if !interactive && repl.hadErrors { throw ExitCode(1) }
+  }
+}

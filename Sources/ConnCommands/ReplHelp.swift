@@ -1,0 +1,232 @@
+// The REPL's help: one table for the statements and one for the `:` commands. The installed
+// binary cannot read docs/LANGUAGE.md, so the text lives here; a test checks that every syntax
+// line below appears word for word in the reference, so the two cannot drift apart.
+
+/// `:help STATEMENT`: the statement's syntax as docs/LANGUAGE.md writes it, and a short account.
+public struct StatementHelp: Sendable {
+  public let keyword: String
+  /// The syntax lines, exactly as in the statement's section of docs/LANGUAGE.md.
+  public let syntax: [String]
+  /// One line for the `:help` overview.
+  public let summary: String
+  /// A few lines for `:help STATEMENT`.
+  public let details: String
+}
+
+/// A `:` command of the REPL.
+public struct CommandHelp: Sendable {
+  public let name: String
+  public let usage: String
+  public let summary: String
+}
+
+public enum ReplHelp {
+  public static let statements: [StatementHelp] = [
+    StatementHelp(
+      keyword: "sock",
+      syntax: ["sock NAME = TYPE FAMILY [nonblock]", "sock NAME = fd N", "sock NAME = file \"PATH\""],
+      summary: "create a socket (or name a bare descriptor, or open a file)",
+      details: """
+        socket(2) with TYPE stream, dgram or seqpacket and FAMILY inet, inet6 or unix; the
+        result is the descriptor. 'fd N' names a descriptor number without opening anything
+        (for EBADF); 'file' opens a file that is not a socket (for ENOTSOCK).
+        Example: sock s = stream inet nonblock
+        """),
+    StatementHelp(
+      keyword: "bind",
+      syntax: ["bind NAME ADDRESS"],
+      summary: "give a socket its local address",
+      details: """
+        bind(2). ADDRESS is 127.0.0.1:0 or [::1]:0 (port 0: the kernel picks), a Unix path
+        "x.sock" (relative paths live in a private directory), an abstract name @x, or unspec.
+        Example: bind l 127.0.0.1:0
+        """),
+    StatementHelp(
+      keyword: "listen",
+      syntax: ["listen NAME [backlog N]"],
+      summary: "make a stream socket accept connections",
+      details: """
+        listen(2) with backlog N (128 when not given). Linux queues backlog+1 connections.
+        Example: listen l backlog 0
+        """),
+    StatementHelp(
+      keyword: "connect",
+      syntax: ["connect NAME TARGET [nonblock] [interrupt DUR] [len N]"],
+      summary: "connect a socket to an address or to another socket's address",
+      details: """
+        connect(2). TARGET is an address, a socket name (the address that socket is bound
+        to), unspec (dissolves a datagram association) or badptr (EFAULT). 'nonblock' sets
+        O_NONBLOCK first; 'interrupt 100ms' signals the call (EINTR); 'len N' passes a wrong
+        address length (EINVAL). Press Ctrl-C to interrupt a connect that blocks.
+        Example: connect c l nonblock
+        """),
+    StatementHelp(
+      keyword: "accept",
+      syntax: ["accept NAME as NEWNAME [nonblock] [interrupt DUR]"],
+      summary: "accept a connection and name the new socket",
+      details: """
+        accept4(2) on a listening socket; NEWNAME is declared for the connection. 'nonblock'
+        makes the accepted socket nonblocking.
+        Example: accept l as a
+        """),
+    StatementHelp(
+      keyword: "set",
+      syntax: ["set NAME nonblock", "set NAME block", "set NAME OPTION VALUE"],
+      summary: "change O_NONBLOCK or a socket option",
+      details: """
+        fcntl(2) for nonblock/block; setsockopt(2) otherwise. VALUE is a number, on, off, or a
+        duration for SO_SNDTIMEO, SO_RCVTIMEO and SO_LINGER.
+        Example: set s TCP_SYNCNT 1
+        """),
+    StatementHelp(
+      keyword: "get",
+      syntax: ["get NAME OPTION"],
+      summary: "read a socket option (SO_ERROR gives the pending errno)",
+      details: """
+        getsockopt(2). The result is the option's value; for SO_ERROR it is ok or the pending
+        errno itself, which the read clears.
+        Example: get c SO_ERROR
+        """),
+    StatementHelp(
+      keyword: "poll",
+      syntax: ["poll NAME EVENT... [timeout DUR] [interrupt DUR]"],
+      summary: "wait for events on a socket",
+      details: """
+        poll(2) on one descriptor. EVENT is readable, writable, error, hup, rdhup, pri or nval.
+        The result is the events that came, or timeout.
+        Example: poll c writable timeout 1s
+        """),
+    StatementHelp(
+      keyword: "peer",
+      syntax: ["peer NAME"],
+      summary: "the address a socket is connected to (getpeername)",
+      details: """
+        getpeername(2): an address, or ENOTCONN.
+        Example: peer c
+        """),
+    StatementHelp(
+      keyword: "local",
+      syntax: ["local NAME"],
+      summary: "the address a socket is bound to (getsockname)",
+      details: """
+        getsockname(2): an address; 'unnamed' for an unbound Unix socket.
+        Example: local s
+        """),
+    StatementHelp(
+      keyword: "shutdown",
+      syntax: ["shutdown NAME read|write|both"],
+      summary: "shut down one or both directions of a connection",
+      details: """
+        shutdown(2) with SHUT_RD, SHUT_WR or SHUT_RDWR.
+        Example: shutdown c write
+        """),
+    StatementHelp(
+      keyword: "close",
+      syntax: ["close NAME"],
+      summary: "close a descriptor",
+      details: """
+        close(2). The name keeps its number, so a later use passes the stale descriptor.
+        Example: close c
+        """),
+    StatementHelp(
+      keyword: "sleep",
+      syntax: ["sleep DUR"],
+      summary: "wait a while",
+      details: """
+        nanosleep(2); the simulated backend moves its clock instead.
+        Example: sleep 10ms
+        """),
+    StatementHelp(
+      keyword: "expect",
+      syntax: ["expect ALT [or ALT]... [within DUR]"],
+      summary: "check the outcome of the statement before",
+      details: """
+        Passes when the previous outcome matches one alternative: ok, an errno, poll events,
+        timeout, a number, an address, unnamed, unspec, or a socket name (that socket's
+        address). 'within DUR' also bounds how long the call took. In the REPL a failed
+        expect is shown and the session goes on.
+        Example: expect EINPROGRESS or EALREADY
+        """),
+    StatementHelp(
+      keyword: "net",
+      syntax: [
+        "net route PREFIX unreachable|prohibit|blackhole|silent", "net addr PREFIX", "net ports LO HI",
+      ],
+      summary: "describe the scenario's network (files only)",
+      details: """
+        Routes, local addresses and the ephemeral port range, set up before a scenario starts.
+        The REPL cannot change the network of a session in progress: put net statements in a
+        file and run it with conn run (--isolate on the kernel backend).
+        """),
+    StatementHelp(
+      keyword: "user",
+      syntax: ["user root|nobody|UID"],
+      summary: "change the identity used for file permission checks",
+      details: """
+        setfsuid(2)/setfsgid(2), for EACCES on Unix socket files. Needs root.
+        Example: user nobody
+        """),
+    StatementHelp(
+      keyword: "repeat",
+      syntax: ["repeat N { STATEMENTS }"],
+      summary: "run a block N times",
+      details: """
+        The '{' must be on the same line as repeat. In the REPL an open block continues on
+        the next lines (prompt '...>') until its '}'; Ctrl-C drops it.
+        Example: repeat 3 { sock u = dgram inet; close u }
+        """),
+  ]
+
+  public static let commands: [CommandHelp] = [
+    CommandHelp(name: ":help", usage: ":help [STATEMENT]", summary: "this overview, or one statement's syntax and meaning"),
+    CommandHelp(name: ":sockets", usage: ":sockets", summary: "the session's sockets: descriptor, kind, state, addresses"),
+    CommandHelp(
+      name: ":save", usage: ":save FILE", summary: "write the session as a scenario that 'conn run FILE' replays"),
+    CommandHelp(name: ":load", usage: ":load FILE", summary: "run a scenario file into the session"),
+    CommandHelp(name: ":reset", usage: ":reset", summary: "close everything and start a fresh session"),
+    CommandHelp(name: ":backend", usage: ":backend [NAME]", summary: "show the backend, or switch to another (resets)"),
+    CommandHelp(name: ":quit", usage: ":quit", summary: "close everything and leave (also Ctrl-D)"),
+  ]
+
+  public static func statement(_ keyword: String) -> StatementHelp? {
+    statements.first { $0.keyword == keyword }
+  }
+
+  /// The `:help` overview.
+  public static var overview: String {
+    var out = """
+      Type a statement and press Enter: it runs at once and its outcome is printed
+      ('= 3', '= 0', '= -1 EINPROGRESS (...)', events, addresses). Several statements may
+      share a line, separated by ';'. An open 'repeat N {' continues on the next lines.
+      Tab completes words; Up recalls earlier lines; Ctrl-C clears the line, or interrupts a
+      call that blocks.
+
+      Statements (:help STATEMENT for more):
+
+      """
+    let width = statements.map { $0.syntax[0].count }.max() ?? 0
+    for s in statements {
+      out += "  " + s.syntax[0] + String(repeating: " ", count: width - s.syntax[0].count + 2) + s.summary + "\n"
+    }
+    out += "\nCommands:\n\n"
+    let cw = commands.map(\.usage.count).max() ?? 0
+    for c in commands {
+      out += "  " + c.usage + String(repeating: " ", count: cw - c.usage.count + 2) + c.summary + "\n"
+    }
+    out += "\nThe language reference is docs/LANGUAGE.md.\n"
+    return out
+  }
+
+  /// `:help WORD`: a statement's help, a command's, or nil.
+  public static func topic(_ word: String) -> String? {
+    let w = word.hasPrefix(":") ? String(word.dropFirst()) : word
+    if let s = statement(w) {
+      return s.syntax.map { "  " + $0 + "\n" }.joined() + "\n" + s.details.split(separator: "\n", omittingEmptySubsequences: false)
+        .map { "  " + $0 }.joined(separator: "\n") + "\n"
+    }
+    if let c = commands.first(where: { $0.name == ":" + w }) {
+      return "  \(c.usage)\n\n  \(c.summary)\n"
+    }
+    return nil
+  }
+}

@@ -1,0 +1,138 @@
+import ConnRuntime
+import ConnSyntax
+
+// What `:save` writes: the session's statements in the order they ran, each followed by an
+// `expect` that holds the outcome observed, so that `conn run FILE` replays the session and
+// checks that the kernel still answers the same way. Outcomes that differ from run to run on
+// one machine are written so that they still pass: a descriptor number as `ok`, an address
+// with a port the kernel chose as the name of the socket bound to it (or, when no socket is,
+// as a comment). A statement that a Ctrl-C interrupted gets an `interrupt` option of the time
+// it took, so that the saved run is interrupted too.
+
+struct SessionRecord {
+  struct Entry {
+    /// The statement's text, or a block's lines, or comment lines.
+    var lines: [String]
+    /// The `expect` written from the observed outcome (or a comment when none can be).
+    var generated: String?
+    /// An `expect` the user typed that passed: kept as written, in place of `generated`.
+    var typed: String?
+    /// A statement whose result an `expect` may check.
+    var hasResult: Bool
+    /// Comments do not change which statement an `expect` checks.
+    var isComment: Bool
+  }
+
+  var entries: [Entry] = []
+  var needsLinux = false
+  var needsRoot = false
+
+  var statementCount: Int { entries.filter { !$0.isComment }.count }
+
+  mutating func statement(_ text: String, expect: String?, hasResult: Bool) {
+    entries.append(Entry(lines: [text], generated: expect, typed: nil, hasResult: hasResult, isComment: false))
+  }
+
+  mutating func block(_ lines: [String]) {
+    entries.append(Entry(lines: lines, generated: nil, typed: nil, hasResult: false, isComment: false))
+  }
+
+  mutating func comment(_ lines: [String]) {
+    entries.append(Entry(lines: lines.map { "# " + $0 }, generated: nil, typed: nil, hasResult: false, isComment: true))
+  }
+
+  /// A typed `expect` that passed checks the last statement that ran.
+  mutating func typedExpect(_ text: String) {
+    guard let i = entries.lastIndex(where: { !$0.isComment }), entries[i].hasResult else { return }
+    entries[i].typed = text
+  }
+
+  func render(backend: String) -> String {
+    var out = "# Saved by conn repl \(connVersion) (backend: \(backend)). Replay it with: conn run FILE\n"
+    var needs: [String] = []
+    if needsRoot { needs.append("root") }
+    if needsLinux { needs.append("linux") }
+    if !needs.isEmpty { out += "# needs: " + needs.joined(separator: " ") + "\n" }
+    out += "\n"
+    for e in entries {
+      for l in e.lines { out += l + "\n" }
+      if let x = e.typed ?? e.generated { out += x + "\n" }
+    }
+    return out
+  }
+}
+
+/// How a saved file checks one observed outcome.
+enum SavedExpectation: Hashable {
+  /// An `expect` alternative: `ok`, `EINPROGRESS`, `writable`, `l`, `0.0.0.0:0`...
+  case alternative(String)
+  /// A success that cannot be written so that it holds next time (an ephemeral port that no
+  /// socket of the session is bound to): shown as a comment, not checked.
+  case unchecked(String)
+  /// An errno conn has no name for: nothing can expect it.
+  case unnameable(String)
+
+  /// For one outcome of `statement`. `boundName` finds a socket whose local address is `a`.
+  static func of(_ outcome: Outcome, after statement: StatementKind, boundName: (SocketAddress) -> String?) -> SavedExpectation {
+    switch outcome {
+    case .ok: return .alternative("ok")
+    case .number(let n):
+      switch statement {
+      case .sock, .accept: return .alternative("ok")  // descriptor numbers depend on what is open
+      default: return .alternative("\(n)")
+      }
+    case .failure(let e): return .alternative(e.name)
+    case .unknownErrno: return .unnameable(outcome.description)
+    case .events(let ev): return ev.isEmpty ? .unchecked(outcome.description) : .alternative(ev.description)
+    case .pollTimeout: return .alternative("timeout")
+    case .address(let a):
+      // Port 0, paths, abstract names, unnamed and unspec read the same every time.
+      guard let port = a.port, port != 0 else { return .alternative(a.description) }
+      if let name = boundName(a) { return .alternative(name) }
+      return .unchecked(a.description + " (a port the kernel chose)")
+    }
+  }
+
+  /// The line written after the statement: an `expect`, a comment, or nothing.
+  static func line(_ found: [SavedExpectation]) -> String? {
+    if found.isEmpty { return nil }
+    var alternatives: [String] = []
+    var unchecked: [String] = []
+    var unnameable: [String] = []
+    for f in found {
+      switch f {
+      case .alternative(let a): if !alternatives.contains(a) { alternatives.append(a) }
+      case .unchecked(let u): unchecked.append(u)
+      case .unnameable(let u): unnameable.append(u)
+      }
+    }
+    if !unnameable.isEmpty {
+      return "# observed \(unnameable[0]): conn has no name for this errno, so it cannot be expected"
+    }
+    if !unchecked.isEmpty {
+      // An expect would fail on these; without one, only an errno would stop the replay.
+      if alternatives.allSatisfy({ $0 == "ok" }) || alternatives.isEmpty {
+        return "# observed \(unchecked[0]): not checked"
+      }
+      return "# observed \((alternatives + unchecked).joined(separator: ", ")): too varied to check"
+    }
+    return "expect " + alternatives.joined(separator: " or ")
+  }
+}
+
+extension StatementKind {
+  /// Whether an `expect` may follow the statement.
+  var hasResult: Bool {
+    switch self {
+    case .expect, .net, .user, .repeat: return false
+    default: return true
+    }
+  }
+}
+
+extension SocketAddress {
+  var isAbstract: Bool {
+    if case .abstract = self { return true }
+    return false
+  }
+}
