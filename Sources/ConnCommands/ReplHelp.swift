@@ -201,12 +201,13 @@ public enum ReplHelp {
       Tab completes words; Up recalls earlier lines; Ctrl-C clears the line, or interrupts a
       call that blocks.
 
-      Statements (:help STATEMENT for more):
+      Statements (:help STATEMENT for its syntax and meaning):
+
 
       """
-    let width = statements.map { $0.syntax[0].count }.max() ?? 0
+    let width = statements.map(\.keyword.count).max() ?? 0
     for s in statements {
-      out += "  " + s.syntax[0] + String(repeating: " ", count: width - s.syntax[0].count + 2) + s.summary + "\n"
+      out += "  " + s.keyword + String(repeating: " ", count: width - s.keyword.count + 2) + s.summary + "\n"
     }
     out += "\nCommands:\n\n"
     let cw = commands.map(\.usage.count).max() ?? 0
