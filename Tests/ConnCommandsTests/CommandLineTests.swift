@@ -4,6 +4,9 @@ import ConnSystem
 import Foundation
 import Testing
 
+// Inside KernelTests (serialized) so its subprocesses never run while the descriptor-leak test
+// is counting sockets.
+extension KernelTests {
 @Suite(.serialized) struct CommandLineTests {
   @Test func helpListsEverySubcommand() throws {
     let r = try runConn(["--help"])
@@ -122,6 +125,8 @@ import Testing
     #expect(bad.status == 2)
     #expect(bad.stderr.contains("did you mean ECONNREFUSED?"))
   }
+}
+
 }
 
 extension KernelTests {
