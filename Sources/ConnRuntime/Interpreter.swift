@@ -60,21 +60,40 @@ public struct SocketBinding: Sendable {
 
 public final class Interpreter {
   public let backend: Backend
-  public var options: RunOptions
+  @exclusivity(unchecked) public var options: RunOptions
   /// Called after every statement that ran (not for `expect`).
-  public var onStep: ((Step) -> Void)?
+  @exclusivity(unchecked) public var onStep: ((Step) -> Void)?
 
   /// Bindings by name id; names persist across `execute` calls (the REPL runs line by line).
-  public private(set) var bindings: [SocketBinding?] = []
+  public var bindings: [SocketBinding?] {
+    names.indices.map { i in
+      fds[i] < 0 ? nil : SocketBinding(name: names[i], fd: fds[i], spec: specs[i], owned: ownedFlags[i])
+    }
+  }
+  // A binding's parts, by name id, in separate arrays so that the hot path touches no strings:
+  // `fds[id]` is -1 while the name has no descriptor.
+  //
+  // The state touched on every statement is marked `@exclusivity(unchecked)`: only this class's
+  // own methods, on one thread, reach it, never with overlapping accesses, and the run-time
+  // check on each access cost more than a loopback syscall's worth of the interpreter's time.
+  private var names: [String] = []
+  @exclusivity(unchecked) private var fds: [Descriptor] = []
+  @exclusivity(unchecked) private var specs: [SocketSpec?] = []
+  @exclusivity(unchecked) private var ownedFlags: [Bool] = []
   private var nameIDs: [String: Int] = [:]
   /// Descriptors this run opened and has not closed: closed at the end.
-  private var opened: [Descriptor: Int] = [:]
-  public private(set) var lastOutcome: Outcome?
+  @exclusivity(unchecked) private var opened = OpenDescriptors()
+  @exclusivity(unchecked) public private(set) var lastOutcome: Outcome?
   /// The last statement that ran (the REPL's context for an `expect` typed on its own line).
-  public private(set) var lastStatement: StatementKind?
+  public var lastStatement: StatementKind? { lastIndex >= 0 ? lastBody[lastIndex].kind : nil }
+  /// Where the last statement is: the block that holds it (kept alive here) and its index. The
+  /// statement is copied out only when asked for.
+  @exclusivity(unchecked) private var lastBody: [Statement] = []
+  @exclusivity(unchecked) private var lastBodyBase: UnsafeRawPointer?
+  @exclusivity(unchecked) private var lastIndex = -1
   private var started = false
   /// Backend time after which the scenario fails (from `scenarioTimeout`).
-  private var deadline: TimeSpan?
+  @exclusivity(unchecked) private var deadline: TimeSpan?
 
   public init(backend: Backend, options: RunOptions = RunOptions()) {
     self.backend = backend
@@ -104,14 +123,17 @@ public final class Interpreter {
   /// Closes every descriptor the session opened and lets the backend clean up.
   public func finish() {
     guard started else { return }
-    var fds: [Descriptor] = []
-    for (fd, count) in opened where count > 0 { fds.append(fd) }
-    fds.sort()
-    backend.endScenario(closing: fds)
-    opened.removeAll()
-    bindings = bindings.map { _ in nil }
+    backend.endScenario(closing: opened.all())
+    opened = OpenDescriptors()
+    for i in fds.indices {
+      fds[i] = -1
+      specs[i] = nil
+      ownedFlags[i] = false
+    }
     lastOutcome = nil
-    lastStatement = nil
+    lastBody = []
+    lastBodyBase = nil
+    lastIndex = -1
     started = false
   }
 
@@ -126,9 +148,9 @@ public final class Interpreter {
       }
     }
     let ids = script.socketNames.map { id(for: $0) }
-    var frame = Frame(script: script, ids: ids)
+    let frame = Frame(script: script, ids: ids)
     do throws(Failure) {
-      try run(script.statements, &frame)
+      try run(script.statements, frame)
       return .success(())
     } catch {
       return .failure(error)
@@ -137,111 +159,143 @@ public final class Interpreter {
 
   private func id(for name: String) -> Int {
     if let i = nameIDs[name] { return i }
-    let i = bindings.count
+    let i = names.count
     nameIDs[name] = i
-    bindings.append(nil)
+    names.append(name)
+    fds.append(-1)
+    specs.append(nil)
+    ownedFlags.append(false)
     return i
   }
 
   public func binding(named name: String) -> SocketBinding? {
-    guard let i = nameIDs[name] else { return nil }
-    return bindings[i]
+    guard let i = nameIDs[name], fds[i] >= 0 else { return nil }
+    return SocketBinding(name: names[i], fd: fds[i], spec: specs[i], owned: ownedFlags[i])
   }
 
   public var allBindings: [SocketBinding] { bindings.compactMap { $0 } }
 
   // MARK: - Execution
 
-  struct Frame {
+  /// What the statements being run refer to: the script (names, source) and each name slot's
+  /// binding id. A class, so passing it along costs nothing.
+  final class Frame {
     let script: Script
     let ids: [Int]
+    init(script: Script, ids: [Int]) {
+      self.script = script
+      self.ids = ids
+    }
   }
 
-  private func run(_ statements: [Statement], _ frame: inout Frame) throws(Failure) {
-    var i = 0
-    let n = statements.count
-    while i < n {
-      let st = statements[i]
-      switch st.kind {
-      case .expect(let e):
-        try check(e, st, frame)
-      case .repeat(let count, let body):
-        var k = 0
-        while k < count {
-          try run(body, &frame)
-          k += 1
-        }
-        lastOutcome = nil
-        lastStatement = st.kind
-      case .net:
-        // Topology is set up before the first statement (beginScenario).
-        lastOutcome = nil
-      default:
-        let t0 = backend.now()
-        if let d = deadline, t0 > d {
-          throw Failure(
-            kind: .backend, message: "scenario timed out after \(options.scenarioTimeout!.description) (the limit on a whole scenario)",
-            range: st.range, source: frame.script.source)
-        }
-        let outcome = try perform(st, frame)
-        let elapsed = backend.now() - t0
-        lastOutcome = outcome
-        lastElapsed = elapsed
-        lastStatement = st.kind
-        onStep?(Step(statement: st, outcome: outcome, elapsed: elapsed))
-        if outcome.isError && options.requireExpectations {
-          let nextIsExpect: Bool
-          if i + 1 < n, case .expect = statements[i + 1].kind { nextIsExpect = true } else { nextIsExpect = false }
-          if !nextIsExpect {
-            throw unexpected(outcome, st, frame)
+  // The hot path. Statements are read in place through a pointer (no copy of a statement per
+  // step), descriptors come from a plain array, and nothing here builds a string unless a
+  // statement fails.
+  private func run(_ statements: [Statement], _ frame: Frame) throws(Failure) {
+    try statements.withUnsafeBufferPointer { (buf) throws(Failure) -> Void in
+      guard let base = buf.baseAddress else { return }
+      let n = buf.count
+      var i = 0
+      while i < n {
+        let st = base + i
+        switch st.pointee.kind {
+        case .expect:
+          try check(st, frame)
+        case .repeat(let count, let body):
+          var k = 0
+          while k < count {
+            try run(body, frame)
+            k += 1
+          }
+          lastOutcome = nil
+          setLast(statements, base, i)
+        case .net:
+          // Topology is set up before the first statement (beginScenario).
+          lastOutcome = nil
+        default:
+          let t0 = backend.now()
+          if let d = deadline, t0 > d {
+            throw Failure(
+              kind: .backend, message: "scenario timed out after \(options.scenarioTimeout!.description) (the limit on a whole scenario)",
+              range: st.pointee.range, source: frame.script.source)
+          }
+          let outcome = try perform(st, frame, now: t0)
+          let elapsed = backend.now() - t0
+          lastOutcome = outcome
+          lastElapsed = elapsed
+          setLast(statements, base, i)
+          if let onStep { onStep(Step(statement: st.pointee, outcome: outcome, elapsed: elapsed)) }
+          if outcome.isError && options.requireExpectations {
+            let nextIsExpect: Bool
+            if i + 1 < n, case .expect = buf[i + 1].kind { nextIsExpect = true } else { nextIsExpect = false }
+            if !nextIsExpect {
+              throw unexpected(outcome, st.pointee, frame)
+            }
           }
         }
+        i += 1
       }
-      i += 1
     }
   }
 
-  private var lastElapsed = TimeSpan.zero
-
-  private func fd(_ r: SocketRef, _ frame: Frame) throws(Failure) -> Descriptor {
-    let id = frame.ids[Int(r.slot)]
-    guard let b = bindings[id] else {
-      throw Failure(
-        kind: .runtime, message: "socket '\(frame.script.socketNames[Int(r.slot)])' has not been created", range: r.range,
-        source: frame.script.source)
+  /// Records the statement at `index` of `block` as the last one run; the block is retained only
+  /// when it changes.
+  @inline(__always)
+  private func setLast(_ block: [Statement], _ base: UnsafePointer<Statement>, _ index: Int) {
+    let raw = UnsafeRawPointer(base)
+    if lastBodyBase != raw {
+      lastBody = block
+      lastBodyBase = raw
     }
-    return b.fd
+    lastIndex = index
+  }
+
+  @exclusivity(unchecked) private var lastElapsed = TimeSpan.zero
+
+  @inline(__always)
+  private func fd(_ r: SocketRef, _ frame: Frame) throws(Failure) -> Descriptor {
+    let fd = fds[frame.ids[Int(r.slot)]]
+    if fd < 0 { throw notCreated(r, frame) }
+    return fd
+  }
+
+  private func notCreated(_ r: SocketRef, _ frame: Frame) -> Failure {
+    Failure(
+      kind: .runtime, message: "socket '\(frame.script.socketNames[Int(r.slot)])' has not been created", range: r.range,
+      source: frame.script.source)
   }
 
   private func declare(_ r: SocketRef, _ frame: Frame, fd: Descriptor, spec: SocketSpec?, owned: Bool) {
     let id = frame.ids[Int(r.slot)]
-    bindings[id] = SocketBinding(name: frame.script.socketNames[Int(r.slot)], fd: fd, spec: spec, owned: owned)
-    if owned { opened[fd, default: 0] += 1 }
+    fds[id] = fd
+    specs[id] = spec
+    ownedFlags[id] = owned
+    if owned { opened.add(fd) }
   }
 
-  private func limitFailure(_ e: BackendError, _ st: Statement, _ frame: Frame) -> Failure {
-    Failure(kind: .backend, message: e.message, range: st.range, source: frame.script.source)
+  private func limitFailure(_ e: BackendError, _ sp: UnsafePointer<Statement>, _ frame: Frame) -> Failure {
+    Failure(kind: .backend, message: e.message, range: sp.pointee.range, source: frame.script.source)
   }
 
   /// Runs a backend call that may fail as a tool (time limit, safety), turning that into a
   /// failure at the statement.
   @inline(__always)
-  private func call(_ st: Statement, _ frame: Frame, _ body: () throws(BackendError) -> Outcome) throws(Failure) -> Outcome {
+  private func call(_ sp: UnsafePointer<Statement>, _ frame: Frame, _ body: () throws(BackendError) -> Outcome) throws(Failure) -> Outcome {
     do throws(BackendError) {
       return try body()
     } catch {
-      throw limitFailure(error, st, frame)
+      throw limitFailure(error, sp, frame)
     }
   }
 
-  private func perform(_ st: Statement, _ frame: Frame) throws(Failure) -> Outcome {
+  private func perform(_ sp: UnsafePointer<Statement>, _ frame: Frame, now: TimeSpan) throws(Failure) -> Outcome {
     var limit = options.timeout
     if let d = deadline {
-      let left = d - backend.now()
+      let left = d - now
       if left < limit { limit = TimeSpan(nanoseconds: max(left.nanoseconds, 1_000_000)) }
     }
     do {
-      switch st.kind {
+      switch sp.pointee.kind {
       case .sock(let r, let spec):
         let outcome: Outcome
         switch spec {
@@ -275,10 +329,10 @@ public final class Interpreter {
           }
           resolved = .address(a)
         }
-        return try call(st, frame) { () throws(BackendError) in try backend.connect(s, resolved, o, limit: limit) }
+        return try call(sp, frame) { () throws(BackendError) in try backend.connect(s, resolved, o, limit: limit) }
       case .accept(let l, let into, let o):
         let listener = try fd(l, frame)
-        let outcome = try call(st, frame) { () throws(BackendError) in try backend.accept(listener, o, limit: limit) }
+        let outcome = try call(sp, frame) { () throws(BackendError) in try backend.accept(listener, o, limit: limit) }
         if case .number(let c) = outcome { declare(into, frame, fd: Descriptor(c), spec: nil, owned: true) }
         return outcome
       case .set(let r, let setting):
@@ -286,14 +340,14 @@ public final class Interpreter {
         case .nonblocking(let on): return backend.setNonblocking(try fd(r, frame), on)
         case .option(let o, let v):
           let s = try fd(r, frame)
-          return try call(st, frame) { () throws(BackendError) in try backend.setOption(s, o, v) }
+          return try call(sp, frame) { () throws(BackendError) in try backend.setOption(s, o, v) }
         }
       case .get(let r, let o):
         let s = try fd(r, frame)
-        return try call(st, frame) { () throws(BackendError) in try backend.getOption(s, o) }
+        return try call(sp, frame) { () throws(BackendError) in try backend.getOption(s, o) }
       case .poll(let r, let events, let timeout, let o):
         let s = try fd(r, frame)
-        return try call(st, frame) { () throws(BackendError) in try backend.poll(s, events, timeout: timeout, o, limit: limit) }
+        return try call(sp, frame) { () throws(BackendError) in try backend.poll(s, events, timeout: timeout, o, limit: limit) }
       case .peer(let r):
         return backend.peerName(try fd(r, frame))
       case .local(let r):
@@ -303,17 +357,15 @@ public final class Interpreter {
       case .close(let r):
         let s = try fd(r, frame)
         let outcome = backend.close(s)
-        if outcome == .ok, let c = opened[s] {
-          if c <= 1 { opened[s] = nil } else { opened[s] = c - 1 }
-        }
+        if case .ok = outcome { opened.remove(s) }
         return outcome
       case .sleep(let d, _):
-        return try call(st, frame) { () throws(BackendError) in
+        return try call(sp, frame) { () throws(BackendError) in
           try backend.sleep(d, limit: limit)
           return .ok
         }
       case .user(let u):
-        return try call(st, frame) { () throws(BackendError) in try backend.setUser(u) }
+        return try call(sp, frame) { () throws(BackendError) in try backend.setUser(u) }
       case .expect, .net, .repeat:
         return .ok
       }
@@ -350,7 +402,8 @@ public final class Interpreter {
     case .address(let a):
       if e.addresses.contains(a) { return true }
       for r in e.sockets {
-        if let b = bindings[frame.ids[Int(r.slot)]], case .address(let bound) = backend.localName(b.fd), bound == a {
+        let fd = fds[frame.ids[Int(r.slot)]]
+        if fd >= 0, case .address(let bound) = backend.localName(fd), bound == a {
           return true
         }
       }
@@ -358,12 +411,14 @@ public final class Interpreter {
     }
   }
 
-  private func check(_ e: Expectation, _ st: Statement, _ frame: Frame) throws(Failure) {
+  private func check(_ sp: UnsafePointer<Statement>, _ frame: Frame) throws(Failure) {
+    guard case .expect(let e) = sp.pointee.kind else { return }
+    let st = sp.pointee
     guard let o = lastOutcome else {
       throw Failure(kind: .runtime, message: "nothing to check: no statement ran before this 'expect'", range: st.range, source: frame.script.source)
     }
-    let wanted = frame.script.source.text(e.textRange)
     if !matches(e, o, frame) {
+      let wanted = frame.script.source.text(e.textRange)
       throw Failure(
         kind: .expectation, message: "expected \(wanted), got \(o.expectationText)", range: e.textRange,
         source: frame.script.source, expected: wanted, actual: o.description, explanation: explanation(o))
@@ -373,6 +428,43 @@ public final class Interpreter {
         kind: .tooSlow, message: "the call took \(lastElapsed.humanDescription), more than the \(w.description) allowed by 'within'",
         range: st.range, source: frame.script.source, expected: "within \(w.description)", actual: lastElapsed.humanDescription)
     }
+  }
+}
+
+/// Descriptors opened and not yet closed, with how many names opened each (a descriptor number
+/// can come back after a close). Small numbers, the usual case, live in an array indexed by the
+/// number; others in a dictionary.
+struct OpenDescriptors {
+  private var counts: [Int32] = []
+  private var large: [Descriptor: Int32] = [:]
+  private static let arrayLimit: Descriptor = 1 << 16
+
+  mutating func add(_ fd: Descriptor) {
+    if fd >= 0 && fd < Self.arrayLimit {
+      let i = Int(fd)
+      if i >= counts.count { counts.append(contentsOf: repeatElement(0, count: max(i + 1 - counts.count, 64))) }
+      counts[i] += 1
+    } else {
+      large[fd, default: 0] += 1
+    }
+  }
+
+  mutating func remove(_ fd: Descriptor) {
+    if fd >= 0 && fd < Self.arrayLimit {
+      let i = Int(fd)
+      if i < counts.count && counts[i] > 0 { counts[i] -= 1 }
+    } else if let c = large[fd] {
+      large[fd] = c <= 1 ? nil : c - 1
+    }
+  }
+
+  /// Every open descriptor, in ascending order.
+  func all() -> [Descriptor] {
+    var out: [Descriptor] = []
+    for (fd, c) in counts.enumerated() where c > 0 { out.append(Descriptor(fd)) }
+    for (fd, c) in large where c > 0 { out.append(fd) }
+    out.sort()
+    return out
   }
 }
 

@@ -14,19 +14,21 @@ import ConnSyntax
 
 public final class SimBackend: Backend {
   public let name = "sim"
-  public var trace: ((String) -> Void)?
+  // The state below is read on every call, by this class alone: no run-time exclusivity checks
+  // (they cost more than the simulation of a connect itself).
+  @exclusivity(unchecked) public var trace: ((String) -> Void)?
 
   /// Virtual monotonic time, in nanoseconds.
-  private var clock: Int64 = 0
-  private var table: [SimFileHandle?] = []
-  private var network = SimNetwork(rules: [])
-  private var attempts: [SynAttempt] = []
-  private var sequence = 0
-  private var serial = 0
+  @exclusivity(unchecked) private var clock: Int64 = 0
+  @exclusivity(unchecked) private var table: [SimFileHandle?] = []
+  @exclusivity(unchecked) private var network = SimNetwork(rules: [])
+  @exclusivity(unchecked) private var attempts: [SynAttempt] = []
+  @exclusivity(unchecked) private var sequence = 0
+  @exclusivity(unchecked) private var serial = 0
   private var files: [String: FileEntry] = [:]
   private var abstractNames: [String: SimSocket] = [:]
   private var fsUID: UInt32 = 0
-  private var nextEphemeral: Int = 0
+  @exclusivity(unchecked) private var nextEphemeral: Int = 0
 
   enum SimFileHandle {
     case socket(SimSocket)
@@ -262,12 +264,14 @@ public final class SimBackend: Backend {
     }
   }
 
+  /// Every socket: those with a descriptor and those waiting in an accept queue. A socket has at
+  /// most one descriptor (nothing here duplicates one) and a queued socket has none, so each is
+  /// visited once, with no set to allocate on every lookup.
   private func forEachSocket(_ body: (SimSocket) -> Void) {
-    var seen = Set<ObjectIdentifier>()
     for h in table {
-      if case .socket(let s)? = h, seen.insert(ObjectIdentifier(s)).inserted { body(s) }
       if case .socket(let s)? = h {
-        for c in s.acceptQueue where seen.insert(ObjectIdentifier(c)).inserted { body(c) }
+        body(s)
+        for c in s.acceptQueue { body(c) }
       }
     }
   }
@@ -421,10 +425,10 @@ public final class SimBackend: Backend {
 
   public func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome {
     advance(to: clock)
-    let call = "bind(\(fd), \(address.description))"
-    guard let s = socketOrFail(fd, call) else { return lastFailure }
-    if s.isUnix { return emit(call, bindUnix(s, address)) }
-    return emit(call, bindInet(s, address))
+    func call() -> String { "bind(\(fd), \(address.description))" }
+    guard let s = socketOrFail(fd, call()) else { return lastFailure }
+    if s.isUnix { return emit(call(), bindUnix(s, address)) }
+    return emit(call(), bindInet(s, address))
   }
 
   private func bindUnix(_ s: SimSocket, _ address: SocketAddress) -> Outcome {
@@ -559,47 +563,47 @@ public final class SimBackend: Backend {
 
   public func listen(_ fd: Descriptor, backlog: Int32) -> Outcome {
     advance(to: clock)
-    let call = "listen(\(fd), \(backlog))"
-    guard let s = socketOrFail(fd, call) else { return lastFailure }
-    if s.kind.type == .dgram { return emit(call, .failure(.EOPNOTSUPP)) }
+    func call() -> String { "listen(\(fd), \(backlog))" }
+    guard let s = socketOrFail(fd, call()) else { return lastFailure }
+    if s.kind.type == .dgram { return emit(call(), .failure(.EOPNOTSUPP)) }
     // The kernel caps the backlog at net.core.somaxconn (4096).
     let b = Int(min(max(backlog, 0), 4096))
     if s.isUnix {
-      if s.local == nil { return emit(call, .failure(.EINVAL)) }
-      if s.state == .established || s.sockState == .connected { return emit(call, .failure(.EINVAL)) }
+      if s.local == nil { return emit(call(), .failure(.EINVAL)) }
+      if s.state == .established || s.sockState == .connected { return emit(call(), .failure(.EINVAL)) }
       s.state = .listening
       s.backlog = b
-      return emit(call, .ok)
+      return emit(call(), .ok)
     }
-    if s.sockState != .unconnected || (s.state != .closed && s.state != .listening) { return emit(call, .failure(.EINVAL)) }
+    if s.sockState != .unconnected || (s.state != .closed && s.state != .listening) { return emit(call(), .failure(.EINVAL)) }
     if s.localPort == 0 {
       let base = s.local ?? (s.kind.family == .inet ? .inet(.any, port: 0) : .inet6(.any, port: 0, scope: nil))
-      guard let p = freePort(for: s, at: base) else { return emit(call, .failure(.EADDRINUSE)) }
+      guard let p = freePort(for: s, at: base) else { return emit(call(), .failure(.EADDRINUSE)) }
       s.local = withPort(base, p)
     }
     s.state = .listening
     s.backlog = b
-    return emit(call, .ok)
+    return emit(call(), .ok)
   }
 
   public func accept(_ fd: Descriptor, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
     advance(to: clock)
-    let call = "accept4(\(fd)\(options.nonblock ? ", SOCK_NONBLOCK" : ""))"
-    guard let s = socketOrFail(fd, call) else { return lastFailure }
-    if s.kind.type == .dgram { return emit(call, .failure(.EOPNOTSUPP)) }
-    if s.state != .listening { return emit(call, .failure(.EINVAL)) }
+    func call() -> String { "accept4(\(fd)\(options.nonblock ? ", SOCK_NONBLOCK" : ""))" }
+    guard let s = socketOrFail(fd, call()) else { return lastFailure }
+    if s.kind.type == .dgram { return emit(call(), .failure(.EOPNOTSUPP)) }
+    if s.state != .listening { return emit(call(), .failure(.EINVAL)) }
     if s.acceptQueue.isEmpty {
-      if s.nonblocking { return emit(call, .failure(.EAGAIN)) }
+      if s.nonblocking { return emit(call(), .failure(.EAGAIN)) }
       let timeout = s.receiveTimeout.nanoseconds > 0 ? s.receiveTimeout : nil
       switch try wait(until: { !s.acceptQueue.isEmpty }, timeout: timeout, interrupt: options.interrupt, limit: limit) {
       case .ready: break
-      case .timeout: return emit(call, .failure(.EAGAIN))
-      case .interrupted: return emit(call, .failure(.EINTR))
+      case .timeout: return emit(call(), .failure(.EAGAIN))
+      case .interrupted: return emit(call(), .failure(.EINTR))
       }
     }
     let child = s.acceptQueue.removeFirst()
     child.nonblocking = options.nonblock
-    return emit(call, .number(Int64(allocate(.socket(child)))))
+    return emit(call(), .number(Int64(allocate(.socket(child)))))
   }
 
   // MARK: - connect
@@ -607,21 +611,21 @@ public final class SimBackend: Backend {
   public func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
     advance(to: clock)
     if options.nonblock, case .success(let s) = socketOf(fd) { s.nonblocking = true }
-    let call = "connect(\(fd), \(target == .badPointer ? "badptr" : { if case .address(let a) = target { return a.description } else { return "" } }()))"
+    func call() -> String { "connect(\(fd), \(target == .badPointer ? "badptr" : { if case .address(let a) = target { return a.description } else { return "" } }()))" }
     // The kernel's order: the descriptor (EBADF), then copying the address (EFAULT, and EINVAL
     // for a length it cannot take), then the socket itself (ENOTSOCK).
-    guard handle(fd) != nil else { return emit(call, .failure(.EBADF)) }
+    guard handle(fd) != nil else { return emit(call(), .failure(.EBADF)) }
     let address: SocketAddress
     switch target {
     case .badPointer:
-      if let l = options.addressLength, l == 0 { return emit(call, try connectLengthZero(fd)) }
-      return emit(call, .failure(options.addressLength.map { $0 < 0 || $0 > 128 } == true ? .EINVAL : .EFAULT))
+      if let l = options.addressLength, l == 0 { return emit(call(), try connectLengthZero(fd)) }
+      return emit(call(), .failure(options.addressLength.map { $0 < 0 || $0 > 128 } == true ? .EINVAL : .EFAULT))
     case .address(let a): address = a
     }
     let length = options.addressLength.map(Int.init) ?? naturalLength(address)
-    if length < 0 || length > 128 { return emit(call, .failure(.EINVAL)) }
-    guard let s = socketOrFail(fd, call) else { return lastFailure }
-    if length < 2 { return emit(call, .failure(.EINVAL)) }
+    if length < 0 || length > 128 { return emit(call(), .failure(.EINVAL)) }
+    guard let s = socketOrFail(fd, call()) else { return lastFailure }
+    if length < 2 { return emit(call(), .failure(.EINVAL)) }
     let o: Outcome
     if s.isUnix {
       o = try connectUnix(s, address, length: length, options, limit: limit)
@@ -630,7 +634,7 @@ public final class SimBackend: Backend {
     } else {
       o = connectUDP(s, address, length: length)
     }
-    return emit(call, o)
+    return emit(call(), o)
   }
 
   private func connectLengthZero(_ fd: Descriptor) throws(BackendError) -> Outcome {
@@ -936,20 +940,20 @@ public final class SimBackend: Backend {
 
   public func setNonblocking(_ fd: Descriptor, _ on: Bool) -> Outcome {
     advance(to: clock)
-    let call = "fcntl(\(fd), F_SETFL, \(on ? "O_NONBLOCK" : "0"))"
+    func call() -> String { "fcntl(\(fd), F_SETFL, \(on ? "O_NONBLOCK" : "0"))" }
     switch handle(fd) {
-    case nil: return emit(call, .failure(.EBADF))
-    case .file: return emit(call, .ok)
+    case nil: return emit(call(), .failure(.EBADF))
+    case .file: return emit(call(), .ok)
     case .socket(let s):
       s.nonblocking = on
-      return emit(call, .ok)
+      return emit(call(), .ok)
     }
   }
 
   public func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome {
     advance(to: clock)
-    let call = "setsockopt(\(fd), \(option.rawValue), \(value.description))"
-    guard let s = socketOrFail(fd, call) else { return lastFailure }
+    func call() -> String { "setsockopt(\(fd), \(option.rawValue), \(value.description))" }
+    guard let s = socketOrFail(fd, call()) else { return lastFailure }
     var n: Int64 = 0
     if case .integer(let v) = value { n = v }
     let flag = n != 0
@@ -970,35 +974,35 @@ public final class SimBackend: Backend {
     case .SO_SNDBUF: s.sendBuffer = max(n * 2, 4608)
     case .SO_RCVBUF: s.receiveBuffer = max(n * 2, 2304)
     case .TCP_SYNCNT, .TCP_NODELAY, .TCP_USER_TIMEOUT:
-      if s.isUnix { return emit(call, .failure(.EOPNOTSUPP)) }
-      if !s.isTCP { return emit(call, .failure(.ENOPROTOOPT)) }
+      if s.isUnix { return emit(call(), .failure(.EOPNOTSUPP)) }
+      if !s.isTCP { return emit(call(), .failure(.ENOPROTOOPT)) }
       switch option {
       case .TCP_SYNCNT:
-        if n < 1 || n > 127 { return emit(call, .failure(.EINVAL)) }
+        if n < 1 || n > 127 { return emit(call(), .failure(.EINVAL)) }
         s.synCount = Int(n)
       case .TCP_NODELAY: s.noDelay = flag
       default:
-        if n < 0 { return emit(call, .failure(.EINVAL)) }
+        if n < 0 { return emit(call(), .failure(.EINVAL)) }
         s.userTimeout = n
       }
     case .IPV6_V6ONLY:
-      if s.isUnix { return emit(call, .failure(.EOPNOTSUPP)) }
-      if s.kind.family != .inet6 { return emit(call, .failure(.ENOPROTOOPT)) }
-      if s.localPort != 0 { return emit(call, .failure(.EINVAL)) }
+      if s.isUnix { return emit(call(), .failure(.EOPNOTSUPP)) }
+      if s.kind.family != .inet6 { return emit(call(), .failure(.ENOPROTOOPT)) }
+      if s.localPort != 0 { return emit(call(), .failure(.EINVAL)) }
       s.v6only = flag
     case .IP_FREEBIND, .IP_BIND_ADDRESS_NO_PORT:
-      if s.isUnix { return emit(call, .failure(.EOPNOTSUPP)) }
+      if s.isUnix { return emit(call(), .failure(.EOPNOTSUPP)) }
       if option == .IP_FREEBIND { s.freebind = flag } else { s.bindAddressNoPort = flag }
     case .SO_ERROR, .SO_TYPE, .SO_DOMAIN, .SO_ACCEPTCONN:
-      return emit(call, .failure(.ENOPROTOOPT))
+      return emit(call(), .failure(.ENOPROTOOPT))
     }
-    return emit(call, .ok)
+    return emit(call(), .ok)
   }
 
   public func getOption(_ fd: Descriptor, _ option: SocketOption) throws(BackendError) -> Outcome {
     advance(to: clock)
-    let call = "getsockopt(\(fd), \(option.rawValue))"
-    guard let s = socketOrFail(fd, call) else { return lastFailure }
+    func call() -> String { "getsockopt(\(fd), \(option.rawValue))" }
+    guard let s = socketOrFail(fd, call()) else { return lastFailure }
     func b(_ v: Bool) -> Outcome { .number(v ? 1 : 0) }
     let o: Outcome
     switch option {
@@ -1030,7 +1034,7 @@ public final class SimBackend: Backend {
     case .IP_FREEBIND: o = s.isUnix ? .failure(.EOPNOTSUPP) : b(s.freebind)
     case .IP_BIND_ADDRESS_NO_PORT: o = s.isUnix ? .failure(.EOPNOTSUPP) : b(s.bindAddressNoPort)
     }
-    return emit(call, o)
+    return emit(call(), o)
   }
 
   // MARK: - poll, names, shutdown, sleep, user
@@ -1073,7 +1077,7 @@ public final class SimBackend: Backend {
 
   public func poll(_ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
     advance(to: clock)
-    let call = "poll(\(fd), \(events.description), \(timeout?.description ?? "none"))"
+    func call() -> String { "poll(\(fd), \(events.description), \(timeout?.description ?? "none"))" }
     let always: PollEvents = [.error, .hangup]
     func current() -> PollEvents {
       switch handle(fd) {
@@ -1089,78 +1093,78 @@ public final class SimBackend: Backend {
       case .ready: result = current()
       case .timeout:
         if timeout == nil || timeout! > limit { throw .timedOut(limit) }
-        return emit(call, .pollTimeout)
-      case .interrupted: return emit(call, .failure(.EINTR))
+        return emit(call(), .pollTimeout)
+      case .interrupted: return emit(call(), .failure(.EINTR))
       }
     }
-    return emit(call, .events(result))
+    return emit(call(), .events(result))
   }
 
   public func peerName(_ fd: Descriptor) -> Outcome {
     advance(to: clock)
-    let call = "getpeername(\(fd))"
-    guard let s = socketOrFail(fd, call) else { return lastFailure }
+    func call() -> String { "getpeername(\(fd))" }
+    guard let s = socketOrFail(fd, call()) else { return lastFailure }
     if s.isUnix {
       if s.kind.type == .dgram {
-        guard let r = s.remote else { return emit(call, .failure(.ENOTCONN)) }
-        return emit(call, .address(r.local ?? .unix("")))
+        guard let r = s.remote else { return emit(call(), .failure(.ENOTCONN)) }
+        return emit(call(), .address(r.local ?? .unix("")))
       }
-      guard s.state == .established, let p = s.peer ?? s.remote?.local else { return emit(call, .failure(.ENOTCONN)) }
-      return emit(call, .address(p))
+      guard s.state == .established, let p = s.peer ?? s.remote?.local else { return emit(call(), .failure(.ENOTCONN)) }
+      return emit(call(), .address(p))
     }
-    if s.isTCP && s.state != .established { return emit(call, .failure(.ENOTCONN)) }
-    guard let p = s.peer else { return emit(call, .failure(.ENOTCONN)) }
-    return emit(call, .address(p))
+    if s.isTCP && s.state != .established { return emit(call(), .failure(.ENOTCONN)) }
+    guard let p = s.peer else { return emit(call(), .failure(.ENOTCONN)) }
+    return emit(call(), .address(p))
   }
 
   public func localName(_ fd: Descriptor) -> Outcome {
     advance(to: clock)
-    let call = "getsockname(\(fd))"
-    guard let s = socketOrFail(fd, call) else { return lastFailure }
-    if let l = s.local { return emit(call, .address(l)) }
+    func call() -> String { "getsockname(\(fd))" }
+    guard let s = socketOrFail(fd, call()) else { return lastFailure }
+    if let l = s.local { return emit(call(), .address(l)) }
     switch s.kind.family {
-    case .inet: return emit(call, .address(.inet(.any, port: 0)))
-    case .inet6: return emit(call, .address(.inet6(.any, port: 0, scope: nil)))
-    case .unix: return emit(call, .address(.unix("")))
+    case .inet: return emit(call(), .address(.inet(.any, port: 0)))
+    case .inet6: return emit(call(), .address(.inet6(.any, port: 0, scope: nil)))
+    case .unix: return emit(call(), .address(.unix("")))
     }
   }
 
   public func shutdown(_ fd: Descriptor, _ how: ShutdownHow) -> Outcome {
     advance(to: clock)
-    let call = "shutdown(\(fd), \(how.rawValue))"
-    guard let s = socketOrFail(fd, call) else { return lastFailure }
+    func call() -> String { "shutdown(\(fd), \(how.rawValue))" }
+    guard let s = socketOrFail(fd, call()) else { return lastFailure }
     let rd = how != .write
     let wr = how != .read
     if s.isUnix {
       if rd { s.shutRead = true }
       if wr { s.shutWrite = true }
       if let r = s.remote, wr { r.remoteClosed = true }
-      return emit(call, .ok)
+      return emit(call(), .ok)
     }
     switch s.state {
     case .closed:
       // inet_shutdown: ENOTCONN, but the flags are set all the same.
       if rd { s.shutRead = true }
       if wr { s.shutWrite = true }
-      return emit(call, .failure(.ENOTCONN))
+      return emit(call(), .failure(.ENOTCONN))
     case .listening:
       if rd {
         s.state = .closed
         s.acceptQueue = []
       }
-      return emit(call, .ok)
+      return emit(call(), .ok)
     case .synSent:
       cancelAttempts(s)
       s.state = .closed
       s.sockState = .unconnected
-      return emit(call, .ok)
+      return emit(call(), .ok)
     case .established:
       if rd { s.shutRead = true }
       if wr {
         s.shutWrite = true
         s.remote?.remoteClosed = true
       }
-      return emit(call, .ok)
+      return emit(call(), .ok)
     }
   }
 

@@ -71,7 +71,8 @@ public enum SocketSpec: Hashable, Sendable {
   /// A bare descriptor number, open or not: for EBADF.
   case descriptor(Int32)
   /// open(path, O_RDWR or O_RDONLY): a descriptor that is not a socket, for ENOTSOCK.
-  case file(String)
+  /// (Boxed: rare, and it keeps `sock` statements small.)
+  indirect case file(String)
 }
 
 public enum ConnectTarget: Hashable, Sendable {
@@ -83,15 +84,41 @@ public enum ConnectTarget: Hashable, Sendable {
 }
 
 /// Modifiers a blocking call accepts.
+///
+/// Stored packed (16 bytes instead of 32: optionals as flag bits), since every connect, accept,
+/// poll and sleep statement holds one.
 public struct CallOptions: Hashable, Sendable {
+  private var interruptNanoseconds: Int64 = 0
+  private var length: Int32 = 0
+  private var bits: UInt8 = 0
+  private static let nonblockBit: UInt8 = 1
+  private static let interruptBit: UInt8 = 2
+  private static let lengthBit: UInt8 = 4
+
+  public init() {}
+
   /// connect: set O_NONBLOCK on the socket before the call. accept: give the accepted socket
   /// O_NONBLOCK (accept4's SOCK_NONBLOCK); the listener's own mode decides whether accept blocks.
-  public var nonblock = false
+  public var nonblock: Bool {
+    get { bits & Self.nonblockBit != 0 }
+    set { bits = newValue ? bits | Self.nonblockBit : bits & ~Self.nonblockBit }
+  }
   /// Deliver a signal after this long, so the call returns EINTR.
-  public var interrupt: TimeSpan?
+  public var interrupt: TimeSpan? {
+    get { bits & Self.interruptBit != 0 ? TimeSpan(nanoseconds: interruptNanoseconds) : nil }
+    set {
+      interruptNanoseconds = newValue?.nanoseconds ?? 0
+      bits = newValue != nil ? bits | Self.interruptBit : bits & ~Self.interruptBit
+    }
+  }
   /// Pass this address length instead of the family's own (EINVAL on purpose).
-  public var addressLength: Int32?
-  public init() {}
+  public var addressLength: Int32? {
+    get { bits & Self.lengthBit != 0 ? length : nil }
+    set {
+      length = newValue ?? 0
+      bits = newValue != nil ? bits | Self.lengthBit : bits & ~Self.lengthBit
+    }
+  }
 }
 
 public enum OptionValue: Hashable, Sendable {
@@ -148,24 +175,123 @@ public enum UserIdentity: Hashable, Sendable {
 }
 
 /// What an `expect` accepts: any one of its alternatives.
+///
+/// The alternatives live out of line, copy-on-write, and the parser shares one copy among all
+/// the `expect`s of a script that accept the same things (most say `ok` or one errno): a
+/// statement holds a reference and its own text range, so the syntax tree stays small and
+/// copying an `expect` costs one retain.
 public struct Expectation: Hashable, Sendable {
-  public var ok = false
-  public var timeout = false
-  public var errnos = ErrnoSet()
-  /// Each entry is one alternative; all its events must be present in the result.
-  public var events: [PollEvents] = []
-  public var numbers: [Int64] = []
-  public var addresses: [SocketAddress] = []
-  /// Sockets whose bound address (getsockname) is expected, as in `peer c; expect l`.
-  public var sockets: [SocketRef] = []
-  /// The previous statement must have taken at most this long.
-  public var within: TimeSpan?
+  /// The alternatives as plain values.
+  struct Alternatives: Hashable {
+    var ok = false
+    var timeout = false
+    var errnos = ErrnoSet()
+    var events: [PollEvents] = []
+    var numbers: [Int64] = []
+    var addresses: [SocketAddress] = []
+    var sockets: [SocketRef] = []
+    var within: TimeSpan?
+  }
+
+  final class Storage: @unchecked Sendable {
+    /// Changed only through a uniquely referenced `Expectation` (see `unique()`), so neither
+    /// sharing nor the skipped run-time exclusivity check can let two parties see a change.
+    @exclusivity(unchecked) var a: Alternatives
+    init(_ a: Alternatives) { self.a = a }
+  }
+
+  private var storage: Storage
   /// The alternatives as written, for "expected ..." messages.
   public var textRange: SourceRange
-  public init(textRange: SourceRange) { self.textRange = textRange }
+
+  public init(textRange: SourceRange) {
+    storage = Storage(Alternatives())
+    self.textRange = textRange
+  }
+
+  /// The parser's constructor: `storage` may be shared with other expectations.
+  init(storage: Storage, textRange: SourceRange) {
+    self.storage = storage
+    self.textRange = textRange
+  }
+
+  private mutating func unique() {
+    if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.a) }
+  }
+
+  public var ok: Bool {
+    get { storage.a.ok }
+    set {
+      unique()
+      storage.a.ok = newValue
+    }
+  }
+  public var timeout: Bool {
+    get { storage.a.timeout }
+    set {
+      unique()
+      storage.a.timeout = newValue
+    }
+  }
+  public var errnos: ErrnoSet {
+    get { storage.a.errnos }
+    _modify {
+      unique()
+      yield &storage.a.errnos
+    }
+  }
+  /// Each entry is one alternative; all its events must be present in the result.
+  public var events: [PollEvents] {
+    get { storage.a.events }
+    _modify {
+      unique()
+      yield &storage.a.events
+    }
+  }
+  public var numbers: [Int64] {
+    get { storage.a.numbers }
+    _modify {
+      unique()
+      yield &storage.a.numbers
+    }
+  }
+  public var addresses: [SocketAddress] {
+    get { storage.a.addresses }
+    _modify {
+      unique()
+      yield &storage.a.addresses
+    }
+  }
+  /// Sockets whose bound address (getsockname) is expected, as in `peer c; expect l`.
+  public var sockets: [SocketRef] {
+    get { storage.a.sockets }
+    _modify {
+      unique()
+      yield &storage.a.sockets
+    }
+  }
+  /// The previous statement must have taken at most this long.
+  public var within: TimeSpan? {
+    get { storage.a.within }
+    set {
+      unique()
+      storage.a.within = newValue
+    }
+  }
 
   public var isEmpty: Bool {
-    !ok && !timeout && errnos.isEmpty && events.isEmpty && numbers.isEmpty && addresses.isEmpty && sockets.isEmpty
+    let s = storage.a
+    return !s.ok && !s.timeout && s.errnos.isEmpty && s.events.isEmpty && s.numbers.isEmpty && s.addresses.isEmpty
+      && s.sockets.isEmpty
+  }
+
+  public static func == (l: Expectation, r: Expectation) -> Bool {
+    l.textRange == r.textRange && (l.storage === r.storage || l.storage.a == r.storage.a)
+  }
+
+  public func hash(into h: inout Hasher) {
+    h.combine(textRange)
+    h.combine(storage.a)
   }
 }
 
@@ -179,22 +305,25 @@ public struct Statement: Sendable {
   }
 }
 
+/// One statement. The cases with the largest operands (connect, accept, set, poll, net) are
+/// `indirect`, so that the enum stays at 24 bytes and every statement of a long scenario at 32
+/// (it was 96); the cases most statements use (sock, bind, expect, close) are stored inline.
 public enum StatementKind: Sendable {
   case sock(SocketRef, SocketSpec)
   case bind(SocketRef, SocketAddress)
   case listen(SocketRef, backlog: Int32?)
-  case connect(SocketRef, ConnectTarget, CallOptions)
-  case accept(SocketRef, into: SocketRef, CallOptions)
-  case set(SocketRef, Setting)
+  indirect case connect(SocketRef, ConnectTarget, CallOptions)
+  indirect case accept(SocketRef, into: SocketRef, CallOptions)
+  indirect case set(SocketRef, Setting)
   case get(SocketRef, SocketOption)
-  case poll(SocketRef, PollEvents, timeout: TimeSpan?, CallOptions)
+  indirect case poll(SocketRef, PollEvents, timeout: TimeSpan?, CallOptions)
   case peer(SocketRef)
   case local(SocketRef)
   case shutdown(SocketRef, ShutdownHow)
   case close(SocketRef)
   case sleep(TimeSpan, CallOptions)
   case expect(Expectation)
-  case net(NetRule)
+  indirect case net(NetRule)
   case user(UserIdentity)
   case `repeat`(count: Int, body: [Statement])
 

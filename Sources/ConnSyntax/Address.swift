@@ -186,14 +186,18 @@ public struct IPv6Address: Hashable, Sendable {
 }
 
 /// A socket address as a script writes it or as a call returns it.
+///
+/// The cases other than IPv4 are `indirect` (boxed): the enum is then the size of a pointer, not
+/// of an IPv6 address with its scope, which keeps every statement and outcome that holds an
+/// address small.
 public enum SocketAddress: Hashable, Sendable {
   case inet(IPv4Address, port: UInt16)
   /// `scope` is the text after `%` (an interface name or number), resolved by the backend.
-  case inet6(IPv6Address, port: UInt16, scope: String?)
+  indirect case inet6(IPv6Address, port: UInt16, scope: String?)
   /// A path; the empty path is an unnamed (unbound) Unix socket.
-  case unix(String)
+  indirect case unix(String)
   /// Linux abstract namespace name, written `@name`.
-  case abstract(String)
+  indirect case abstract(String)
   /// AF_UNSPEC: dissolves a datagram association.
   case unspec
 

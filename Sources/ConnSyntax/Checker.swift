@@ -40,9 +40,10 @@ struct Checker {
   }
 
   private mutating func checkBlock(_ statements: [Statement], from blockStart: UInt32, outer: Statement? = nil) {
-    var previous: Statement? = outer
-    for st in statements {
-      switch st.kind {
+    // Statements are read in place (by index), not copied one by one: a long file has millions.
+    var previous = -1
+    for i in statements.indices {
+      switch statements[i].kind {
       case .sock(let r, _): declared[Int(r.slot)] = true
       case .bind(let r, _), .listen(let r, _), .set(let r, _), .get(let r, _), .poll(let r, _, _, _), .peer(let r),
         .local(let r), .shutdown(let r, _), .close(let r):
@@ -55,16 +56,17 @@ struct Checker {
         declared[Int(into.slot)] = true
       case .expect(let e):
         for r in e.sockets { use(r) }
-        let from = previous?.range.end ?? blockStart
-        if !failedStarts.contains(where: { $0 >= from && $0 < st.range.start }) {
-          checkExpectation(e, st.range, after: previous)
+        let start = statements[i].range.start
+        let from = previous >= 0 ? statements[previous].range.end : (outer?.range.end ?? blockStart)
+        if !failedStarts.contains(where: { $0 >= from && $0 < start }) {
+          checkExpectation(e, statements[i].range, after: previous >= 0 ? statements[previous] : outer)
         }
       case .repeat(_, let body):
-        checkBlock(body, from: st.range.start)
+        checkBlock(body, from: statements[i].range.start)
       case .sleep, .net, .user:
         break
       }
-      previous = st
+      previous = i
     }
   }
 

@@ -86,16 +86,20 @@ public struct Lexer {
 
   public mutating func next() -> Token {
     let n = buf.count
-    // Skip blanks and comments.
-    while pos < n {
-      let c = buf[pos]
-      if c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0C || c == 0x0B {
-        pos += 1
-      } else if c == 0x23 {  // '#'
-        while pos < n && buf[pos] != 0x0A { pos += 1 }
-      } else {
-        break
+    // Skip blanks and comments (on local copies: the loops run over most of the file).
+    if let base = buf.baseAddress {
+      var p = pos
+      while p < n {
+        let c = base[p]
+        if c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0C || c == 0x0B {
+          p += 1
+        } else if c == 0x23 {  // '#'
+          while p < n && base[p] != 0x0A { p += 1 }
+        } else {
+          break
+        }
       }
+      pos = p
     }
     let start = pos
     if pos >= n { return Token(kind: .eof, start: UInt32(n), end: UInt32(n)) }
@@ -133,11 +137,25 @@ public struct Lexer {
   }
 
   /// A run of word bytes, classified in the same pass.
-  private mutating func lexWord(_ start: Int) -> Token {
+  @inline(__always) private mutating func lexWord(_ start: Int) -> Token {
     let n = buf.count
     var seen: UInt8 = 0
     var dots = 0, colons = 0, slashes = 0, percents = 0
-    var firstLetterOrDigitEnd = -1  // where the leading digit run ends (for durations)
+    // Most words are names and numbers: letters, digits and '_' only, in a tight loop. The
+    // punctuation of addresses, prefixes and fractions is counted in the second loop.
+    let plain = ByteClass.letter | ByteClass.digit | ByteClass.underscore
+    do {
+      let base = buf.baseAddress!
+      let table = classes
+      var p = pos
+      while p < n {
+        let cls = table[Int(base[p])]
+        if cls & plain == 0 { break }
+        seen |= cls
+        p += 1
+      }
+      pos = p
+    }
     while pos < n {
       let b = buf[pos]
       let cls = classes[Int(b)]
@@ -149,25 +167,19 @@ public struct Lexer {
         case 0x2F: slashes += 1
         default: percents += 1
         }
-      } else if cls == ByteClass.letter && firstLetterOrDigitEnd < 0 {
-        firstLetterOrDigitEnd = pos
       }
       seen |= cls
       pos += 1
     }
     let len = pos - start
-    if len > Lexer.maxTokenLength {
-      report(.tokenTooLong(at: SourceRange(start, pos)))
-      return tok(.invalid, start)
-    }
+    if len > Lexer.maxTokenLength { return badWord(start, tooLong: true) }
     let first = classes[Int(buf[start])]
     // Plain identifier: starts with a letter or underscore, letters/digits/underscores only.
     if seen & ByteClass.wordPunct == 0 {
       if first != ByteClass.digit { return tok(.identifier, start) }
       if seen == ByteClass.digit { return tok(.integer, start) }
       if isDuration(start, pos) { return tok(.duration, start) }
-      report(.malformedWord(text(start, pos), at: SourceRange(start, pos)))
-      return tok(.invalid, start)
+      return badWord(start)
     }
     if slashes == 1 && percents == 0 { return tok(.prefix, start) }
     if first == ByteClass.digit && colons == 0 && slashes == 0 && percents == 0 && dots == 1
@@ -180,14 +192,23 @@ public struct Lexer {
     {
       return tok(.ipv4, start)
     }
-    if colons >= 2 && slashes == 0 {
+    if colons >= 2 && slashes == 0 { return badWord(start, bareIPv6: true) }
+    return badWord(start)
+  }
+
+  /// The diagnostics of `lexWord`, kept out of its way.
+  @inline(never)
+  private mutating func badWord(_ start: Int, tooLong: Bool = false, bareIPv6: Bool = false) -> Token {
+    if tooLong {
+      report(.tokenTooLong(at: SourceRange(start, pos)))
+    } else if bareIPv6 {
       report(
         Diagnostic(
           id: "lex.bare-ipv6", "IPv6 addresses are written in brackets", at: SourceRange(start, pos),
           hint: "write [\(text(start, pos))]:PORT"))
-      return tok(.invalid, start)
+    } else {
+      report(.malformedWord(text(start, pos), at: SourceRange(start, pos)))
     }
-    report(.malformedWord(text(start, pos), at: SourceRange(start, pos)))
     return tok(.invalid, start)
   }
 

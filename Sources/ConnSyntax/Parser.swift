@@ -155,6 +155,116 @@ enum StatementKeyword: CaseIterable {
   case expect, net, user, `repeat`
   static let table = ByteTable(allCases.map { (String(describing: $0), $0) })
   static let names = allCases.map { String(describing: $0) }
+
+  /// The keyword spelled by `n` bytes at `p`: the bytes, read as one little-endian word, are
+  /// compared with each keyword's (every keyword has at most 8 bytes), with no hashing.
+  @inline(__always)
+  static func match(_ p: UnsafePointer<UInt8>, _ n: Int) -> StatementKeyword? {
+    if n < 3 || n > 8 { return nil }
+    var w: UInt64 = 0
+    for i in 0..<n { w |= UInt64(p[i]) << (8 * UInt64(i)) }
+    switch w {
+    case word("sock"): return .sock
+    case word("bind"): return .bind
+    case word("listen"): return .listen
+    case word("connect"): return .connect
+    case word("accept"): return .accept
+    case word("set"): return .set
+    case word("get"): return .get
+    case word("poll"): return .poll
+    case word("peer"): return .peer
+    case word("local"): return .local
+    case word("shutdown"): return .shutdown
+    case word("close"): return .close
+    case word("sleep"): return .sleep
+    case word("expect"): return .expect
+    case word("net"): return .net
+    case word("user"): return .user
+    case word("repeat"): return .repeat
+    default: return nil
+    }
+  }
+
+  @inline(__always)
+  private static func word(_ s: StaticString) -> UInt64 {
+    var w: UInt64 = 0
+    let p = s.utf8Start
+    for i in 0..<s.utf8CodeUnitCount { w |= UInt64(p[i]) << (8 * UInt64(i)) }
+    return w
+  }
+}
+
+/// The distinct `expect` alternatives of one parse, so that equal ones share one storage. The
+/// usual ones (errnos, ok, timeout, poll events, within) are found by a packed key in a small
+/// open-addressing table, without hashing arrays; the rest (numbers, addresses, sockets) in a
+/// dictionary.
+struct ExpectationTable {
+  private struct Key: Equatable {
+    var low: UInt64
+    var high: UInt64
+    var within: Int64
+    /// ok, timeout, has-within, event count (3 bits), then up to 7 event sets of 8 bits.
+    var misc: UInt64
+  }
+  private var keys: [Key] = []
+  private var values: [Expectation.Storage?] = []
+  private var count = 0
+  private var others: [Expectation.Alternatives: Expectation.Storage] = [:]
+
+  private static func key(_ a: Expectation.Alternatives) -> Key? {
+    guard a.numbers.isEmpty, a.addresses.isEmpty, a.sockets.isEmpty, a.events.count <= 7 else { return nil }
+    var misc: UInt64 = (a.ok ? 1 : 0) | (a.timeout ? 2 : 0) | (a.within != nil ? 4 : 0) | UInt64(a.events.count) << 3
+    for (i, e) in a.events.enumerated() { misc |= UInt64(e.rawValue) << (8 + 8 * UInt64(i)) }
+    return Key(low: a.errnos.low, high: a.errnos.high, within: a.within?.nanoseconds ?? 0, misc: misc)
+  }
+
+  private static func slot(_ k: Key, _ mask: Int) -> Int {
+    var h = k.low &* 0x9E37_79B9_7F4A_7C15
+    h ^= (k.high &+ 0x632B_E59B_D9B4_E019) &* 0xBF58_476D_1CE4_E5B9
+    h ^= UInt64(bitPattern: k.within) &* 0x94D0_49BB_1331_11EB
+    h ^= k.misc &* 0xD6E8_FEB8_6659_FD93
+    h ^= h >> 29
+    return Int(truncatingIfNeeded: h) & mask
+  }
+
+  /// The storage for these alternatives: an earlier equal one, or a new one.
+  mutating func shared(_ a: Expectation.Alternatives) -> Expectation.Storage {
+    guard let k = Self.key(a) else {
+      if let s = others[a] { return s }
+      let s = Expectation.Storage(a)
+      others[a] = s
+      return s
+    }
+    if keys.isEmpty {
+      keys = [Key](repeating: Key(low: 0, high: 0, within: 0, misc: 0), count: 64)
+      values = [Expectation.Storage?](repeating: nil, count: 64)
+    }
+    var i = Self.slot(k, keys.count - 1)
+    while let s = values[i] {
+      if keys[i] == k { return s }
+      i = (i + 1) & (keys.count - 1)
+    }
+    let s = Expectation.Storage(a)
+    keys[i] = k
+    values[i] = s
+    count += 1
+    if count * 2 > keys.count { grow() }
+    return s
+  }
+
+  private mutating func grow() {
+    let oldKeys = keys
+    let oldValues = values
+    keys = [Key](repeating: Key(low: 0, high: 0, within: 0, misc: 0), count: oldKeys.count * 2)
+    values = [Expectation.Storage?](repeating: nil, count: oldKeys.count * 2)
+    for j in oldKeys.indices {
+      guard let s = oldValues[j] else { continue }
+      var i = Self.slot(oldKeys[j], keys.count - 1)
+      while values[i] != nil { i = (i + 1) & (keys.count - 1) }
+      keys[i] = oldKeys[j]
+      values[i] = s
+    }
+  }
 }
 
 /// Thrown inside a statement to abandon it; the diagnostic is already recorded.
@@ -176,6 +286,8 @@ struct ParserState {
   var statementRefs: [Int32] = []
   var failedSlots = Set<Int32>()
   var failedStarts: [UInt32] = []
+  /// The distinct expectations seen so far, to share.
+  var expectations = ExpectationTable()
 
   init(_ buf: UnsafeBufferPointer<UInt8>, source: SourceFile) {
     self.buf = buf
@@ -229,13 +341,16 @@ struct ParserState {
 
   /// script -> { statement (NEWLINE | ';') }
   mutating func parseScript() -> [Statement] {
-    let body = parseBlock()
-    return body
+    // A statement ends at a newline or ';', so their number bounds the statement count: with
+    // room for all of them up front, a long file's list never grows by copying (which would
+    // need the old and the new list at once).
+    return parseBlock(reserving: statementEndCount(buf) + 1)
   }
 
   /// block -> { [statement] (NEWLINE | ';') } up to '}' (not consumed) or end of file
-  mutating func parseBlock() -> [Statement] {
+  mutating func parseBlock(reserving capacity: Int = 0) -> [Statement] {
     var statements: [Statement] = []
+    if capacity > 0 { statements.reserveCapacity(capacity) }
     while true {
       while token.kind == .newline || token.kind == .semicolon { advance() }
       if token.kind == .eof { return statements }
@@ -254,13 +369,16 @@ struct ParserState {
       let before = token.start
       let mark = statementRefs.count
       do {
-        let st = try parseStatement()
+        // Appended straight away (a statement is moved into the list, not copied), and taken
+        // back out if something follows it on the line.
+        statements.append(try parseStatement())
         if !atStatementEnd {
-          throw unexpected("';' or end of line after '\(st.kind.keyword)' statement")
+          let keyword = statements.removeLast().kind.keyword
+          throw unexpected("';' or end of line after '\(keyword)' statement")
         }
-        statements.append(st)
         // Nested statements' names stay until the outermost statement is known to be good.
-        if depth == 0 { statementRefs.removeAll(keepingCapacity: true) }
+        // (Only the part from `mark` on is ever read, so the list is emptied only now and then.)
+        if depth == 0 && statementRefs.count > 4096 { statementRefs.removeAll(keepingCapacity: true) }
       } catch {
         synchronize()
         failedSlots.formUnion(statementRefs[mark...])
@@ -329,7 +447,7 @@ struct ParserState {
       }
       throw unexpected("a statement")
     }
-    guard let kw = StatementKeyword.table.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start))
+    guard let kw = StatementKeyword.match(buf.baseAddress! + Int(token.start), Int(token.end - token.start))
     else {
       let word = tokenText
       throw error(.unknownStatement(word, at: token.range, suggestion: closestName(to: word, in: StatementKeyword.names)))
@@ -594,9 +712,12 @@ struct ParserState {
 
   /// expect ALTERNATIVE { 'or' ALTERNATIVE } ['within' DUR]
   /// ALTERNATIVE -> 'ok' | 'timeout' | ERRNO | EVENT {EVENT} | INT | ADDRESS | 'unnamed'
+  ///
+  /// The alternatives are collected in a scratch storage, then shared with every earlier
+  /// `expect` that accepts the same (see `Expectation`).
   mutating func parseExpect() throws(StatementError) -> StatementKind {
     let textStart = token.start
-    var e = Expectation(textRange: token.range)
+    var e = Expectation.Alternatives()
     var textEnd = token.end
     while true {
       try parseAlternative(&e)
@@ -604,15 +725,15 @@ struct ParserState {
       guard isWord("or") else { break }
       consume()
     }
-    e.textRange = SourceRange(Int(textStart), Int(textEnd))
+    let textRange = SourceRange(Int(textStart), Int(textEnd))
     if isWord("within") {
       consume()
       e.within = try parseDuration("a duration after 'within', such as 4s")
     }
-    return .expect(e)
+    return .expect(Expectation(storage: expectations.shared(e), textRange: textRange))
   }
 
-  mutating func parseAlternative(_ e: inout Expectation) throws(StatementError) {
+  mutating func parseAlternative(_ e: inout Expectation.Alternatives) throws(StatementError) {
     let r = token.range
     switch token.kind {
     case .identifier:
@@ -736,7 +857,8 @@ struct ParserState {
     }
     depth += 1
     openBlocks.append(start)
-    let body = parseBlock()
+    // Room for a typical body at once, rather than growing it 1, 2, 4.
+    let body = parseBlock(reserving: 4)
     depth -= 1
     openBlocks.removeLast()
     guard token.kind == .rightBrace else {
@@ -961,6 +1083,28 @@ struct ParserState {
     consume()
     return String(decoding: out, as: UTF8.self)
   }
+}
+
+/// How many newline and ';' bytes `buf` holds: eight bytes at a time (this runs over the whole
+/// file before parsing, so it must cost next to nothing).
+func statementEndCount(_ buf: UnsafeBufferPointer<UInt8>) -> Int {
+  guard let base = buf.baseAddress else { return 0 }
+  let n = buf.count
+  let words = n / 8
+  var count = 0
+  let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+  let high: UInt64 = 0x8080_8080_8080_8080
+  let newlines: UInt64 = 0x0A0A_0A0A_0A0A_0A0A
+  let semicolons: UInt64 = 0x3B3B_3B3B_3B3B_3B3B
+  @inline(__always) func zeroBytes(_ v: UInt64) -> UInt64 { ~(((v & low7) &+ low7) | v) & high }
+  var p = UnsafeRawPointer(base)
+  for _ in 0..<words {
+    let v = p.loadUnaligned(as: UInt64.self)
+    count &+= (zeroBytes(v ^ newlines) | zeroBytes(v ^ semicolons)).nonzeroBitCount
+    p += 8
+  }
+  for i in (words * 8)..<n where base[i] == 0x0A || base[i] == 0x3B { count += 1 }
+  return count
 }
 
 extension Diagnostic {

@@ -12,18 +12,23 @@ import ConnSyntax
 
 public final class SystemBackend: Backend {
   public let name = "system"
-  public var trace: ((String) -> Void)?
+  // Read or changed on every call, by this class alone on one thread: no run-time exclusivity
+  // check (it cost as much as a cheap syscall per statement).
+  @exclusivity(unchecked) public var trace: ((String) -> Void)?
 
   /// Destinations allowed beyond loopback (`--allow-net`).
   public var allowedNetworks: [IPPrefix]
   /// True when the scenario runs in a network namespace of its own: every destination is safe.
-  public var isolated: Bool
+  @exclusivity(unchecked) public var isolated: Bool
   /// The namespace the scenario was given; destinations beyond loopback are allowed only while
   /// the calling thread is still in it.
   public var namespace: UInt64?
 
-  private var nonblocking = Set<Descriptor>()
-  private var scenarioDir: String?
+  /// What this backend knows about each descriptor it created (nonblocking, datagram).
+  @exclusivity(unchecked) private var flags = DescriptorFlags()
+  /// getsockname answers kept for sockets whose address cannot change (see `localName`).
+  @exclusivity(unchecked) private var names: [SocketAddress?] = []
+  @exclusivity(unchecked) private var scenarioDir: String?
   private let abstractPrefix: String
   private static let counter = AtomicCounter()
 
@@ -54,7 +59,7 @@ public final class SystemBackend: Backend {
       _ = sysClose(fd)
       if trace != nil { emit("close(\(fd)) = 0  [cleanup]") }
     }
-    nonblocking.removeAll()
+    flags.removeAll()
     if conn_setfsuid(0, 0) != 0 { /* not root: identity never changed */ }
     removeScenarioDir()
   }
@@ -128,7 +133,7 @@ public final class SystemBackend: Backend {
     let fd = sysSocket(domain, type, 0)
     let o: Outcome = fd < 0 ? Platform.failure(errno) : .number(Int64(fd))
     if fd >= 0 {
-      if nb { nonblocking.insert(fd) } else { nonblocking.remove(fd) }
+      flags.set(fd, (nb ? DescriptorFlags.nonblocking : 0) | (kind.type == .dgram ? DescriptorFlags.datagram : 0))
     }
     return traced("socket(\(Self.familyName(domain)), \(kind.type == .stream ? "SOCK_STREAM" : kind.type == .dgram ? "SOCK_DGRAM" : "SOCK_SEQPACKET")\(nb ? "|SOCK_NONBLOCK" : ""), 0)", o)
   }
@@ -136,7 +141,7 @@ public final class SystemBackend: Backend {
   public func openFile(_ path: String) -> Outcome {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     let o: Outcome = fd < 0 ? Platform.failure(errno) : .number(Int64(fd))
-    if fd >= 0 { nonblocking.remove(fd) }
+    if fd >= 0 { flags.set(fd, 0) }
     return traced("open(\(quoteString(path)), O_RDONLY)", o)
   }
 
@@ -144,6 +149,8 @@ public final class SystemBackend: Backend {
     var sa = SockAddr()
     let len = sa.encode(address, dir: { self.ensureScenarioDir() }, abstractPrefix: abstractPrefix)
     let rc = sa.withPointer { sysBind(fd, $0, len) }
+    flags.update(fd, DescriptorFlags.bound, rc == 0)
+    flags.update(fd, DescriptorFlags.named, false)
     return traced("bind(\(fd), \(sa.describe(len)), \(len))", result(rc))
   }
 
@@ -178,9 +185,13 @@ public final class SystemBackend: Backend {
   /// Runs a call that may block with the calling thread's timer armed for the smaller of the
   /// user's `interrupt` and the run's limit. Decides, when the call says EINTR, whether that was
   /// the user's interrupt (an answer) or the limit (a failure of the run).
+  ///
+  /// No timer when the call cannot block: on a nonblocking descriptor, and on a datagram socket
+  /// (connect on UDP or a Unix datagram socket only records the peer; accept fails at once), so
+  /// those calls cost exactly their syscall.
   private func bounded(_ fd: Descriptor, _ options: CallOptions, limit: TimeSpan, _ call: () -> Int32) throws(BackendError) -> (Int32, Int32) {
     let interrupt = options.interrupt
-    let mayBlock = !nonblocking.contains(fd) || interrupt != nil
+    let mayBlock = !flags.has(fd, DescriptorFlags.nonblocking | DescriptorFlags.datagram) || interrupt != nil
     if !mayBlock {
       let rc = call()
       return (rc, rc < 0 ? errno : 0)
@@ -197,6 +208,8 @@ public final class SystemBackend: Backend {
   }
 
   public func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+    // A connect may give the socket a new local address, now or when it completes later.
+    flags.update(fd, DescriptorFlags.bound | DescriptorFlags.named, false)
     if options.nonblock {
       let o = setNonblocking(fd, true)
       if o != .ok { return o }
@@ -224,9 +237,7 @@ public final class SystemBackend: Backend {
     let (rc, err) = try bounded(fd, options, limit: limit) {
       sa.withPointer { conn_accept4(fd, $0, &len, options.nonblock ? 1 : 0) }
     }
-    if rc >= 0 {
-      if options.nonblock { nonblocking.insert(rc) } else { nonblocking.remove(rc) }
-    }
+    if rc >= 0 { flags.set(rc, options.nonblock ? DescriptorFlags.nonblocking : 0) }
     let o: Outcome = rc < 0 ? Platform.failure(err) : .number(Int64(rc))
     return traced("accept4(\(fd), \(rc >= 0 ? sa.describe(len) : "..."), \(options.nonblock ? "SOCK_NONBLOCK|" : "")SOCK_CLOEXEC)", o)
   }
@@ -237,13 +248,12 @@ public final class SystemBackend: Backend {
     let nf = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
     let rc = nf == flags ? 0 : fcntl(fd, F_SETFL, nf)
     let o = result(rc)
-    if o == .ok {
-      if on { nonblocking.insert(fd) } else { nonblocking.remove(fd) }
-    }
+    if o == .ok { self.flags.update(fd, DescriptorFlags.nonblocking, on) }
     return traced("fcntl(\(fd), F_SETFL, \(on ? "O_NONBLOCK" : "0"))", o)
   }
 
   public func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome {
+    flags.update(fd, DescriptorFlags.bound | DescriptorFlags.named, false)
     guard let (level, name) = SocketConstants.option(option) else {
       throw .failed("\(option.rawValue) is not available on this platform")
     }
@@ -353,12 +363,24 @@ public final class SystemBackend: Backend {
     return traced("getpeername(\(fd))", o)
   }
 
+  /// getsockname. The address of a socket that this backend bound explicitly, and that has had
+  /// no call since that could change it (connect, shutdown, setsockopt, bind, close), is fixed: it
+  /// is read once and then answered from memory (`connect s l` in a loop reads l's address on
+  /// every pass). With a trace, every call is made, so the trace shows each one.
   public func localName(_ fd: Descriptor) -> Outcome {
+    if trace == nil && flags.has(fd, DescriptorFlags.named), let a = names[Int(fd)] { return .address(a) }
     var sa = SockAddr()
     var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
     let rc = sa.withPointer { getsockname(fd, $0, &len) }
-    let o: Outcome = rc < 0 ? Platform.failure(errno) : .address(sa.decode(len, dir: scenarioDir, abstractPrefix: abstractPrefix))
-    return traced("getsockname(\(fd))", o)
+    if rc < 0 { return traced("getsockname(\(fd))", Platform.failure(errno)) }
+    let a = sa.decode(len, dir: scenarioDir, abstractPrefix: abstractPrefix)
+    if trace == nil && flags.has(fd, DescriptorFlags.bound) && fd < DescriptorFlags.arrayLimit {
+      let i = Int(fd)
+      if i >= names.count { names.append(contentsOf: repeatElement(nil, count: max(i + 1 - names.count, 64))) }
+      names[i] = a
+      flags.update(fd, DescriptorFlags.named, true)
+    }
+    return traced("getsockname(\(fd))", .address(a))
   }
 
   public func shutdown(_ fd: Descriptor, _ how: ShutdownHow) -> Outcome {
@@ -368,12 +390,13 @@ public final class SystemBackend: Backend {
     case .write: h = Int32(SHUT_WR)
     case .both: h = Int32(SHUT_RDWR)
     }
+    flags.update(fd, DescriptorFlags.bound | DescriptorFlags.named, false)
     return traced("shutdown(\(fd), \(how == .read ? "SHUT_RD" : how == .write ? "SHUT_WR" : "SHUT_RDWR"))", result(sysShutdown(fd, h)))
   }
 
   public func close(_ fd: Descriptor) -> Outcome {
     let o = result(sysClose(fd))
-    nonblocking.remove(fd)
+    flags.set(fd, 0)
     return traced("close(\(fd))", o)
   }
 
@@ -408,6 +431,60 @@ public final class SystemBackend: Backend {
     case AF_UNIX: return "AF_UNIX"
     default: return "\(d)"
     }
+  }
+}
+
+/// Per-descriptor bits, in an array indexed by the descriptor number (a set lookup per call is
+/// measurable next to a loopback syscall); numbers past the array, which the kernel does not
+/// hand out in practice, go to a dictionary.
+struct DescriptorFlags {
+  /// O_NONBLOCK is set.
+  static let nonblocking: UInt8 = 1
+  /// A SOCK_DGRAM socket: its connect and accept never block.
+  static let datagram: UInt8 = 2
+  /// Bound by a successful bind of this backend, with no call since that could move its address.
+  static let bound: UInt8 = 4
+  /// `SystemBackend.names` holds its address.
+  static let named: UInt8 = 8
+  private var small: [UInt8] = []
+  private var large: [Descriptor: UInt8] = [:]
+  static let arrayLimit: Descriptor = 1 << 16
+
+  /// True when any of `bits` is set for `fd`.
+  @inline(__always) func has(_ fd: Descriptor, _ bits: UInt8) -> Bool {
+    if fd >= 0 && fd < Self.arrayLimit {
+      let i = Int(fd)
+      return i < small.count && small[i] & bits != 0
+    }
+    return (large[fd] ?? 0) & bits != 0
+  }
+
+  mutating func set(_ fd: Descriptor, _ value: UInt8) {
+    if fd >= 0 && fd < Self.arrayLimit {
+      let i = Int(fd)
+      if i >= small.count {
+        if value == 0 { return }
+        small.append(contentsOf: repeatElement(0, count: max(i + 1 - small.count, 64)))
+      }
+      small[i] = value
+    } else {
+      large[fd] = value == 0 ? nil : value
+    }
+  }
+
+  mutating func update(_ fd: Descriptor, _ bit: UInt8, _ on: Bool) {
+    var v: UInt8 = 0
+    if fd >= 0 && fd < Self.arrayLimit {
+      v = Int(fd) < small.count ? small[Int(fd)] : 0
+    } else {
+      v = large[fd] ?? 0
+    }
+    set(fd, on ? v | bit : v & ~bit)
+  }
+
+  mutating func removeAll() {
+    for i in small.indices { small[i] = 0 }
+    large.removeAll()
   }
 }
 
