@@ -150,6 +150,8 @@ int conn_interrupt_disarm(void) {
   return f;
 }
 
+int conn_interrupt_fired(void) { return conn_fired; }
+
 void conn_interrupt_release(void) {
 #ifdef __linux__
   if (conn_have_timer) {

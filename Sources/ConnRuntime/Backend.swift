@@ -39,9 +39,16 @@ public protocol Backend: AnyObject {
   func close(_ fd: Descriptor) -> Outcome
   func sleep(_ duration: TimeSpan, limit: TimeSpan) throws(BackendError)
   func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome
+
+  /// The interpreter enters (`true`) or leaves (`false`) a `repeat` loop. Inside one, a backend
+  /// may keep what it sets up for a call alive for the next call of the loop; it releases it when
+  /// the outermost loop ends. (The default does nothing.)
+  func repeatLoop(_ entering: Bool)
 }
 
 extension Backend {
+  public func repeatLoop(_ entering: Bool) {}
+
   /// The default listen backlog, as `listen(fd, SOMAXCONN)` callers commonly pass.
   public static var defaultBacklog: Int32 { 128 }
 }

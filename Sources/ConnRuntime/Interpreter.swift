@@ -202,6 +202,8 @@ public final class Interpreter {
         case .expect:
           try check(st, frame)
         case .repeat(let count, let body):
+          backend.repeatLoop(true)
+          defer { backend.repeatLoop(false) }
           var k = 0
           while k < count {
             try run(body, frame)

@@ -48,9 +48,11 @@ struct Checker {
       case .bind(let r, _), .listen(let r, _), .set(let r, _), .get(let r, _), .poll(let r, _, _, _), .peer(let r),
         .local(let r), .shutdown(let r, _), .close(let r):
         use(r)
-      case .connect(let r, let target, _):
+      case .connect(let r, .boundAddressOf(let other), _):
         use(r)
-        if case .boundAddressOf(let other) = target { use(other) }
+        use(other)
+      case .connect(let r, _, _):
+        use(r)
       case .accept(let l, let into, _):
         use(l)
         declared[Int(into.slot)] = true
@@ -59,7 +61,17 @@ struct Checker {
         let start = statements[i].range.start
         let from = previous >= 0 ? statements[previous].range.end : (outer?.range.end ?? blockStart)
         if !failedStarts.contains(where: { $0 >= from && $0 < start }) {
-          checkExpectation(e, statements[i].range, after: previous >= 0 ? statements[previous] : outer)
+          // The previous statement is read in place; its keyword is spelled only for a message.
+          if previous >= 0 {
+            checkExpectation(e, statements[i].range, after: shape(of: statements[previous].kind)) {
+              statements[previous].kind.keyword
+            }
+          } else if let outer {
+            checkExpectation(e, statements[i].range, after: shape(of: outer.kind)) { outer.kind.keyword }
+          } else {
+            let r = statements[i].range
+            diagnostics.append(.expectWithoutStatement(at: SourceRange(Int(r.start), Int(r.start) + 6)))
+          }
         }
       case .repeat(_, let body):
         checkBlock(body, from: statements[i].range.start)
@@ -72,8 +84,8 @@ struct Checker {
 
   private enum ResultShape { case status, descriptor, value, socketError, events, address, none }
 
-  private func shape(of st: Statement) -> ResultShape {
-    switch st.kind {
+  private func shape(of kind: borrowing StatementKind) -> ResultShape {
+    switch kind {
     case .sock, .accept: return .descriptor
     case .bind, .listen, .connect, .set, .shutdown, .close, .sleep: return .status
     case .get(_, let o): return o == .SO_ERROR ? .socketError : .value
@@ -83,14 +95,11 @@ struct Checker {
     }
   }
 
-  private mutating func checkExpectation(_ e: Expectation, _ range: SourceRange, after previous: Statement?) {
-    guard let prev = previous else {
-      diagnostics.append(.expectWithoutStatement(at: SourceRange(Int(range.start), Int(range.start) + 6)))
-      return
-    }
-    let keyword = prev.kind.keyword
-    let s = shape(of: prev)
+  private mutating func checkExpectation(
+    _ e: Expectation, _ range: SourceRange, after s: ResultShape, keyword previousKeyword: () -> String
+  ) {
     if s == .none {
+      let keyword = previousKeyword()
       let what = keyword == "expect" ? "a second 'expect'" : "'expect'"
       diagnostics.append(
         .expectationMismatch(
@@ -100,13 +109,13 @@ struct Checker {
     }
     let at = e.textRange
     func mismatch(_ what: String, _ hint: String? = nil) {
-      diagnostics.append(.expectationMismatch(what, after: keyword, at: at, hint: hint))
+      diagnostics.append(.expectationMismatch(what, after: previousKeyword(), at: at, hint: hint))
     }
     if !e.events.isEmpty && s != .events {
       mismatch("poll events", "poll events describe the result of 'poll'")
     }
     if e.timeout && s != .events {
-      mismatch("'timeout'", keyword == "connect" ? "a connect that times out fails with ETIMEDOUT" : "'timeout' is a result of 'poll'")
+      mismatch("'timeout'", previousKeyword() == "connect" ? "a connect that times out fails with ETIMEDOUT" : "'timeout' is a result of 'poll'")
     }
     if e.ok && (s == .events || s == .address) {
       mismatch("'ok'", s == .events ? "expect the events, or timeout" : "expect the address")

@@ -120,10 +120,28 @@ struct NameTable {
   var names: [String] = []
   private var keys: [(Int, Int)] = []  // (start, length) of the first spelling in the buffer
   private var slots = [Int32](repeating: -1, count: 64)
+  /// The name interned last (statements in a row often name the same socket): where it was
+  /// spelled, its length and its slot.
+  private var lastStart = 0
+  private var lastLength = -1
+  private var lastSlot: Int32 = 0
 
   mutating func intern(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int32 {
     let base = buf.baseAddress! + start
     let n = end - start
+    if n == lastLength && memEqual(buf.baseAddress! + lastStart, base, n) {
+      lastStart = start
+      return lastSlot
+    }
+    let slot = lookupOrAdd(buf, start, n)
+    lastStart = start
+    lastLength = n
+    lastSlot = slot
+    return slot
+  }
+
+  private mutating func lookupOrAdd(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ n: Int) -> Int32 {
+    let base = buf.baseAddress! + start
     var i = ByteTable<Int>.hash(base, n) & (slots.count - 1)
     while true {
       let s = slots[i]
@@ -288,6 +306,11 @@ struct ParserState {
   var failedStarts: [UInt32] = []
   /// The distinct expectations seen so far, to share.
   var expectations = ExpectationTable()
+  /// The vocabulary tables, fetched once (each global's lazy-initialisation check is not free
+  /// on every lookup).
+  let errnoNames = Errno.byName
+  let eventNames = PollEvents.byName
+  let optionNames = SocketOption.byName
 
   init(_ buf: UnsafeBufferPointer<UInt8>, source: SourceFile) {
     self.buf = buf
@@ -666,7 +689,7 @@ struct ParserState {
   mutating func parseOption() throws(StatementError) -> (SocketOption, SourceRange) {
     guard token.kind == .identifier else { throw unexpected("a socket option such as SO_ERROR") }
     let r = token.range
-    guard let o = SocketOption.byName.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start)) else {
+    guard let o = optionNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start)) else {
       let w = tokenText
       throw error(.unknownOption(w, at: r, suggestion: closestName(to: w, in: SocketOption.allCases.map(\.rawValue))))
     }
@@ -685,7 +708,7 @@ struct ParserState {
   mutating func parsePoll() throws(StatementError) -> StatementKind {
     let name = try parseSocketRef()
     var events = PollEvents()
-    while token.kind == .identifier, let e = PollEvents.byName.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start)) {
+    while token.kind == .identifier, let e = eventNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start)) {
       events.insert(e)
       consume()
     }
@@ -759,14 +782,14 @@ struct ParserState {
         e.addresses.append(.unspec)
         return
       }
-      if let errno = Errno.byName.lookup(p, n) {
+      if let errno = errnoNames.lookup(p, n) {
         consume()
         if !e.errnos.insert(errno) { _ = error(.duplicateExpectation(at: r)) }
         return
       }
-      if PollEvents.byName.lookup(p, n) != nil {
+      if eventNames.lookup(p, n) != nil {
         var ev = PollEvents()
-        while token.kind == .identifier, let x = PollEvents.byName.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start)) {
+        while token.kind == .identifier, let x = eventNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start)) {
           ev.insert(x)
           consume()
         }
@@ -1058,9 +1081,15 @@ struct ParserState {
 
   /// Decodes the current string token's escapes (the lexer has validated them).
   mutating func decodeString() throws(StatementError) -> String {
-    var out: [UInt8] = []
     var i = Int(token.start) + 1
     let e = Int(token.end) - 1
+    if !buf[i..<e].contains(0x5C) {
+      // No escape: the text is the string.
+      consume()
+      return String(decoding: UnsafeBufferPointer(rebasing: buf[i..<e]), as: UTF8.self)
+    }
+    var out: [UInt8] = []
+    out.reserveCapacity(e - i)
     while i < e {
       let b = buf[i]
       if b == 0x5C {

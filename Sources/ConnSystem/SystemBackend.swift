@@ -26,6 +26,11 @@ public final class SystemBackend: Backend {
 
   /// What this backend knows about each descriptor it created (nonblocking, datagram).
   @exclusivity(unchecked) private var flags = DescriptorFlags()
+  /// How deep in `repeat` loops the interpreter is, whether the limit timer of the last blocking
+  /// call is still armed (see `bounded`), and whether any socket was given SO_LINGER.
+  @exclusivity(unchecked) private var loopDepth = 0
+  @exclusivity(unchecked) private var timerPending = false
+  @exclusivity(unchecked) private var lingerSet = false
   /// getsockname answers kept for sockets whose address cannot change (see `localName`).
   @exclusivity(unchecked) private var names: [SocketAddress?] = []
   @exclusivity(unchecked) private var scenarioDir: String?
@@ -55,6 +60,8 @@ public final class SystemBackend: Backend {
   }
 
   public func endScenario(closing descriptors: [Descriptor]) {
+    loopDepth = 0
+    settleTimer()
     for fd in descriptors {
       _ = sysClose(fd)
       if trace != nil { emit("close(\(fd)) = 0  [cleanup]") }
@@ -139,6 +146,7 @@ public final class SystemBackend: Backend {
   }
 
   public func openFile(_ path: String) -> Outcome {
+    settleTimer()
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     let o: Outcome = fd < 0 ? Platform.failure(errno) : .number(Int64(fd))
     if fd >= 0 { flags.set(fd, 0) }
@@ -146,6 +154,10 @@ public final class SystemBackend: Backend {
   }
 
   public func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome {
+    switch address {
+    case .unix, .abstract: settleTimer()  // a file-system call: nothing pending may interrupt it
+    default: break
+    }
     var sa = SockAddr()
     let len = sa.encode(address, dir: { self.ensureScenarioDir() }, abstractPrefix: abstractPrefix)
     let rc = sa.withPointer { sysBind(fd, $0, len) }
@@ -201,10 +213,33 @@ public final class SystemBackend: Backend {
     let armed = conn_interrupt_arm(armFor.nanoseconds) == 0
     let rc = call()
     let err = rc < 0 ? errno : 0
-    let fired = conn_interrupt_disarm() != 0
-    _ = armed
+    let fired: Bool
+    if armed && loopDepth > 0 && interrupt == nil {
+      // In a loop, the limit timer stays armed after the call (one syscall per call, not two):
+      // the next blocking call re-arms it, and every call that could be interrupted by it
+      // otherwise (poll, sleep, open, a Unix bind, a lingering close) and the end of the loop
+      // disarm it first. It fires, if ever, a whole limit after the call, where nothing waits.
+      fired = conn_interrupt_fired() != 0
+      timerPending = !fired
+    } else {
+      fired = conn_interrupt_disarm() != 0
+      timerPending = false
+    }
     if rc < 0 && err == EINTR && fired && !userFirst { throw .timedOut(limit) }
     return (rc, err)
+  }
+
+  /// Disarms a limit timer left armed by `bounded`.
+  @inline(__always) private func settleTimer() {
+    if timerPending {
+      _ = conn_interrupt_disarm()
+      timerPending = false
+    }
+  }
+
+  public func repeatLoop(_ entering: Bool) {
+    loopDepth = entering ? loopDepth + 1 : max(loopDepth - 1, 0)
+    if loopDepth == 0 { settleTimer() }
   }
 
   public func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
@@ -254,6 +289,7 @@ public final class SystemBackend: Backend {
 
   public func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome {
     flags.update(fd, DescriptorFlags.bound | DescriptorFlags.named, false)
+    if option == .SO_LINGER { lingerSet = true }
     guard let (level, name) = SocketConstants.option(option) else {
       throw .failed("\(option.rawValue) is not available on this platform")
     }
@@ -333,6 +369,7 @@ public final class SystemBackend: Backend {
   }
 
   public func poll(_ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+    settleTimer()
     var p = pollfd(fd: fd, events: SocketConstants.pollBits(events), revents: 0)
     let wait = min(timeout ?? limit, limit)
     // ppoll is bounded by its own timeout; only a user interrupt needs the timer.
@@ -395,12 +432,14 @@ public final class SystemBackend: Backend {
   }
 
   public func close(_ fd: Descriptor) -> Outcome {
+    if lingerSet { settleTimer() }  // a lingering close waits, and a signal would cut it short
     let o = result(sysClose(fd))
     flags.set(fd, 0)
     return traced("close(\(fd))", o)
   }
 
   public func sleep(_ duration: TimeSpan, limit: TimeSpan) throws(BackendError) {
+    settleTimer()
     let d = min(duration, limit)
     var ts = timespec(tv_sec: Int(d.nanoseconds / 1_000_000_000), tv_nsec: Int(d.nanoseconds % 1_000_000_000))
     var rem = timespec()

@@ -29,6 +29,8 @@ int conn_interrupt_install(void);
 int conn_interrupt_arm(long long ns);
 /// Disarms the calling thread's timer; returns 1 if it fired since it was armed, else 0.
 int conn_interrupt_disarm(void);
+/// 1 if the calling thread's timer fired since it was last armed, else 0; leaves it armed.
+int conn_interrupt_fired(void);
 /// Deletes the calling thread's timer (call before a worker thread ends).
 void conn_interrupt_release(void);
 /// Sends the interrupt signal to a thread now (the REPL's Ctrl-C forwards it this way).
