@@ -1,6 +1,8 @@
 // conn-bench: measurements that print their figures (never timed tests).
 //
 //   conn-bench parse [--mb N] [--runs K]   lex+parse throughput on a generated scenario
+//   conn-bench layout                      the syntax tree's sizes in bytes
+//   conn-bench suite ...                   every measurement of scripts/bench.sh (Suite.swift)
 //
 // Every figure is a median over several runs; memory is the process's peak RSS.
 
@@ -11,11 +13,6 @@ import ConnSystem
 func peakRSSBytes() -> Int { Host.peakRSSBytes() }
 
 func now() -> Int64 { Host.monotonicNow() }
-
-func median(_ xs: [Double]) -> Double {
-  let s = xs.sorted()
-  return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-}
 
 /// A realistic scenario text: the corpus's statement mix, comments included, with distinct
 /// socket names and addresses, repeated until `bytes` long.
@@ -66,24 +63,26 @@ func benchParse(_ args: [String]) {
   let text = generateScenario(bytes: mb * 1_000_000)
   var times: [Double] = []
   var statements = 0
-  for _ in 0..<runs {
+  // One untimed warm-up run first (the process's first large allocations fault their pages in),
+  // then the timed runs: the median is the steady state of a process that parses files.
+  for run in 0...runs {
     let source = SourceFile(name: "bench.conn", bytes: text)
     let t0 = now()
     let script = Parser.parse(source)
     let t1 = now()
     precondition(!script.hasErrors, "generated scenario has errors: \(script.diagnostics.first!.message)")
     statements = script.statements.count
-    times.append(Double(t1 - t0) / 1e9)
+    if run > 0 { times.append(Double(t1 - t0) / 1e9) }
   }
   let secs = median(times)
   let mbps = Double(text.count) / 1e6 / secs
   let peak = peakRSSBytes()
   let ratio = Double(peak) / Double(text.count)
-  print("parse: \(text.count) bytes, \(statements) top-level statements, \(runs) runs")
+  print("parse: \(text.count) bytes, \(statements) top-level statements, \(runs) runs after a warm-up run")
   print("  median time      \(fmt(secs * 1000)) ms")
   print("  throughput       \(fmt(mbps)) MB/s   (target >= 300)")
   print("  peak RSS         \(fmt(Double(peak) / 1e6)) MB = \(fmt(ratio))x the file (target <= 3x); before generating: \(fmt(Double(baseline) / 1e6)) MB")
-  print("{\"bench\":\"parse\",\"bytes\":\(text.count),\"median_seconds\":\(secs),\"mb_per_s\":\(mbps),\"peak_rss_bytes\":\(peak),\"peak_ratio\":\(ratio)}")
+  print("{\"bench\":\"parse\",\"bytes\":\(text.count),\"statements\":\(statements),\"median_seconds\":\(secs),\"mb_per_s\":\(mbps),\"peak_rss_bytes\":\(peak),\"peak_ratio\":\(ratio)}")
 }
 
 func fmt(_ d: Double) -> String {
@@ -94,7 +93,15 @@ func fmt(_ d: Double) -> String {
 let args = Array(CommandLine.arguments.dropFirst())
 switch args.first {
 case "parse": benchParse(Array(args.dropFirst()))
+case "suite": benchSuite(Array(args.dropFirst()))
+case "layout":
+  // The syntax tree's sizes, which decide the parser's memory per statement.
+  print("Statement stride \(MemoryLayout<Statement>.stride), StatementKind \(MemoryLayout<StatementKind>.stride)")
+  print("Expectation \(MemoryLayout<Expectation>.stride), SocketAddress \(MemoryLayout<SocketAddress>.stride)")
+  print("ConnectTarget \(MemoryLayout<ConnectTarget>.stride), CallOptions \(MemoryLayout<CallOptions>.stride)")
+  print("SocketSpec \(MemoryLayout<SocketSpec>.stride), SocketRef \(MemoryLayout<SocketRef>.stride), Setting \(MemoryLayout<Setting>.stride)")
+  print("NetRule \(MemoryLayout<NetRule>.stride), IPPrefix \(MemoryLayout<IPPrefix>.stride), Outcome \(MemoryLayout<Outcome>.stride)")
 default:
-  print("usage: conn-bench parse [--mb N] [--runs K]")
+  print("usage: conn-bench parse [--mb N] [--runs K] | conn-bench suite --conn PATH --floor PATH --work DIR ...")
   Host.exit(2)
 }
