@@ -17,6 +17,8 @@ public struct ReplOptions: Sendable {
   public var timeout: TimeSpan = .seconds(10)
   public var allowNet: [IPPrefix] = []
   public var color = false
+  /// With `--isolate`: the private network namespace the session runs in.
+  public var isolatedNamespace: UInt64?
   public init() {}
 }
 
@@ -58,7 +60,13 @@ public final class Repl {
     runner.backend = options.backend
     runner.allowNet = options.allowNet
     runner.timeout = options.timeout
-    let backend = InterruptibleBackend(ScenarioRunner(options: runner).makeBackend())
+    let inner: Backend
+    if let ns = options.isolatedNamespace, options.backend == .system {
+      inner = SystemBackend(allowedNetworks: options.allowNet, isolated: true, namespace: ns)
+    } else {
+      inner = ScenarioRunner(options: runner).makeBackend()
+    }
+    let backend = InterruptibleBackend(inner)
     var run = RunOptions()
     run.timeout = options.timeout
     // No limit on a session, in practice; the deadline is how Ctrl-C stops a long `repeat`

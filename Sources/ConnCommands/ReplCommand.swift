@@ -36,6 +36,9 @@ public struct ReplCommand: ParsableCommand {
   @Option(name: .customLong("allow-net"), help: "Also allow destinations in this prefix (repeatable). Loopback is always allowed.")
   public var allowNet: [IPPrefix] = []
 
+  @Flag(help: "Run the session in a network namespace of its own: only loopback, no route out, every destination safe (Linux, root).")
+  public var isolate = false
+
   @Option(help: "The backend to start on (see :backend).")
   public var backend: String = BackendChoice.system.rawValue
 
@@ -47,6 +50,7 @@ public struct ReplCommand: ParsableCommand {
       throw ValidationError(
         "unknown backend '\(backend)' (available: \(Repl.backendChoices.map(\.rawValue).joined(separator: ", ")))")
     }
+    if isolate, let why = Isolation.unavailableReason { throw ValidationError("--isolate: \(why)") }
   }
 
   public func run() throws {
@@ -56,6 +60,15 @@ public struct ReplCommand: ParsableCommand {
     options.timeout = timeout
     options.allowNet = allowNet
     options.color = Host.wantsColor(1)
+    if isolate {
+      // Statements run on this thread: it moves into the new namespace, the host stays as it is.
+      do throws(IsolationError) {
+        options.isolatedNamespace = try Isolation.enter(rules: [])
+      } catch {
+        Host.printErr("error: --isolate: \(error.message)\n")
+        throw ExitCode(2)
+      }
+    }
     // readline only for a person at a terminal; otherwise the input is a script.
     let interactive = Host.isTerminal(0) && Host.isTerminal(1)
     let reader: LineReading

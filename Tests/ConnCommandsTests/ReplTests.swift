@@ -694,3 +694,19 @@ final class Tmux {
     tmux(["kill-server"])
   }
 }
+
+extension KernelTests {
+  @Suite(.enabled(if: Isolation.unavailableReason == nil, "needs root on Linux to create network namespaces"))
+  struct ReplIsolationTests {
+    /// `conn repl --isolate`: the session's own namespace, where a destination beyond loopback
+    /// is allowed and finds no route; without it, conn refuses before the call.
+    @Test func isolatedSessionReachesOnlyItsNamespace() throws {
+      let input = "sock s = stream inet\nconnect s 192.0.2.1:80\n"
+      let isolated = try runConn(["repl", "--isolate"], stdin: input)
+      #expect(isolated.stdout.contains("= -1 ENETUNREACH (Network is unreachable)"), "\(isolated.stdout)")
+      let host = try runConn(["repl"], stdin: input)
+      #expect(host.stdout.contains("refused to connect to 192.0.2.1:80"), "\(host.stdout)")
+      #expect(host.status == 1)
+    }
+  }
+}
