@@ -53,7 +53,15 @@ final class Suite {
 
   init(_ o: SuiteOptions) { self.o = o }
 
+  /// Lines of the section being measured (sections are measured in one order and printed in
+  /// another, see `run`); nil while printing directly.
+  var pending: [String]?
+
   func say(_ s: String = "") {
+    if pending != nil {
+      pending!.append(s)
+      return
+    }
     lines.append(s)
     Host.printOut(s + "\n")
   }
@@ -80,12 +88,28 @@ final class Suite {
     say("  machine: \(machine())")
     say("  medians of \(o.runs) run\(o.runs == 1 ? "" : "s") unless said; ratios from the same run")
     say()
-    if wants("loops") { try loops() }
-    if wants("startup") { try startup() }
-    if wants("parse") { try parse() }
-    if wants("batch") { try batch() }
-    if wants("sim") { try sim() }
-    if wants("isolation") { try isolation() }
+    // Measured CPU-bound first: the socket loops leave the kernel tens of thousands of
+    // connections to retire (TIME_WAIT) on both cores, which would slow what comes after them.
+    // Printed in the issue's order.
+    let sections: [(String, () throws(BenchError) -> Void)] = [
+      ("parse", parse), ("sim", sim), ("startup", startup), ("batch", batch), ("isolation", isolation), ("loops", loops),
+    ]
+    var output: [String: [String]] = [:]
+    var found: [String: [Entry]] = [:]
+    for (key, measure) in sections where wants(key) {
+      Host.printErr("measuring \(key) ...\n")
+      pending = []
+      let before = entries.count
+      try measure()
+      output[key] = pending
+      found[key] = Array(entries[before...])
+      pending = nil
+    }
+    entries = []
+    for key in ["loops", "startup", "parse", "batch", "sim", "isolation"] {
+      for line in output[key] ?? [] { say(line) }
+      entries += found[key] ?? []
+    }
     summary()
     if let j = o.json { try write(j, json()) }
   }
@@ -266,19 +290,28 @@ final class Suite {
     }
     let mbps = field("mb_per_s")
     let bytes = field("bytes")
-    let peak = Double(s.peakRSS)
-    let peakRatio = peak / bytes
     let statements = field("statements")
+    // Memory: a process that parses the file once, as `conn check` or `conn run` does (the
+    // throughput process parses it again and again, and its peak also holds what the allocator
+    // kept from earlier runs). Median of a few such processes.
+    var peaks: [Double] = []
+    for _ in 0..<(o.smoke ? 1 : 3) {
+      peaks.append(Double(try Measure.run([Subprocess.currentExecutable, "parse", "--mb", "\(o.parseMB)", "--once"], log: log()).peakRSS))
+    }
+    let peak = median(peaks)
+    let peakRatio = peak / bytes
     say("3. Parse: lex + parse + check of a generated \(o.parseMB) MB scenario (conn-bench parse), median of \(runs) runs after a warm-up")
     say("   throughput      \(fixed(mbps, 0)) MB/s (\(fixed(statements, 0)) top-level statements)   target >= 300 MB/s: \(mbps >= 300 ? "met" : "MISSED")")
-    say("   peak RSS        \(megabytes(peak)) = \(ratio(peakRatio)) the file   target <= 3x: \(peakRatio <= 3 ? "met" : "MISSED")")
+    say("   peak RSS        \(megabytes(peak)) = \(ratio(peakRatio)) the file (a process that parses it once, file included;")
+    say("                   \(megabytes(Double(s.peakRSS))) in the one that parsed it \(runs + 1) times)   target <= 3x: \(peakRatio <= 3 ? "met" : "MISSED")")
     entries.append(
       Entry(
         section: "parse", name: "throughput", figures: [("bytes", bytes), ("mb_per_s", mbps), ("median_s", field("median_seconds"))],
         target: ">= 300 MB/s", met: mbps >= 300))
     entries.append(
       Entry(
-        section: "parse", name: "memory", figures: [("peak_rss_bytes", peak), ("peak_over_file", peakRatio)],
+        section: "parse", name: "memory",
+        figures: [("peak_rss_bytes", peak), ("peak_over_file", peakRatio), ("repeated_runs_peak_rss_bytes", Double(s.peakRSS))],
         target: "peak RSS <= 3x the file", met: peakRatio <= 3))
     say()
   }

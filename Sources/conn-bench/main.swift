@@ -1,6 +1,6 @@
 // conn-bench: measurements that print their figures (never timed tests).
 //
-//   conn-bench parse [--mb N] [--runs K]   lex+parse throughput on a generated scenario
+//   conn-bench parse [--mb N] [--runs K] [--once]   lex+parse throughput on a generated scenario
 //   conn-bench layout                      the syntax tree's sizes in bytes
 //   conn-bench suite ...                   every measurement of scripts/bench.sh (Suite.swift)
 //
@@ -53,10 +53,14 @@ func generateScenario(bytes: Int) -> [UInt8] {
 func benchParse(_ args: [String]) {
   var mb = 20
   var runs = 5
+  // --once: a single parse, no warm-up: the memory a process needs to parse the file (repeated
+  // parses in one process add the allocator's leftovers from the earlier ones).
+  var once = false
   var i = 0
   while i < args.count {
     if args[i] == "--mb", i + 1 < args.count { mb = Int(args[i + 1]) ?? mb; i += 1 }
     if args[i] == "--runs", i + 1 < args.count { runs = Int(args[i + 1]) ?? runs; i += 1 }
+    if args[i] == "--once" { once = true }
     i += 1
   }
   let baseline = peakRSSBytes()
@@ -65,7 +69,8 @@ func benchParse(_ args: [String]) {
   var statements = 0
   // One untimed warm-up run first (the process's first large allocations fault their pages in),
   // then the timed runs: the median is the steady state of a process that parses files.
-  for run in 0...runs {
+  if once { runs = 1 }
+  for run in (once ? 1 : 0)...runs {
     let source = SourceFile(name: "bench.conn", bytes: text)
     let t0 = now()
     let script = Parser.parse(source)
@@ -78,7 +83,7 @@ func benchParse(_ args: [String]) {
   let mbps = Double(text.count) / 1e6 / secs
   let peak = peakRSSBytes()
   let ratio = Double(peak) / Double(text.count)
-  print("parse: \(text.count) bytes, \(statements) top-level statements, \(runs) runs after a warm-up run")
+  print("parse: \(text.count) bytes, \(statements) top-level statements, \(once ? "one run" : "\(runs) runs after a warm-up run")")
   print("  median time      \(fmt(secs * 1000)) ms")
   print("  throughput       \(fmt(mbps)) MB/s   (target >= 300)")
   print("  peak RSS         \(fmt(Double(peak) / 1e6)) MB = \(fmt(ratio))x the file (target <= 3x); before generating: \(fmt(Double(baseline) / 1e6)) MB")
