@@ -27,6 +27,7 @@ public struct ConnMain: ParsableCommand {
 
   /// Entry point used by the executable: maps ArgumentParser's usage errors to exit code 2.
   public static func mainEntry(_ arguments: [String]? = nil) -> Never {
+    Host.unblockSignals()
     let given = arguments ?? Array(CommandLine.arguments.dropFirst())
     do {
       // `conn` alone on a terminal starts the REPL.

@@ -203,5 +203,14 @@ public enum Host {
     #endif
   }
 
+  /// Unblocks every signal for the calling thread. A launcher may start a process with
+  /// signals blocked (some block them all); conn needs SIGINT for Ctrl-C and should die of
+  /// SIGTERM like any program.
+  public static func unblockSignals() {
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    pthread_sigmask(SIG_SETMASK, &empty, nil)
+  }
+
   public static func exit(_ code: Int32) -> Never { sysExit(code) }
 }
