@@ -144,7 +144,12 @@ extension KernelTests {
     // Sockets and /dev/null are what these scenarios open; other tests in this process open
     // pipes and files concurrently, so those are not counted.
     func count() -> Int { Host.openDescriptorTargets().filter { $0.hasPrefix("socket:") || $0 == "/dev/null" }.count }
+    // Private directories for relative Unix paths: each scenario removes its own.
+    func privateDirectories() -> Int {
+      ((try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []).filter { $0.hasPrefix("conn-") && $0.count == 11 }.count
+    }
     let before = count()
+    let directoriesBefore = privateDirectories()
     var failures = 0
     for i in 0..<10_000 {
       let r = runner.run(scripts[i % scripts.count], path: "leak.conn")
@@ -153,6 +158,7 @@ extension KernelTests {
     let after = count()
     #expect(failures == 2_500)
     #expect(after == before, "descriptors before \(before), after \(after)")
+    #expect(privateDirectories() == directoriesBefore, "scenario directories left in /tmp")
   }
 }
 }
