@@ -704,7 +704,7 @@ extension KernelTests {
       let input = "sock s = stream inet\nconnect s 192.0.2.1:80\n"
       let isolated = try runConn(["repl", "--isolate"], stdin: input)
       #expect(isolated.stdout.contains("= -1 ENETUNREACH (Network is unreachable)"), "\(isolated.stdout)")
-      let host = try runConn(["repl"], stdin: input)
+      let host = try runConn(["repl"], stdin: input, withoutNetwork: true)
       #expect(host.stdout.contains("refused to connect to 192.0.2.1:80"), "\(host.stdout)")
       #expect(host.status == 1)
     }

@@ -26,10 +26,23 @@ struct ProcessResult {
 }
 
 /// Runs `conn` with arguments and optional standard input; bounded by a time limit.
-func runConn(_ args: [String], stdin: String? = nil, env: [String: String] = [:], timeout: TimeInterval = 60) throws -> ProcessResult {
+///
+/// `withoutNetwork`: for tests that name a destination beyond loopback and expect conn to refuse
+/// it, the process runs in a fresh network namespace (`unshare -n`) where one exists, so that
+/// even a broken refusal could not send a packet to the host's network.
+func runConn(
+  _ args: [String], stdin: String? = nil, env: [String: String] = [:], timeout: TimeInterval = 60,
+  withoutNetwork: Bool = false
+) throws -> ProcessResult {
   let p = Process()
-  p.executableURL = URL(fileURLWithPath: connBinary)
-  p.arguments = args
+  let unshare = "/usr/bin/unshare"
+  if withoutNetwork && Isolation.unavailableReason == nil && FileManager.default.isExecutableFile(atPath: unshare) {
+    p.executableURL = URL(fileURLWithPath: unshare)
+    p.arguments = ["-n", "--", connBinary] + args
+  } else {
+    p.executableURL = URL(fileURLWithPath: connBinary)
+    p.arguments = args
+  }
   p.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
   var environment = ProcessInfo.processInfo.environment
   environment["NO_COLOR"] = "1"
