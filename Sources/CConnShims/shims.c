@@ -177,3 +177,14 @@ int conn_ppoll(struct pollfd *fds, unsigned long nfds, long long timeout_ns) {
   return poll(fds, (nfds_t)nfds, timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000));
 #endif
 }
+
+int conn_pipe_cloexec(int fds[2]) {
+#ifdef __linux__
+  return pipe2(fds, O_CLOEXEC);
+#else
+  if (pipe(fds) != 0) return -1;
+  fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+  fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+  return 0;
+#endif
+}

@@ -54,12 +54,18 @@ public final class BatchRunner {
     onResult?(finished, total, report)
   }
 
-  private func runInProcess(_ total: Int) {
+  /// Runs tasks `from..<total` here. Each file is read and parsed once, however many times
+  /// `--repeat` runs it (standard input can only be read once).
+  private func runInProcess(_ total: Int, from first: Int = 0) {
     let runner = ScenarioRunner(options: options.runner)
-    for t in 0..<total {
+    var parsed: [String: Script] = [:]
+    for t in first..<total {
       if stopScheduling { break }
-      onStart?(path(ofTask: t))
-      record(t, runner.run(path: path(ofTask: t)), total: total)
+      let path = path(ofTask: t)
+      onStart?(path)
+      let script = parsed[path] ?? LoadedScenario.load(path).script
+      parsed[path] = script
+      record(t, runner.run(script, path: path), total: total)
     }
   }
 
@@ -151,6 +157,8 @@ public final class BatchRunner {
       }
     }
     for w in workers { if let w { _ = w.process.finish() } }
+    // Workers that could not be started or replaced leave tasks behind: run them here.
+    if next < total && !stopScheduling { runInProcess(total, from: next) }
   }
 
   /// One report per file: repeated runs that disagree make the scenario flaky (a failure).

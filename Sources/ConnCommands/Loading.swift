@@ -27,15 +27,18 @@ struct LoadedScenario {
 func expandPaths(_ paths: [String]) -> (files: [String], missing: [String]) {
   var files: [String] = []
   var missing: [String] = []
+  var seen = Set<String>()
+  // A file named twice (directly and through its directory) runs once, at its first place.
+  func add(_ f: String) { if seen.insert(f).inserted { files.append(f) } }
   for p in paths {
     if p == "-" {
-      files.append(p)
+      add(p)
       continue
     }
     switch Host.kind(of: p) {
-    case .directory: files += Host.scenarioFiles(under: p)
+    case .directory: Host.scenarioFiles(under: p).forEach(add)
     case .missing: missing.append(p)
-    default: files.append(p)
+    default: add(p)
     }
   }
   return (files, missing)

@@ -126,11 +126,14 @@ public struct RunCommand: ParsableCommand {
     // The report itself goes to stdout unless --output names a file.
     let humanOnStdout = format == .human || output != nil
     var batch = BatchOptions()
-    batch.jobs = jobs ?? Host.processorCount()
+    // Standard input belongs to this process: a scenario read from it runs here.
+    batch.jobs = files.contains("-") ? 1 : jobs ?? Host.processorCount()
     batch.repeatCount = repeatCount
     batch.failFast = failFast
     batch.runner = runnerOptions
-    batch.runner.color = colorOut && format == .human
+    // Colour goes into the failure excerpts: only when they are printed to a terminal, never
+    // into a report file.
+    batch.runner.color = colorOut && format == .human && output == nil
     batch.workerArguments = workerArguments(color: batch.runner.color)
     let runner = BatchRunner(files: files, options: batch)
 

@@ -354,8 +354,14 @@ public final class SimBackend: Backend {
       }
     }
     s.acceptQueue = []
-    if let r = s.remote {
-      r.remoteClosed = true
+    // Only a two-way link is a connection: a Unix datagram client's `remote` points at its
+    // target, which keeps its own association.
+    if let r = s.remote, r.remote === s {
+      if s.isTCP && s.linger == 0 {
+        fail(r, .ECONNRESET)  // SO_LINGER 0: close sends a reset, not a FIN
+      } else {
+        r.remoteClosed = true
+      }
       r.remote = nil
     }
     if let key = s.unixKey {

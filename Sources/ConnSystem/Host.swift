@@ -72,8 +72,9 @@ public enum Host {
   public static func writeFile(_ path: String, _ text: String) throws(HostError) {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     if fd < 0 {
-      if kind(of: path) == .directory { throw .isDirectory(path) }
-      throw .unreadable(path, Platform.strerror(errno))
+      let err = errno
+      if err == EISDIR { throw .isDirectory(path) }
+      throw .unreadable(path, Platform.strerror(err))
     }
     defer { _ = sysClose(fd) }
     if !writeAll(fd, text) { throw .unreadable(path, Platform.strerror(errno)) }
@@ -210,6 +211,8 @@ public enum Host {
     var empty = sigset_t()
     sigemptyset(&empty)
     pthread_sigmask(SIG_SETMASK, &empty, nil)
+    // A worker or a reader that went away must not kill conn: writes to it fail with EPIPE.
+    signal(SIGPIPE, SIG_IGN)
   }
 
   public static func exit(_ code: Int32) -> Never { sysExit(code) }

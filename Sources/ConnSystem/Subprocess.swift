@@ -1,3 +1,4 @@
+import CConnShims
 // Worker processes for parallel runs. Each worker is this same executable in a worker mode,
 // talking over two pipes. Processes (not threads) keep scenarios apart: a stale descriptor, a
 // changed file-system identity or a crash in one scenario cannot reach another.
@@ -25,8 +26,10 @@ public final class Subprocess {
   public init?(path: String, arguments: [String], mergeStandardError: Bool = false) {
     var toChild: [Int32] = [0, 0]
     var fromChild: [Int32] = [0, 0]
-    guard pipe(&toChild) == 0 else { return nil }
-    guard pipe(&fromChild) == 0 else {
+    // Close-on-exec from the start, so a process spawned meanwhile by another thread cannot
+    // inherit these ends (dup2 onto 0, 1, 2 clears the flag in the child).
+    guard conn_pipe_cloexec(&toChild) == 0 else { return nil }
+    guard conn_pipe_cloexec(&fromChild) == 0 else {
       _ = sysClose(toChild[0])
       _ = sysClose(toChild[1])
       return nil
@@ -37,7 +40,6 @@ public final class Subprocess {
     posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
     posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
     if mergeStandardError { posix_spawn_file_actions_adddup2(&actions, fromChild[1], 2) }
-    for fd in [toChild[0], toChild[1], fromChild[0], fromChild[1]] { posix_spawn_file_actions_addclose(&actions, fd) }
     // Workers start with no signal blocked and default handlers, whatever this thread has.
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
@@ -45,7 +47,11 @@ public final class Subprocess {
     var empty = sigset_t()
     sigemptyset(&empty)
     posix_spawnattr_setsigmask(&attributes, &empty)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    sigaddset(&defaults, SIGPIPE)  // this process ignores it; the child gets the default back
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     let argv = ([path] + arguments).map { strdup($0) } + [nil]
     defer { for p in argv { free(p) } }
     var child: Int32 = 0
@@ -57,8 +63,6 @@ public final class Subprocess {
       _ = sysClose(fromChild[0])
       return nil
     }
-    _ = fcntl(toChild[1], F_SETFD, FD_CLOEXEC)
-    _ = fcntl(fromChild[0], F_SETFD, FD_CLOEXEC)
     pid = child
     input = toChild[1]
     output = fromChild[0]
@@ -98,16 +102,25 @@ public final class Subprocess {
     _ = sysClose(input)
   }
 
-  /// Closes the child's input (it finishes and exits) and waits for it.
+  private var reaped = false
+  private var status: Int32 = 0
+
+  /// Closes the child's input (it finishes and exits) and waits for it. Safe to call again.
   public func finish() -> Int32 {
+    if reaped { return status }
+    reaped = true
     closeInput()
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    var st: Int32 = 0
+    while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
     _ = sysClose(output)
-    return status
+    status = st
+    return st
   }
 
+  deinit { _ = finish() }
+
   public func kill() {
+    if reaped { return }  // the pid may belong to another process by now
     _ = sysKill(pid, SIGKILL)
   }
 

@@ -78,7 +78,9 @@ public final class SystemBackend: Backend {
       guard let p = mkdtemp(b.baseAddress!) else { return nil }
       return String(cString: p)
     }
-    let dir = made ?? "/tmp"
+    // Without a private directory, relative paths point nowhere (the call fails with ENOENT)
+    // and nothing is ever removed: never fall back to a shared directory that cleanup would empty.
+    guard let dir = made else { return "/nonexistent/conn-private-directory-unavailable" }
     scenarioDir = dir
     return dir
   }

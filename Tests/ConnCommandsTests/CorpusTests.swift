@@ -117,6 +117,20 @@ extension KernelTests {
       }
     }
 
+    /// Every `conn explain` example provokes its errno on the kernel and agrees with the simulation.
+    @Test func explainExamplesRunAndAgree() {
+      var options = RunnerOptions()
+      options.backend = Self.isolationAvailable ? .both : .sim
+      options.isolate = Self.isolationAvailable
+      let runner = ScenarioRunner(options: options)
+      for info in ErrnoCatalog.entries {
+        guard let text = info.example else { continue }
+        let script = Parser.parse(SourceFile(name: "explain \(info.errno.name)", text: text))
+        let report = runner.run(script, path: "explain \(info.errno.name)")
+        #expect(report.status == .pass, "\(info.errno.name): \(report.status) \(report.skipReason ?? "")\n\(report.detail)")
+      }
+    }
+
     @Test func differencesAreShownSideBySide() throws {
       // A scenario the two backends answer differently on purpose: the simulation does not
       // know the host's files, so opening one it does not model fails there.

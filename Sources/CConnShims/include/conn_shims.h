@@ -40,6 +40,9 @@ int conn_ppoll(struct pollfd *fds, unsigned long nfds, long long timeout_ns);
 /// Offsets of struct sockaddr_un's path, for address lengths.
 int conn_sun_path_offset(void);
 
+/// pipe2(O_CLOEXEC) on Linux; pipe + FD_CLOEXEC elsewhere.
+int conn_pipe_cloexec(int fds[2]);
+
 /* Network namespaces (netns.c). */
 /// unshare(CLONE_NEWNET) for the calling thread; -1 and errno on failure.
 int conn_unshare_net(void);
