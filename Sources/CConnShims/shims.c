@@ -152,19 +152,6 @@ int conn_interrupt_disarm(void) {
 
 int conn_interrupt_fired(void) { return conn_fired; }
 
-void conn_interrupt_release(void) {
-#ifdef __linux__
-  if (conn_have_timer) {
-    timer_delete(conn_timer);
-    conn_have_timer = 0;
-  }
-#endif
-}
-
-int conn_interrupt_thread(long tid) {
-  return conn_tgkill(tid, CONN_SIG);
-}
-
 int conn_sun_path_offset(void) { return (int)offsetof(struct sockaddr_un, sun_path); }
 
 int conn_ppoll(struct pollfd *fds, unsigned long nfds, long long timeout_ns) {

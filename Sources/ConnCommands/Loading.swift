@@ -49,7 +49,7 @@ func renderDiagnostics(_ script: Script, color: Bool) -> String {
   var out = ""
   for d in script.diagnostics {
     if d.id == "file.unreadable" {
-      out += (color ? "\u{1B}[1;31merror:\u{1B}[0m " : "error: ") + d.message + "\n"
+      out += ansiPaint("error:", "1;31", color) + " " + d.message + "\n"
     } else {
       out += r.render(d, in: script.source)
     }

@@ -606,7 +606,7 @@ public final class Repl {
 
   // MARK: - Output
 
-  private func paint(_ s: String, _ code: String) -> String { options.color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+  private func paint(_ s: String, _ code: String) -> String { ansiPaint(s, code, options.color) }
 
   private func paintOutcome(_ o: Outcome) -> String {
     o.isError ? paint(o.description, "1;31") : paint(o.description, "32")

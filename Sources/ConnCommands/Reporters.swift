@@ -54,10 +54,10 @@ enum Reporters {
   static func statusLine(_ r: ScenarioReport, color: Bool) -> String {
     let tag: String
     switch r.status {
-    case .pass: tag = paint("PASS ", "32", color)
-    case .fail: tag = paint("FAIL ", "1;31", color)
-    case .error: tag = paint("ERROR", "1;31", color)
-    case .skip: tag = paint("SKIP ", "33", color)
+    case .pass: tag = ansiPaint("PASS ", "32", color)
+    case .fail: tag = ansiPaint("FAIL ", "1;31", color)
+    case .error: tag = ansiPaint("ERROR", "1;31", color)
+    case .skip: tag = ansiPaint("SKIP ", "33", color)
     }
     var line = "\(tag) \(r.path)"
     if r.status == .skip {
@@ -74,7 +74,7 @@ enum Reporters {
     var out = ""
     let bad = reports.filter { $0.status == .fail || $0.status == .error }
     if !bad.isEmpty {
-      out += "\n" + paint("Failures:", "1", color) + "\n\n"
+      out += "\n" + ansiPaint("Failures:", "1", color) + "\n\n"
       for r in bad { out += r.detail + "\n" }
     }
     out += "\(s.passed) passed, \(s.failed + s.errors) failed, \(s.skipped) skipped\n"

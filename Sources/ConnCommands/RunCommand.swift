@@ -206,8 +206,9 @@ public struct RunCommand: ParsableCommand {
     var options = runnerOptions
     options.color = color
     let runner = ScenarioRunner(options: options)
-    var reader = LineReader(fd: 0)
-    while let line = reader.next() {
+    let reader = PlainLineReader(fd: 0)
+    while case .line(let bytes) = reader.readLine(prompt: "") {
+      let line = String(decoding: bytes, as: UTF8.self)
       guard let tab = line.firstIndex(of: "\t"), let index = Int(line[..<tab]) else { continue }
       let path = WorkerProtocol.unescape(line[line.index(after: tab)...])
       let report = runner.run(path: path)
@@ -219,4 +220,3 @@ public struct RunCommand: ParsableCommand {
 extension ReportFormat: ExpressibleByArgument {}
 extension BackendChoice: ExpressibleByArgument {}
 
-func paint(_ s: String, _ code: String, _ on: Bool) -> String { on ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }

@@ -117,20 +117,20 @@ public final class ScenarioRunner {
     return b.bind(Descriptor(fd), .inet6(.loopback, port: 0, scope: nil)) == .ok
   }()
 
-  func makeBackend() -> Backend {
-    switch options.backend {
+  /// The backend for a choice (`both` runs on each of system and sim in turn).
+  func makeBackend(_ choice: BackendChoice? = nil) -> Backend {
+    switch choice ?? options.backend {
     case .system, .both: return SystemBackend(allowedNetworks: options.allowNet, isolated: options.isolate, namespace: namespace)
     case .sim: return SimBackend()
     }
   }
 
   /// Runs one file start to finish.
-  public func run(path: String, backend: Backend? = nil) -> ScenarioReport {
-    let loaded = LoadedScenario.load(path)
-    return run(loaded.script, path: path, backend: backend)
+  public func run(path: String) -> ScenarioReport {
+    run(LoadedScenario.load(path).script, path: path)
   }
 
-  public func run(_ script: Script, path: String, backend given: Backend? = nil) -> ScenarioReport {
+  public func run(_ script: Script, path: String) -> ScenarioReport {
     let start = Host.monotonicNow()
     func elapsed() -> TimeSpan { TimeSpan(nanoseconds: Host.monotonicNow() - start) }
     var report = ScenarioReport(path: path, status: .pass, backend: options.backend.rawValue)
@@ -149,7 +149,7 @@ public final class ScenarioRunner {
       report.skipReason = why
       return report
     }
-    if options.isolate && options.backend != .sim && given == nil {
+    if options.isolate && options.backend != .sim {
       do throws(IsolationError) {
         namespace = try Isolation.enter(rules: script.netRules)
       } catch {
@@ -163,12 +163,12 @@ public final class ScenarioRunner {
         return report
       }
     }
-    if options.backend == .both && given == nil {
+    if options.backend == .both {
       report = runBoth(script, report: report)
       report.duration = elapsed()
       return report
     }
-    let backend = given ?? makeBackend()
+    let backend = makeBackend()
     let virtualStart = backend.now()
     let rec = record(script, on: backend, keepSteps: false)
     let result = rec.result
@@ -217,8 +217,8 @@ extension ScenarioRunner {
   /// whose outcomes differ, showing both.
   func runBoth(_ script: Script, report base: ScenarioReport) -> ScenarioReport {
     var report = base
-    let kernel = record(script, on: SystemBackend(allowedNetworks: options.allowNet, isolated: options.isolate, namespace: namespace))
-    let sim = record(script, on: SimBackend())
+    let kernel = record(script, on: makeBackend(.system))
+    let sim = record(script, on: makeBackend(.sim))
     report.trace = kernel.trace.map { "system: " + $0 } + sim.trace.map { "sim:    " + $0 }
     let literalPorts = Self.literalPorts(script)
     let n = min(kernel.steps.count, sim.steps.count)
@@ -265,7 +265,7 @@ extension ScenarioRunner {
     report.status = .fail
     report.failure = FailureInfo(kind: "differ", message: message, line: line, column: col, expected: "system: " + system, actual: "sim: " + sim)
     let r = DiagnosticRenderer(color: options.color)
-    let head = options.color ? "\u{1B}[1m\(script.source.name):\(line):\(col):\u{1B}[0m \u{1B}[1;31mDIFFER:\u{1B}[0m" : "\(script.source.name):\(line):\(col): DIFFER:"
+    let head = ansiPaint("\(script.source.name):\(line):\(col):", "1", options.color) + " " + ansiPaint("DIFFER:", "1;31", options.color)
     report.detail = "\(head) the backends disagree on this statement\n" + r.excerpt(script.source, range)
       + "  system: \(system)\n  sim:    \(sim)\n"
     return report

@@ -48,7 +48,7 @@ public protocol Backend: AnyObject {
 
 extension Backend {
   public func repeatLoop(_ entering: Bool) {}
-
-  /// The default listen backlog, as `listen(fd, SOMAXCONN)` callers commonly pass.
-  public static var defaultBacklog: Int32 { 128 }
 }
+
+/// The backlog `listen` passes when the script gives none, as `listen(fd, SOMAXCONN)` callers do.
+public let defaultListenBacklog: Int32 = 128

@@ -296,87 +296,91 @@ public final class Interpreter {
       let left = d - now
       if left < limit { limit = TimeSpan(nanoseconds: max(left.nanoseconds, 1_000_000)) }
     }
-    do {
-      switch sp.pointee.kind {
-      case .sock(let r, let spec):
-        let outcome: Outcome
-        switch spec {
-        case .socket(let kind, let nonblocking):
-          outcome = backend.socket(kind, nonblocking: nonblocking)
-        case .descriptor(let n):
-          declare(r, frame, fd: n, spec: spec, owned: false)
-          return .number(Int64(n))
-        case .file(let path):
-          outcome = backend.openFile(path)
+    switch sp.pointee.kind {
+    case .sock(let r, let spec):
+      let outcome: Outcome
+      switch spec {
+      case .socket(let kind, let nonblocking):
+        outcome = backend.socket(kind, nonblocking: nonblocking)
+      case .descriptor(let n):
+        declare(r, frame, fd: n, spec: spec, owned: false)
+        return .number(Int64(n))
+      case .file(let path):
+        outcome = backend.openFile(path)
+      }
+      if case .number(let fd) = outcome { declare(r, frame, fd: Descriptor(fd), spec: spec, owned: true) }
+      return outcome
+    case .bind(let r, let a):
+      return backend.bind(try fd(r, frame), a)
+    case .listen(let r, let backlog):
+      return backend.listen(try fd(r, frame), backlog: backlog ?? defaultListenBacklog)
+    case .connect(let r, let target, let o):
+      let s = try fd(r, frame)
+      let resolved: ResolvedTarget
+      switch target {
+      case .address(let a): resolved = .address(a)
+      case .badPointer: resolved = .badPointer
+      case .boundAddressOf(let other):
+        let local = backend.localName(try fd(other, frame))
+        guard case .address(let a) = local else {
+          throw Failure(
+            kind: .runtime,
+            message: "cannot read the address of '\(frame.script.socketNames[Int(other.slot)])' (getsockname said \(local.expectationText))",
+            range: other.range, source: frame.script.source)
         }
-        if case .number(let fd) = outcome { declare(r, frame, fd: Descriptor(fd), spec: spec, owned: true) }
-        return outcome
-      case .bind(let r, let a):
-        return backend.bind(try fd(r, frame), a)
-      case .listen(let r, let backlog):
-        return backend.listen(try fd(r, frame), backlog: backlog ?? 128)
-      case .connect(let r, let target, let o):
+        resolved = .address(a)
+      }
+      return try call(sp, frame) { () throws(BackendError) in try backend.connect(s, resolved, o, limit: limit) }
+    case .accept(let l, let into, let o):
+      let listener = try fd(l, frame)
+      let outcome = try call(sp, frame) { () throws(BackendError) in try backend.accept(listener, o, limit: limit) }
+      if case .number(let c) = outcome { declare(into, frame, fd: Descriptor(c), spec: nil, owned: true) }
+      return outcome
+    case .set(let r, let setting):
+      switch setting {
+      case .nonblocking(let on): return backend.setNonblocking(try fd(r, frame), on)
+      case .option(let o, let v):
         let s = try fd(r, frame)
-        let resolved: ResolvedTarget
-        switch target {
-        case .address(let a): resolved = .address(a)
-        case .badPointer: resolved = .badPointer
-        case .boundAddressOf(let other):
-          let local = backend.localName(try fd(other, frame))
-          guard case .address(let a) = local else {
-            throw Failure(
-              kind: .runtime,
-              message: "cannot read the address of '\(frame.script.socketNames[Int(other.slot)])' (getsockname said \(local.expectationText))",
-              range: other.range, source: frame.script.source)
-          }
-          resolved = .address(a)
-        }
-        return try call(sp, frame) { () throws(BackendError) in try backend.connect(s, resolved, o, limit: limit) }
-      case .accept(let l, let into, let o):
-        let listener = try fd(l, frame)
-        let outcome = try call(sp, frame) { () throws(BackendError) in try backend.accept(listener, o, limit: limit) }
-        if case .number(let c) = outcome { declare(into, frame, fd: Descriptor(c), spec: nil, owned: true) }
-        return outcome
-      case .set(let r, let setting):
-        switch setting {
-        case .nonblocking(let on): return backend.setNonblocking(try fd(r, frame), on)
-        case .option(let o, let v):
-          let s = try fd(r, frame)
-          return try call(sp, frame) { () throws(BackendError) in try backend.setOption(s, o, v) }
-        }
-      case .get(let r, let o):
-        let s = try fd(r, frame)
-        return try call(sp, frame) { () throws(BackendError) in try backend.getOption(s, o) }
-      case .poll(let r, let events, let timeout, let o):
-        let s = try fd(r, frame)
-        return try call(sp, frame) { () throws(BackendError) in try backend.poll(s, events, timeout: timeout, o, limit: limit) }
-      case .peer(let r):
-        return backend.peerName(try fd(r, frame))
-      case .local(let r):
-        return backend.localName(try fd(r, frame))
-      case .shutdown(let r, let how):
-        return backend.shutdown(try fd(r, frame), how)
-      case .close(let r):
-        let s = try fd(r, frame)
-        let outcome = backend.close(s)
-        if case .ok = outcome { opened.remove(s) }
-        return outcome
-      case .sleep(let d, _):
-        return try call(sp, frame) { () throws(BackendError) in
-          try backend.sleep(d, limit: limit)
-          return .ok
-        }
-      case .user(let u):
-        return try call(sp, frame) { () throws(BackendError) in try backend.setUser(u) }
-      case .expect, .net, .repeat:
+        return try call(sp, frame) { () throws(BackendError) in try backend.setOption(s, o, v) }
+      }
+    case .get(let r, let o):
+      let s = try fd(r, frame)
+      return try call(sp, frame) { () throws(BackendError) in try backend.getOption(s, o) }
+    case .poll(let r, let events, let timeout, let o):
+      let s = try fd(r, frame)
+      return try call(sp, frame) { () throws(BackendError) in try backend.poll(s, events, timeout: timeout, o, limit: limit) }
+    case .peer(let r):
+      return backend.peerName(try fd(r, frame))
+    case .local(let r):
+      return backend.localName(try fd(r, frame))
+    case .shutdown(let r, let how):
+      return backend.shutdown(try fd(r, frame), how)
+    case .close(let r):
+      let s = try fd(r, frame)
+      let outcome = backend.close(s)
+      if case .ok = outcome { opened.remove(s) }
+      return outcome
+    case .sleep(let d, _):
+      return try call(sp, frame) { () throws(BackendError) in
+        try backend.sleep(d, limit: limit)
         return .ok
       }
+    case .user(let u):
+      return try call(sp, frame) { () throws(BackendError) in try backend.setUser(u) }
+    case .expect, .net, .repeat:
+      return .ok
     }
   }
 
   // MARK: - Expectations
 
-  private func explanation(_ o: Outcome) -> String? {
+  /// The errno's meaning for connect(2), for outcomes of connect or of SO_ERROR (a pending
+  /// connect's result); other calls' errnos get no connect-specific text.
+  private func explanation(_ o: Outcome, from kind: StatementKind?) -> String? {
+    switch kind {
+    case .connect?, .get(_, .SO_ERROR)?: break
+    default: return nil
+    }
     if case .failure(let e) = o {
       let info = ErrnoCatalog.info(e)
       guard let m = info.meaning else { return nil }
@@ -390,7 +394,7 @@ public final class Interpreter {
       kind: .unexpectedErrno,
       message: "unexpected \(o.expectationText) from '\(st.kind.keyword)' (no 'expect' names it)",
       range: st.range, source: frame.script.source, expected: "success", actual: o.description,
-      explanation: explanation(o))
+      explanation: explanation(o, from: st.kind))
   }
 
   func matches(_ e: Expectation, _ o: Outcome, _ frame: Frame) -> Bool {
@@ -423,7 +427,7 @@ public final class Interpreter {
       let wanted = frame.script.source.text(e.textRange)
       throw Failure(
         kind: .expectation, message: "expected \(wanted), got \(o.expectationText)", range: e.textRange,
-        source: frame.script.source, expected: wanted, actual: o.description, explanation: explanation(o))
+        source: frame.script.source, expected: wanted, actual: o.description, explanation: explanation(o, from: lastStatement))
     }
     if let w = e.within, lastElapsed > w {
       throw Failure(
@@ -479,7 +483,7 @@ public struct FailureRenderer: Sendable {
   public func render(_ f: Failure) -> String {
     let r = DiagnosticRenderer(color: color)
     let (line, col) = f.location
-    func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+    func paint(_ s: String, _ code: String) -> String { ansiPaint(s, code, color) }
     var out = paint("\(f.source.name):\(line):\(col):", "1") + " " + paint("FAIL:", "1;31") + " " + paint(f.message, "1") + "\n"
     out += r.excerpt(f.source, f.range)
     if let e = f.expected { out += "  expected: \(e)\n" }

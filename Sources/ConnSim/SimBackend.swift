@@ -24,7 +24,6 @@ public final class SimBackend: Backend {
   @exclusivity(unchecked) private var network = SimNetwork(rules: [])
   @exclusivity(unchecked) private var attempts: [SynAttempt] = []
   @exclusivity(unchecked) private var sequence = 0
-  @exclusivity(unchecked) private var serial = 0
   private var files: [String: FileEntry] = [:]
   private var abstractNames: [String: SimSocket] = [:]
   private var fsUID: UInt32 = 0
@@ -47,7 +46,6 @@ public final class SimBackend: Backend {
     table = [.file("<stdin>"), .file("<stdout>"), .file("<stderr>")]
     attempts = []
     sequence = 0
-    serial = 0
     abstractNames = [:]
     fsUID = 0
     nextEphemeral = 0
@@ -187,21 +185,12 @@ public final class SimBackend: Backend {
     s.shutRead = true
     s.shutWrite = true
     s.peer = nil
-    if !s.userBound { s.local = s.local.map(portless) }
+    if !s.userBound { s.local = s.local.map { withPort($0, 0) } }
     cancelAttempts(s)
   }
 
-  private func portless(_ a: SocketAddress) -> SocketAddress {
-    switch a {
-    case .inet(let ip, _): return .inet(ip, port: 0)
-    case .inet6(let ip, _, let sc): return .inet6(ip, port: 0, scope: sc)
-    default: return a
-    }
-  }
-
   private func establish(_ client: SimSocket, with listener: SimSocket, target: SocketAddress) {
-    serial += 1
-    let child = SimSocket(serial: serial, kind: listener.kind, nonblocking: false)
+    let child = SimSocket(kind: listener.kind, nonblocking: false)
     child.state = .established
     child.sockState = .connected
     child.local = childLocal(listener: listener, target: target)
@@ -313,8 +302,7 @@ public final class SimBackend: Backend {
       // SOCK_SEQPACKET over IP is SCTP, a module this model does not have.
       return emit("socket(\(kind.family), SOCK_SEQPACKET, 0)", .failure(.EPROTONOSUPPORT))
     }
-    serial += 1
-    let s = SimSocket(serial: serial, kind: kind, nonblocking: nonblocking)
+    let s = SimSocket(kind: kind, nonblocking: nonblocking)
     let fd = allocate(.socket(s))
     return emit("socket(\(kind.family.rawValue), \(kind.type.rawValue)\(nonblocking ? "|nonblock" : ""))", .number(Int64(fd)))
   }
@@ -417,14 +405,6 @@ public final class SimBackend: Backend {
     guard let slash = path.lastIndex(of: "/") else { return "/" }
     let p = String(path[..<slash])
     return p.isEmpty ? "/" : p
-  }
-
-  /// Known absolute paths outside the model are not guessed at.
-  private func modelled(_ path: String) -> Bool {
-    if !path.hasPrefix("/") { return true }
-    if path.hasPrefix(SimBackend.scenarioDir + "/") || path == SimBackend.scenarioDir { return true }
-    let parent = parentOf(path)
-    return files[path] != nil || parent == "/" || parent == "/dev" || parent == "/tmp" || files[parent] != nil
   }
 
   // MARK: - bind
@@ -902,8 +882,7 @@ public final class SimBackend: Backend {
       if s.sockState == .connected { return .failure(.EISCONN) }
       return .failure(.EINVAL)
     }
-    serial += 1
-    let child = SimSocket(serial: serial, kind: other.kind, nonblocking: false)
+    let child = SimSocket(kind: other.kind, nonblocking: false)
     child.state = .established
     child.sockState = .connected
     child.local = other.local

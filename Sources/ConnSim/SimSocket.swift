@@ -10,8 +10,6 @@ final class SimSocket {
   enum State { case closed, listening, synSent, established }
   enum SocketState { case unconnected, connecting, connected }
 
-  /// Creation order: ties are broken by it, so every run orders events the same way.
-  let serial: Int
   let kind: SocketKind
   var nonblocking: Bool
 
@@ -56,8 +54,7 @@ final class SimSocket {
   /// Unix path or abstract name this socket is bound to, in the simulator's namespace.
   var unixKey: String?
 
-  init(serial: Int, kind: SocketKind, nonblocking: Bool) {
-    self.serial = serial
+  init(kind: SocketKind, nonblocking: Bool) {
     self.kind = kind
     self.nonblocking = nonblocking
   }
@@ -65,7 +62,6 @@ final class SimSocket {
   var isTCP: Bool { kind.type == .stream && kind.family != .unix }
   var isUDP: Bool { kind.type == .dgram && kind.family != .unix }
   var isUnix: Bool { kind.family == .unix }
-  var isConnectionOriented: Bool { kind.type != .dgram }
 
   var localPort: UInt16 { local?.port ?? 0 }
 }

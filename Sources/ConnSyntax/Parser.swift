@@ -497,11 +497,9 @@ struct ParserState {
     case .user: kind = try parseUser()
     case .repeat: return try parseRepeat(start)
     }
-    return Statement(kind, SourceRange(Int(start), Int(lastEnd)))
+    return Statement(kind, SourceRange(Int(start), Int(lastConsumedEnd)))
   }
 
-  /// End of the last token consumed; the lexer position after `token` was read is past it.
-  var lastEnd: UInt32 { lastConsumedEnd }
   var lastConsumedEnd: UInt32 = 0
 
   /// NAME

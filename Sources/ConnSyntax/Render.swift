@@ -5,7 +5,7 @@ public struct DiagnosticRenderer: Sendable {
   public var color: Bool
   public init(color: Bool) { self.color = color }
 
-  func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+  func paint(_ s: String, _ code: String) -> String { ansiPaint(s, code, color) }
 
   public func render(_ d: Diagnostic, in source: SourceFile) -> String {
     let (line, col) = source.location(of: d.range.start)
@@ -71,3 +71,7 @@ public struct DiagnosticRenderer: Sendable {
     return "  \(prefix)\(shown)\(suffix)\n  \(pad)" + paint("^" + String(repeating: "~", count: caretLen - 1), "1;32") + "\n"
   }
 }
+
+/// `s` in an ANSI style (`1;31` bold red...) when `on`, else as it is. The one place colour
+/// codes are written: callers decide `on` (a terminal, no NO_COLOR).
+public func ansiPaint(_ s: String, _ code: String, _ on: Bool) -> String { on ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }

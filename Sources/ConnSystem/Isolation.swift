@@ -55,9 +55,6 @@ public enum Isolation {
     return mine
   }
 
-  /// The calling thread's network namespace identity.
-  public static var currentNamespace: UInt64 { conn_netns_inode() }
-
   /// The `ip -batch` line for a rule, or nil when the rule is not a route or address.
   static func ipCommand(_ rule: NetRule) -> String? {
     switch rule {

@@ -77,8 +77,6 @@ import ConnRuntime
 
 /// The number an errno has on this platform, for `conn explain`.
 public func platformErrnoNumber(_ e: Errno) -> Int32 { Platform.number(of: e) }
-/// This platform's strerror text.
-public func platformStrerror(_ e: Errno) -> String { Platform.strerror(Platform.number(of: e)) }
 
 private func strerrorPointer(_ n: Int32) -> UnsafeMutablePointer<CChar>? { strerror(n) }
 

@@ -141,35 +141,3 @@ public final class Subprocess {
     return fds.indices.filter { fds[$0].revents != 0 }.map { index[$0] }
   }
 }
-
-/// Reads standard input line by line (the worker's requests).
-public struct LineReader {
-  private var buffer: [UInt8] = []
-  private var eof = false
-  private let fd: Int32
-  public init(fd: Int32 = 0) { self.fd = fd }
-
-  public mutating func next() -> String? {
-    while true {
-      if let nl = buffer.firstIndex(of: 0x0A) {
-        let line = String(decoding: buffer[..<nl], as: UTF8.self)
-        buffer.removeFirst(nl + 1)
-        return line
-      }
-      if eof {
-        if buffer.isEmpty { return nil }
-        let line = String(decoding: buffer, as: UTF8.self)
-        buffer.removeAll()
-        return line
-      }
-      var chunk = [UInt8](repeating: 0, count: 65536)
-      let n = chunk.withUnsafeMutableBytes { sysReadBytes(fd, $0.baseAddress, $0.count) }
-      if n < 0 && errno == EINTR { continue }
-      if n <= 0 {
-        eof = true
-        continue
-      }
-      buffer.append(contentsOf: chunk[0..<n])
-    }
-  }
-}

@@ -31,10 +31,6 @@ int conn_interrupt_arm(long long ns);
 int conn_interrupt_disarm(void);
 /// 1 if the calling thread's timer fired since it was last armed, else 0; leaves it armed.
 int conn_interrupt_fired(void);
-/// Deletes the calling thread's timer (call before a worker thread ends).
-void conn_interrupt_release(void);
-/// Sends the interrupt signal to a thread now (the REPL's Ctrl-C forwards it this way).
-int conn_interrupt_thread(long tid);
 /// ppoll(2) with no signal mask change: poll with a nanosecond timeout (GNU; poll elsewhere).
 int conn_ppoll(struct pollfd *fds, unsigned long nfds, long long timeout_ns);
 /// Offsets of struct sockaddr_un's path, for address lengths.
