@@ -8,7 +8,7 @@ import ConnSyntax
 enum RouteVerdict: Equatable {
   /// Delivered to this host (a listener may answer).
   case local
-  /// The packet leaves and nothing ever answers (a silent route, or a dummy interface).
+  /// The packet leaves and nothing ever answers (a silent route).
   case lost
   /// The route lookup fails with this errno.
   case error(Errno)

@@ -70,7 +70,7 @@ public enum SocketSpec: Hashable, Sendable {
   case socket(SocketKind, nonblocking: Bool)
   /// A bare descriptor number, open or not: for EBADF.
   case descriptor(Int32)
-  /// open(path, O_RDWR or O_RDONLY): a descriptor that is not a socket, for ENOTSOCK.
+  /// open(path, O_RDONLY): a descriptor that is not a socket, for ENOTSOCK.
   /// (Boxed: rare, and it keeps `sock` statements small.)
   indirect case file(String)
 }
@@ -154,7 +154,7 @@ public enum RouteKind: String, CaseIterable, Sendable {
 
 public enum NetRule: Hashable, Sendable {
   case route(IPPrefix, RouteKind)
-  /// A local address on a dummy interface.
+  /// A prefix whose every address is this host's (on the kernel: ip addr add PREFIX dev lo).
   case address(IPPrefix)
   /// The ephemeral port range (net.ipv4.ip_local_port_range).
   case ports(UInt16, UInt16)

@@ -1047,7 +1047,7 @@ struct ParserState {
     return UInt16(v)
   }
 
-  /// PREFIX: a.b.c.d/len or v6/len, with no host bits set past len.
+  /// PREFIX: a.b.c.d/len or v6/len (net route also requires no bits set past len).
   mutating func parsePrefix() throws(StatementError) -> IPPrefix {
     guard token.kind == .prefix else { throw unexpected("an address prefix such as 10.0.0.0/8") }
     let s = Int(token.start)
