@@ -34,9 +34,8 @@ int conn_sigint_install(void) {
 }
 
 int conn_sigint_take(void) {
-  int p = conn_sigint_pending;
-  conn_sigint_pending = 0;
-  return p;
+  /* One atomic step: a Ctrl-C that lands between a read and a clear would be lost. */
+  return __atomic_exchange_n(&conn_sigint_pending, 0, __ATOMIC_SEQ_CST);
 }
 
 int conn_sigint_peek(void) { return conn_sigint_pending; }

@@ -91,6 +91,7 @@ public struct RunCommand: ParsableCommand {
     if worker { return }
     if paths.isEmpty { throw ValidationError("give at least one scenario file or directory") }
     if timeout.nanoseconds <= 0 { throw ValidationError("--timeout must be more than 0") }
+    if scenarioTimeout.nanoseconds <= 0 { throw ValidationError("--scenario-timeout must be more than 0") }
     if let j = jobs, j < 1 || j > 256 { throw ValidationError("--jobs must be between 1 and 256") }
     if repeatCount < 1 || repeatCount > 10_000 { throw ValidationError("--repeat must be between 1 and 10000") }
     _ = try parsedShard()

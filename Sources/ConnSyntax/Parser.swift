@@ -14,6 +14,11 @@ public struct Parser {
   /// Limits the checker enforces on values.
   public static let maxRepeat = 100_000_000
   public static let maxDuration = TimeSpan.seconds(3600)
+  /// sun_path holds 107 bytes and a NUL. A relative path gets the private directory
+  /// (`/tmp/conn-XXXXXX/`, 17 bytes) in front, and an abstract name a private prefix of at most
+  /// 24 bytes: these limits keep what reaches the kernel whole.
+  public static let maxRelativePath = 90
+  public static let maxAbstractName = 80
 
   /// Parses and checks a scenario. Diagnostics are in `script.diagnostics`; the statements are
   /// only meaningful when there are no errors.
@@ -1013,11 +1018,19 @@ struct ParserState {
       if path.isEmpty {
         throw error(.malformedAddress("empty Unix socket path", at: r))
       }
+      if !path.hasPrefix("/") && path.utf8.count > Parser.maxRelativePath {
+        throw error(
+          .malformedAddress(
+            "relative Unix socket path is \(path.utf8.count) bytes; conn puts it in the scenario's private directory, which leaves room for \(Parser.maxRelativePath)",
+            at: r))
+      }
       return .unix(path)
     case .abstractName:
       let name = lexer.text(Int(token.start) + 1, Int(token.end))
-      if token.end - token.start - 1 > 107 {
-        throw error(.malformedAddress("abstract name is longer than 107 bytes", at: r))
+      if Int(token.end - token.start) - 1 > Parser.maxAbstractName {
+        throw error(
+          .malformedAddress(
+            "abstract name is longer than \(Parser.maxAbstractName) bytes (conn prefixes abstract names to keep scenarios apart)", at: r))
       }
       consume()
       return .abstract(name)

@@ -30,7 +30,8 @@ public enum Isolation {
     #endif
   }()
 
-  static let ipPaths = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
+  /// iproute2's `ip`, looked up once.
+  static let ipPath: String? = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { access($0, X_OK) == 0 }
 
   /// Moves the calling thread into a fresh network namespace with loopback up, then applies the
   /// rules. On error the thread may be left in a fresh (harmless) namespace, never in the host's
@@ -84,7 +85,7 @@ public enum Isolation {
       }
     }
     if lines.isEmpty { return }
-    guard let ip = ipPaths.first(where: { access($0, X_OK) == 0 }) else {
+    guard let ip = ipPath else {
       throw IsolationError(message: "'net' statements need iproute2's ip command, which is not installed", range: ranges.first)
     }
     guard conn_netns_inode() == namespace else {

@@ -14,6 +14,8 @@ public final class SystemBackend: Backend {
   public let name = "system"
   // Read or changed on every call, by this class alone on one thread: no run-time exclusivity
   // check (it cost as much as a cheap syscall per statement).
+  /// `user` changed the file-system identity: endScenario gives root's back.
+  private var identityChanged = false
   @exclusivity(unchecked) public var trace: ((String) -> Void)?
 
   /// Destinations allowed beyond loopback (`--allow-net`).
@@ -67,7 +69,10 @@ public final class SystemBackend: Backend {
       if trace != nil { emit("close(\(fd)) = 0  [cleanup]") }
     }
     flags.removeAll()
-    if conn_setfsuid(0, 0) != 0 { /* not root: identity never changed */ }
+    if identityChanged {
+      _ = conn_setfsuid(0, 0)
+      identityChanged = false
+    }
     removeScenarioDir()
   }
 
@@ -458,6 +463,7 @@ public final class SystemBackend: Backend {
     case .nobody: (uid, gid) = (65534, 65534)
     case .uid(let u): (uid, gid) = (u, u)
     }
+    identityChanged = true
     if conn_setfsuid(uid, gid) != 0 {
       throw .failed("cannot take the file-system identity \(uid): 'user' needs root (and Linux)")
     }
