@@ -183,27 +183,6 @@ enum Reporters {
 
   // MARK: JSON
 
-  static func jsonString(_ s: String) -> String {
-    var out = "\""
-    for c in s.unicodeScalars {
-      switch c {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\t": out += "\\t"
-      case "\r": out += "\\r"
-      default:
-        if c.value < 0x20 {
-          let h = String(c.value, radix: 16)
-          out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-        } else {
-          out.unicodeScalars.append(c)
-        }
-      }
-    }
-    return out + "\""
-  }
-
   static func json(_ reports: [ScenarioReport], _ s: RunSummary) -> String {
     func opt(_ v: String?) -> String { v.map(jsonString) ?? "null" }
     var out = "{\n  \"tool\": \"conn\",\n  \"version\": \(jsonString(connVersion)),\n"

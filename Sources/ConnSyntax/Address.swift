@@ -302,3 +302,25 @@ public func quoteString(_ s: String) -> String {
   }
   return out + "\""
 }
+
+/// A JSON string literal (also a valid YAML double-quoted string).
+public func jsonString(_ s: String) -> String {
+  var out = "\""
+  for c in s.unicodeScalars {
+    switch c {
+    case "\"": out += "\\\""
+    case "\\": out += "\\\\"
+    case "\n": out += "\\n"
+    case "\t": out += "\\t"
+    case "\r": out += "\\r"
+    default:
+      if c.value < 0x20 {
+        let h = String(c.value, radix: 16)
+        out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+      } else {
+        out.unicodeScalars.append(c)
+      }
+    }
+  }
+  return out + "\""
+}

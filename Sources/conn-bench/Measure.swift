@@ -113,21 +113,6 @@ func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
   return right ? fill + s : s + fill
 }
 
-func jsonString(_ s: String) -> String {
-  var out = "\""
-  for u in s.unicodeScalars {
-    switch u {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\n": out += "\\n"
-    case "\t": out += "\\t"
-    default:
-      if u.value < 0x20 { out += "\\u00" + (u.value < 16 ? "0" : "") + String(u.value, radix: 16) } else { out.unicodeScalars.append(u) }
-    }
-  }
-  return out + "\""
-}
-
 func jsonNumber(_ d: Double) -> String {
   if d.isNaN || d.isInfinite { return "null" }
   return "\(d)"

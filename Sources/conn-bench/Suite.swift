@@ -2,6 +2,7 @@
 // JSON. scripts/bench.sh builds the binaries and the C floor and calls this; see the README's
 // "Benchmarks" section. Only loopback and Unix sockets are used, and every loop is bounded.
 
+import ConnSyntax
 import ConnSystem
 
 struct SuiteOptions {
