@@ -6,25 +6,25 @@ import ConnSystem
 // (`conn run --worker`), one scenario at a time each. Results come back in completion order
 // through `onResult`; `run` returns them in input order, with `--repeat` runs merged.
 
-public struct BatchOptions: Sendable {
-  public var jobs = 1
-  public var repeatCount = 1
-  public var failFast = false
-  public var runner = RunnerOptions()
+package struct BatchOptions: Sendable {
+  package var jobs = 1
+  package var repeatCount = 1
+  package var failFast = false
+  package var runner = RunnerOptions()
   /// Arguments that make a worker run with the same options as this process.
-  public var workerArguments: [String] = []
-  public init() {}
+  package var workerArguments: [String] = []
+  package init() {}
 }
 
-public final class BatchRunner {
-  public let files: [String]
-  public let options: BatchOptions
+package final class BatchRunner {
+  package let files: [String]
+  package let options: BatchOptions
   /// Called once per finished run: (finished so far, total runs, the run's report).
-  public var onResult: ((Int, Int, ScenarioReport) -> Void)?
+  package var onResult: ((Int, Int, ScenarioReport) -> Void)?
   /// Called when a run starts (for live progress).
-  public var onStart: ((String) -> Void)?
+  package var onStart: ((String) -> Void)?
 
-  public init(files: [String], options: BatchOptions) {
+  package init(files: [String], options: BatchOptions) {
     self.files = files
     self.options = options
   }
@@ -34,7 +34,7 @@ public final class BatchRunner {
   private var stopScheduling = false
 
   /// Runs everything; returns one report per file, in input order.
-  public func run() -> [ScenarioReport] {
+  package func run() -> [ScenarioReport] {
     let total = files.count * options.repeatCount
     results = [ScenarioReport?](repeating: nil, count: total)
     if options.jobs <= 1 || total <= 1 {
@@ -200,12 +200,12 @@ public final class BatchRunner {
 }
 
 /// `--shard K/N`: the scenarios at positions K-1, K-1+N, ... of the sorted list.
-public func selectShard(_ files: [String], index k: Int, of n: Int) -> [String] {
+package func selectShard(_ files: [String], index k: Int, of n: Int) -> [String] {
   files.enumerated().filter { $0.offset % n == k - 1 }.map(\.element)
 }
 
 /// `--filter PATTERN`: a glob (`*`, `?`) on the path when it has one, else a substring.
-public func matchesFilter(_ path: String, _ pattern: String) -> Bool {
+package func matchesFilter(_ path: String, _ pattern: String) -> Bool {
   if !pattern.contains("*") && !pattern.contains("?") { return path.contains(pattern) }
   return glob(Array(pattern.utf8), Array(path.utf8))
 }

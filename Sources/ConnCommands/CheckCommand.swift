@@ -3,8 +3,8 @@ import ConnSyntax
 import ConnSystem
 
 /// `conn check`: parse and check files without running anything.
-public struct CheckCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct CheckCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "check",
     abstract: "Check scenario files for errors without running them.",
     discussion: """
@@ -16,18 +16,18 @@ public struct CheckCommand: ParsableCommand {
       """)
 
   @Argument(help: "Scenario files or directories.")
-  public var paths: [String] = []
+  package var paths: [String] = []
 
   @Flag(name: .shortAndLong, help: "Print nothing for clean files (errors only).")
-  public var quiet = false
+  package var quiet = false
 
-  public init() {}
+  package init() {}
 
-  public func validate() throws {
+  package func validate() throws {
     if paths.isEmpty { throw ValidationError("give at least one file or directory to check") }
   }
 
-  public func run() throws {
+  package func run() throws {
     let (files, missing) = expandPaths(paths)
     let color = Host.wantsColor(2)
     var failed = 0

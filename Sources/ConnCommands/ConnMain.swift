@@ -4,10 +4,10 @@ import ConnSyntax
 import ConnSystem
 
 /// The version `conn --version` prints.
-public let connVersion = "0.1.0"
+package let connVersion = "0.1.0"
 
-public struct ConnMain: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct ConnMain: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "conn",
     abstract: "Run scenario scripts of socket operations and check every answer the kernel gives.",
     discussion: """
@@ -23,10 +23,10 @@ public struct ConnMain: ParsableCommand {
     defaultSubcommand: nil
   )
 
-  public init() {}
+  package init() {}
 
   /// Entry point used by the executable: maps ArgumentParser's usage errors to exit code 2.
-  public static func mainEntry(_ arguments: [String]? = nil) -> Never {
+  package static func mainEntry(_ arguments: [String]? = nil) -> Never {
     Host.unblockSignals()
     let given = arguments ?? Array(CommandLine.arguments.dropFirst())
     do {
@@ -51,15 +51,15 @@ public struct ConnMain: ParsableCommand {
 }
 
 extension TimeSpan: ExpressibleByArgument {
-  public init?(argument: String) {
+  package init?(argument: String) {
     guard let t = Parser.duration(argument) else { return nil }
     self = t
   }
-  public var defaultValueDescription: String { description }
+  package var defaultValueDescription: String { description }
 }
 
 extension IPPrefix: ExpressibleByArgument {
-  public init?(argument: String) {
+  package init?(argument: String) {
     guard let p = Parser.prefix(argument) else { return nil }
     self = p
   }

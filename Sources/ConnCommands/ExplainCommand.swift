@@ -4,8 +4,8 @@ import ConnSyntax
 import ConnSystem
 
 /// `conn explain ERRNO`: what an errno means for connect(2), and a scenario that provokes it.
-public struct ExplainCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct ExplainCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "explain",
     abstract: "Explain what an errno means for connect(2), with a scenario that provokes it.",
     discussion: """
@@ -16,11 +16,11 @@ public struct ExplainCommand: ParsableCommand {
       """)
 
   @Argument(help: "An errno name or number.")
-  public var errno: String?
+  package var errno: String?
 
-  public init() {}
+  package init() {}
 
-  public func run() throws {
+  package func run() throws {
     guard let arg = errno else {
       for info in ErrnoCatalog.connectErrnos {
         Host.printOut("\(pad(info.errno.name, 16))\(info.summary)\n")
@@ -38,7 +38,7 @@ public struct ExplainCommand: ParsableCommand {
 }
 
 /// The text of `conn explain`, shared with the REPL's `:explain`.
-public func explanation(_ e: Errno) -> String {
+package func explanation(_ e: Errno) -> String {
   let info = ErrnoCatalog.info(e)
   var out = "\(e.name) (\(platformErrnoNumber(e)) on this system): \(info.summary)\n"
   if let m = info.meaning {

@@ -8,7 +8,7 @@ import ConnSystem
 // instead of being silently replaced.
 
 /// What a reader hands the REPL.
-public enum InputEvent: Equatable, Sendable {
+package enum InputEvent: Equatable, Sendable {
   case line([UInt8])
   /// Ctrl-C while a line was being typed: the line is dropped.
   case interrupted
@@ -17,10 +17,10 @@ public enum InputEvent: Equatable, Sendable {
   /// Ctrl-D, or the end of the input.
   case end
 
-  public static func text(_ s: String) -> InputEvent { .line(Array(s.utf8)) }
+  package static func text(_ s: String) -> InputEvent { .line(Array(s.utf8)) }
 }
 
-public protocol LineReading: AnyObject {
+package protocol LineReading: AnyObject {
   /// A person at a terminal: the REPL prints its banner and prompts.
   var isInteractive: Bool { get }
   /// The next line, shown after `prompt` where prompts are shown.
@@ -34,14 +34,14 @@ public protocol LineReading: AnyObject {
 }
 
 /// The most lines the REPL reads as one (1 MiB); longer input is refused with a message.
-public let replMaxLineLength = 1 << 20
+package let replMaxLineLength = 1 << 20
 
 // MARK: - Plain standard input
 
 /// Reads lines from a descriptor without prompts, for pipes and files.
-public final class PlainLineReader: LineReading {
-  public let isInteractive = false
-  public var completer: ReplCompleter?
+package final class PlainLineReader: LineReading {
+  package let isInteractive = false
+  package var completer: ReplCompleter?
   private let fd: Int32
   private let maxLineLength: Int
   private var buffer: [UInt8] = []
@@ -51,12 +51,12 @@ public final class PlainLineReader: LineReading {
   private var eof = false
   private var chunk = [UInt8](repeating: 0, count: 1 << 16)
 
-  public init(fd: Int32 = 0, maxLineLength: Int = replMaxLineLength) {
+  package init(fd: Int32 = 0, maxLineLength: Int = replMaxLineLength) {
     self.fd = fd
     self.maxLineLength = maxLineLength
   }
 
-  public func readLine(prompt: String) -> InputEvent {
+  package func readLine(prompt: String) -> InputEvent {
     var dropped = 0
     while true {
       if let nl = buffer[scanned...].firstIndex(of: 0x0A) {
@@ -101,37 +101,37 @@ public final class PlainLineReader: LineReading {
     }
   }
 
-  public func remember(_ entry: String) {}
-  public func close() {}
+  package func remember(_ entry: String) {}
+  package func close() {}
 }
 
 // MARK: - Scripted (tests)
 
 /// Hands out a fixed list of lines and records the prompts and history it was given.
-public final class ScriptedLineReader: LineReading {
-  public let isInteractive: Bool
-  public var completer: ReplCompleter?
-  public private(set) var events: [InputEvent]
-  public private(set) var prompts: [String] = []
-  public private(set) var history: [String] = []
+package final class ScriptedLineReader: LineReading {
+  package let isInteractive: Bool
+  package var completer: ReplCompleter?
+  package private(set) var events: [InputEvent]
+  package private(set) var prompts: [String] = []
+  package private(set) var history: [String] = []
 
-  public init(_ lines: [String], interactive: Bool = false) {
+  package init(_ lines: [String], interactive: Bool = false) {
     events = lines.map { .text($0) }
     isInteractive = interactive
   }
 
-  public init(events: [InputEvent], interactive: Bool = false) {
+  package init(events: [InputEvent], interactive: Bool = false) {
     self.events = events
     isInteractive = interactive
   }
 
-  public func readLine(prompt: String) -> InputEvent {
+  package func readLine(prompt: String) -> InputEvent {
     prompts.append(prompt)
     return events.isEmpty ? .end : events.removeFirst()
   }
 
-  public func remember(_ entry: String) { history.append(entry) }
-  public func close() {}
+  package func remember(_ entry: String) { history.append(entry) }
+  package func close() {}
 }
 
 // MARK: - GNU readline
@@ -147,20 +147,20 @@ private enum ReadlineBridge {
 
 /// Line editing, history and completion with GNU readline, through its callback interface so
 /// that Ctrl-C can clear the line being typed (readline() alone would keep it).
-public final class ReadlineLineReader: LineReading {
-  public let isInteractive = true
-  public var completer: ReplCompleter? {
+package final class ReadlineLineReader: LineReading {
+  package let isInteractive = true
+  package var completer: ReplCompleter? {
     get { ReadlineBridge.completer }
     set { ReadlineBridge.completer = newValue }
   }
   /// Entries kept in memory and in the history file.
-  public static let historyLimit: Int32 = 1000
+  package static let historyLimit: Int32 = 1000
   private var historyPath: String?
   private let warn: (String) -> Void
 
   /// `historyPath` nil: no history file. A file that cannot be written is reported once with
   /// `warn`, and the session goes on without one.
-  public init(historyPath: String?, warn: @escaping (String) -> Void) {
+  package init(historyPath: String?, warn: @escaping (String) -> Void) {
     self.warn = warn
     rl_readline_name = UnsafePointer(conn_rl_strdup("conn"))
     rl_attempted_completion_function = { text, start, _ in
@@ -200,7 +200,7 @@ public final class ReadlineLineReader: LineReading {
     }
   }
 
-  public func readLine(prompt: String) -> InputEvent {
+  package func readLine(prompt: String) -> InputEvent {
     ReadlineBridge.line = nil
     ReadlineBridge.done = false
     using_history()
@@ -248,7 +248,7 @@ public final class ReadlineLineReader: LineReading {
     }
   }
 
-  public func remember(_ entry: String) {
+  package func remember(_ entry: String) {
     let entry = entry.trimmingSpaces
     if entry.isEmpty { return }
     if history_length > 0, let last = history_get(history_base + history_length - 1), let text = last.pointee.line,
@@ -263,13 +263,13 @@ public final class ReadlineLineReader: LineReading {
     }
   }
 
-  public func close() {
+  package func close() {
     if let path = historyPath { _ = history_truncate_file(path, Self.historyLimit) }
   }
 
   /// Where the history lives: $CONN_HISTORY (empty: no history), else
   /// $XDG_STATE_HOME/conn/history, else ~/.conn_history.
-  public static func defaultHistoryPath(warn: (String) -> Void) -> String? {
+  package static func defaultHistoryPath(warn: (String) -> Void) -> String? {
     if let p = Host.environment("CONN_HISTORY") { return p.isEmpty ? nil : p }
     if let state = Host.environment("XDG_STATE_HOME"), !state.isEmpty {
       let dir = state + "/conn"

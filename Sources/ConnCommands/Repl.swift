@@ -11,28 +11,28 @@ import ConnSystem
 // The REPL never calls libc itself: input comes from a `LineReading`, output goes to a closure,
 // and the kernel is reached through the interpreter's backend.
 
-public struct ReplOptions: Sendable {
-  public var backend: BackendChoice = .system
+package struct ReplOptions: Sendable {
+  package var backend: BackendChoice = .system
   /// The limit on every blocking call.
-  public var timeout: TimeSpan = .seconds(10)
-  public var allowNet: [IPPrefix] = []
-  public var color = false
+  package var timeout: TimeSpan = .seconds(10)
+  package var allowNet: [IPPrefix] = []
+  package var color = false
   /// With `--isolate`: the private network namespace the session runs in.
-  public var isolatedNamespace: UInt64?
-  public init() {}
+  package var isolatedNamespace: UInt64?
+  package init() {}
 }
 
-public final class Repl {
-  public static let prompt = "conn> "
-  public static let continuationPrompt = "...> "
+package final class Repl {
+  package static let prompt = "conn> "
+  package static let continuationPrompt = "...> "
   /// Diagnostics shown for one line; a pasted megabyte of noise gets a summary after these.
   static let maxDiagnosticsShown = 10
 
   /// Backends a session can use (`both` compares whole runs, which a session is not).
-  public static var backendChoices: [BackendChoice] { BackendChoice.allCases.filter { $0.rawValue != "both" } }
+  package static var backendChoices: [BackendChoice] { BackendChoice.allCases.filter { $0.rawValue != "both" } }
 
   private let reader: LineReading
-  public private(set) var options: ReplOptions
+  package private(set) var options: ReplOptions
   private let write: (String) -> Void
   private let router = StepRouter()
   private var interpreter: Interpreter
@@ -46,9 +46,9 @@ public final class Repl {
   private var quitting = false
   /// Something went wrong during the session (a syntax error, a failed expect...). With input
   /// that is not a terminal, `conn repl` then exits with 1, so scripts can tell.
-  public private(set) var hadErrors = false
+  package private(set) var hadErrors = false
 
-  public init(reader: LineReading, options: ReplOptions, output: @escaping (String) -> Void) {
+  package init(reader: LineReading, options: ReplOptions, output: @escaping (String) -> Void) {
     self.reader = reader
     self.options = options
     self.write = output
@@ -78,14 +78,14 @@ public final class Repl {
     return interpreter
   }
 
-  public var banner: String {
+  package var banner: String {
     "conn \(connVersion), backend \(options.backend.rawValue). Type a statement to run it, :help for help, Ctrl-D to leave.\n"
   }
 
   // MARK: - The loop
 
   /// Reads and runs lines until `:quit` or the end of the input, then closes everything.
-  public func run() {
+  package func run() {
     if reader.isInteractive { write(banner) }
     while !quitting {
       reader.completer = ReplCompleter(socketNames: declared, backendNames: Self.backendChoices.map(\.rawValue))
@@ -95,7 +95,7 @@ public final class Repl {
     reader.close()
   }
 
-  public func handle(_ event: InputEvent) {
+  package func handle(_ event: InputEvent) {
     switch event {
     case .line(let bytes):
       handleLine(bytes)
@@ -342,7 +342,7 @@ public final class Repl {
   }
 
   /// ` interrupt 1.234s` for a call that Ctrl-C interrupted, so that a replay is interrupted too.
-  public static func interruptOption(_ kind: StatementKind, _ elapsed: TimeSpan) -> String? {
+  package static func interruptOption(_ kind: StatementKind, _ elapsed: TimeSpan) -> String? {
     let options: CallOptions
     switch kind {
     case .connect(_, _, let o), .accept(_, _, let o), .poll(_, _, _, let o): options = o

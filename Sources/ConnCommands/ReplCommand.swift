@@ -4,8 +4,8 @@ import ConnSyntax
 import ConnSystem
 
 /// `conn repl` (and `conn` alone on a terminal): run statements as they are typed.
-public struct ReplCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct ReplCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "repl",
     abstract: "Type statements and see the kernel's answers at once.",
     discussion: """
@@ -31,20 +31,20 @@ public struct ReplCommand: ParsableCommand {
       """)
 
   @Option(help: "Time limit of every blocking call (e.g. 500ms, 10s).")
-  public var timeout: TimeSpan = .seconds(10)
+  package var timeout: TimeSpan = .seconds(10)
 
   @Option(name: .customLong("allow-net"), help: "Also allow destinations in this prefix (repeatable). Loopback is always allowed.")
-  public var allowNet: [IPPrefix] = []
+  package var allowNet: [IPPrefix] = []
 
   @Flag(help: "Run the session in a network namespace of its own: only loopback, no route out, every destination safe (Linux, root).")
-  public var isolate = false
+  package var isolate = false
 
   @Option(help: "The backend to start on (see :backend).")
-  public var backend: String = BackendChoice.system.rawValue
+  package var backend: String = BackendChoice.system.rawValue
 
-  public init() {}
+  package init() {}
 
-  public func validate() throws {
+  package func validate() throws {
     if timeout.nanoseconds <= 0 { throw ValidationError("--timeout must be more than 0") }
     if !Repl.backendChoices.contains(where: { $0.rawValue == backend }) {
       throw ValidationError(
@@ -53,7 +53,7 @@ public struct ReplCommand: ParsableCommand {
     if isolate, let why = Isolation.unavailableReason { throw ValidationError("--isolate: \(why)") }
   }
 
-  public func run() throws {
+  package func run() throws {
     Host.installInterruptKey()
     var options = ReplOptions()
     options.backend = Repl.backendChoices.first { $0.rawValue == backend } ?? .system

@@ -6,11 +6,11 @@ import ConnSyntax
 // the session, errno names, options, events and the other fixed words. After :load and :save
 // it answers nil, and readline completes file names.
 
-public struct ReplCompleter: Sendable {
-  public var socketNames: [String]
-  public var backendNames: [String]
+package struct ReplCompleter: Sendable {
+  package var socketNames: [String]
+  package var backendNames: [String]
 
-  public init(socketNames: [String] = [], backendNames: [String] = BackendChoice.allCases.map(\.rawValue)) {
+  package init(socketNames: [String] = [], backendNames: [String] = BackendChoice.allCases.map(\.rawValue)) {
     self.socketNames = socketNames
     self.backendNames = backendNames
   }
@@ -22,7 +22,7 @@ public struct ReplCompleter: Sendable {
   static let eventNames = PollEvents.names.map(\.0)
 
   /// The completions of `word`, which starts right after `linePrefix`; nil to complete file names.
-  public func candidates(linePrefix: String, word: String) -> [String]? {
+  package func candidates(linePrefix: String, word: String) -> [String]? {
     let prefixBytes = Array(linePrefix.utf8)
     let trimmed = prefixBytes.drop { $0 == 0x20 || $0 == 0x09 }
     if trimmed.first == UInt8(ascii: ":") || (trimmed.isEmpty && word.hasPrefix(":")) {

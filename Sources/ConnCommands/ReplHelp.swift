@@ -3,25 +3,25 @@
 // line below appears word for word in the reference, so the two cannot drift apart.
 
 /// `:help STATEMENT`: the statement's syntax as docs/LANGUAGE.md writes it, and a short account.
-public struct StatementHelp: Sendable {
-  public let keyword: String
+package struct StatementHelp: Sendable {
+  package let keyword: String
   /// The syntax lines, exactly as in the statement's section of docs/LANGUAGE.md.
-  public let syntax: [String]
+  package let syntax: [String]
   /// One line for the `:help` overview.
-  public let summary: String
+  package let summary: String
   /// A few lines for `:help STATEMENT`.
-  public let details: String
+  package let details: String
 }
 
 /// A `:` command of the REPL.
-public struct CommandHelp: Sendable {
-  public let name: String
-  public let usage: String
-  public let summary: String
+package struct CommandHelp: Sendable {
+  package let name: String
+  package let usage: String
+  package let summary: String
 }
 
-public enum ReplHelp {
-  public static let statements: [StatementHelp] = [
+package enum ReplHelp {
+  package static let statements: [StatementHelp] = [
     StatementHelp(
       keyword: "sock",
       syntax: ["sock NAME = TYPE FAMILY [nonblock]", "sock NAME = fd N", "sock NAME = file \"PATH\""],
@@ -177,7 +177,7 @@ public enum ReplHelp {
         """),
   ]
 
-  public static let commands: [CommandHelp] = [
+  package static let commands: [CommandHelp] = [
     CommandHelp(name: ":help", usage: ":help [STATEMENT]", summary: "this overview, or one statement's syntax and meaning"),
     CommandHelp(name: ":sockets", usage: ":sockets", summary: "the session's sockets: descriptor, kind, state, addresses"),
     CommandHelp(
@@ -188,12 +188,12 @@ public enum ReplHelp {
     CommandHelp(name: ":quit", usage: ":quit", summary: "close everything and leave (also Ctrl-D)"),
   ]
 
-  public static func statement(_ keyword: String) -> StatementHelp? {
+  package static func statement(_ keyword: String) -> StatementHelp? {
     statements.first { $0.keyword == keyword }
   }
 
   /// The `:help` overview.
-  public static var overview: String {
+  package static var overview: String {
     var out = """
       Type a statement and press Enter: it runs at once and its outcome is printed
       ('= 3', '= 0', '= -1 EINPROGRESS (...)', events, addresses). Several statements may
@@ -219,7 +219,7 @@ public enum ReplHelp {
   }
 
   /// `:help WORD`: a statement's help, a command's, or nil.
-  public static func topic(_ word: String) -> String? {
+  package static func topic(_ word: String) -> String? {
     let w = word.hasPrefix(":") ? String(word.dropFirst()) : word
     if let s = statement(w) {
       return s.syntax.map { "  " + $0 + "\n" }.joined() + "\n" + s.details.split(separator: "\n", omittingEmptySubsequences: false)

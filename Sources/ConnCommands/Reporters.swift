@@ -4,25 +4,25 @@ import ConnSyntax
 // Output formats of `conn run`. Each takes the final reports (input order) and the total wall
 // time, and returns the whole document as text.
 
-public enum ReportFormat: String, CaseIterable, Sendable {
+package enum ReportFormat: String, CaseIterable, Sendable {
   /// tap13 is the same document with a "TAP version 13" line, for harnesses older than TAP 14
   /// (Test::Harness before 3.48, such as Debian 12's `prove`, rejects the version 14 line).
   case human, tap, tap13, junit, json
 }
 
-public struct RunSummary: Sendable {
-  public var passed = 0
-  public var failed = 0
-  public var errors = 0
-  public var skipped = 0
-  public var total: Int { passed + failed + errors + skipped }
-  public var duration = TimeSpan.zero
-  public var jobs = 1
+package struct RunSummary: Sendable {
+  package var passed = 0
+  package var failed = 0
+  package var errors = 0
+  package var skipped = 0
+  package var total: Int { passed + failed + errors + skipped }
+  package var duration = TimeSpan.zero
+  package var jobs = 1
   /// Every scenario ran on the simulation: durations are virtual, and the summary says so
   /// instead of wall time, so that sim output is the same on every run.
-  public var virtual = false
+  package var virtual = false
 
-  public init(_ reports: [ScenarioReport], duration: TimeSpan, jobs: Int) {
+  package init(_ reports: [ScenarioReport], duration: TimeSpan, jobs: Int) {
     for r in reports {
       switch r.status {
       case .pass: passed += 1

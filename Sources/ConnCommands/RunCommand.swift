@@ -4,8 +4,8 @@ import ConnSyntax
 import ConnSystem
 
 /// `conn run`: run scenario files and report each, for people and for CI.
-public struct RunCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct RunCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "run",
     abstract: "Run scenario files and check every answer.",
     discussion: """
@@ -26,57 +26,57 @@ public struct RunCommand: ParsableCommand {
       """)
 
   @Argument(help: "Scenario files or directories.")
-  public var paths: [String] = []
+  package var paths: [String] = []
 
   @Flag(name: .shortAndLong, help: "Trace each call as strace would.")
-  public var verbose = false
+  package var verbose = false
 
   @Option(help: "Time limit of every blocking call (e.g. 500ms, 10s).")
-  public var timeout: TimeSpan = .seconds(10)
+  package var timeout: TimeSpan = .seconds(10)
 
   @Option(name: .customLong("scenario-timeout"), help: "Time limit of a whole scenario.")
-  public var scenarioTimeout: TimeSpan = .seconds(300)
+  package var scenarioTimeout: TimeSpan = .seconds(300)
 
   @Option(name: .customLong("allow-net"), help: "Also allow destinations in this prefix (repeatable). Loopback is always allowed.")
-  public var allowNet: [IPPrefix] = []
+  package var allowNet: [IPPrefix] = []
 
   @Option(name: [.customShort("j"), .long], help: "Parallel jobs (default: the number of cores).")
-  public var jobs: Int?
+  package var jobs: Int?
 
   @Option(help: "Where calls go: system (the kernel), sim (the simulation), both (compared).")
-  public var backend: BackendChoice = .system
+  package var backend: BackendChoice = .system
 
   @Option(help: "Output format: human, tap, tap13, junit, json.")
-  public var format: ReportFormat = .human
+  package var format: ReportFormat = .human
 
   @Option(name: .shortAndLong, help: "Write the report to this file; the human summary still goes to the terminal.")
-  public var output: String?
+  package var output: String?
 
   @Option(help: "Only scenarios whose path matches (a glob with * and ?, or a substring).")
-  public var filter: String?
+  package var filter: String?
 
   @Option(help: "Run only shard K of N (e.g. 2/4): a deterministic split for CI matrices.")
-  public var shard: String?
+  package var shard: String?
 
   @Flag(help: "Run each scenario in a network namespace of its own, with its 'net' statements made real (Linux, root).")
-  public var isolate = false
+  package var isolate = false
 
   @Flag(name: .customLong("fail-fast"), help: "Stop starting scenarios after the first failure.")
-  public var failFast = false
+  package var failFast = false
 
   @Option(name: .customLong("repeat"), help: "Run each scenario N times and report flaky ones.")
-  public var repeatCount: Int = 1
+  package var repeatCount: Int = 1
 
   @Flag(name: .customLong("strict-skips"), help: "Count skipped scenarios as failures.")
-  public var strictSkips = false
+  package var strictSkips = false
 
   @Flag(help: .hidden)
-  public var worker = false
+  package var worker = false
 
   @Flag(help: .hidden)
-  public var color = false
+  package var color = false
 
-  public init() {}
+  package init() {}
 
   func parsedShard() throws -> (Int, Int)? {
     guard let shard else { return nil }
@@ -87,7 +87,7 @@ public struct RunCommand: ParsableCommand {
     return (k, n)
   }
 
-  public func validate() throws {
+  package func validate() throws {
     if worker { return }
     if paths.isEmpty { throw ValidationError("give at least one scenario file or directory") }
     if timeout.nanoseconds <= 0 { throw ValidationError("--timeout must be more than 0") }
@@ -111,7 +111,7 @@ public struct RunCommand: ParsableCommand {
     return o
   }
 
-  public func run() throws {
+  package func run() throws {
     if worker { return runWorker() }
     var (files, missing) = expandPaths(paths)
     for m in missing { Host.printErr("error: \(m): no such file or directory\n") }

@@ -6,22 +6,22 @@ import ConnSystem
 // Runs one scenario file and turns the outcome into a report of plain values, so that a report
 // can cross a process boundary (parallel workers) and feed every output format alike.
 
-public enum ScenarioStatus: String, Sendable, CaseIterable {
+package enum ScenarioStatus: String, Sendable, CaseIterable {
   case pass, fail, error, skip
 }
 
 /// Where and why a scenario failed, as plain values.
-public struct FailureInfo: Sendable, Equatable {
+package struct FailureInfo: Sendable, Equatable {
   /// expectation, unexpectedErrno, tooSlow, backend, runtime, syntax, flaky, crash
-  public var kind: String
-  public var message: String
-  public var line: Int
-  public var column: Int
-  public var expected: String?
-  public var actual: String?
-  public var meaning: String?
+  package var kind: String
+  package var message: String
+  package var line: Int
+  package var column: Int
+  package var expected: String?
+  package var actual: String?
+  package var meaning: String?
 
-  public init(kind: String, message: String, line: Int, column: Int, expected: String? = nil, actual: String? = nil, meaning: String? = nil) {
+  package init(kind: String, message: String, line: Int, column: Int, expected: String? = nil, actual: String? = nil, meaning: String? = nil) {
     self.kind = kind
     self.message = message
     self.line = line
@@ -39,22 +39,22 @@ public struct FailureInfo: Sendable, Equatable {
   }
 }
 
-public struct ScenarioReport: Sendable {
-  public var path: String
-  public var status: ScenarioStatus
+package struct ScenarioReport: Sendable {
+  package var path: String
+  package var status: ScenarioStatus
   /// Wall time of the run.
-  public var duration: TimeSpan
-  public var failure: FailureInfo?
+  package var duration: TimeSpan
+  package var failure: FailureInfo?
   /// Rendered diagnostics (error) or failure excerpt (fail), ready to print.
-  public var detail: String
-  public var skipReason: String?
+  package var detail: String
+  package var skipReason: String?
   /// strace-like lines, with `-v`.
-  public var trace: [String]
-  public var backend: String
+  package var trace: [String]
+  package var backend: String
   /// With `--repeat`: the status of each run, in order.
-  public var runs: [ScenarioStatus] = []
+  package var runs: [ScenarioStatus] = []
 
-  public init(path: String, status: ScenarioStatus, backend: String) {
+  package init(path: String, status: ScenarioStatus, backend: String) {
     self.path = path
     self.status = status
     duration = .zero
@@ -66,7 +66,7 @@ public struct ScenarioReport: Sendable {
   }
 }
 
-public enum BackendChoice: String, CaseIterable, Sendable {
+package enum BackendChoice: String, CaseIterable, Sendable {
   /// The real kernel.
   case system
   /// The deterministic simulation of Linux sockets.
@@ -75,23 +75,23 @@ public enum BackendChoice: String, CaseIterable, Sendable {
   case both
 }
 
-public struct RunnerOptions: Sendable {
-  public var backend: BackendChoice = .system
+package struct RunnerOptions: Sendable {
+  package var backend: BackendChoice = .system
   /// Limit on each blocking call.
-  public var timeout: TimeSpan = .seconds(10)
+  package var timeout: TimeSpan = .seconds(10)
   /// Limit on a whole scenario.
-  public var scenarioTimeout: TimeSpan = .seconds(300)
-  public var allowNet: [IPPrefix] = []
-  public var verbose = false
-  public var color = false
+  package var scenarioTimeout: TimeSpan = .seconds(300)
+  package var allowNet: [IPPrefix] = []
+  package var verbose = false
+  package var color = false
   /// Run each scenario in a network namespace of its own (`--isolate`).
-  public var isolate = false
-  public init() {}
+  package var isolate = false
+  package init() {}
 }
 
-public final class ScenarioRunner {
-  public let options: RunnerOptions
-  public init(options: RunnerOptions) { self.options = options }
+package final class ScenarioRunner {
+  package let options: RunnerOptions
+  package init(options: RunnerOptions) { self.options = options }
 
   /// The namespace of the scenario being run (with --isolate).
   private var namespace: UInt64?
@@ -126,11 +126,11 @@ public final class ScenarioRunner {
   }
 
   /// Runs one file start to finish.
-  public func run(path: String) -> ScenarioReport {
+  package func run(path: String) -> ScenarioReport {
     run(LoadedScenario.load(path).script, path: path)
   }
 
-  public func run(_ script: Script, path: String) -> ScenarioReport {
+  package func run(_ script: Script, path: String) -> ScenarioReport {
     let start = Host.monotonicNow()
     func elapsed() -> TimeSpan { TimeSpan(nanoseconds: Host.monotonicNow() - start) }
     var report = ScenarioReport(path: path, status: .pass, backend: options.backend.rawValue)

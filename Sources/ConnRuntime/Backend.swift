@@ -1,7 +1,7 @@
 import ConnSyntax
 
 /// A descriptor number as the backend hands it out.
-public typealias Descriptor = Int32
+package typealias Descriptor = Int32
 
 /// The seam between the interpreter and a world of sockets: the real kernel (ConnSystem) or a
 /// simulation (ConnSim). Requirements speak in the runtime's types; a backend turns them into
@@ -9,7 +9,7 @@ public typealias Descriptor = Int32
 ///
 /// Calls that can block take `limit`: past it they throw `BackendError.timedOut` instead of
 /// returning an errno the kernel did not say.
-public protocol Backend: AnyObject {
+package protocol Backend: AnyObject {
   /// "system" or "sim".
   var name: String { get }
   /// Monotonic time; virtual for a simulation.
@@ -47,8 +47,8 @@ public protocol Backend: AnyObject {
 }
 
 extension Backend {
-  public func repeatLoop(_ entering: Bool) {}
+  package func repeatLoop(_ entering: Bool) {}
 }
 
 /// The backlog `listen` passes when the script gives none, as `listen(fd, SOMAXCONN)` callers do.
-public let defaultListenBacklog: Int32 = 128
+package let defaultListenBacklog: Int32 = 128

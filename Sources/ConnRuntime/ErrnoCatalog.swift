@@ -6,35 +6,35 @@
 
 import ConnSyntax
 
-public struct ErrnoInfo: Sendable {
-  public let errno: Errno
+package struct ErrnoInfo: Sendable {
+  package let errno: Errno
   /// Linux's strerror(3) text, e.g. "Connection refused".
-  public let summary: String
+  package let summary: String
   /// What this errno means when connect(2) returns it, in our own words; nil when connect never returns it.
-  public let meaning: String?
+  package let meaning: String?
   /// Where Linux differs from connect-reference.txt (e.g. EADDRNOTAVAIL where BSD says EADDRINUSE); nil when it does not.
-  public let linuxNote: String?
+  package let linuxNote: String?
   /// A minimal, self-contained scenario in the conn language that provokes it on Linux over loopback (or with `net` statements that need --isolate); nil when none.
-  public let example: String?
+  package let example: String?
   /// True for the errnos listed in connect-reference.txt.
-  public let inReference: Bool
+  package let inReference: Bool
 }
 
-public enum ErrnoCatalog {
+package enum ErrnoCatalog {
   /// One entry per Errno case, in Errno.allCases order.
-  public static let entries: [ErrnoInfo] = Errno.allCases.map { e in
+  package static let entries: [ErrnoInfo] = Errno.allCases.map { e in
     let c = connectDetails(e)
     return ErrnoInfo(
       errno: e, summary: strerrorText(e), meaning: c?.meaning, linuxNote: c?.linuxNote, example: c?.example,
       inReference: c?.inReference ?? false)
   }
 
-  public static func info(_ e: Errno) -> ErrnoInfo { entries[Int(e.rawValue)] }
+  package static func info(_ e: Errno) -> ErrnoInfo { entries[Int(e.rawValue)] }
 
-  public static func summary(_ e: Errno) -> String { entries[Int(e.rawValue)].summary }
+  package static func summary(_ e: Errno) -> String { entries[Int(e.rawValue)].summary }
 
   /// The errnos that connect(2) can return (meaning != nil), sorted by name.
-  public static var connectErrnos: [ErrnoInfo] {
+  package static var connectErrnos: [ErrnoInfo] {
     entries.filter { $0.meaning != nil }.sorted { $0.errno.name < $1.errno.name }
   }
 

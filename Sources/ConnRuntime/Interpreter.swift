@@ -6,8 +6,8 @@ import ConnSyntax
 // names it, or the scenario fails right there.
 
 /// Why a scenario stopped early.
-public struct Failure: Error, Sendable {
-  public enum Kind: String, Sendable {
+package struct Failure: Error, Sendable {
+  package enum Kind: String, Sendable {
     /// An `expect` did not match.
     case expectation
     /// An errno with no `expect` after it.
@@ -19,53 +19,53 @@ public struct Failure: Error, Sendable {
     /// A name could not be resolved at run time (the address of an unbound socket...).
     case runtime
   }
-  public var kind: Kind
-  public var message: String
-  public var range: SourceRange
-  public var source: SourceFile
-  public var expected: String?
-  public var actual: String?
+  package var kind: Kind
+  package var message: String
+  package var range: SourceRange
+  package var source: SourceFile
+  package var expected: String?
+  package var actual: String?
   /// The errno's meaning for connect(2), when an errno is involved.
-  public var explanation: String?
+  package var explanation: String?
 
-  public var location: (line: Int, column: Int) { source.location(of: range.start) }
+  package var location: (line: Int, column: Int) { source.location(of: range.start) }
 }
 
 /// One executed statement, for the REPL, `-v`, and `:save`.
-public struct Step: Sendable {
-  public var statement: Statement
-  public var outcome: Outcome
-  public var elapsed: TimeSpan
+package struct Step: Sendable {
+  package var statement: Statement
+  package var outcome: Outcome
+  package var elapsed: TimeSpan
 }
 
-public struct RunOptions: Sendable {
+package struct RunOptions: Sendable {
   /// The limit on every blocking call.
-  public var timeout: TimeSpan = .seconds(10)
+  package var timeout: TimeSpan = .seconds(10)
   /// The limit on the whole scenario (backend time), or nil.
-  public var scenarioTimeout: TimeSpan?
+  package var scenarioTimeout: TimeSpan?
   /// Fail at an errno that no `expect` names (scenarios). The REPL turns this off: it shows
   /// every outcome instead.
-  public var requireExpectations = true
-  public init() {}
+  package var requireExpectations = true
+  package init() {}
 }
 
 /// A socket name's current binding.
-public struct SocketBinding: Sendable {
-  public var name: String
-  public var fd: Descriptor
-  public var spec: SocketSpec?
+package struct SocketBinding: Sendable {
+  package var name: String
+  package var fd: Descriptor
+  package var spec: SocketSpec?
   /// Descriptors of `fd N` are not conn's to close.
-  public var owned: Bool
+  package var owned: Bool
 }
 
-public final class Interpreter {
-  public let backend: Backend
-  @exclusivity(unchecked) public var options: RunOptions
+package final class Interpreter {
+  package let backend: Backend
+  @exclusivity(unchecked) package var options: RunOptions
   /// Called after every statement that ran (not for `expect`).
-  @exclusivity(unchecked) public var onStep: ((Step) -> Void)?
+  @exclusivity(unchecked) package var onStep: ((Step) -> Void)?
 
   /// Bindings by name id; names persist across `execute` calls (the REPL runs line by line).
-  public var bindings: [SocketBinding?] {
+  package var bindings: [SocketBinding?] {
     names.indices.map { i in
       fds[i] < 0 ? nil : SocketBinding(name: names[i], fd: fds[i], spec: specs[i], owned: ownedFlags[i])
     }
@@ -83,9 +83,9 @@ public final class Interpreter {
   private var nameIDs: [String: Int] = [:]
   /// Descriptors this run opened and has not closed: closed at the end.
   @exclusivity(unchecked) private var opened = OpenDescriptors()
-  @exclusivity(unchecked) public private(set) var lastOutcome: Outcome?
+  @exclusivity(unchecked) package private(set) var lastOutcome: Outcome?
   /// The last statement that ran (the REPL's context for an `expect` typed on its own line).
-  public var lastStatement: StatementKind? { lastIndex >= 0 ? lastBody[lastIndex].kind : nil }
+  package var lastStatement: StatementKind? { lastIndex >= 0 ? lastBody[lastIndex].kind : nil }
   /// Where the last statement is: the block that holds it (kept alive here) and its index. The
   /// statement is copied out only when asked for.
   @exclusivity(unchecked) private var lastBody: [Statement] = []
@@ -95,7 +95,7 @@ public final class Interpreter {
   /// Backend time after which the scenario fails (from `scenarioTimeout`).
   @exclusivity(unchecked) private var deadline: TimeSpan?
 
-  public init(backend: Backend, options: RunOptions = RunOptions()) {
+  package init(backend: Backend, options: RunOptions = RunOptions()) {
     self.backend = backend
     self.options = options
   }
@@ -103,7 +103,7 @@ public final class Interpreter {
   // MARK: - Whole scenarios
 
   /// Runs a script start to finish, then closes everything it opened.
-  public func run(_ script: Script) -> Result<Void, Failure> {
+  package func run(_ script: Script) -> Result<Void, Failure> {
     defer { finish() }
     do throws(BackendError) {
       try begin(netRules: script.netRules.map(\.0))
@@ -114,14 +114,14 @@ public final class Interpreter {
   }
 
   /// Prepares the backend (network rules). Called once before the first `execute`.
-  public func begin(netRules: [NetRule]) throws(BackendError) {
+  package func begin(netRules: [NetRule]) throws(BackendError) {
     try backend.beginScenario(netRules: netRules)
     started = true
     deadline = options.scenarioTimeout.map { backend.now() + $0 }
   }
 
   /// Closes every descriptor the session opened and lets the backend clean up.
-  public func finish() {
+  package func finish() {
     guard started else { return }
     backend.endScenario(closing: opened.all())
     opened = OpenDescriptors()
@@ -139,7 +139,7 @@ public final class Interpreter {
 
   /// Runs statements of a script, keeping sockets from earlier calls. The REPL calls this once
   /// per typed line.
-  public func execute(_ script: Script) -> Result<Void, Failure> {
+  package func execute(_ script: Script) -> Result<Void, Failure> {
     if !started {
       do throws(BackendError) {
         try begin(netRules: [])
@@ -168,12 +168,12 @@ public final class Interpreter {
     return i
   }
 
-  public func binding(named name: String) -> SocketBinding? {
+  package func binding(named name: String) -> SocketBinding? {
     guard let i = nameIDs[name], fds[i] >= 0 else { return nil }
     return SocketBinding(name: names[i], fd: fds[i], spec: specs[i], owned: ownedFlags[i])
   }
 
-  public var allBindings: [SocketBinding] { bindings.compactMap { $0 } }
+  package var allBindings: [SocketBinding] { bindings.compactMap { $0 } }
 
   // MARK: - Execution
 
@@ -476,11 +476,11 @@ struct OpenDescriptors {
 
 /// Renders a failure like a diagnostic: location, message, the line with a caret, expected and
 /// actual, and the errno's meaning.
-public struct FailureRenderer: Sendable {
-  public var color: Bool
-  public init(color: Bool) { self.color = color }
+package struct FailureRenderer: Sendable {
+  package var color: Bool
+  package init(color: Bool) { self.color = color }
 
-  public func render(_ f: Failure) -> String {
+  package func render(_ f: Failure) -> String {
     let r = DiagnosticRenderer(color: color)
     let (line, col) = f.location
     func paint(_ s: String, _ code: String) -> String { ansiPaint(s, code, color) }

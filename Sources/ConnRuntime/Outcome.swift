@@ -2,7 +2,7 @@ import ConnSyntax
 
 /// What a statement returned. Errnos are kept by name; the backend that produced them knows
 /// their numbers.
-public enum Outcome: Equatable, Sendable {
+package enum Outcome: Equatable, Sendable {
   /// Success with nothing more to say (0 from bind, connect, ...; SO_ERROR of 0).
   case ok
   /// Success with a value: a descriptor (sock, accept) or an option's value (get).
@@ -18,7 +18,7 @@ public enum Outcome: Equatable, Sendable {
   /// getpeername / getsockname.
   case address(SocketAddress)
 
-  public var isError: Bool {
+  package var isError: Bool {
     switch self {
     case .failure, .unknownErrno: return true
     default: return false
@@ -26,7 +26,7 @@ public enum Outcome: Equatable, Sendable {
   }
 
   /// As the REPL and `-v` print it: `0`, `3`, `-1 EINPROGRESS (Operation now in progress)`.
-  public var description: String {
+  package var description: String {
     switch self {
     case .ok: return "0"
     case .number(let n): return "\(n)"
@@ -39,7 +39,7 @@ public enum Outcome: Equatable, Sendable {
   }
 
   /// How an `expect` line would name this outcome (used by :save and failure messages).
-  public var expectationText: String {
+  package var expectationText: String {
     switch self {
     case .ok: return "ok"
     case .number(let n): return "\(n)"
@@ -53,7 +53,7 @@ public enum Outcome: Equatable, Sendable {
 }
 
 /// A failure of the tool rather than an answer from the kernel: the scenario stops at that line.
-public enum BackendError: Error, Equatable, Sendable {
+package enum BackendError: Error, Equatable, Sendable {
   /// A blocking call passed the run's time limit.
   case timedOut(TimeSpan)
   /// The destination is outside what this run may reach (safety).
@@ -63,7 +63,7 @@ public enum BackendError: Error, Equatable, Sendable {
   /// Anything else the backend could not do (a helper command failed, ...).
   case failed(String)
 
-  public var message: String {
+  package var message: String {
     switch self {
     case .timedOut(let t): return "timed out after \(t.description)"
     case .refused(let m): return m
@@ -74,7 +74,7 @@ public enum BackendError: Error, Equatable, Sendable {
 }
 
 /// The address argument of a connect after names are resolved.
-public enum ResolvedTarget: Equatable, Sendable {
+package enum ResolvedTarget: Equatable, Sendable {
   case address(SocketAddress)
   case badPointer
 }

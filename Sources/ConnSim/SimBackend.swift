@@ -12,11 +12,11 @@ import ConnSyntax
 // What is not modelled fails the statement with "not modelled by the simulated backend: ...",
 // never with an invented answer. The list is in docs/LANGUAGE.md ("The simulated backend").
 
-public final class SimBackend: Backend {
-  public let name = "sim"
+package final class SimBackend: Backend {
+  package let name = "sim"
   // The state below is read on every call, by this class alone: no run-time exclusivity checks
   // (they cost more than the simulation of a connect itself).
-  @exclusivity(unchecked) public var trace: ((String) -> Void)?
+  @exclusivity(unchecked) package var trace: ((String) -> Void)?
 
   /// Virtual monotonic time, in nanoseconds.
   @exclusivity(unchecked) private var clock: Int64 = 0
@@ -37,7 +37,7 @@ public final class SimBackend: Backend {
   /// The private directory relative Unix paths resolve in (never created anywhere).
   static let scenarioDir = "/tmp/conn-sim"
 
-  public init() { reset() }
+  package init() { reset() }
 
   /// Forgets every socket and file; the clock is left alone (a finished scenario's time stays
   /// readable) and restarts at zero in beginScenario.
@@ -58,15 +58,15 @@ public final class SimBackend: Backend {
     ]
   }
 
-  public func now() -> TimeSpan { TimeSpan(nanoseconds: clock) }
+  package func now() -> TimeSpan { TimeSpan(nanoseconds: clock) }
 
-  public func beginScenario(netRules: [NetRule]) throws(BackendError) {
+  package func beginScenario(netRules: [NetRule]) throws(BackendError) {
     reset()
     clock = 0
     network = SimNetwork(rules: netRules)
   }
 
-  public func endScenario(closing descriptors: [Descriptor]) {
+  package func endScenario(closing descriptors: [Descriptor]) {
     for fd in descriptors { _ = closeDescriptor(fd) }
     reset()
   }
@@ -296,7 +296,7 @@ public final class SimBackend: Backend {
 
   // MARK: - Backend: socket, open, close
 
-  public func socket(_ kind: SocketKind, nonblocking: Bool) -> Outcome {
+  package func socket(_ kind: SocketKind, nonblocking: Bool) -> Outcome {
     advance(to: clock)
     if kind.type == .seqpacket && kind.family != .unix {
       // SOCK_SEQPACKET over IP is SCTP, a module this model does not have.
@@ -307,7 +307,7 @@ public final class SimBackend: Backend {
     return emit("socket(\(kind.family.rawValue), \(kind.type.rawValue)\(nonblocking ? "|nonblock" : ""))", .number(Int64(fd)))
   }
 
-  public func openFile(_ path: String) -> Outcome {
+  package func openFile(_ path: String) -> Outcome {
     switch lookup(absolute(path), forUID: 0) {
     case .success(.file), .success(.directory): return emit("open(\(quoteString(path)))", .number(Int64(allocate(.file(path)))))
     case .success(.socket): return emit("open(\(quoteString(path)))", .failure(.ENXIO))
@@ -315,7 +315,7 @@ public final class SimBackend: Backend {
     }
   }
 
-  public func close(_ fd: Descriptor) -> Outcome {
+  package func close(_ fd: Descriptor) -> Outcome {
     advance(to: clock)
     return emit("close(\(fd))", closeDescriptor(fd))
   }
@@ -409,7 +409,7 @@ public final class SimBackend: Backend {
 
   // MARK: - bind
 
-  public func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome {
+  package func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome {
     advance(to: clock)
     func call() -> String { "bind(\(fd), \(address.description))" }
     guard let s = socketOrFail(fd, call()) else { return lastFailure }
@@ -547,7 +547,7 @@ public final class SimBackend: Backend {
 
   // MARK: - listen, accept
 
-  public func listen(_ fd: Descriptor, backlog: Int32) -> Outcome {
+  package func listen(_ fd: Descriptor, backlog: Int32) -> Outcome {
     advance(to: clock)
     func call() -> String { "listen(\(fd), \(backlog))" }
     guard let s = socketOrFail(fd, call()) else { return lastFailure }
@@ -572,7 +572,7 @@ public final class SimBackend: Backend {
     return emit(call(), .ok)
   }
 
-  public func accept(_ fd: Descriptor, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  package func accept(_ fd: Descriptor, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
     advance(to: clock)
     func call() -> String { "accept4(\(fd)\(options.nonblock ? ", SOCK_NONBLOCK" : ""))" }
     guard let s = socketOrFail(fd, call()) else { return lastFailure }
@@ -594,7 +594,7 @@ public final class SimBackend: Backend {
 
   // MARK: - connect
 
-  public func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  package func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
     advance(to: clock)
     if options.nonblock, case .success(let s) = socketOf(fd) { s.nonblocking = true }
     func call() -> String { "connect(\(fd), \(target == .badPointer ? "badptr" : { if case .address(let a) = target { return a.description } else { return "" } }()))" }
@@ -923,7 +923,7 @@ public final class SimBackend: Backend {
 
   // MARK: - Options
 
-  public func setNonblocking(_ fd: Descriptor, _ on: Bool) -> Outcome {
+  package func setNonblocking(_ fd: Descriptor, _ on: Bool) -> Outcome {
     advance(to: clock)
     func call() -> String { "fcntl(\(fd), F_SETFL, \(on ? "O_NONBLOCK" : "0"))" }
     switch handle(fd) {
@@ -935,7 +935,7 @@ public final class SimBackend: Backend {
     }
   }
 
-  public func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome {
+  package func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome {
     advance(to: clock)
     func call() -> String { "setsockopt(\(fd), \(option.rawValue), \(value.description))" }
     guard let s = socketOrFail(fd, call()) else { return lastFailure }
@@ -984,7 +984,7 @@ public final class SimBackend: Backend {
     return emit(call(), .ok)
   }
 
-  public func getOption(_ fd: Descriptor, _ option: SocketOption) throws(BackendError) -> Outcome {
+  package func getOption(_ fd: Descriptor, _ option: SocketOption) throws(BackendError) -> Outcome {
     advance(to: clock)
     func call() -> String { "getsockopt(\(fd), \(option.rawValue))" }
     guard let s = socketOrFail(fd, call()) else { return lastFailure }
@@ -1060,7 +1060,7 @@ public final class SimBackend: Backend {
     return m
   }
 
-  public func poll(_ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  package func poll(_ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
     advance(to: clock)
     func call() -> String { "poll(\(fd), \(events.description), \(timeout?.description ?? "none"))" }
     let always: PollEvents = [.error, .hangup]
@@ -1085,7 +1085,7 @@ public final class SimBackend: Backend {
     return emit(call(), .events(result))
   }
 
-  public func peerName(_ fd: Descriptor) -> Outcome {
+  package func peerName(_ fd: Descriptor) -> Outcome {
     advance(to: clock)
     func call() -> String { "getpeername(\(fd))" }
     guard let s = socketOrFail(fd, call()) else { return lastFailure }
@@ -1102,7 +1102,7 @@ public final class SimBackend: Backend {
     return emit(call(), .address(p))
   }
 
-  public func localName(_ fd: Descriptor) -> Outcome {
+  package func localName(_ fd: Descriptor) -> Outcome {
     advance(to: clock)
     func call() -> String { "getsockname(\(fd))" }
     guard let s = socketOrFail(fd, call()) else { return lastFailure }
@@ -1114,7 +1114,7 @@ public final class SimBackend: Backend {
     }
   }
 
-  public func shutdown(_ fd: Descriptor, _ how: ShutdownHow) -> Outcome {
+  package func shutdown(_ fd: Descriptor, _ how: ShutdownHow) -> Outcome {
     advance(to: clock)
     func call() -> String { "shutdown(\(fd), \(how.rawValue))" }
     guard let s = socketOrFail(fd, call()) else { return lastFailure }
@@ -1153,14 +1153,14 @@ public final class SimBackend: Backend {
     }
   }
 
-  public func sleep(_ duration: TimeSpan, limit: TimeSpan) throws(BackendError) {
+  package func sleep(_ duration: TimeSpan, limit: TimeSpan) throws(BackendError) {
     let d = min(duration, limit)
     advance(to: clock + d.nanoseconds)
     if let t = trace { t("nanosleep(\(d.description)) = 0") }
     if duration > limit { throw .timedOut(limit) }
   }
 
-  public func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome {
+  package func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome {
     switch user {
     case .root: fsUID = 0
     case .nobody: fsUID = 65534

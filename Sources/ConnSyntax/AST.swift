@@ -4,19 +4,19 @@
 
 /// A span of time in nanoseconds. (Not `Swift.Duration`: this one is 8 bytes and prints as the
 /// language writes it.)
-public struct TimeSpan: Hashable, Comparable, Sendable {
-  public var nanoseconds: Int64
-  public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
-  public static func milliseconds(_ ms: Int64) -> TimeSpan { TimeSpan(nanoseconds: ms * 1_000_000) }
-  public static func seconds(_ s: Int64) -> TimeSpan { TimeSpan(nanoseconds: s * 1_000_000_000) }
-  public static let zero = TimeSpan(nanoseconds: 0)
-  public static func < (l: TimeSpan, r: TimeSpan) -> Bool { l.nanoseconds < r.nanoseconds }
-  public static func + (l: TimeSpan, r: TimeSpan) -> TimeSpan { TimeSpan(nanoseconds: l.nanoseconds &+ r.nanoseconds) }
-  public static func - (l: TimeSpan, r: TimeSpan) -> TimeSpan { TimeSpan(nanoseconds: l.nanoseconds &- r.nanoseconds) }
-  public var seconds: Double { Double(nanoseconds) / 1e9 }
+package struct TimeSpan: Hashable, Comparable, Sendable {
+  package var nanoseconds: Int64
+  package init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+  package static func milliseconds(_ ms: Int64) -> TimeSpan { TimeSpan(nanoseconds: ms * 1_000_000) }
+  package static func seconds(_ s: Int64) -> TimeSpan { TimeSpan(nanoseconds: s * 1_000_000_000) }
+  package static let zero = TimeSpan(nanoseconds: 0)
+  package static func < (l: TimeSpan, r: TimeSpan) -> Bool { l.nanoseconds < r.nanoseconds }
+  package static func + (l: TimeSpan, r: TimeSpan) -> TimeSpan { TimeSpan(nanoseconds: l.nanoseconds &+ r.nanoseconds) }
+  package static func - (l: TimeSpan, r: TimeSpan) -> TimeSpan { TimeSpan(nanoseconds: l.nanoseconds &- r.nanoseconds) }
+  package var seconds: Double { Double(nanoseconds) / 1e9 }
 
   /// The shortest exact spelling in the language's units: `250us`, `10ms`, `1.5s`, `2m`.
-  public var description: String {
+  package var description: String {
     let ns = nanoseconds
     if ns == 0 { return "0s" }
     if ns % 60_000_000_000 == 0 { return "\(ns / 60_000_000_000)m" }
@@ -29,7 +29,7 @@ public struct TimeSpan: Hashable, Comparable, Sendable {
   }
 
   /// For reports: `3.004s`, `12.5ms`, `80us`.
-  public var humanDescription: String {
+  package var humanDescription: String {
     let ns = Double(nanoseconds)
     if nanoseconds >= 1_000_000_000 { return String(format3(ns / 1e9)) + "s" }
     if nanoseconds >= 1_000_000 { return String(format3(ns / 1e6)) + "ms" }
@@ -44,7 +44,7 @@ private func trimmed(_ d: Double) -> String {
 }
 
 /// Three significant decimals without Foundation.
-public func format3(_ d: Double) -> String {
+package func format3(_ d: Double) -> String {
   let scaled = (d * 1000).rounded()
   let whole = Int64(scaled) / 1000
   let frac = Int64(scaled) % 1000
@@ -56,16 +56,16 @@ public func format3(_ d: Double) -> String {
 }
 
 /// A use of a socket name. `slot` indexes `Script.socketNames`.
-public struct SocketRef: Hashable, Sendable {
-  public var slot: Int32
-  public var range: SourceRange
-  public init(slot: Int32, range: SourceRange) {
+package struct SocketRef: Hashable, Sendable {
+  package var slot: Int32
+  package var range: SourceRange
+  package init(slot: Int32, range: SourceRange) {
     self.slot = slot
     self.range = range
   }
 }
 
-public enum SocketSpec: Hashable, Sendable {
+package enum SocketSpec: Hashable, Sendable {
   /// socket(family, type [| SOCK_NONBLOCK], 0)
   case socket(SocketKind, nonblocking: Bool)
   /// A bare descriptor number, open or not: for EBADF.
@@ -75,7 +75,7 @@ public enum SocketSpec: Hashable, Sendable {
   indirect case file(String)
 }
 
-public enum ConnectTarget: Hashable, Sendable {
+package enum ConnectTarget: Hashable, Sendable {
   case address(SocketAddress)
   /// The address another socket is bound to (getsockname at run time).
   case boundAddressOf(SocketRef)
@@ -87,7 +87,7 @@ public enum ConnectTarget: Hashable, Sendable {
 ///
 /// Stored packed (16 bytes instead of 32: optionals as flag bits), since every connect, accept,
 /// poll and sleep statement holds one.
-public struct CallOptions: Hashable, Sendable {
+package struct CallOptions: Hashable, Sendable {
   private var interruptNanoseconds: Int64 = 0
   private var length: Int32 = 0
   private var bits: UInt8 = 0
@@ -95,16 +95,16 @@ public struct CallOptions: Hashable, Sendable {
   private static let interruptBit: UInt8 = 2
   private static let lengthBit: UInt8 = 4
 
-  public init() {}
+  package init() {}
 
   /// connect: set O_NONBLOCK on the socket before the call. accept: give the accepted socket
   /// O_NONBLOCK (accept4's SOCK_NONBLOCK); the listener's own mode decides whether accept blocks.
-  public var nonblock: Bool {
+  package var nonblock: Bool {
     get { bits & Self.nonblockBit != 0 }
     set { bits = newValue ? bits | Self.nonblockBit : bits & ~Self.nonblockBit }
   }
   /// Deliver a signal after this long, so the call returns EINTR.
-  public var interrupt: TimeSpan? {
+  package var interrupt: TimeSpan? {
     get { bits & Self.interruptBit != 0 ? TimeSpan(nanoseconds: interruptNanoseconds) : nil }
     set {
       interruptNanoseconds = newValue?.nanoseconds ?? 0
@@ -112,7 +112,7 @@ public struct CallOptions: Hashable, Sendable {
     }
   }
   /// Pass this address length instead of the family's own (EINVAL on purpose).
-  public var addressLength: Int32? {
+  package var addressLength: Int32? {
     get { bits & Self.lengthBit != 0 ? length : nil }
     set {
       length = newValue ?? 0
@@ -121,13 +121,13 @@ public struct CallOptions: Hashable, Sendable {
   }
 }
 
-public enum OptionValue: Hashable, Sendable {
+package enum OptionValue: Hashable, Sendable {
   case integer(Int64)
   case duration(TimeSpan)
   /// SO_LINGER off.
   case off
 
-  public var description: String {
+  package var description: String {
     switch self {
     case .integer(let v): return "\(v)"
     case .duration(let d): return d.description
@@ -136,12 +136,12 @@ public enum OptionValue: Hashable, Sendable {
   }
 }
 
-public enum Setting: Hashable, Sendable {
+package enum Setting: Hashable, Sendable {
   case nonblocking(Bool)
   case option(SocketOption, OptionValue)
 }
 
-public enum RouteKind: String, CaseIterable, Sendable {
+package enum RouteKind: String, CaseIterable, Sendable {
   /// Linux route type unreachable: EHOSTUNREACH.
   case unreachable
   /// Route type prohibit: EACCES.
@@ -152,14 +152,14 @@ public enum RouteKind: String, CaseIterable, Sendable {
   case silent
 }
 
-public enum NetRule: Hashable, Sendable {
+package enum NetRule: Hashable, Sendable {
   case route(IPPrefix, RouteKind)
   /// A prefix whose every address is this host's (on the kernel: ip addr add PREFIX dev lo).
   case address(IPPrefix)
   /// The ephemeral port range (net.ipv4.ip_local_port_range).
   case ports(UInt16, UInt16)
 
-  public var description: String {
+  package var description: String {
     switch self {
     case .route(let p, let k): return "net route \(p.description) \(k.rawValue)"
     case .address(let p): return "net addr \(p.description)"
@@ -168,7 +168,7 @@ public enum NetRule: Hashable, Sendable {
   }
 }
 
-public enum UserIdentity: Hashable, Sendable {
+package enum UserIdentity: Hashable, Sendable {
   case root
   case nobody
   case uid(UInt32)
@@ -180,7 +180,7 @@ public enum UserIdentity: Hashable, Sendable {
 /// the `expect`s of a script that accept the same things (most say `ok` or one errno): a
 /// statement holds a reference and its own text range, so the syntax tree stays small and
 /// copying an `expect` costs one retain.
-public struct Expectation: Hashable, Sendable {
+package struct Expectation: Hashable, Sendable {
   /// The alternatives as plain values.
   struct Alternatives: Hashable {
     var ok = false
@@ -202,9 +202,9 @@ public struct Expectation: Hashable, Sendable {
 
   private var storage: Storage
   /// The alternatives as written, for "expected ..." messages.
-  public var textRange: SourceRange
+  package var textRange: SourceRange
 
-  public init(textRange: SourceRange) {
+  package init(textRange: SourceRange) {
     storage = Storage(Alternatives())
     self.textRange = textRange
   }
@@ -219,21 +219,21 @@ public struct Expectation: Hashable, Sendable {
     if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.a) }
   }
 
-  public var ok: Bool {
+  package var ok: Bool {
     get { storage.a.ok }
     set {
       unique()
       storage.a.ok = newValue
     }
   }
-  public var timeout: Bool {
+  package var timeout: Bool {
     get { storage.a.timeout }
     set {
       unique()
       storage.a.timeout = newValue
     }
   }
-  public var errnos: ErrnoSet {
+  package var errnos: ErrnoSet {
     get { storage.a.errnos }
     _modify {
       unique()
@@ -241,21 +241,21 @@ public struct Expectation: Hashable, Sendable {
     }
   }
   /// Each entry is one alternative; all its events must be present in the result.
-  public var events: [PollEvents] {
+  package var events: [PollEvents] {
     get { storage.a.events }
     _modify {
       unique()
       yield &storage.a.events
     }
   }
-  public var numbers: [Int64] {
+  package var numbers: [Int64] {
     get { storage.a.numbers }
     _modify {
       unique()
       yield &storage.a.numbers
     }
   }
-  public var addresses: [SocketAddress] {
+  package var addresses: [SocketAddress] {
     get { storage.a.addresses }
     _modify {
       unique()
@@ -263,7 +263,7 @@ public struct Expectation: Hashable, Sendable {
     }
   }
   /// Sockets whose bound address (getsockname) is expected, as in `peer c; expect l`.
-  public var sockets: [SocketRef] {
+  package var sockets: [SocketRef] {
     get { storage.a.sockets }
     _modify {
       unique()
@@ -271,7 +271,7 @@ public struct Expectation: Hashable, Sendable {
     }
   }
   /// The previous statement must have taken at most this long.
-  public var within: TimeSpan? {
+  package var within: TimeSpan? {
     get { storage.a.within }
     set {
       unique()
@@ -279,27 +279,27 @@ public struct Expectation: Hashable, Sendable {
     }
   }
 
-  public var isEmpty: Bool {
+  package var isEmpty: Bool {
     let s = storage.a
     return !s.ok && !s.timeout && s.errnos.isEmpty && s.events.isEmpty && s.numbers.isEmpty && s.addresses.isEmpty
       && s.sockets.isEmpty
   }
 
-  public static func == (l: Expectation, r: Expectation) -> Bool {
+  package static func == (l: Expectation, r: Expectation) -> Bool {
     l.textRange == r.textRange && (l.storage === r.storage || l.storage.a == r.storage.a)
   }
 
-  public func hash(into h: inout Hasher) {
+  package func hash(into h: inout Hasher) {
     h.combine(textRange)
     h.combine(storage.a)
   }
 }
 
-public struct Statement: Sendable {
-  public var kind: StatementKind
+package struct Statement: Sendable {
+  package var kind: StatementKind
   /// From the keyword to the end of the last operand.
-  public var range: SourceRange
-  public init(_ kind: StatementKind, _ range: SourceRange) {
+  package var range: SourceRange
+  package init(_ kind: StatementKind, _ range: SourceRange) {
     self.kind = kind
     self.range = range
   }
@@ -308,7 +308,7 @@ public struct Statement: Sendable {
 /// One statement. The cases with the largest operands (connect, accept, set, poll, net) are
 /// `indirect`, so that the enum stays at 24 bytes and every statement of a long scenario at 32
 /// (it was 96); the cases most statements use (sock, bind, expect, close) are stored inline.
-public enum StatementKind: Sendable {
+package enum StatementKind: Sendable {
   case sock(SocketRef, SocketSpec)
   case bind(SocketRef, SocketAddress)
   case listen(SocketRef, backlog: Int32?)
@@ -328,7 +328,7 @@ public enum StatementKind: Sendable {
   case `repeat`(count: Int, body: [Statement])
 
   /// The statement's keyword, as written.
-  public var keyword: String {
+  package var keyword: String {
     switch self {
     case .sock: return "sock"
     case .bind: return "bind"
@@ -352,14 +352,14 @@ public enum StatementKind: Sendable {
 }
 
 /// What a scenario says it needs, from `# needs:` lines in its header.
-public struct Requirements: Hashable, Sendable {
-  public var root = false
-  public var linux = false
-  public var isolate = false
-  public var ipv6 = false
-  public init() {}
-  public var isEmpty: Bool { !root && !linux && !isolate && !ipv6 }
-  public var names: [String] {
+package struct Requirements: Hashable, Sendable {
+  package var root = false
+  package var linux = false
+  package var isolate = false
+  package var ipv6 = false
+  package init() {}
+  package var isEmpty: Bool { !root && !linux && !isolate && !ipv6 }
+  package var names: [String] {
     var n: [String] = []
     if root { n.append("root") }
     if linux { n.append("linux") }
@@ -370,16 +370,16 @@ public struct Requirements: Hashable, Sendable {
 }
 
 /// A parsed scenario.
-public struct Script: Sendable {
-  public var source: SourceFile
-  public var statements: [Statement]
+package struct Script: Sendable {
+  package var source: SourceFile
+  package var statements: [Statement]
   /// Socket names by slot.
-  public var socketNames: [String]
-  public var requirements: Requirements
-  public var diagnostics: [Diagnostic]
-  public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+  package var socketNames: [String]
+  package var requirements: Requirements
+  package var diagnostics: [Diagnostic]
+  package var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
-  public init(
+  package init(
     source: SourceFile, statements: [Statement], socketNames: [String], requirements: Requirements = Requirements(),
     diagnostics: [Diagnostic] = []
   ) {
@@ -391,7 +391,7 @@ public struct Script: Sendable {
   }
 
   /// Every `net` rule, in order, wherever it appears.
-  public var netRules: [(NetRule, SourceRange)] {
+  package var netRules: [(NetRule, SourceRange)] {
     var out: [(NetRule, SourceRange)] = []
     func walk(_ s: [Statement]) {
       for st in s {

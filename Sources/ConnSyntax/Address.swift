@@ -2,27 +2,27 @@
 // can reject `999.1.1.1:80` before anything runs, and so that the simulated backend can compare
 // addresses without asking the kernel.
 
-public struct IPv4Address: Hashable, Sendable, Comparable {
+package struct IPv4Address: Hashable, Sendable, Comparable {
   /// Host byte order: 127.0.0.1 is 0x7f000001.
-  public var value: UInt32
-  public init(_ value: UInt32) { self.value = value }
-  public init(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
+  package var value: UInt32
+  package init(_ value: UInt32) { self.value = value }
+  package init(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
     value = UInt32(a) << 24 | UInt32(b) << 16 | UInt32(c) << 8 | UInt32(d)
   }
-  public static let any = IPv4Address(0)
-  public static let loopback = IPv4Address(127, 0, 0, 1)
-  public static let broadcast = IPv4Address(0xffff_ffff)
-  public var isLoopback: Bool { value >> 24 == 127 }
-  public var isAny: Bool { value == 0 }
-  public var isMulticast: Bool { value >> 28 == 0xe }
-  public static func < (l: IPv4Address, r: IPv4Address) -> Bool { l.value < r.value }
+  package static let any = IPv4Address(0)
+  package static let loopback = IPv4Address(127, 0, 0, 1)
+  package static let broadcast = IPv4Address(0xffff_ffff)
+  package var isLoopback: Bool { value >> 24 == 127 }
+  package var isAny: Bool { value == 0 }
+  package var isMulticast: Bool { value >> 28 == 0xe }
+  package static func < (l: IPv4Address, r: IPv4Address) -> Bool { l.value < r.value }
 
-  public var description: String {
+  package var description: String {
     "\(value >> 24).\(value >> 16 & 0xff).\(value >> 8 & 0xff).\(value & 0xff)"
   }
 
   /// Parses dotted-quad text; nil on anything else (leading zeros, values over 255, missing parts).
-  public static func parse<C: Collection>(_ s: C) -> IPv4Address? where C.Element == UInt8 {
+  package static func parse<C: Collection>(_ s: C) -> IPv4Address? where C.Element == UInt8 {
     var parts = 0
     var cur: UInt32 = 0
     var digits = 0
@@ -48,40 +48,40 @@ public struct IPv4Address: Hashable, Sendable, Comparable {
   }
 }
 
-public struct IPv6Address: Hashable, Sendable {
-  public var high: UInt64
-  public var low: UInt64
-  public init(high: UInt64, low: UInt64) {
+package struct IPv6Address: Hashable, Sendable {
+  package var high: UInt64
+  package var low: UInt64
+  package init(high: UInt64, low: UInt64) {
     self.high = high
     self.low = low
   }
-  public static let any = IPv6Address(high: 0, low: 0)
-  public static let loopback = IPv6Address(high: 0, low: 1)
+  package static let any = IPv6Address(high: 0, low: 0)
+  package static let loopback = IPv6Address(high: 0, low: 1)
 
-  public var bytes: [UInt8] {
+  package var bytes: [UInt8] {
     (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64($0))) }
       + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64($0))) }
   }
-  public init(bytes b: [UInt8]) {
+  package init(bytes b: [UInt8]) {
     var h: UInt64 = 0
     var l: UInt64 = 0
     for i in 0..<8 { h = h << 8 | UInt64(b[i]) }
     for i in 8..<16 { l = l << 8 | UInt64(b[i]) }
     self.init(high: h, low: l)
   }
-  public var isLoopback: Bool { self == .loopback }
-  public var isAny: Bool { high == 0 && low == 0 }
+  package var isLoopback: Bool { self == .loopback }
+  package var isAny: Bool { high == 0 && low == 0 }
   /// ::ffff:a.b.c.d
-  public var mappedIPv4: IPv4Address? {
+  package var mappedIPv4: IPv4Address? {
     high == 0 && low >> 32 == 0xffff ? IPv4Address(UInt32(truncatingIfNeeded: low)) : nil
   }
-  public static func mapping(_ v4: IPv4Address) -> IPv6Address {
+  package static func mapping(_ v4: IPv4Address) -> IPv6Address {
     IPv6Address(high: 0, low: 0xffff_0000_0000 | UInt64(v4.value))
   }
-  public var isLinkLocal: Bool { high >> 54 == 0x3fa }
+  package var isLinkLocal: Bool { high >> 54 == 0x3fa }
 
   /// RFC 5952 text: lowercase, longest zero run compressed, v4-mapped in dotted form.
-  public var description: String {
+  package var description: String {
     if let v4 = mappedIPv4 { return "::ffff:\(v4.description)" }
     let groups: [UInt16] = (0..<8).map { i in
       let word = i < 4 ? high : low
@@ -108,13 +108,13 @@ public struct IPv6Address: Hashable, Sendable {
     return hex(0..<bestStart) + "::" + hex((bestStart + bestLen)..<8)
   }
 
-  public static func parse(_ text: [UInt8]) -> IPv6Address? {
+  package static func parse(_ text: [UInt8]) -> IPv6Address? {
     text.withUnsafeBufferPointer { parse($0) }
   }
 
   /// RFC 4291 text: groups of up to four hex digits, one `::` at most, an optional dotted IPv4
   /// tail. Groups go to stack storage: no heap allocation.
-  public static func parse(_ text: UnsafeBufferPointer<UInt8>) -> IPv6Address? {
+  package static func parse(_ text: UnsafeBufferPointer<UInt8>) -> IPv6Address? {
     let n = text.count
     if n < 2 || n > 45 { return nil }
     return withUnsafeTemporaryAllocation(of: UInt16.self, capacity: 8) { g -> IPv6Address? in
@@ -190,7 +190,7 @@ public struct IPv6Address: Hashable, Sendable {
 /// The cases other than IPv4 are `indirect` (boxed): the enum is then the size of a pointer, not
 /// of an IPv6 address with its scope, which keeps every statement and outcome that holds an
 /// address small.
-public enum SocketAddress: Hashable, Sendable {
+package enum SocketAddress: Hashable, Sendable {
   case inet(IPv4Address, port: UInt16)
   /// `scope` is the text after `%` (an interface name or number), resolved by the backend.
   indirect case inet6(IPv6Address, port: UInt16, scope: String?)
@@ -201,7 +201,7 @@ public enum SocketAddress: Hashable, Sendable {
   /// AF_UNSPEC: dissolves a datagram association.
   case unspec
 
-  public var family: AddressFamily? {
+  package var family: AddressFamily? {
     switch self {
     case .inet: return .inet
     case .inet6: return .inet6
@@ -210,7 +210,7 @@ public enum SocketAddress: Hashable, Sendable {
     }
   }
 
-  public var port: UInt16? {
+  package var port: UInt16? {
     switch self {
     case .inet(_, let p), .inet6(_, let p, _): return p
     default: return nil
@@ -218,7 +218,7 @@ public enum SocketAddress: Hashable, Sendable {
   }
 
   /// Loopback, Unix, and unspecified addresses never leave the machine.
-  public var isLocalOnly: Bool {
+  package var isLocalOnly: Bool {
     switch self {
     case .inet(let a, _): return a.isLoopback
     case .inet6(let a, _, _): return a.isLoopback || (a.mappedIPv4?.isLoopback ?? false)
@@ -227,7 +227,7 @@ public enum SocketAddress: Hashable, Sendable {
   }
 
   /// The same text the language uses: `127.0.0.1:80`, `[::1]:80`, `"/run/x.sock"`, `@name`, `unspec`.
-  public var description: String {
+  package var description: String {
     switch self {
     case .inet(let a, let p): return "\(a.description):\(p)"
     case .inet6(let a, let p, let s): return "[\(a.description)\(s.map { "%" + $0 } ?? "")]:\(p)"
@@ -239,18 +239,18 @@ public enum SocketAddress: Hashable, Sendable {
 }
 
 /// An IP prefix, `10.0.0.0/8` or `fd00::/64`.
-public enum IPPrefix: Hashable, Sendable {
+package enum IPPrefix: Hashable, Sendable {
   case v4(IPv4Address, Int)
   case v6(IPv6Address, Int)
 
-  public var description: String {
+  package var description: String {
     switch self {
     case .v4(let a, let l): return "\(a.description)/\(l)"
     case .v6(let a, let l): return "\(a.description)/\(l)"
     }
   }
 
-  public func contains(_ address: SocketAddress) -> Bool {
+  package func contains(_ address: SocketAddress) -> Bool {
     switch (self, address) {
     case (.v4(let net, let len), .inet(let a, _)):
       if len == 0 { return true }
@@ -263,14 +263,14 @@ public enum IPPrefix: Hashable, Sendable {
     }
   }
 
-  public var length: Int {
+  package var length: Int {
     switch self {
     case .v4(_, let l), .v6(_, let l): return l
     }
   }
 
   /// The prefix with every bit past its length cleared: 10.0.0.0/8 for 10.1.2.3/8.
-  public var networkOnly: IPPrefix {
+  package var networkOnly: IPPrefix {
     switch self {
     case .v4(let a, let l):
       let mask: UInt32 = l == 0 ? 0 : l >= 32 ? .max : ~(UInt32.max >> UInt32(l))
@@ -283,7 +283,7 @@ public enum IPPrefix: Hashable, Sendable {
 }
 
 /// Quotes a string the way the lexer reads it back.
-public func quoteString(_ s: String) -> String {
+package func quoteString(_ s: String) -> String {
   var out = "\""
   for u in s.unicodeScalars {
     switch u {
@@ -304,7 +304,7 @@ public func quoteString(_ s: String) -> String {
 }
 
 /// A JSON string literal (also a valid YAML double-quoted string).
-public func jsonString(_ s: String) -> String {
+package func jsonString(_ s: String) -> String {
   var out = "\""
   for c in s.unicodeScalars {
     switch c {

@@ -2,19 +2,19 @@
 // Every message the front end can produce is a static factory below, so tests assert ids,
 // not wording.
 
-public enum Severity: String, Sendable {
+package enum Severity: String, Sendable {
   case error, warning, note
 }
 
-public struct Diagnostic: Sendable, Equatable {
-  public var id: String
-  public var severity: Severity
-  public var message: String
-  public var range: SourceRange
+package struct Diagnostic: Sendable, Equatable {
+  package var id: String
+  package var severity: Severity
+  package var message: String
+  package var range: SourceRange
   /// A "did you mean" or explanatory hint, printed after the caret.
-  public var hint: String?
+  package var hint: String?
 
-  public init(id: String, _ message: String, at range: SourceRange, hint: String? = nil, severity: Severity = .error) {
+  package init(id: String, _ message: String, at range: SourceRange, hint: String? = nil, severity: Severity = .error) {
     self.id = id
     self.severity = severity
     self.message = message

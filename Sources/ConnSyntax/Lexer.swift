@@ -3,7 +3,7 @@
 // punctuation, a string or a bracketed address is read as one "word" (a run of letters, digits
 // and . : / % _) and classified by what it contains, in the same pass that finds its end.
 
-public enum TokenKind: UInt8, Sendable {
+package enum TokenKind: UInt8, Sendable {
   case identifier  // stream, s, ECONNREFUSED
   case integer  // 80
   case duration  // 250us 10ms 1.5s 2m
@@ -16,7 +16,7 @@ public enum TokenKind: UInt8, Sendable {
   case invalid  // already reported by the lexer
   case eof
 
-  public var description: String {
+  package var description: String {
     switch self {
     case .identifier: return "a name"
     case .integer: return "a number"
@@ -37,11 +37,11 @@ public enum TokenKind: UInt8, Sendable {
   }
 }
 
-public struct Token: Sendable, Equatable {
-  public var kind: TokenKind
-  public var start: UInt32
-  public var end: UInt32
-  public var range: SourceRange { SourceRange(Int(start), Int(end)) }
+package struct Token: Sendable, Equatable {
+  package var kind: TokenKind
+  package var start: UInt32
+  package var end: UInt32
+  package var range: SourceRange { SourceRange(Int(start), Int(end)) }
 }
 
 /// Byte classes, one table lookup per byte.
@@ -63,19 +63,19 @@ private enum ByteClass {
   }()
 }
 
-public struct Lexer {
+package struct Lexer {
   /// Longest token the lexer accepts; longer ones are diagnosed (but still skipped in linear time).
-  public static let maxTokenLength = 4096
+  package static let maxTokenLength = 4096
 
   let buf: UnsafeBufferPointer<UInt8>
-  public private(set) var pos: Int = 0
-  public var diagnostics: [Diagnostic] = []
+  package private(set) var pos: Int = 0
+  package var diagnostics: [Diagnostic] = []
   /// Stops collecting after this many, so binary garbage cannot make millions of diagnostics.
-  public var diagnosticLimit = 200
+  package var diagnosticLimit = 200
   private let classes: UnsafePointer<UInt8>
 
   /// `buffer` must outlive the lexer (call inside `withUnsafeBufferPointer`).
-  public init(_ buffer: UnsafeBufferPointer<UInt8>) {
+  package init(_ buffer: UnsafeBufferPointer<UInt8>) {
     buf = buffer
     classes = ByteClass.table
   }
@@ -84,7 +84,7 @@ public struct Lexer {
     if diagnostics.count < diagnosticLimit { diagnostics.append(d) }
   }
 
-  public mutating func next() -> Token {
+  package mutating func next() -> Token {
     let n = buf.count
     // Skip blanks and comments (on local copies: the loops run over most of the file).
     if let base = buf.baseAddress {
@@ -390,7 +390,7 @@ public struct Lexer {
   }
 
   /// Tokenizes a whole buffer (tests and tools; the parser pulls tokens one at a time).
-  public static func tokenize(_ bytes: [UInt8]) -> (tokens: [Token], diagnostics: [Diagnostic]) {
+  package static func tokenize(_ bytes: [UInt8]) -> (tokens: [Token], diagnostics: [Diagnostic]) {
     bytes.withUnsafeBufferPointer { b in
       var lx = Lexer(b)
       var out: [Token] = []

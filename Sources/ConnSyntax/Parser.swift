@@ -6,29 +6,29 @@
 // Guards: every loop must consume a token or stop (checked), `repeat` nesting is capped at
 // `maxNesting`, and a file stops collecting diagnostics after `maxDiagnostics`.
 
-public struct Parser {
+package struct Parser {
   /// Deepest `repeat` nesting accepted.
-  public static let maxNesting = 32
+  package static let maxNesting = 32
   /// Diagnostics collected per file before giving up.
-  public static let maxDiagnostics = 100
+  package static let maxDiagnostics = 100
   /// Limits the checker enforces on values.
-  public static let maxRepeat = 100_000_000
-  public static let maxDuration = TimeSpan.seconds(3600)
+  package static let maxRepeat = 100_000_000
+  package static let maxDuration = TimeSpan.seconds(3600)
   /// sun_path holds 107 bytes and a NUL. A relative path gets the private directory
   /// (`/tmp/conn-XXXXXX/`, 17 bytes) in front, and an abstract name a private prefix of at most
   /// 24 bytes: these limits keep what reaches the kernel whole.
-  public static let maxRelativePath = 90
-  public static let maxAbstractName = 80
+  package static let maxRelativePath = 90
+  package static let maxAbstractName = 80
 
   /// Parses and checks a scenario. Diagnostics are in `script.diagnostics`; the statements are
   /// only meaningful when there are no errors.
-  public static func parse(_ source: SourceFile) -> Script {
+  package static func parse(_ source: SourceFile) -> Script {
     parse(source, context: ParseContext())
   }
 
   /// Parses a piece of a longer session (the REPL's line): names declared earlier count as
   /// declared, and a leading `expect` checks the previous piece's last statement.
-  public static func parse(_ source: SourceFile, context: ParseContext) -> Script {
+  package static func parse(_ source: SourceFile, context: ParseContext) -> Script {
     var failedSlots = Set<Int32>()
     var failedStarts: [UInt32] = []
     var script = source.bytes.withUnsafeBufferPointer { buf -> Script in
@@ -62,7 +62,7 @@ public struct Parser {
   }
 
   /// `# needs: root linux isolate ipv6` lines among the comments before the first statement.
-  public static func parseHeader(_ source: SourceFile) -> (Requirements, [Diagnostic]) {
+  package static func parseHeader(_ source: SourceFile) -> (Requirements, [Diagnostic]) {
     var req = Requirements()
     var diags: [Diagnostic] = []
     let b = source.bytes
@@ -103,12 +103,12 @@ public struct Parser {
 }
 
 /// What a session knew before the text being parsed.
-public struct ParseContext: Sendable {
+package struct ParseContext: Sendable {
   /// Socket names declared earlier.
-  public var declaredSockets: [String] = []
+  package var declaredSockets: [String] = []
   /// The statement that ran last, for an `expect` at the start of the text.
-  public var previousStatement: StatementKind?
-  public init(declaredSockets: [String] = [], previousStatement: StatementKind? = nil) {
+  package var previousStatement: StatementKind?
+  package init(declaredSockets: [String] = [], previousStatement: StatementKind? = nil) {
     self.declaredSockets = declaredSockets
     self.previousStatement = previousStatement
   }
@@ -1159,12 +1159,12 @@ extension Diagnostic {
 
 extension Parser {
   /// Parses a duration as the language writes it (`10s`, `250ms`), for options like `--timeout`.
-  public static func duration(_ text: String) -> TimeSpan? {
+  package static func duration(_ text: String) -> TimeSpan? {
     single(text) { p throws(StatementError) in try p.parseDuration("a duration") }
   }
 
   /// Parses a prefix (`10.0.0.0/8`, `fd00::/64`), for `--allow-net`.
-  public static func prefix(_ text: String) -> IPPrefix? {
+  package static func prefix(_ text: String) -> IPPrefix? {
     single(text) { p throws(StatementError) in try p.parsePrefix() }
   }
 

@@ -1,13 +1,13 @@
 // Turns diagnostics into text: `file:line:col: error: message`, the source line, a caret under
 // the range, and the hint. Colour is the caller's decision (a terminal without NO_COLOR).
 
-public struct DiagnosticRenderer: Sendable {
-  public var color: Bool
-  public init(color: Bool) { self.color = color }
+package struct DiagnosticRenderer: Sendable {
+  package var color: Bool
+  package init(color: Bool) { self.color = color }
 
   func paint(_ s: String, _ code: String) -> String { ansiPaint(s, code, color) }
 
-  public func render(_ d: Diagnostic, in source: SourceFile) -> String {
+  package func render(_ d: Diagnostic, in source: SourceFile) -> String {
     let (line, col) = source.location(of: d.range.start)
     let sev: String
     switch d.severity {
@@ -22,7 +22,7 @@ public struct DiagnosticRenderer: Sendable {
   }
 
   /// The source line and a caret (`^~~~`) under the range; long lines are windowed around it.
-  public func excerpt(_ source: SourceFile, _ range: SourceRange) -> String {
+  package func excerpt(_ source: SourceFile, _ range: SourceRange) -> String {
     let lineRange = source.lineRange(containing: range.start)
     let start = Int(range.start)
     var lo = lineRange.lowerBound
@@ -74,4 +74,4 @@ public struct DiagnosticRenderer: Sendable {
 
 /// `s` in an ANSI style (`1;31` bold red...) when `on`, else as it is. The one place colour
 /// codes are written: callers decide `on` (a terminal, no NO_COLOR).
-public func ansiPaint(_ s: String, _ code: String, _ on: Bool) -> String { on ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+package func ansiPaint(_ s: String, _ code: String, _ on: Bool) -> String { on ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }

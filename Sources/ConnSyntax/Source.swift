@@ -2,46 +2,46 @@
 // only when a diagnostic is printed, by scanning for newlines once (LineTable).
 
 /// A half-open byte range `[start, end)` in one source file.
-public struct SourceRange: Hashable, Sendable {
-  public var start: UInt32
-  public var end: UInt32
+package struct SourceRange: Hashable, Sendable {
+  package var start: UInt32
+  package var end: UInt32
 
-  @inlinable public init(_ start: Int, _ end: Int) {
+  @inlinable package init(_ start: Int, _ end: Int) {
     self.start = UInt32(truncatingIfNeeded: start)
     self.end = UInt32(truncatingIfNeeded: end)
   }
 
-  public static let none = SourceRange(0, 0)
-  public var length: Int { Int(end) - Int(start) }
-  public func union(_ other: SourceRange) -> SourceRange {
+  package static let none = SourceRange(0, 0)
+  package var length: Int { Int(end) - Int(start) }
+  package func union(_ other: SourceRange) -> SourceRange {
     SourceRange(Int(min(start, other.start)), Int(max(end, other.end)))
   }
 }
 
 /// One scenario's text and the name it is reported under (a path, `<stdin>`, `<repl>`).
-public final class SourceFile: @unchecked Sendable {
-  public let name: String
-  public let bytes: [UInt8]
+package final class SourceFile: @unchecked Sendable {
+  package let name: String
+  package let bytes: [UInt8]
   private var lineStarts: [Int]?
 
-  public init(name: String, bytes: [UInt8]) {
+  package init(name: String, bytes: [UInt8]) {
     self.name = name
     self.bytes = bytes
   }
 
-  public convenience init(name: String, text: String) {
+  package convenience init(name: String, text: String) {
     self.init(name: name, bytes: Array(text.utf8))
   }
 
   /// The text of a range, decoded leniently (invalid UTF-8 becomes U+FFFD).
-  public func text(_ range: SourceRange) -> String {
+  package func text(_ range: SourceRange) -> String {
     let s = min(Int(range.start), bytes.count)
     let e = min(max(Int(range.end), s), bytes.count)
     return String(decoding: bytes[s..<e], as: UTF8.self)
   }
 
   /// 1-based line and column (column counts bytes, as compilers do) of a byte offset.
-  public func location(of offset: UInt32) -> (line: Int, column: Int) {
+  package func location(of offset: UInt32) -> (line: Int, column: Int) {
     let starts = lineTable()
     let off = min(Int(offset), bytes.count)
     var lo = 0
@@ -54,7 +54,7 @@ public final class SourceFile: @unchecked Sendable {
   }
 
   /// The byte range of the whole line holding `offset`, without its newline.
-  public func lineRange(containing offset: UInt32) -> Range<Int> {
+  package func lineRange(containing offset: UInt32) -> Range<Int> {
     let starts = lineTable()
     let (line, _) = location(of: offset)
     let start = starts[line - 1]

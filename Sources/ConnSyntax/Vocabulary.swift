@@ -3,7 +3,7 @@
 // errno *means* lives in ConnRuntime's catalog and its number in the backend that produces it.
 
 /// An errno by name. Numbers differ between platforms; the kernel backend maps them.
-public enum Errno: UInt8, CaseIterable, Sendable, Hashable, Error {
+package enum Errno: UInt8, CaseIterable, Sendable, Hashable, Error {
   case EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, EBADF, ECHILD, EAGAIN, ENOMEM
   case EACCES, EFAULT, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, ENFILE, EMFILE
   case ENOTTY, ETXTBSY, EFBIG, ENOSPC, ESPIPE, EROFS, EMLINK, EPIPE, EDOM, ERANGE, EDEADLK
@@ -16,28 +16,28 @@ public enum Errno: UInt8, CaseIterable, Sendable, Hashable, Error {
   case EINPROGRESS, ESTALE, EDQUOT, ECANCELED, EOWNERDEAD, ENOTRECOVERABLE
 
   /// Other spellings accepted in scripts, mapped to the name Linux reports.
-  public static let aliases: [(String, Errno)] = [("EWOULDBLOCK", .EAGAIN), ("ENOTSUP", .EOPNOTSUPP), ("EDEADLOCK", .EDEADLK)]
+  package static let aliases: [(String, Errno)] = [("EWOULDBLOCK", .EAGAIN), ("ENOTSUP", .EOPNOTSUPP), ("EDEADLOCK", .EDEADLK)]
 
   /// The name as scripts and `strerrorname_np` spell it.
-  public var name: String { Errno.names[Int(rawValue)] }
+  package var name: String { Errno.names[Int(rawValue)] }
   private static let names: [String] = allCases.map { String(describing: $0) }
 
-  public static let byName: ByteTable<Errno> = ByteTable(allCases.map { ($0.name, $0) } + aliases)
+  package static let byName: ByteTable<Errno> = ByteTable(allCases.map { ($0.name, $0) } + aliases)
 
-  public init?(name: String) {
+  package init?(name: String) {
     guard let e = Errno.byName.lookup(name) else { return nil }
     self = e
   }
 }
 
 /// A set of errnos as a 128-bit mask: `expect EINPROGRESS or EALREADY` without allocation.
-public struct ErrnoSet: Hashable, Sendable {
-  public var low: UInt64 = 0
-  public var high: UInt64 = 0
-  public init() {}
-  public var isEmpty: Bool { low == 0 && high == 0 }
+package struct ErrnoSet: Hashable, Sendable {
+  package var low: UInt64 = 0
+  package var high: UInt64 = 0
+  package init() {}
+  package var isEmpty: Bool { low == 0 && high == 0 }
 
-  public mutating func insert(_ e: Errno) -> Bool {
+  package mutating func insert(_ e: Errno) -> Bool {
     let i = Int(e.rawValue)
     if i < 64 {
       let had = low & (1 << UInt64(i)) != 0
@@ -48,24 +48,24 @@ public struct ErrnoSet: Hashable, Sendable {
     high |= 1 << UInt64(i - 64)
     return !had
   }
-  public func contains(_ e: Errno) -> Bool {
+  package func contains(_ e: Errno) -> Bool {
     let i = Int(e.rawValue)
     return i < 64 ? low & (1 << UInt64(i)) != 0 : high & (1 << UInt64(i - 64)) != 0
   }
-  public var members: [Errno] { Errno.allCases.filter { contains($0) } }
+  package var members: [Errno] { Errno.allCases.filter { contains($0) } }
 }
 
 /// The socket options a script can `set` or `get`, with the kind of value each takes.
-public enum SocketOption: String, CaseIterable, Sendable {
+package enum SocketOption: String, CaseIterable, Sendable {
   case SO_ERROR, SO_TYPE, SO_DOMAIN, SO_ACCEPTCONN
   case SO_BROADCAST, SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, SO_LINGER
   case SO_SNDTIMEO, SO_RCVTIMEO, SO_SNDBUF, SO_RCVBUF
   case TCP_SYNCNT, TCP_NODELAY, TCP_USER_TIMEOUT
   case IPV6_V6ONLY, IP_BIND_ADDRESS_NO_PORT, IP_FREEBIND
 
-  public enum ValueKind: Sendable { case integer, boolean, duration }
+  package enum ValueKind: Sendable { case integer, boolean, duration }
 
-  public var valueKind: ValueKind {
+  package var valueKind: ValueKind {
     switch self {
     case .SO_SNDTIMEO, .SO_RCVTIMEO, .SO_LINGER: return .duration
     case .SO_BROADCAST, .SO_REUSEADDR, .SO_REUSEPORT, .SO_KEEPALIVE, .TCP_NODELAY, .IPV6_V6ONLY,
@@ -76,57 +76,57 @@ public enum SocketOption: String, CaseIterable, Sendable {
   }
 
   /// Options that the kernel only reports.
-  public var isReadOnly: Bool {
+  package var isReadOnly: Bool {
     switch self {
     case .SO_ERROR, .SO_TYPE, .SO_DOMAIN, .SO_ACCEPTCONN: return true
     default: return false
     }
   }
 
-  public static let byName = ByteTable(allCases.map { ($0.rawValue, $0) })
+  package static let byName = ByteTable(allCases.map { ($0.rawValue, $0) })
 }
 
 /// poll(2) events, named as scripts write them.
-public struct PollEvents: OptionSet, Hashable, Sendable {
-  public let rawValue: UInt8
-  public init(rawValue: UInt8) { self.rawValue = rawValue }
-  public static let readable = PollEvents(rawValue: 1)
-  public static let writable = PollEvents(rawValue: 2)
-  public static let error = PollEvents(rawValue: 4)
-  public static let hangup = PollEvents(rawValue: 8)
-  public static let readHangup = PollEvents(rawValue: 16)
-  public static let priority = PollEvents(rawValue: 32)
+package struct PollEvents: OptionSet, Hashable, Sendable {
+  package let rawValue: UInt8
+  package init(rawValue: UInt8) { self.rawValue = rawValue }
+  package static let readable = PollEvents(rawValue: 1)
+  package static let writable = PollEvents(rawValue: 2)
+  package static let error = PollEvents(rawValue: 4)
+  package static let hangup = PollEvents(rawValue: 8)
+  package static let readHangup = PollEvents(rawValue: 16)
+  package static let priority = PollEvents(rawValue: 32)
   /// POLLNVAL: the descriptor is not open.
-  public static let invalid = PollEvents(rawValue: 64)
+  package static let invalid = PollEvents(rawValue: 64)
 
-  public static let names: [(String, PollEvents)] = [
+  package static let names: [(String, PollEvents)] = [
     ("readable", .readable), ("writable", .writable), ("error", .error), ("hup", .hangup),
     ("rdhup", .readHangup), ("pri", .priority), ("nval", .invalid),
   ]
-  public static let byName = ByteTable(names)
+  package static let byName = ByteTable(names)
 
-  public var description: String {
+  package var description: String {
     let parts = PollEvents.names.filter { contains($0.1) }.map(\.0)
     return parts.isEmpty ? "none" : parts.joined(separator: " ")
   }
 }
 
-public enum SocketType: String, CaseIterable, Sendable { case stream, dgram, seqpacket }
-public enum AddressFamily: String, CaseIterable, Sendable { case inet, inet6, unix }
+package enum SocketType: String, CaseIterable, Sendable { case stream, dgram, seqpacket }
+package enum AddressFamily: String, CaseIterable, Sendable { case inet, inet6, unix }
 
-public struct SocketKind: Hashable, Sendable {
-  public var type: SocketType
-  public var family: AddressFamily
-  public init(_ type: SocketType, _ family: AddressFamily) {
+package struct SocketKind: Hashable, Sendable {
+  package var type: SocketType
+  package var family: AddressFamily
+  package init(_ type: SocketType, _ family: AddressFamily) {
     self.type = type
     self.family = family
   }
 }
 
-public enum ShutdownHow: String, CaseIterable, Sendable { case read, write, both }
+package enum ShutdownHow: String, CaseIterable, Sendable { case read, write, both }
 
 /// Edit distance for "did you mean" hints. Small inputs only.
-public func closestName(to word: String, in candidates: [String], maxDistance: Int = 3) -> String? {
+package func closestName(to word: String, in candidates: [String], maxDistance: Int = 3) -> String? {
   let w = Array(word.uppercased().utf8)
   var best: (String, Int)?
   for c in candidates {
@@ -160,7 +160,7 @@ func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
 
 /// A lookup table from byte strings to values, so that keyword and errno recognition never
 /// builds a `String` on the hot path.
-public struct ByteTable<Value>: @unchecked Sendable {
+package struct ByteTable<Value>: @unchecked Sendable {
   /// All keys back to back; entry i is bytes[offsets[i] ..< offsets[i] + lengths[i]].
   private var bytes: [UInt8] = []
   private var offsets: [Int32] = []
@@ -169,7 +169,7 @@ public struct ByteTable<Value>: @unchecked Sendable {
   private var slots: [Int32]
   private let mask: Int
 
-  public init(_ entries: [(String, Value)]) {
+  package init(_ entries: [(String, Value)]) {
     var size = 16
     while size < entries.count * 4 { size *= 2 }
     slots = [Int32](repeating: -1, count: size)
@@ -209,7 +209,7 @@ public struct ByteTable<Value>: @unchecked Sendable {
     return Int(truncatingIfNeeded: h ^ (h >> 29))
   }
 
-  public func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> Value? {
+  package func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> Value? {
     var i = ByteTable.hash(p, n) & mask
     return bytes.withUnsafeBufferPointer { keys -> Value? in
       while true {
@@ -221,12 +221,12 @@ public struct ByteTable<Value>: @unchecked Sendable {
     }
   }
 
-  public func lookup(_ s: String) -> Value? {
+  package func lookup(_ s: String) -> Value? {
     var s = s
     return s.withUTF8 { b in b.count == 0 ? nil : lookup(b.baseAddress!, b.count) }
   }
 
-  public var names: [String] {
+  package var names: [String] {
     (0..<values.count).map { String(decoding: bytes[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])], as: UTF8.self) }
   }
 }

@@ -2,13 +2,13 @@
 // files, directories, terminals, environment, output. Kept here so that ConnCommands stays free
 // of libc, as DESIGN.md's layering asks.
 
-public enum HostError: Error, Equatable, CustomStringConvertible {
+package enum HostError: Error, Equatable, CustomStringConvertible {
   case notFound(String)
   case isDirectory(String)
   case unreadable(String, String)
   case tooLarge(String, Int)
 
-  public var description: String {
+  package var description: String {
     switch self {
     case .notFound(let p): return "\(p): no such file or directory"
     case .isDirectory(let p): return "\(p): is a directory, not a scenario file"
@@ -18,13 +18,13 @@ public enum HostError: Error, Equatable, CustomStringConvertible {
   }
 }
 
-public enum Host {
+package enum Host {
   /// Largest scenario file read (1 GiB): beyond that something is wrong with the input.
-  public static let maxFileSize = 1 << 30
+  package static let maxFileSize = 1 << 30
 
-  public enum FileKind { case file, directory, missing, other }
+  package enum FileKind { case file, directory, missing, other }
 
-  public static func kind(of path: String) -> FileKind {
+  package static func kind(of path: String) -> FileKind {
     var st = stat()
     if stat(path, &st) != 0 { return .missing }
     switch st.st_mode & S_IFMT {
@@ -35,7 +35,7 @@ public enum Host {
   }
 
   /// Reads a whole file as bytes. "-" is standard input.
-  public static func readFile(_ path: String) throws(HostError) -> [UInt8] {
+  package static func readFile(_ path: String) throws(HostError) -> [UInt8] {
     let fd: Int32
     if path == "-" {
       fd = 0
@@ -69,7 +69,7 @@ public enum Host {
     return out
   }
 
-  public static func writeFile(_ path: String, _ text: String) throws(HostError) {
+  package static func writeFile(_ path: String, _ text: String) throws(HostError) {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     if fd < 0 {
       let err = errno
@@ -81,7 +81,7 @@ public enum Host {
   }
 
   /// Every `*.conn` file below a directory, sorted by path (deterministic order).
-  public static func scenarioFiles(under dir: String) -> [String] {
+  package static func scenarioFiles(under dir: String) -> [String] {
     var out: [String] = []
     var stack = [dir]
     var visited = 0
@@ -106,22 +106,22 @@ public enum Host {
     return out.sorted()
   }
 
-  public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) != 0 }
+  package static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) != 0 }
 
-  public static func environment(_ name: String) -> String? {
+  package static func environment(_ name: String) -> String? {
     guard let p = getenv(name) else { return nil }
     return String(cString: p)
   }
 
   /// Colour only on a terminal and never when NO_COLOR is set (https://no-color.org).
-  public static func wantsColor(_ fd: Int32) -> Bool {
+  package static func wantsColor(_ fd: Int32) -> Bool {
     if let v = environment("NO_COLOR"), !v.isEmpty { return false }
     if environment("TERM") == "dumb" { return false }
     return isTerminal(fd)
   }
 
   @discardableResult
-  public static func writeAll(_ fd: Int32, _ s: String) -> Bool {
+  package static func writeAll(_ fd: Int32, _ s: String) -> Bool {
     var s = s
     return s.withUTF8 { b in
       var off = 0
@@ -137,11 +137,11 @@ public enum Host {
     }
   }
 
-  public static func printOut(_ s: String) { writeAll(1, s) }
-  public static func printErr(_ s: String) { writeAll(2, s) }
+  package static func printOut(_ s: String) { writeAll(1, s) }
+  package static func printErr(_ s: String) { writeAll(2, s) }
 
-  public static var isRoot: Bool { geteuid() == 0 }
-  public static var isLinux: Bool {
+  package static var isRoot: Bool { geteuid() == 0 }
+  package static var isLinux: Bool {
     #if os(Linux)
     return true
     #else
@@ -149,15 +149,15 @@ public enum Host {
     #endif
   }
 
-  public static func monotonicNow() -> Int64 { Platform.monotonicNanoseconds() }
+  package static func monotonicNow() -> Int64 { Platform.monotonicNanoseconds() }
 
-  public static func processorCount() -> Int {
+  package static func processorCount() -> Int {
     let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
     return n > 0 ? n : 1
   }
 
   /// Descriptors open in this process (for leak checks).
-  public static func openDescriptorCount() -> Int {
+  package static func openDescriptorCount() -> Int {
     #if os(Linux)
     guard let dp = opendir("/proc/self/fd") else { return -1 }
     var n = 0
@@ -172,7 +172,7 @@ public enum Host {
   }
 
   /// The process's peak resident set size in bytes.
-  public static func peakRSSBytes() -> Int {
+  package static func peakRSSBytes() -> Int {
     var ru = rusage()
     #if canImport(Glibc)
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &ru)
@@ -184,7 +184,7 @@ public enum Host {
   }
 
   /// What each open descriptor refers to ("socket:[123]", "/dev/null", ...), Linux only.
-  public static func openDescriptorTargets() -> [String] {
+  package static func openDescriptorTargets() -> [String] {
     #if os(Linux)
     guard let dp = opendir("/proc/self/fd") else { return [] }
     var out: [String] = []
@@ -207,7 +207,7 @@ public enum Host {
   /// Unblocks every signal for the calling thread. A launcher may start a process with
   /// signals blocked (some block them all); conn needs SIGINT for Ctrl-C and should die of
   /// SIGTERM like any program.
-  public static func unblockSignals() {
+  package static func unblockSignals() {
     var empty = sigset_t()
     sigemptyset(&empty)
     pthread_sigmask(SIG_SETMASK, &empty, nil)
@@ -215,5 +215,5 @@ public enum Host {
     signal(SIGPIPE, SIG_IGN)
   }
 
-  public static func exit(_ code: Int32) -> Never { sysExit(code) }
+  package static func exit(_ code: Int32) -> Never { sysExit(code) }
 }

@@ -11,17 +11,17 @@ extension Host {
   /// Installs the REPL's SIGINT handler: a key press is recorded, a blocked call returns EINTR,
   /// and the process lives on. The calling thread becomes the one that runs statements.
   @discardableResult
-  public static func installInterruptKey() -> Bool { conn_sigint_install() == 0 }
+  package static func installInterruptKey() -> Bool { conn_sigint_install() == 0 }
 
   /// True if Ctrl-C was pressed since the last call, and forgets it.
-  public static func takeInterrupt() -> Bool { conn_sigint_take() != 0 }
+  package static func takeInterrupt() -> Bool { conn_sigint_take() != 0 }
 
   /// True if Ctrl-C was pressed and not yet taken.
-  public static var interruptPending: Bool { conn_sigint_peek() != 0 }
+  package static var interruptPending: Bool { conn_sigint_peek() != 0 }
 
   // MARK: - Input
 
-  public enum InputWait: Equatable, Sendable {
+  package enum InputWait: Equatable, Sendable {
     /// Bytes (or end of file) can be read without blocking.
     case ready
     /// A signal interrupted the wait (Ctrl-C, a window resize...).
@@ -30,7 +30,7 @@ extension Host {
   }
 
   /// Waits until `fd` is readable, or a signal arrives.
-  public static func waitForInput(_ fd: Int32) -> InputWait {
+  package static func waitForInput(_ fd: Int32) -> InputWait {
     var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
     let rc = sysPoll(&p, 1, -1)
     if rc > 0 { return .ready }
@@ -38,7 +38,7 @@ extension Host {
     return .failed
   }
 
-  public enum ReadResult: Equatable, Sendable {
+  package enum ReadResult: Equatable, Sendable {
     case bytes(Int)
     case end
     case interrupted
@@ -47,7 +47,7 @@ extension Host {
 
   /// One read(2) into `buffer` (at most its count). EINTR is reported, not retried, so that the
   /// caller can look at the Ctrl-C flag.
-  public static func readSome(_ fd: Int32, into buffer: inout [UInt8]) -> ReadResult {
+  package static func readSome(_ fd: Int32, into buffer: inout [UInt8]) -> ReadResult {
     let n = buffer.withUnsafeMutableBytes { replRead(fd, $0.baseAddress, $0.count) }
     if n > 0 { return .bytes(n) }
     if n == 0 { return .end }
@@ -58,13 +58,13 @@ extension Host {
   // MARK: - Files
 
   /// The user's home directory, from HOME.
-  public static var homeDirectory: String? {
+  package static var homeDirectory: String? {
     guard let h = environment("HOME"), !h.isEmpty else { return nil }
     return h
   }
 
   /// Creates a directory and its missing parents (mode 0700). Nil on success, else why not.
-  public static func makeDirectories(_ path: String) -> String? {
+  package static func makeDirectories(_ path: String) -> String? {
     var prefix = path.hasPrefix("/") ? "/" : ""
     for part in path.split(separator: "/") {
       prefix += part
@@ -78,7 +78,7 @@ extension Host {
 
   /// Checks that a file can be appended to, creating it empty (mode 0600) if it does not exist.
   /// Nil when it can, else why not.
-  public static func checkAppendable(_ path: String) -> String? {
+  package static func checkAppendable(_ path: String) -> String? {
     if kind(of: path) == .directory { return "\(path): is a directory" }
     let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
     if fd < 0 { return "\(path): \(Platform.strerror(errno))" }
@@ -87,7 +87,7 @@ extension Host {
   }
 
   /// The directory part of a path ("." for a bare name).
-  public static func directoryPart(of path: String) -> String {
+  package static func directoryPart(of path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return "." }
     return slash == path.startIndex ? "/" : String(path[..<slash])
   }

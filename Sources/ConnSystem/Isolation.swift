@@ -11,15 +11,15 @@ import ConnSyntax
 // Safety: `ip` runs only after the thread's namespace has been checked to be the fresh one just
 // made; if anything about that fails, nothing is run at all.
 
-public struct IsolationError: Error, Sendable {
-  public var message: String
+package struct IsolationError: Error, Sendable {
+  package var message: String
   /// The `net` statement that could not be made real, if one is to blame.
-  public var range: SourceRange?
+  package var range: SourceRange?
 }
 
-public enum Isolation {
+package enum Isolation {
   /// Why namespaces cannot be made here, or nil when they can.
-  public static let unavailableReason: String? = {
+  package static let unavailableReason: String? = {
     #if os(Linux)
     let e = conn_probe_unshare_net()
     if e == 0 { return nil }
@@ -39,7 +39,7 @@ public enum Isolation {
   /// Returns the namespace's identity, which the kernel backend checks again before it lets a
   /// connect leave loopback.
   @discardableResult
-  public static func enter(rules: [(NetRule, SourceRange)]) throws(IsolationError) -> UInt64 {
+  package static func enter(rules: [(NetRule, SourceRange)]) throws(IsolationError) -> UInt64 {
     if let why = unavailableReason { throw IsolationError(message: why) }
     let before = conn_netns_inode()
     if conn_unshare_net() != 0 {

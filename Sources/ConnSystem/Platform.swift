@@ -76,7 +76,7 @@ enum Platform {
 import ConnRuntime
 
 /// The number an errno has on this platform, for `conn explain`.
-public func platformErrnoNumber(_ e: Errno) -> Int32 { Platform.number(of: e) }
+package func platformErrnoNumber(_ e: Errno) -> Int32 { Platform.number(of: e) }
 
 private func strerrorPointer(_ n: Int32) -> UnsafeMutablePointer<CChar>? { strerror(n) }
 

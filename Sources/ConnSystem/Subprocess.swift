@@ -3,17 +3,17 @@ import CConnShims
 // talking over two pipes. Processes (not threads) keep scenarios apart: a stale descriptor, a
 // changed file-system identity or a crash in one scenario cannot reach another.
 
-public final class Subprocess {
-  public let pid: Int32
+package final class Subprocess {
+  package let pid: Int32
   /// Write end of the child's standard input.
-  public let input: Int32
+  package let input: Int32
   /// Read end of the child's standard output.
-  public let output: Int32
+  package let output: Int32
   private var buffer: [UInt8] = []
-  public private(set) var finished = false
+  package private(set) var finished = false
 
   /// The path of the running executable (to start workers of itself).
-  public static var currentExecutable: String {
+  package static var currentExecutable: String {
     #if os(Linux)
     var buf = [CChar](repeating: 0, count: 4096)
     let n = readlink("/proc/self/exe", &buf, buf.count - 1)
@@ -23,7 +23,7 @@ public final class Subprocess {
   }
 
   /// Starts `path` with `arguments`; its stderr is inherited, or joins stdout.
-  public init?(path: String, arguments: [String], mergeStandardError: Bool = false) {
+  package init?(path: String, arguments: [String], mergeStandardError: Bool = false) {
     var toChild: [Int32] = [0, 0]
     var fromChild: [Int32] = [0, 0]
     // Close-on-exec from the start, so a process spawned meanwhile by another thread cannot
@@ -70,11 +70,11 @@ public final class Subprocess {
 
   /// Sends one line to the child.
   @discardableResult
-  public func send(_ line: String) -> Bool { Host.writeAll(input, line + "\n") }
+  package func send(_ line: String) -> Bool { Host.writeAll(input, line + "\n") }
 
   /// Reads what is available (after poll said readable) and returns complete lines; nil at end
   /// of file (the child exited or closed its output).
-  public func readLines() -> [String]? {
+  package func readLines() -> [String]? {
     var chunk = [UInt8](repeating: 0, count: 65536)
     let n = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
     if n < 0 { return errno == EINTR || errno == EAGAIN ? [] : nil }
@@ -96,7 +96,7 @@ public final class Subprocess {
   private var inputClosed = false
 
   /// Ends the child's input: it sees end of file.
-  public func closeInput() {
+  package func closeInput() {
     if inputClosed { return }
     inputClosed = true
     _ = sysClose(input)
@@ -106,7 +106,7 @@ public final class Subprocess {
   private var status: Int32 = 0
 
   /// Closes the child's input (it finishes and exits) and waits for it. Safe to call again.
-  public func finish() -> Int32 {
+  package func finish() -> Int32 {
     if reaped { return status }
     reaped = true
     closeInput()
@@ -119,14 +119,14 @@ public final class Subprocess {
 
   deinit { _ = finish() }
 
-  public func kill() {
+  package func kill() {
     if reaped { return }  // the pid may belong to another process by now
     _ = sysKill(pid, SIGKILL)
   }
 
   /// Waits until one of the subprocesses has output, at most `timeoutMilliseconds`; returns
   /// the indexes that are readable (or hung up).
-  public static func waitReadable(_ procs: [Subprocess?], timeoutMilliseconds: Int32) -> [Int] {
+  package static func waitReadable(_ procs: [Subprocess?], timeoutMilliseconds: Int32) -> [Int] {
     var fds: [pollfd] = []
     var index: [Int] = []
     for (i, p) in procs.enumerated() {

@@ -10,21 +10,21 @@ import ConnSyntax
 // and abstract names get a private prefix; both are stripped again when an address is reported.
 // So scenarios can run side by side and still write `"x.sock"` and `@name`.
 
-public final class SystemBackend: Backend {
-  public let name = "system"
+package final class SystemBackend: Backend {
+  package let name = "system"
   // Read or changed on every call, by this class alone on one thread: no run-time exclusivity
   // check (it cost as much as a cheap syscall per statement).
   /// `user` changed the file-system identity: endScenario gives root's back.
   private var identityChanged = false
-  @exclusivity(unchecked) public var trace: ((String) -> Void)?
+  @exclusivity(unchecked) package var trace: ((String) -> Void)?
 
   /// Destinations allowed beyond loopback (`--allow-net`).
-  public var allowedNetworks: [IPPrefix]
+  package var allowedNetworks: [IPPrefix]
   /// True when the scenario runs in a network namespace of its own: every destination is safe.
-  @exclusivity(unchecked) public var isolated: Bool
+  @exclusivity(unchecked) package var isolated: Bool
   /// The namespace the scenario was given; destinations beyond loopback are allowed only while
   /// the calling thread is still in it.
-  public var namespace: UInt64?
+  package var namespace: UInt64?
 
   /// What this backend knows about each descriptor it created (nonblocking, datagram).
   @exclusivity(unchecked) private var flags = DescriptorFlags()
@@ -39,7 +39,7 @@ public final class SystemBackend: Backend {
   private let abstractPrefix: String
   private static let counter = AtomicCounter()
 
-  public init(allowedNetworks: [IPPrefix] = [], isolated: Bool = false, namespace: UInt64? = nil) {
+  package init(allowedNetworks: [IPPrefix] = [], isolated: Bool = false, namespace: UInt64? = nil) {
     self.allowedNetworks = allowedNetworks
     self.isolated = isolated
     self.namespace = namespace
@@ -51,17 +51,17 @@ public final class SystemBackend: Backend {
     removeScenarioDir()
   }
 
-  public func now() -> TimeSpan { TimeSpan(nanoseconds: Platform.monotonicNanoseconds()) }
+  package func now() -> TimeSpan { TimeSpan(nanoseconds: Platform.monotonicNanoseconds()) }
 
   // MARK: - Scenario lifetime
 
-  public func beginScenario(netRules: [NetRule]) throws(BackendError) {
+  package func beginScenario(netRules: [NetRule]) throws(BackendError) {
     if !netRules.isEmpty && !isolated {
       throw .failed("'net' statements change the network and run only inside a private namespace: needs --isolate")
     }
   }
 
-  public func endScenario(closing descriptors: [Descriptor]) {
+  package func endScenario(closing descriptors: [Descriptor]) {
     loopDepth = 0
     settleTimer()
     for fd in descriptors {
@@ -129,7 +129,7 @@ public final class SystemBackend: Backend {
     rc < 0 ? Platform.failure(errno) : .ok
   }
 
-  public func socket(_ kind: SocketKind, nonblocking nb: Bool) -> Outcome {
+  package func socket(_ kind: SocketKind, nonblocking nb: Bool) -> Outcome {
     let domain: Int32
     switch kind.family {
     case .inet: domain = AF_INET
@@ -152,7 +152,7 @@ public final class SystemBackend: Backend {
     return traced("socket(\(Self.familyName(domain)), \(kind.type == .stream ? "SOCK_STREAM" : kind.type == .dgram ? "SOCK_DGRAM" : "SOCK_SEQPACKET")\(nb ? "|SOCK_NONBLOCK" : ""), 0)", o)
   }
 
-  public func openFile(_ path: String) -> Outcome {
+  package func openFile(_ path: String) -> Outcome {
     settleTimer()
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     let o: Outcome = fd < 0 ? Platform.failure(errno) : .number(Int64(fd))
@@ -160,7 +160,7 @@ public final class SystemBackend: Backend {
     return traced("open(\(quoteString(path)), O_RDONLY)", o)
   }
 
-  public func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome {
+  package func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome {
     switch address {
     case .unix, .abstract: settleTimer()  // a file-system call: nothing pending may interrupt it
     default: break
@@ -173,7 +173,7 @@ public final class SystemBackend: Backend {
     return traced("bind(\(fd), \(sa.describe(len)), \(len))", result(rc))
   }
 
-  public func listen(_ fd: Descriptor, backlog: Int32) -> Outcome {
+  package func listen(_ fd: Descriptor, backlog: Int32) -> Outcome {
     traced("listen(\(fd), \(backlog))", result(sysListen(fd, backlog)))
   }
 
@@ -244,12 +244,12 @@ public final class SystemBackend: Backend {
     }
   }
 
-  public func repeatLoop(_ entering: Bool) {
+  package func repeatLoop(_ entering: Bool) {
     loopDepth = entering ? loopDepth + 1 : max(loopDepth - 1, 0)
     if loopDepth == 0 { settleTimer() }
   }
 
-  public func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  package func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
     // A connect may give the socket a new local address, now or when it completes later.
     flags.update(fd, DescriptorFlags.bound | DescriptorFlags.named, false)
     if options.nonblock {
@@ -273,7 +273,7 @@ public final class SystemBackend: Backend {
     }
   }
 
-  public func accept(_ fd: Descriptor, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  package func accept(_ fd: Descriptor, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
     var sa = SockAddr()
     var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
     let (rc, err) = try bounded(fd, options, limit: limit) {
@@ -284,7 +284,7 @@ public final class SystemBackend: Backend {
     return traced("accept4(\(fd), \(rc >= 0 ? sa.describe(len) : "..."), \(options.nonblock ? "SOCK_NONBLOCK|" : "")SOCK_CLOEXEC)", o)
   }
 
-  public func setNonblocking(_ fd: Descriptor, _ on: Bool) -> Outcome {
+  package func setNonblocking(_ fd: Descriptor, _ on: Bool) -> Outcome {
     let flags = fcntl(fd, F_GETFL)
     if flags < 0 { return traced("fcntl(\(fd), F_GETFL)", Platform.failure(errno)) }
     let nf = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
@@ -294,7 +294,7 @@ public final class SystemBackend: Backend {
     return traced("fcntl(\(fd), F_SETFL, \(on ? "O_NONBLOCK" : "0"))", o)
   }
 
-  public func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome {
+  package func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome {
     flags.update(fd, DescriptorFlags.bound | DescriptorFlags.named, false)
     if option == .SO_LINGER { lingerSet = true }
     guard let (level, name) = SocketConstants.option(option) else {
@@ -331,7 +331,7 @@ public final class SystemBackend: Backend {
     return traced("setsockopt(\(fd), \(SocketConstants.levelName(level)), \(option.rawValue), \(shown))", result(rc))
   }
 
-  public func getOption(_ fd: Descriptor, _ option: SocketOption) throws(BackendError) -> Outcome {
+  package func getOption(_ fd: Descriptor, _ option: SocketOption) throws(BackendError) -> Outcome {
     guard let (level, name) = SocketConstants.option(option) else {
       throw .failed("\(option.rawValue) is not available on this platform")
     }
@@ -375,7 +375,7 @@ public final class SystemBackend: Backend {
     return o
   }
 
-  public func poll(_ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  package func poll(_ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
     settleTimer()
     var p = pollfd(fd: fd, events: SocketConstants.pollBits(events), revents: 0)
     let wait = min(timeout ?? limit, limit)
@@ -399,7 +399,7 @@ public final class SystemBackend: Backend {
     return traced("ppoll([{fd=\(fd), events=\(events.description)}], 1, \(wait.description))", outcome)
   }
 
-  public func peerName(_ fd: Descriptor) -> Outcome {
+  package func peerName(_ fd: Descriptor) -> Outcome {
     var sa = SockAddr()
     var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
     let rc = sa.withPointer { getpeername(fd, $0, &len) }
@@ -411,7 +411,7 @@ public final class SystemBackend: Backend {
   /// no call since that could change it (connect, shutdown, setsockopt, bind, close), is fixed: it
   /// is read once and then answered from memory (`connect s l` in a loop reads l's address on
   /// every pass). With a trace, every call is made, so the trace shows each one.
-  public func localName(_ fd: Descriptor) -> Outcome {
+  package func localName(_ fd: Descriptor) -> Outcome {
     if trace == nil && flags.has(fd, DescriptorFlags.named), let a = names[Int(fd)] { return .address(a) }
     var sa = SockAddr()
     var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -427,7 +427,7 @@ public final class SystemBackend: Backend {
     return traced("getsockname(\(fd))", .address(a))
   }
 
-  public func shutdown(_ fd: Descriptor, _ how: ShutdownHow) -> Outcome {
+  package func shutdown(_ fd: Descriptor, _ how: ShutdownHow) -> Outcome {
     let h: Int32
     switch how {
     case .read: h = Int32(SHUT_RD)
@@ -438,14 +438,14 @@ public final class SystemBackend: Backend {
     return traced("shutdown(\(fd), \(how == .read ? "SHUT_RD" : how == .write ? "SHUT_WR" : "SHUT_RDWR"))", result(sysShutdown(fd, h)))
   }
 
-  public func close(_ fd: Descriptor) -> Outcome {
+  package func close(_ fd: Descriptor) -> Outcome {
     if lingerSet { settleTimer() }  // a lingering close waits, and a signal would cut it short
     let o = result(sysClose(fd))
     flags.set(fd, 0)
     return traced("close(\(fd))", o)
   }
 
-  public func sleep(_ duration: TimeSpan, limit: TimeSpan) throws(BackendError) {
+  package func sleep(_ duration: TimeSpan, limit: TimeSpan) throws(BackendError) {
     settleTimer()
     let d = min(duration, limit)
     var ts = timespec(tv_sec: Int(d.nanoseconds / 1_000_000_000), tv_nsec: Int(d.nanoseconds % 1_000_000_000))
@@ -456,7 +456,7 @@ public final class SystemBackend: Backend {
     if duration > limit { throw .timedOut(limit) }
   }
 
-  public func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome {
+  package func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome {
     let (uid, gid): (UInt32, UInt32)
     switch user {
     case .root: (uid, gid) = (0, 0)
