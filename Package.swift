@@ -1,5 +1,7 @@
 // swift-tools-version:6.0
-// The layering (DESIGN.md): conn -> ConnCommands -> {ConnSystem, ConnSim} -> ConnRuntime -> ConnSyntax.
+// The layering (docs/ARCHITECTURE.md): conn -> ConnCommands -> {ConnSystem, ConnSim, ConnHost};
+// ConnSystem -> {ConnRuntime, ConnHost}; ConnSim -> ConnRuntime -> ConnSyntax. Libc is imported
+// only in ConnHost and ConnSystem (and the C targets).
 import PackageDescription
 
 let package = Package(
@@ -18,8 +20,11 @@ let package = Package(
     .target(name: "ConnRuntime", dependencies: ["ConnSyntax"]),
     // GNU-only calls the Glibc module does not expose.
     .target(name: "CConnShims"),
-    // The kernel backend: every libc call lives here.
-    .target(name: "ConnSystem", dependencies: ["ConnRuntime", "CConnShims"]),
+    // The operating system as the command line needs it: files, terminal, processes, signals,
+    // the private directory.
+    .target(name: "ConnHost", dependencies: ["CConnShims"]),
+    // The kernel backend: socket calls, network namespaces.
+    .target(name: "ConnSystem", dependencies: ["ConnRuntime", "ConnHost", "CConnShims"]),
     // The simulated backend: a deterministic model of Linux sockets.
     .target(name: "ConnSim", dependencies: ["ConnRuntime"]),
     .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"]), .brew(["readline"])]),
@@ -27,16 +32,18 @@ let package = Package(
     .target(
       name: "ConnCommands",
       dependencies: [
-        "ConnSyntax", "ConnRuntime", "ConnSystem", "ConnSim", "CReadline",
+        "ConnSyntax", "ConnRuntime", "ConnSystem", "ConnSim", "ConnHost", "CReadline",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "conn", dependencies: ["ConnCommands"]),
     // Benchmarks (scripts/bench.sh builds it in release mode); never part of `swift test`.
-    .executableTarget(name: "conn-bench", dependencies: ["ConnSyntax", "ConnRuntime", "ConnSystem"]),
+    .executableTarget(name: "conn-bench", dependencies: ["ConnSyntax", "ConnRuntime", "ConnHost"]),
     .testTarget(name: "ConnSyntaxTests", dependencies: ["ConnSyntax"], resources: [.copy("Fixtures")]),
     .testTarget(name: "ConnRuntimeTests", dependencies: ["ConnRuntime"]),
-    .testTarget(name: "ConnSystemTests", dependencies: ["ConnSystem", "ConnRuntime"]),
+    .testTarget(name: "ConnHostTests", dependencies: ["ConnHost", "CConnShims"]),
+    .testTarget(name: "ConnSystemTests", dependencies: ["ConnSystem", "ConnRuntime", "ConnHost"]),
     .testTarget(name: "ConnSimTests", dependencies: ["ConnSim", "ConnRuntime"]),
-    .testTarget(name: "ConnCommandsTests", dependencies: ["ConnCommands", "ConnSyntax", "ConnRuntime", "ConnSystem"]),
+    .testTarget(
+      name: "ConnCommandsTests", dependencies: ["ConnCommands", "ConnSyntax", "ConnRuntime", "ConnSystem", "ConnHost"]),
   ]
 )

@@ -41,6 +41,22 @@ int conn_setfsuid(unsigned uid, unsigned gid) {
 #endif
 }
 
+unsigned conn_current_fsuid(void) {
+#ifdef __linux__
+  return (unsigned)setfsuid((uid_t)-1);
+#else
+  return (unsigned)geteuid();
+#endif
+}
+
+unsigned conn_current_fsgid(void) {
+#ifdef __linux__
+  return (unsigned)setfsgid((gid_t)-1);
+#else
+  return (unsigned)getegid();
+#endif
+}
+
 long conn_gettid(void) {
 #ifdef __linux__
   return syscall(SYS_gettid);

@@ -1,3 +1,4 @@
+import ConnHost
 import ConnRuntime
 import ConnSyntax
 import ConnSystem
@@ -19,10 +20,13 @@ package struct BatchOptions: Sendable {
 package final class BatchRunner {
   package let files: [String]
   package let options: BatchOptions
-  /// Called once per finished run: (finished so far, total runs, the run's report).
+  /// Called once per finished run: (finished so far, the run's task index, its report).
   package var onResult: ((Int, Int, ScenarioReport) -> Void)?
   /// Called when a run starts (for live progress).
   package var onStart: ((String) -> Void)?
+  /// Receives the trace lines of each run (`-v`) as they happen: (task, line). A task is the
+  /// index of one run: file index * repeat count + run.
+  package var onTrace: ((Int, String) -> Void)?
 
   package init(files: [String], options: BatchOptions) {
     self.files = files
@@ -46,25 +50,28 @@ package final class BatchRunner {
   }
 
   private func path(ofTask t: Int) -> String { files[t / options.repeatCount] }
+  package func file(ofTask t: Int) -> Int { t / options.repeatCount }
 
   private func record(_ t: Int, _ report: ScenarioReport, total: Int) {
     results[t] = report
     finished += 1
     if options.failFast && (report.status == .fail || report.status == .error) { stopScheduling = true }
-    onResult?(finished, total, report)
+    onResult?(finished, t, report)
   }
 
   /// Runs tasks `from..<total` here. Each file is read and parsed once, however many times
   /// `--repeat` runs it (standard input can only be read once).
   private func runInProcess(_ total: Int, from first: Int = 0) {
     let runner = ScenarioRunner(options: options.runner)
-    var parsed: [String: Script] = [:]
+    var parsed: (path: String, script: Script)?
     for t in first..<total {
       if stopScheduling { break }
       let path = path(ofTask: t)
       onStart?(path)
-      let script = parsed[path] ?? LoadedScenario.load(path).script
-      parsed[path] = script
+      if let onTrace { runner.traceSink = { onTrace(t, $0) } }
+      // A file is read and parsed once for all its runs (they follow one another).
+      let script = parsed?.path == path ? parsed!.script : LoadedScenario.load(path, pathLimits: options.runner.pathLimits).script
+      parsed = (path, script)
       record(t, runner.run(script, path: path), total: total)
     }
   }
@@ -135,10 +142,13 @@ package final class BatchRunner {
           continue
         }
         for line in lines {
-          if let (t, report) = w.decoder.feed(line), t == w.task {
+          switch w.decoder.feed(line) {
+          case .trace(let t, let text)? where t == w.task: onTrace?(t, text)
+          case .report(let t, let report)? where t == w.task:
             w.task = nil
             record(t, report, total: total)
             assign(w)
+          default: break
           }
         }
       }

@@ -1,3 +1,4 @@
+import ConnHost
 import ArgumentParser
 import ConnSyntax
 import ConnSystem
@@ -29,7 +30,7 @@ package struct CheckCommand: ParsableCommand {
 
   package func run() throws {
     let (files, missing) = expandPaths(paths)
-    let color = Host.wantsColor(2)
+    let color = Host.wantsColor(onError: true)
     var failed = 0
     for m in missing {
       Host.printErr("error: \(m): no such file or directory\n")

@@ -1,3 +1,4 @@
+import ConnHost
 import ArgumentParser
 import ConnRuntime
 import ConnSyntax
@@ -31,7 +32,9 @@ package struct ConnMain: ParsableCommand {
     let given = arguments ?? Array(CommandLine.arguments.dropFirst())
     do {
       // `conn` alone on a terminal starts the REPL.
-      var command = try parseAsRoot(given.isEmpty && Host.isTerminal(0) ? ["repl"] : given)
+      var command = try parseAsRoot(given.isEmpty && Host.inputIsTerminal ? ["repl"] : given)
+      // From here on, descriptors 0, 1 and 2 are the scenarios'; the tool writes to its own.
+      StandardStreams.protect()
       try command.run()
       Host.exit(0)
     } catch let code as ExitCode {

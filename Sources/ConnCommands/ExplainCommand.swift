@@ -1,3 +1,4 @@
+import ConnHost
 import ArgumentParser
 import ConnRuntime
 import ConnSyntax

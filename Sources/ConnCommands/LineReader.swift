@@ -1,4 +1,5 @@
 @preconcurrency import CReadline
+import ConnHost
 import ConnSystem
 
 // Where the REPL's lines come from. Three readers behind one protocol: GNU readline when a
@@ -51,7 +52,7 @@ package final class PlainLineReader: LineReading {
   private var eof = false
   private var chunk = [UInt8](repeating: 0, count: 1 << 16)
 
-  package init(fd: Int32 = 0, maxLineLength: Int = replMaxLineLength) {
+  package init(fd: Int32 = StandardStreams.input, maxLineLength: Int = replMaxLineLength) {
     self.fd = fd
     self.maxLineLength = maxLineLength
   }
@@ -162,6 +163,8 @@ package final class ReadlineLineReader: LineReading {
   /// `warn`, and the session goes on without one.
   package init(historyPath: String?, warn: @escaping (String) -> Void) {
     self.warn = warn
+    // The tool's own terminal streams, wherever StandardStreams put them.
+    conn_rl_use_descriptors(StandardStreams.input, StandardStreams.output)
     rl_readline_name = UnsafePointer(conn_rl_strdup("conn"))
     rl_attempted_completion_function = { text, start, _ in
       guard let completer = ReadlineBridge.completer else { return nil }
@@ -220,7 +223,7 @@ package final class ReadlineLineReader: LineReading {
       rl_callback_handler_remove()
     }
     while true {
-      switch Host.waitForInput(0) {
+      switch Host.waitForInput(StandardStreams.input) {
       case .ready:
         rl_callback_read_char()
         if ReadlineBridge.done {

@@ -1,25 +1,53 @@
+import ConnHost
 import ConnRuntime
 import ConnSyntax
-import ConnSystem
+
+// Reading scenario files: a file that cannot be read becomes a script with one diagnostic, so
+// that every problem is reported the same way; a file that is not text (it holds NUL bytes, as
+// a binary does) gets one "not a text file" error instead of a hundred about control bytes.
 
 /// A scenario file read and parsed, or the reason it could not be read.
 struct LoadedScenario {
   var path: String
   var script: Script
 
-  /// Reads and parses a file. A file that cannot be read becomes a script with one diagnostic,
-  /// so that every problem is reported the same way.
-  static func load(_ path: String) -> LoadedScenario {
+  /// Reads and parses a file, with the path limits of the backend(s) it will run on.
+  static func load(_ path: String, pathLimits: PathLimits = .kernel) -> LoadedScenario {
+    let name = path == "-" ? "<stdin>" : path
     do throws(HostError) {
       let bytes = try Host.readFile(path)
-      let name = path == "-" ? "<stdin>" : path
-      return LoadedScenario(path: path, script: Parser.parse(SourceFile(name: name, bytes: bytes)))
+      if let nul = bytes.prefix(65536).firstIndex(of: 0) {
+        let source = SourceFile(name: name, bytes: bytes)
+        return LoadedScenario(path: path, script: unreadable(source, .notText(at: SourceRange(nul, nul + 1))))
+      }
+      let context = ParseContext(pathLimits: pathLimits)
+      return LoadedScenario(path: path, script: Parser.parse(SourceFile(name: name, bytes: bytes), context: context))
     } catch {
       let source = SourceFile(name: path, bytes: [])
-      let d = Diagnostic(id: "file.unreadable", error.description, at: .none)
-      let script = Script(source: source, statements: [], socketNames: [], requirements: Requirements(), diagnostics: [d])
-      return LoadedScenario(path: path, script: script)
+      return LoadedScenario(path: path, script: unreadable(source, .unreadableFile(error.description)))
     }
+  }
+
+  private static func unreadable(_ source: SourceFile, _ d: Diagnostic) -> Script {
+    Script(source: source, statements: [], socketNames: [], requirements: Requirements(), diagnostics: [d])
+  }
+}
+
+extension Diagnostic {
+  /// The file could not be read at all; the message names it.
+  static func unreadableFile(_ message: String) -> Diagnostic {
+    Diagnostic(id: "file.unreadable", message, at: .none)
+  }
+  static func notText(at r: SourceRange) -> Diagnostic {
+    Diagnostic(
+      id: "file.not-text", "not a text file (it holds a NUL byte)", at: r,
+      hint: "a scenario is UTF-8 text; was a binary file given by mistake?")
+  }
+  static func isolationFailed(_ message: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "run.isolation", message, at: r)
+  }
+  static func replUnsupported(_ message: String, at r: SourceRange, hint: String?) -> Diagnostic {
+    Diagnostic(id: "repl.unsupported", message, at: r, hint: hint)
   }
 }
 

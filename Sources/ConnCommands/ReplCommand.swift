@@ -1,3 +1,4 @@
+import ConnHost
 import ArgumentParser
 import ConnRuntime
 import ConnSyntax
@@ -59,7 +60,7 @@ package struct ReplCommand: ParsableCommand {
     options.backend = Repl.backendChoices.first { $0.rawValue == backend } ?? .system
     options.timeout = timeout
     options.allowNet = allowNet
-    options.color = Host.wantsColor(1)
+    options.color = Host.wantsColor()
     if isolate {
       // Statements run on this thread: it moves into the new namespace, the host stays as it is.
       do throws(IsolationError) {
@@ -70,7 +71,7 @@ package struct ReplCommand: ParsableCommand {
       }
     }
     // readline only for a person at a terminal; otherwise the input is a script.
-    let interactive = Host.isTerminal(0) && Host.isTerminal(1)
+    let interactive = Host.inputIsTerminal && Host.outputIsTerminal
     let reader: LineReading
     if interactive {
       let warn: (String) -> Void = { Host.printErr($0) }

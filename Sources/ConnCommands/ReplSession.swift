@@ -120,19 +120,57 @@ enum SavedExpectation: Hashable {
   }
 }
 
-extension StatementKind {
-  /// Whether an `expect` may follow the statement.
-  var hasResult: Bool {
-    switch self {
-    case .expect, .net, .user, .repeat: return false
-    default: return true
-    }
-  }
-}
-
 extension SocketAddress {
   var isAbstract: Bool {
     if case .abstract = self { return true }
     return false
+  }
+}
+
+/// The outcomes of the statements inside a `repeat`, counted, for printing and for `:save`.
+struct RepeatAggregate {
+  struct Entry {
+    var text: String
+    /// Distinct outcomes in the order they first came: description, is an errno, count.
+    var counts: [(String, Bool, Int)] = []
+    /// Steps whose outcome was not among the first few distinct ones.
+    var others = 0
+    var seen: Set<String> = []
+    var saved: [SavedExpectation] = []
+  }
+  static let distinctShown = 4
+
+  private(set) var entries: [Entry] = []
+  private var index: [UInt32: Int] = [:]
+
+  mutating func add(_ step: Step, text: () -> String, saved: () -> SavedExpectation) {
+    let key = step.statement.range.start
+    let i: Int
+    if let k = index[key] {
+      i = k
+    } else {
+      i = entries.count
+      index[key] = i
+      entries.append(Entry(text: text()))
+    }
+    let desc = step.outcome.description
+    if let c = entries[i].counts.firstIndex(where: { $0.0 == desc }) {
+      entries[i].counts[c].2 += 1
+      return
+    }
+    if entries[i].counts.count < Self.distinctShown {
+      entries[i].counts.append((desc, step.outcome.isError, 1))
+    } else {
+      entries[i].others += 1
+    }
+    // Work out how `:save` checks this outcome once per distinct outcome.
+    if entries[i].seen.insert(desc).inserted {
+      let s = saved()
+      if !entries[i].saved.contains(s) { entries[i].saved.append(s) }
+    }
+  }
+
+  func saved(_ start: UInt32) -> [SavedExpectation]? {
+    index[start].map { entries[$0].saved }
   }
 }

@@ -1,3 +1,4 @@
+import ConnHost
 import ArgumentParser
 import ConnRuntime
 import ConnSyntax
@@ -122,8 +123,7 @@ package struct RunCommand: ParsableCommand {
       throw ExitCode(2)
     }
 
-    let terminal = Host.isTerminal(1)
-    let colorOut = Host.wantsColor(1)
+    let colorOut = Host.wantsColor()
     // The report itself goes to stdout unless --output names a file.
     let humanOnStdout = format == .human || output != nil
     var batch = BatchOptions()
@@ -139,43 +139,17 @@ package struct RunCommand: ParsableCommand {
     let runner = BatchRunner(files: files, options: batch)
 
     // Live progress on a terminal; plain status lines, in input order, otherwise.
-    var printedUpTo = 0
-    var byPath: [String: ScenarioReport] = [:]
-    var completed = 0
     let total = files.count * repeatCount
-    let live = humanOnStdout && terminal
+    let progress = RunProgress(files: files, repeatCount: repeatCount, color: colorOut, live: humanOnStdout && Host.outputIsTerminal)
     if humanOnStdout {
-      runner.onStart = { path in
-        if live { Host.printOut("\r\u{1B}[K[\(completed + 1)/\(total)] \(path)") }
-      }
-      runner.onResult = { done, _, report in
-        completed = done
-        if self.repeatCount > 1 { return }
-        byPath[report.path] = report
-        // Print finished scenarios in input order.
-        var chunk = ""
-        while printedUpTo < files.count, let r = byPath[files[printedUpTo]] {
-          chunk += Reporters.statusLine(r, color: colorOut) + "\n"
-          if self.verbose { for t in r.trace { chunk += "    \(t)\n" } }
-          printedUpTo += 1
-        }
-        if live { Host.printOut("\r\u{1B}[K") }
-        Host.printOut(chunk)
-      }
+      runner.onStart = { progress.started($0) }
+      runner.onResult = { done, task, report in progress.finished(task: task, done: done, report) }
+      if verbose { runner.onTrace = { progress.trace(task: $0, $1) } }
     }
     let started = Host.monotonicNow()
     let reports = runner.run()
     let summary = RunSummary(reports, duration: TimeSpan(nanoseconds: Host.monotonicNow() - started), jobs: min(batch.jobs, total))
-    if live { Host.printOut("\r\u{1B}[K") }
-
-    if humanOnStdout {
-      var rest = ""
-      for r in reports.dropFirst(printedUpTo) {
-        rest += Reporters.statusLine(r, color: colorOut) + "\n"
-        if verbose { for t in r.trace { rest += "    \(t)\n" } }
-      }
-      Host.printOut(rest + Reporters.humanTail(reports, summary, color: colorOut))
-    }
+    if humanOnStdout { progress.end(reports, summary) }
     if format != .human || output != nil {
       let document = Reporters.render(format, reports, summary, color: false)
       if let output {
@@ -207,11 +181,12 @@ package struct RunCommand: ParsableCommand {
     var options = runnerOptions
     options.color = color
     let runner = ScenarioRunner(options: options)
-    let reader = PlainLineReader(fd: 0)
+    let reader = PlainLineReader(fd: StandardStreams.input)
     while case .line(let bytes) = reader.readLine(prompt: "") {
       let line = String(decoding: bytes, as: UTF8.self)
       guard let tab = line.firstIndex(of: "\t"), let index = Int(line[..<tab]) else { continue }
       let path = WorkerProtocol.unescape(line[line.index(after: tab)...])
+      if verbose { runner.traceSink = { Host.printOut(WorkerProtocol.trace($0, index: index) + "\n") } }
       let report = runner.run(path: path)
       Host.printOut(WorkerProtocol.encode(report, index: index) + "\n")
     }

@@ -3,7 +3,8 @@ import ConnSyntax
 
 // The line protocol between `conn run` and its workers (`conn run --worker`):
 //   parent -> worker:  "<task index>\t<path>"
-//   worker -> parent:  "begin\t<task index>", then "key\tvalue" lines, then "end".
+//   worker -> parent:  "trace\t<task index>\t<line>" as each call happens (with -v), then
+//                      "begin\t<task index>", "key\tvalue" lines, and "end".
 // Values escape backslash, newline and tab, so every record is plain lines.
 
 enum WorkerProtocol {
@@ -58,24 +59,36 @@ enum WorkerProtocol {
       put("f.actual", f.actual)
       put("f.meaning", f.meaning)
     }
-    for t in r.trace { put("trace", t) }
     lines.append("end")
     return lines.joined(separator: "\n")
+  }
+
+  static func trace(_ line: String, index: Int) -> String { "trace\t\(index)\t\(escape(line))" }
+
+  /// What a line from a worker completes.
+  enum Message {
+    case trace(Int, String)
+    case report(Int, ScenarioReport)
   }
 
   /// Collects records from a stream of lines.
   struct Decoder {
     private var current: (index: Int, fields: [(String, String)])?
 
-    /// Feeds one line; returns a finished (index, report) at "end".
-    mutating func feed(_ line: String) -> (Int, ScenarioReport)? {
+    /// Feeds one line; returns a trace line at once, and a finished report at "end".
+    mutating func feed(_ line: String) -> Message? {
+      if current == nil && line.hasPrefix("trace\t") {
+        let rest = line.dropFirst(6)
+        guard let tab = rest.firstIndex(of: "\t"), let index = Int(rest[..<tab]) else { return nil }
+        return .trace(index, unescape(rest[rest.index(after: tab)...]))
+      }
       if line.hasPrefix("begin\t") {
         current = (Int(line.dropFirst(6)) ?? -1, [])
         return nil
       }
       if line == "end", let c = current {
         current = nil
-        return (c.index, Decoder.build(c.fields))
+        return .report(c.index, Decoder.build(c.fields))
       }
       if let tab = line.firstIndex(of: "\t") {
         current?.fields.append((String(line[..<tab]), unescape(line[line.index(after: tab)...])))
@@ -95,7 +108,6 @@ enum WorkerProtocol {
         case "detail": r.detail = v
         case "skip": r.skipReason = v
         case "backend": r.backend = v
-        case "trace": r.trace.append(v)
         case "f.kind":
           f.kind = v
           hasFailure = true

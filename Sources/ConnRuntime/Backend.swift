@@ -7,6 +7,10 @@ package typealias Descriptor = Int32
 /// simulation (ConnSim). Requirements speak in the runtime's types; a backend turns them into
 /// calls and its answers into `Outcome`s, passing errnos through unchanged.
 ///
+/// What both backends must do alike is not theirs to decide: the interpreter applies the rules
+/// (a call's time limit, `connect ... nonblock`, the clamp of `sleep`) and the trace is rendered
+/// by one renderer from the records a backend hands to `trace`.
+///
 /// Calls that can block take `limit`: past it they throw `BackendError.timedOut` instead of
 /// returning an errno the kernel did not say.
 package protocol Backend: AnyObject {
@@ -14,8 +18,13 @@ package protocol Backend: AnyObject {
   var name: String { get }
   /// Monotonic time; virtual for a simulation.
   func now() -> TimeSpan
-  /// Receives strace-like lines (`connect(3, {inet 127.0.0.1:80}, 16) = 0`) when set.
-  var trace: ((String) -> Void)? { get set }
+  /// True when `now()` is a simulated clock: the interpreter then watches real time as well, so
+  /// that no scenario runs past its limit in wall-clock time either.
+  var virtualTime: Bool { get }
+  /// Receives a record of each call when set (`-v`).
+  var trace: ((TraceRecord) -> Void)? { get set }
+  /// How long Unix paths and abstract names may be here (the parser and checker enforce it).
+  var pathLimits: PathLimits { get }
 
   /// Starts a scenario: sets up its network (`net` rules), its private directory, identity.
   func beginScenario(netRules: [NetRule]) throws(BackendError)
@@ -23,7 +32,10 @@ package protocol Backend: AnyObject {
   func endScenario(closing descriptors: [Descriptor])
 
   func socket(_ kind: SocketKind, nonblocking: Bool) -> Outcome
-  func openFile(_ path: String) -> Outcome
+  /// `sock x = fd N`: the number is the scenario's to use, unless it is one the tool itself
+  /// lives on (its output, its worker pipes): then the backend refuses it.
+  func adopt(_ fd: Descriptor) throws(BackendError)
+  func openFile(_ path: String, limit: TimeSpan) throws(BackendError) -> Outcome
   func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome
   func listen(_ fd: Descriptor, backlog: Int32) -> Outcome
   func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome
@@ -32,12 +44,16 @@ package protocol Backend: AnyObject {
   func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome
   /// SO_ERROR gives `.ok` or `.failure(pending)`; other options `.number`.
   func getOption(_ fd: Descriptor, _ option: SocketOption) throws(BackendError) -> Outcome
+  /// `timeout` is the user's (nil: none); the backend waits at most `limit` in any case.
   func poll(_ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome
   func peerName(_ fd: Descriptor) -> Outcome
   func localName(_ fd: Descriptor) -> Outcome
   func shutdown(_ fd: Descriptor, _ how: ShutdownHow) -> Outcome
   func close(_ fd: Descriptor) -> Outcome
-  func sleep(_ duration: TimeSpan, limit: TimeSpan) throws(BackendError)
+  /// Sleeps for `duration` (already clamped to the call's limit) and returns what is left of it
+  /// when a signal cut it short (zero when it slept the whole time); the interpreter decides
+  /// whether to go on sleeping.
+  func sleep(_ duration: TimeSpan) -> TimeSpan
   func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome
 
   /// The interpreter enters (`true`) or leaves (`false`) a `repeat` loop. Inside one, a backend
@@ -50,5 +66,8 @@ extension Backend {
   package func repeatLoop(_ entering: Bool) {}
 }
 
-/// The backlog `listen` passes when the script gives none, as `listen(fd, SOMAXCONN)` callers do.
-package let defaultListenBacklog: Int32 = 128
+/// The address argument of a connect after names are resolved.
+package enum ResolvedTarget: Equatable, Sendable {
+  case address(SocketAddress)
+  case badPointer
+}

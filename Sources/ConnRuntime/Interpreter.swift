@@ -1,47 +1,24 @@
 import ConnSyntax
 
-// The interpreter executes a checked script statement by statement through a Backend. It keeps
-// the outcome of the last statement and evaluates `expect` against it. The rule that makes
-// scenarios trustworthy: a statement that ends in an errno must be followed by an `expect` that
-// names it, or the scenario fails right there.
-
-/// Why a scenario stopped early.
-package struct Failure: Error, Sendable {
-  package enum Kind: String, Sendable {
-    /// An `expect` did not match.
-    case expectation
-    /// An errno with no `expect` after it.
-    case unexpectedErrno
-    /// The call took longer than `within` allowed.
-    case tooSlow
-    /// The tool stopped the call or refused it (time limit, safety, not modelled).
-    case backend
-    /// A name could not be resolved at run time (the address of an unbound socket...).
-    case runtime
-  }
-  package var kind: Kind
-  package var message: String
-  package var range: SourceRange
-  package var source: SourceFile
-  package var expected: String?
-  package var actual: String?
-  /// The errno's meaning for connect(2), when an errno is involved.
-  package var explanation: String?
-
-  package var location: (line: Int, column: Int) { source.location(of: range.start) }
-}
-
-/// One executed statement, for the REPL, `-v`, and `:save`.
-package struct Step: Sendable {
-  package var statement: Statement
-  package var outcome: Outcome
-  package var elapsed: TimeSpan
-}
+// The interpreter runs a compiled `Program` through a `Backend`, one instruction at a time, with
+// a program counter and a stack of loop counters. It keeps the outcome of the last statement and
+// evaluates `expect` against it. The rule that makes scenarios trustworthy: a statement that
+// ends in an errno must be followed by an `expect` that names it, or the scenario fails there.
+//
+// The rules both backends follow are applied here, once: the limit of each blocking call (the
+// user's timeout, or what is left of the scenario's limit), `connect ... nonblock` (O_NONBLOCK
+// is set first), and `sleep` (clamped to the limit; a sleep a signal cut short goes on unless a
+// stop was requested).
+//
+// Limits nothing escapes: before every statement, and every `checkInterval` instructions inside
+// loops (an empty `repeat` body included), the scenario's deadline is checked in the backend's
+// time, and for a simulated backend in real time as well. A stop request (Ctrl-C in the REPL, a
+// signal to the runner) is checked after every statement and every loop iteration.
 
 package struct RunOptions: Sendable {
   /// The limit on every blocking call.
   package var timeout: TimeSpan = .seconds(10)
-  /// The limit on the whole scenario (backend time), or nil.
+  /// The limit on the whole scenario (backend time, and real time too), or nil.
   package var scenarioTimeout: TimeSpan?
   /// Fail at an errno that no `expect` names (scenarios). The REPL turns this off: it shows
   /// every outcome instead.
@@ -58,42 +35,57 @@ package struct SocketBinding: Sendable {
   package var owned: Bool
 }
 
+/// What one call to `step()` did.
+package enum StepEvent: Sendable {
+  /// A statement other than `expect` ran (the expects before it passed).
+  case ran(Step)
+  /// The program ended well.
+  case finished
+  case failed(Failure)
+}
+
 package final class Interpreter {
   package let backend: Backend
-  @exclusivity(unchecked) package var options: RunOptions
+  package var options: RunOptions
   /// Called after every statement that ran (not for `expect`).
-  @exclusivity(unchecked) package var onStep: ((Step) -> Void)?
+  package var onStep: ((Step) -> Void)?
+  /// Asked after every statement and loop iteration: true stops the run with a `.stopped`
+  /// failure (the statement that was running keeps its outcome).
+  package var stopRequested: (() -> Bool)?
+  /// Why a stop was requested, for the failure's message.
+  package var stopReason = "interrupted"
+  /// Instructions between two looks at the clock inside loops.
+  package static let checkInterval = 1024
 
-  /// Bindings by name id; names persist across `execute` calls (the REPL runs line by line).
-  package var bindings: [SocketBinding?] {
-    names.indices.map { i in
-      fds[i] < 0 ? nil : SocketBinding(name: names[i], fd: fds[i], spec: specs[i], owned: ownedFlags[i])
-    }
-  }
-  // A binding's parts, by name id, in separate arrays so that the hot path touches no strings:
-  // `fds[id]` is -1 while the name has no descriptor.
-  //
-  // The state touched on every statement is marked `@exclusivity(unchecked)`: only this class's
-  // own methods, on one thread, reach it, never with overlapping accesses, and the run-time
-  // check on each access cost more than a loopback syscall's worth of the interpreter's time.
+  // MARK: Bindings (by session slot)
+
   private var names: [String] = []
-  @exclusivity(unchecked) private var fds: [Descriptor] = []
-  @exclusivity(unchecked) private var specs: [SocketSpec?] = []
-  @exclusivity(unchecked) private var ownedFlags: [Bool] = []
-  private var nameIDs: [String: Int] = [:]
+  private var slotByName: [String: Slot] = [:]
+  private var fds: [Descriptor] = []
+  private var specs: [SocketSpec?] = []
+  private var ownedFlags: [Bool] = []
   /// Descriptors this run opened and has not closed: closed at the end.
-  @exclusivity(unchecked) private var opened = OpenDescriptors()
-  @exclusivity(unchecked) package private(set) var lastOutcome: Outcome?
-  /// The last statement that ran (the REPL's context for an `expect` typed on its own line).
-  package var lastStatement: StatementKind? { lastIndex >= 0 ? lastBody[lastIndex].kind : nil }
-  /// Where the last statement is: the block that holds it (kept alive here) and its index. The
-  /// statement is copied out only when asked for.
-  @exclusivity(unchecked) private var lastBody: [Statement] = []
-  @exclusivity(unchecked) private var lastBodyBase: UnsafeRawPointer?
-  @exclusivity(unchecked) private var lastIndex = -1
+  private var opened = OpenDescriptors()
+
+  // MARK: The running program
+
+  private var program: Program?
+  private var pc = 0
+  private var loops: [(remaining: Int, body: Int)] = []
+  /// The last clock reading: a statement's start is the previous one's end.
+  private var clock = TimeSpan.zero
+  private var sinceCheck = 0
   private var started = false
-  /// Backend time after which the scenario fails (from `scenarioTimeout`).
-  @exclusivity(unchecked) private var deadline: TimeSpan?
+  /// Backend time after which the scenario fails (from `scenarioTimeout`), and the same in real time.
+  private var deadline: TimeSpan?
+  private var realDeadline: ContinuousClock.Instant?
+
+  // MARK: The last statement
+
+  package private(set) var lastOutcome: Outcome?
+  private var lastElapsed = TimeSpan.zero
+  /// The last statement that ran (the REPL's context for an `expect` typed on its own line).
+  package private(set) var lastStatement: StatementKind?
 
   package init(backend: Backend, options: RunOptions = RunOptions()) {
     self.backend = backend
@@ -118,6 +110,7 @@ package final class Interpreter {
     try backend.beginScenario(netRules: netRules)
     started = true
     deadline = options.scenarioTimeout.map { backend.now() + $0 }
+    realDeadline = options.scenarioTimeout.map { ContinuousClock.now + .nanoseconds($0.nanoseconds) }
   }
 
   /// Closes every descriptor the session opened and lets the backend clean up.
@@ -131,245 +124,308 @@ package final class Interpreter {
       ownedFlags[i] = false
     }
     lastOutcome = nil
-    lastBody = []
-    lastBodyBase = nil
-    lastIndex = -1
+    lastStatement = nil
+    program = nil
+    loops = []
     started = false
   }
 
-  /// Runs statements of a script, keeping sockets from earlier calls. The REPL calls this once
+  /// Runs a script's statements, keeping sockets from earlier calls. The REPL calls this once
   /// per typed line.
   package func execute(_ script: Script) -> Result<Void, Failure> {
+    if let f = load(script) { return .failure(f) }
+    while true {
+      switch advance(pausing: false) {
+      case .finished: return .success(())
+      case .failed(let f): return .failure(f)
+      case .ran: continue
+      }
+    }
+  }
+
+  /// Loads a script to run with `step()` (begins the scenario if it has not begun).
+  package func load(_ script: Script) -> Failure? {
     if !started {
       do throws(BackendError) {
         try begin(netRules: [])
       } catch {
-        return .failure(Failure(kind: .backend, message: error.message, range: .none, source: script.source))
+        return Failure(kind: .backend, message: error.message, range: .none, source: script.source)
       }
     }
-    let ids = script.socketNames.map { id(for: $0) }
-    let frame = Frame(script: script, ids: ids)
-    do throws(Failure) {
-      try run(script.statements, frame)
-      return .success(())
-    } catch {
-      return .failure(error)
-    }
+    program = Program(script, slot: slot(for:))
+    pc = 0
+    loops = []
+    clock = backend.now()
+    return nil
   }
 
-  private func id(for name: String) -> Int {
-    if let i = nameIDs[name] { return i }
-    let i = names.count
-    nameIDs[name] = i
+  /// Runs up to and including the next statement (the `expect`s before it are checked).
+  package func step() -> StepEvent { advance(pausing: true) }
+
+  // MARK: - Bindings
+
+  package func slot(for name: String) -> Slot {
+    if let s = slotByName[name] { return s }
+    let s = Slot(names.count)
+    slotByName[name] = s
     names.append(name)
     fds.append(-1)
     specs.append(nil)
     ownedFlags.append(false)
-    return i
+    return s
   }
 
   package func binding(named name: String) -> SocketBinding? {
-    guard let i = nameIDs[name], fds[i] >= 0 else { return nil }
-    return SocketBinding(name: names[i], fd: fds[i], spec: specs[i], owned: ownedFlags[i])
+    guard let s = slotByName[name] else { return nil }
+    return binding(s)
   }
 
-  package var allBindings: [SocketBinding] { bindings.compactMap { $0 } }
-
-  // MARK: - Execution
-
-  /// What the statements being run refer to: the script (names, source) and each name slot's
-  /// binding id. A class, so passing it along costs nothing.
-  final class Frame {
-    let script: Script
-    let ids: [Int]
-    init(script: Script, ids: [Int]) {
-      self.script = script
-      self.ids = ids
-    }
+  private func binding(_ s: Slot) -> SocketBinding? {
+    let i = Int(s)
+    return fds[i] < 0 ? nil : SocketBinding(name: names[i], fd: fds[i], spec: specs[i], owned: ownedFlags[i])
   }
 
-  // The hot path. Statements are read in place through a pointer (no copy of a statement per
-  // step), descriptors come from a plain array, and nothing here builds a string unless a
-  // statement fails.
-  private func run(_ statements: [Statement], _ frame: Frame) throws(Failure) {
-    try statements.withUnsafeBufferPointer { (buf) throws(Failure) -> Void in
-      guard let base = buf.baseAddress else { return }
-      let n = buf.count
-      var i = 0
-      while i < n {
-        let st = base + i
-        switch st.pointee.kind {
-        case .expect:
-          try check(st, frame)
-        case .repeat(let count, let body):
-          backend.repeatLoop(true)
-          defer { backend.repeatLoop(false) }
-          var k = 0
-          while k < count {
-            try run(body, frame)
-            k += 1
-          }
-          lastOutcome = nil
-          setLast(statements, base, i)
-        case .net:
-          // Topology is set up before the first statement (beginScenario).
-          lastOutcome = nil
-        default:
-          let t0 = backend.now()
-          if let d = deadline, t0 > d {
-            throw Failure(
-              kind: .backend, message: "scenario timed out after \(options.scenarioTimeout!.description) (the limit on a whole scenario)",
-              range: st.pointee.range, source: frame.script.source)
-          }
-          let outcome = try perform(st, frame, now: t0)
-          let elapsed = backend.now() - t0
-          lastOutcome = outcome
-          lastElapsed = elapsed
-          setLast(statements, base, i)
-          if let onStep { onStep(Step(statement: st.pointee, outcome: outcome, elapsed: elapsed)) }
-          if outcome.isError && options.requireExpectations {
-            let nextIsExpect: Bool
-            if i + 1 < n, case .expect = buf[i + 1].kind { nextIsExpect = true } else { nextIsExpect = false }
-            if !nextIsExpect {
-              throw unexpected(outcome, st.pointee, frame)
-            }
-          }
-        }
-        i += 1
-      }
-    }
-  }
+  /// Every name that has a descriptor, in the order the names first appeared.
+  package var allBindings: [SocketBinding] { names.indices.compactMap { binding(Slot($0)) } }
 
-  /// Records the statement at `index` of `block` as the last one run; the block is retained only
-  /// when it changes.
-  @inline(__always)
-  private func setLast(_ block: [Statement], _ base: UnsafePointer<Statement>, _ index: Int) {
-    let raw = UnsafeRawPointer(base)
-    if lastBodyBase != raw {
-      lastBody = block
-      lastBodyBase = raw
-    }
-    lastIndex = index
-  }
-
-  @exclusivity(unchecked) private var lastElapsed = TimeSpan.zero
-
-  @inline(__always)
-  private func fd(_ r: SocketRef, _ frame: Frame) throws(Failure) -> Descriptor {
-    let fd = fds[frame.ids[Int(r.slot)]]
-    if fd < 0 { throw notCreated(r, frame) }
-    return fd
-  }
-
-  private func notCreated(_ r: SocketRef, _ frame: Frame) -> Failure {
-    Failure(
-      kind: .runtime, message: "socket '\(frame.script.socketNames[Int(r.slot)])' has not been created", range: r.range,
-      source: frame.script.source)
-  }
-
-  private func declare(_ r: SocketRef, _ frame: Frame, fd: Descriptor, spec: SocketSpec?, owned: Bool) {
-    let id = frame.ids[Int(r.slot)]
-    fds[id] = fd
-    specs[id] = spec
-    ownedFlags[id] = owned
+  private func declare(_ s: Slot, fd: Descriptor, spec: SocketSpec?, owned: Bool) {
+    let i = Int(s)
+    fds[i] = fd
+    specs[i] = spec
+    ownedFlags[i] = owned
     if owned { opened.add(fd) }
   }
 
-  private func limitFailure(_ e: BackendError, _ sp: UnsafePointer<Statement>, _ frame: Frame) -> Failure {
-    Failure(kind: .backend, message: e.message, range: sp.pointee.range, source: frame.script.source)
+  // MARK: - Execution
+
+  /// Runs instructions until the program ends, fails, or (when `pausing`) a statement has run.
+  private func advance(pausing: Bool) -> StepEvent {
+    guard let p = program else { return .finished }
+    do throws(Failure) {
+      while pc < p.code.count {
+        let here = pc
+        switch p.code[here] {
+        case .expect(let index):
+          try check(p, here, index)
+          pc += 1
+        case .loop(let count, let exit):
+          if count > 0 {
+            loops.append((count, here + 1))
+            backend.repeatLoop(true)
+            pc += 1
+          } else {
+            pc = Int(exit)
+          }
+          try countInstruction(p, here)
+        case .next:
+          loops[loops.count - 1].remaining -= 1
+          if loops[loops.count - 1].remaining > 0 {
+            pc = loops[loops.count - 1].body
+          } else {
+            loops.removeLast()
+            backend.repeatLoop(false)
+            // What a block leaves behind is not a statement an `expect` could check.
+            lastOutcome = nil
+            lastStatement = p.statements[here].kind
+            pc += 1
+          }
+          try countInstruction(p, here)
+          if let stop = stopRequested, stop() { throw stopped(p, here) }
+        case .applied:
+          // Topology is set up before the first statement (beginScenario).
+          lastOutcome = nil
+          lastStatement = p.statements[here].kind
+          pc += 1
+        default:
+          let step = try perform(p, here)
+          pc += 1
+          if pausing { return .ran(step ?? Step(statement: p.statements[here], outcome: lastOutcome ?? .ok, elapsed: lastElapsed)) }
+        }
+      }
+      program = nil
+      return .finished
+    } catch {
+      program = nil
+      for _ in loops { backend.repeatLoop(false) }
+      loops.removeAll()
+      return .failed(error)
+    }
+  }
+
+  /// Counts an instruction that is not a statement; now and then looks at the clocks.
+  @inline(__always)
+  private func countInstruction(_ p: Program, _ at: Int) throws(Failure) {
+    sinceCheck += 1
+    if sinceCheck >= Self.checkInterval {
+      sinceCheck = 0
+      clock = backend.now()
+      try checkDeadlines(p, at)
+    }
+  }
+
+  private func checkDeadlines(_ p: Program, _ at: Int) throws(Failure) {
+    if let d = deadline, clock > d { throw limitFailure(p, at, virtual: backend.virtualTime) }
+    if backend.virtualTime, let r = realDeadline, ContinuousClock.now > r { throw limitFailure(p, at, virtual: false) }
+  }
+
+  private func limitFailure(_ p: Program, _ at: Int, virtual: Bool) -> Failure {
+    let limit = options.scenarioTimeout ?? .zero
+    return Failure(
+      kind: .limit,
+      message: "scenario timed out after \(limit.description) of \(virtual ? "virtual" : "real") time (the limit on a whole scenario)",
+      range: p.statements[at].range, source: p.source)
+  }
+
+  private func stopped(_ p: Program, _ at: Int) -> Failure {
+    Failure(kind: .stopped, message: stopReason, range: p.statements[at].range, source: p.source)
+  }
+
+  /// Runs one statement: the call, its bookkeeping, the step report, the errno rule.
+  private func perform(_ p: Program, _ at: Int) throws(Failure) -> Step? {
+    let t0 = clock
+    if let d = deadline, t0 > d { throw limitFailure(p, at, virtual: backend.virtualTime) }
+    sinceCheck += 1
+    if sinceCheck >= Self.checkInterval {
+      sinceCheck = 0
+      try checkDeadlines(p, at)
+    }
+    let limit = callLimit(timeout: options.timeout, scenarioLeft: deadline.map { $0 - t0 })
+    let outcome = try call(p, at, limit: limit)
+    clock = backend.now()
+    let elapsed = clock - t0
+    lastOutcome = outcome
+    lastElapsed = elapsed
+    lastStatement = p.statements[at].kind
+    var step: Step?
+    if let onStep {
+      step = Step(statement: p.statements[at], outcome: outcome, elapsed: elapsed)
+      onStep(step!)
+    }
+    if let stop = stopRequested, stop() { throw stopped(p, at) }
+    if outcome.isError && options.requireExpectations && !p.checked[at] {
+      throw unexpected(outcome, p.statements[at], p.source)
+    }
+    return step
+  }
+
+  @inline(__always)
+  private func fd(_ s: Slot, _ p: Program, _ at: Int) throws(Failure) -> Descriptor {
+    let fd = fds[Int(s)]
+    if fd < 0 {
+      throw Failure(
+        kind: .runtime, message: "socket '\(names[Int(s)])' has not been created", range: p.statements[at].range, source: p.source)
+    }
+    return fd
   }
 
   /// Runs a backend call that may fail as a tool (time limit, safety), turning that into a
   /// failure at the statement.
   @inline(__always)
-  private func call(_ sp: UnsafePointer<Statement>, _ frame: Frame, _ body: () throws(BackendError) -> Outcome) throws(Failure) -> Outcome {
+  private func tool(_ p: Program, _ at: Int, _ body: () throws(BackendError) -> Outcome) throws(Failure) -> Outcome {
     do throws(BackendError) {
       return try body()
     } catch {
-      throw limitFailure(error, sp, frame)
+      throw Failure(kind: .backend, message: error.message, range: p.statements[at].range, source: p.source)
     }
   }
 
-  private func perform(_ sp: UnsafePointer<Statement>, _ frame: Frame, now: TimeSpan) throws(Failure) -> Outcome {
-    var limit = options.timeout
-    if let d = deadline {
-      let left = d - now
-      if left < limit { limit = TimeSpan(nanoseconds: max(left.nanoseconds, 1_000_000)) }
-    }
-    switch sp.pointee.kind {
-    case .sock(let r, let spec):
-      let outcome: Outcome
-      switch spec {
-      case .socket(let kind, let nonblocking):
-        outcome = backend.socket(kind, nonblocking: nonblocking)
-      case .descriptor(let n):
-        declare(r, frame, fd: n, spec: spec, owned: false)
-        return .number(Int64(n))
-      case .file(let path):
-        outcome = backend.openFile(path)
+  private func call(_ p: Program, _ at: Int, limit: TimeSpan) throws(Failure) -> Outcome {
+    switch p.code[at] {
+    case .socket(let s, let kind, let nb):
+      let outcome = backend.socket(kind, nonblocking: nb)
+      if case .number(let fd) = outcome {
+        declare(s, fd: Descriptor(fd), spec: .socket(kind, nonblocking: nb), owned: true)
       }
-      if case .number(let fd) = outcome { declare(r, frame, fd: Descriptor(fd), spec: spec, owned: true) }
       return outcome
-    case .bind(let r, let a):
-      return backend.bind(try fd(r, frame), a)
-    case .listen(let r, let backlog):
-      return backend.listen(try fd(r, frame), backlog: backlog ?? defaultListenBacklog)
-    case .connect(let r, let target, let o):
-      let s = try fd(r, frame)
-      let resolved: ResolvedTarget
-      switch target {
-      case .address(let a): resolved = .address(a)
-      case .badPointer: resolved = .badPointer
-      case .boundAddressOf(let other):
-        let local = backend.localName(try fd(other, frame))
-        guard case .address(let a) = local else {
-          throw Failure(
-            kind: .runtime,
-            message: "cannot read the address of '\(frame.script.socketNames[Int(other.slot)])' (getsockname said \(local.expectationText))",
-            range: other.range, source: frame.script.source)
-        }
-        resolved = .address(a)
-      }
-      return try call(sp, frame) { () throws(BackendError) in try backend.connect(s, resolved, o, limit: limit) }
-    case .accept(let l, let into, let o):
-      let listener = try fd(l, frame)
-      let outcome = try call(sp, frame) { () throws(BackendError) in try backend.accept(listener, o, limit: limit) }
-      if case .number(let c) = outcome { declare(into, frame, fd: Descriptor(c), spec: nil, owned: true) }
-      return outcome
-    case .set(let r, let setting):
-      switch setting {
-      case .nonblocking(let on): return backend.setNonblocking(try fd(r, frame), on)
-      case .option(let o, let v):
-        let s = try fd(r, frame)
-        return try call(sp, frame) { () throws(BackendError) in try backend.setOption(s, o, v) }
-      }
-    case .get(let r, let o):
-      let s = try fd(r, frame)
-      return try call(sp, frame) { () throws(BackendError) in try backend.getOption(s, o) }
-    case .poll(let r, let events, let timeout, let o):
-      let s = try fd(r, frame)
-      return try call(sp, frame) { () throws(BackendError) in try backend.poll(s, events, timeout: timeout, o, limit: limit) }
-    case .peer(let r):
-      return backend.peerName(try fd(r, frame))
-    case .local(let r):
-      return backend.localName(try fd(r, frame))
-    case .shutdown(let r, let how):
-      return backend.shutdown(try fd(r, frame), how)
-    case .close(let r):
-      let s = try fd(r, frame)
-      let outcome = backend.close(s)
-      if case .ok = outcome { opened.remove(s) }
-      return outcome
-    case .sleep(let d, _):
-      return try call(sp, frame) { () throws(BackendError) in
-        try backend.sleep(d, limit: limit)
+    case .descriptor(let s, let n):
+      _ = try tool(p, at) { () throws(BackendError) in
+        try backend.adopt(n)
         return .ok
       }
+      declare(s, fd: n, spec: .descriptor(n), owned: false)
+      return .number(Int64(n))
+    case .openFile(let s, let path):
+      let file = p.strings[Int(path)]
+      let outcome = try tool(p, at) { () throws(BackendError) in try backend.openFile(file, limit: limit) }
+      if case .number(let fd) = outcome { declare(s, fd: Descriptor(fd), spec: .file(file), owned: true) }
+      return outcome
+    case .bind(let s, let a):
+      return backend.bind(try fd(s, p, at), p.addresses[Int(a)])
+    case .listen(let s, let backlog):
+      return backend.listen(try fd(s, p, at), backlog: backlog)
+    case .connect(let s, let target, let o):
+      let sock = try fd(s, p, at)
+      let resolved: ResolvedTarget
+      switch target {
+      case .address(let a): resolved = .address(p.addresses[Int(a)])
+      case .badPointer: resolved = .badPointer
+      case .socket(let other): resolved = .address(try boundAddress(of: other, p, at))
+      }
+      // `nonblock`: O_NONBLOCK is set before the call, as a C program would.
+      if o.nonblock {
+        let set = backend.setNonblocking(sock, true)
+        if set != .ok { return set }
+      }
+      return try tool(p, at) { () throws(BackendError) in try backend.connect(sock, resolved, o, limit: limit) }
+    case .accept(let l, let into, let o):
+      let listener = try fd(l, p, at)
+      let outcome = try tool(p, at) { () throws(BackendError) in try backend.accept(listener, o, limit: limit) }
+      if case .number(let c) = outcome { declare(into, fd: Descriptor(c), spec: nil, owned: true) }
+      return outcome
+    case .setNonblocking(let s, let on):
+      return backend.setNonblocking(try fd(s, p, at), on)
+    case .setOption(let s, let o, let v):
+      let sock = try fd(s, p, at)
+      return try tool(p, at) { () throws(BackendError) in try backend.setOption(sock, o, v) }
+    case .getOption(let s, let o):
+      let sock = try fd(s, p, at)
+      return try tool(p, at) { () throws(BackendError) in try backend.getOption(sock, o) }
+    case .poll(let s, let events, let timeout, let o):
+      let sock = try fd(s, p, at)
+      return try tool(p, at) { () throws(BackendError) in try backend.poll(sock, events, timeout: timeout, o, limit: limit) }
+    case .peer(let s):
+      return backend.peerName(try fd(s, p, at))
+    case .local(let s):
+      return backend.localName(try fd(s, p, at))
+    case .shutdown(let s, let how):
+      return backend.shutdown(try fd(s, p, at), how)
+    case .close(let s):
+      let sock = try fd(s, p, at)
+      let outcome = backend.close(sock)
+      if case .ok = outcome { opened.remove(sock) }
+      return outcome
+    case .sleep(let d):
+      try sleep(d, limit: limit, p, at)
+      return .ok
     case .user(let u):
-      return try call(sp, frame) { () throws(BackendError) in try backend.setUser(u) }
-    case .expect, .net, .repeat:
+      return try tool(p, at) { () throws(BackendError) in try backend.setUser(u) }
+    case .expect, .applied, .loop, .next:
       return .ok
     }
+  }
+
+  /// `sleep D`: at most the call's limit (past it, the scenario fails as a call that timed
+  /// out); a signal that cuts it short does not end it, unless a stop was requested.
+  private func sleep(_ d: TimeSpan, limit: TimeSpan, _ p: Program, _ at: Int) throws(Failure) {
+    var left = min(d, limit)
+    var rounds = 0
+    while left > .zero && rounds < 1000 {
+      left = backend.sleep(left)
+      rounds += 1
+      if left > .zero, let stop = stopRequested, stop() { throw stopped(p, at) }
+    }
+    if d > limit { throw Failure(kind: .backend, message: BackendError.timedOut(limit).message, range: p.statements[at].range, source: p.source) }
+  }
+
+  /// The address a socket is bound to (getsockname), for `connect s l` and `expect l`.
+  private func boundAddress(of other: Slot, _ p: Program, _ at: Int) throws(Failure) -> SocketAddress {
+    let local = backend.localName(try fd(other, p, at))
+    guard case .address(let a) = local else {
+      throw Failure(
+        kind: .runtime, message: "cannot read the address of '\(names[Int(other)])' (getsockname said \(local.expectationText))",
+        range: p.statements[at].range, source: p.source)
+    }
+    return a
   }
 
   // MARK: - Expectations
@@ -389,15 +445,15 @@ package final class Interpreter {
     return nil
   }
 
-  private func unexpected(_ o: Outcome, _ st: Statement, _ frame: Frame) -> Failure {
+  private func unexpected(_ o: Outcome, _ st: Statement, _ source: SourceFile) -> Failure {
     Failure(
       kind: .unexpectedErrno,
       message: "unexpected \(o.expectationText) from '\(st.kind.keyword)' (no 'expect' names it)",
-      range: st.range, source: frame.script.source, expected: "success", actual: o.description,
+      range: st.range, source: source, expected: "success", actual: o.description,
       explanation: explanation(o, from: st.kind))
   }
 
-  func matches(_ e: Expectation, _ o: Outcome, _ frame: Frame) -> Bool {
+  private func matches(_ e: Expectation, _ o: Outcome, sockets: [Slot]) -> Bool {
     switch o {
     case .ok: return e.ok
     case .number(let n): return e.ok || e.numbers.contains(n)
@@ -407,32 +463,30 @@ package final class Interpreter {
     case .pollTimeout: return e.timeout
     case .address(let a):
       if e.addresses.contains(a) { return true }
-      for r in e.sockets {
-        let fd = fds[frame.ids[Int(r.slot)]]
-        if fd >= 0, case .address(let bound) = backend.localName(fd), bound == a {
-          return true
-        }
+      for s in sockets {
+        let fd = fds[Int(s)]
+        if fd >= 0, case .address(let bound) = backend.localName(fd), bound == a { return true }
       }
       return false
     }
   }
 
-  private func check(_ sp: UnsafePointer<Statement>, _ frame: Frame) throws(Failure) {
-    guard case .expect(let e) = sp.pointee.kind else { return }
-    let st = sp.pointee
+  private func check(_ p: Program, _ at: Int, _ index: Int32) throws(Failure) {
+    let e = p.expectations[Int(index)]
+    let st = p.statements[at]
     guard let o = lastOutcome else {
-      throw Failure(kind: .runtime, message: "nothing to check: no statement ran before this 'expect'", range: st.range, source: frame.script.source)
+      throw Failure(kind: .runtime, message: "nothing to check: no statement ran before this 'expect'", range: st.range, source: p.source)
     }
-    if !matches(e, o, frame) {
-      let wanted = frame.script.source.text(e.textRange)
+    if !matches(e, o, sockets: p.expectedSockets[index] ?? []) {
+      let wanted = p.source.text(e.textRange)
       throw Failure(
         kind: .expectation, message: "expected \(wanted), got \(o.expectationText)", range: e.textRange,
-        source: frame.script.source, expected: wanted, actual: o.description, explanation: explanation(o, from: lastStatement))
+        source: p.source, expected: wanted, actual: o.description, explanation: explanation(o, from: lastStatement))
     }
     if let w = e.within, lastElapsed > w {
       throw Failure(
         kind: .tooSlow, message: "the call took \(lastElapsed.humanDescription), more than the \(w.description) allowed by 'within'",
-        range: st.range, source: frame.script.source, expected: "within \(w.description)", actual: lastElapsed.humanDescription)
+        range: st.range, source: p.source, expected: "within \(w.description)", actual: lastElapsed.humanDescription)
     }
   }
 }
@@ -470,25 +524,6 @@ struct OpenDescriptors {
     for (fd, c) in counts.enumerated() where c > 0 { out.append(Descriptor(fd)) }
     for (fd, c) in large where c > 0 { out.append(fd) }
     out.sort()
-    return out
-  }
-}
-
-/// Renders a failure like a diagnostic: location, message, the line with a caret, expected and
-/// actual, and the errno's meaning.
-package struct FailureRenderer: Sendable {
-  package var color: Bool
-  package init(color: Bool) { self.color = color }
-
-  package func render(_ f: Failure) -> String {
-    let r = DiagnosticRenderer(color: color)
-    let (line, col) = f.location
-    func paint(_ s: String, _ code: String) -> String { ansiPaint(s, code, color) }
-    var out = paint("\(f.source.name):\(line):\(col):", "1") + " " + paint("FAIL:", "1;31") + " " + paint(f.message, "1") + "\n"
-    out += r.excerpt(f.source, f.range)
-    if let e = f.expected { out += "  expected: \(e)\n" }
-    if let a = f.actual { out += "  actual:   \(a)\n" }
-    if let x = f.explanation { out += "  " + paint("meaning:", "1;36") + " \(x)\n" }
     return out
   }
 }

@@ -38,6 +38,12 @@ package enum Outcome: Equatable, Sendable {
     }
   }
 
+  /// An errno, if this is one.
+  package var errno: Errno? {
+    if case .failure(let e) = self { return e }
+    return nil
+  }
+
   /// How an `expect` line would name this outcome (used by :save and failure messages).
   package var expectationText: String {
     switch self {
@@ -71,10 +77,4 @@ package enum BackendError: Error, Equatable, Sendable {
     case .failed(let m): return m
     }
   }
-}
-
-/// The address argument of a connect after names are resolved.
-package enum ResolvedTarget: Equatable, Sendable {
-  case address(SocketAddress)
-  case badPointer
 }

@@ -63,11 +63,11 @@ struct Checker {
         if !failedStarts.contains(where: { $0 >= from && $0 < start }) {
           // The previous statement is read in place; its keyword is spelled only for a message.
           if previous >= 0 {
-            checkExpectation(e, statements[i].range, after: shape(of: statements[previous].kind)) {
+            checkExpectation(e, statements[i].range, after: statements[previous].kind.resultShape) {
               statements[previous].kind.keyword
             }
           } else if let outer {
-            checkExpectation(e, statements[i].range, after: shape(of: outer.kind)) { outer.kind.keyword }
+            checkExpectation(e, statements[i].range, after: outer.kind.resultShape) { outer.kind.keyword }
           } else {
             let r = statements[i].range
             diagnostics.append(.expectWithoutStatement(at: SourceRange(Int(r.start), Int(r.start) + 6)))
@@ -79,19 +79,6 @@ struct Checker {
         break
       }
       previous = i
-    }
-  }
-
-  private enum ResultShape { case status, descriptor, value, socketError, events, address, none }
-
-  private func shape(of kind: borrowing StatementKind) -> ResultShape {
-    switch kind {
-    case .sock, .accept: return .descriptor
-    case .bind, .listen, .connect, .set, .shutdown, .close, .sleep: return .status
-    case .get(_, let o): return o == .SO_ERROR ? .socketError : .value
-    case .poll: return .events
-    case .peer, .local: return .address
-    case .expect, .net, .user, .repeat: return .none
     }
   }
 

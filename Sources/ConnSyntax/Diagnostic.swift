@@ -51,6 +51,25 @@ extension Diagnostic {
     Diagnostic(id: "lex.too-long", "token is longer than \(Lexer.maxTokenLength) bytes", at: r)
   }
 
+  static func bareIPv6(_ text: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "lex.bare-ipv6", "IPv6 addresses are written in brackets", at: r, hint: "write [\(text)]:PORT")
+  }
+  static func nonASCIIEscape(_ hex: String, at r: SourceRange) -> Diagnostic {
+    // Paths are text: a lone byte above 0x7F is not valid UTF-8 and would not reach the kernel as
+    // written. Say so rather than change it.
+    Diagnostic(
+      id: "lex.non-ascii-escape", "'\\x\(hex)' is above 0x7F; paths are UTF-8 text", at: r,
+      hint: "write the character itself, in UTF-8")
+  }
+  static func emptyAbstractName(at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "lex.empty-abstract", "'@' must be followed by an abstract socket name", at: r)
+  }
+
+  // Header
+  static func unknownNeed(_ word: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "header.unknown-need", "unknown requirement '\(word)'", at: r, hint: "known: root, linux, isolate, ipv6")
+  }
+
   // Syntax
   static func expected(_ what: String, found: String, at r: SourceRange, hint: String? = nil) -> Diagnostic {
     Diagnostic(id: "parse.expected", "expected \(what), found \(found)", at: r, hint: hint)
@@ -86,6 +105,34 @@ extension Diagnostic {
     Diagnostic(id: "check.malformed-address", message, at: r)
   }
 
+  // Unix paths and abstract names
+  static func emptyPath(at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "path.empty", "empty Unix socket path", at: r)
+  }
+  static func nulInPath(at r: SourceRange) -> Diagnostic {
+    Diagnostic(
+      id: "path.nul", "a Unix socket path cannot hold a NUL byte (the kernel would read only up to it)", at: r,
+      hint: "an abstract name is written @name")
+  }
+  static func pathTooLong(_ n: Int, limit: Int, at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "path.too-long", "Unix socket path is \(n) bytes; sun_path holds at most \(limit)", at: r)
+  }
+  static func relativePathTooLong(_ n: Int, limit: Int, at r: SourceRange) -> Diagnostic {
+    Diagnostic(
+      id: "path.relative-too-long",
+      "relative Unix socket path is \(n) bytes; it goes into the scenario's private directory, which leaves room for \(limit)",
+      at: r)
+  }
+  static func pathEscapes(_ path: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(
+      id: "path.escapes", "relative path \(quoteString(path)) climbs out of the scenario's private directory", at: r,
+      hint: "relative paths stay inside it; write an absolute path to reach elsewhere")
+  }
+  static func abstractNameTooLong(limit: Int, at r: SourceRange) -> Diagnostic {
+    Diagnostic(
+      id: "abstract.too-long", "abstract name is longer than \(limit) bytes (abstract names get a private prefix)", at: r)
+  }
+
   // Semantic
   static func undeclaredSocket(_ name: String, at r: SourceRange, suggestion: String?) -> Diagnostic {
     Diagnostic(id: "check.undeclared-socket", "socket '\(name)' is not declared", at: r,
@@ -107,5 +154,13 @@ extension Diagnostic {
   }
   static func duplicateExpectation(at r: SourceRange) -> Diagnostic {
     Diagnostic(id: "check.duplicate-expectation", "alternative listed twice", at: r)
+  }
+}
+
+extension Diagnostic {
+  func withHint(_ h: String) -> Diagnostic {
+    var d = self
+    d.hint = h
+    return d
   }
 }

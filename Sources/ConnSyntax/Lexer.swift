@@ -3,47 +3,6 @@
 // punctuation, a string or a bracketed address is read as one "word" (a run of letters, digits
 // and . : / % _) and classified by what it contains, in the same pass that finds its end.
 
-package enum TokenKind: UInt8, Sendable {
-  case identifier  // stream, s, ECONNREFUSED
-  case integer  // 80
-  case duration  // 250us 10ms 1.5s 2m
-  case ipv4  // 127.0.0.1 or 127.0.0.1:80
-  case ipv6  // [::1]:80, [fe80::1%lo]:80, [::1]
-  case prefix  // 10.0.0.0/8, fd00::/64
-  case string  // "run/x.sock"
-  case abstractName  // @name
-  case equals, semicolon, newline, leftBrace, rightBrace
-  case invalid  // already reported by the lexer
-  case eof
-
-  package var description: String {
-    switch self {
-    case .identifier: return "a name"
-    case .integer: return "a number"
-    case .duration: return "a duration"
-    case .ipv4: return "an IPv4 address"
-    case .ipv6: return "an IPv6 address"
-    case .prefix: return "a prefix"
-    case .string: return "a string"
-    case .abstractName: return "an abstract name"
-    case .equals: return "'='"
-    case .semicolon: return "';'"
-    case .newline: return "end of line"
-    case .leftBrace: return "'{'"
-    case .rightBrace: return "'}'"
-    case .invalid: return "invalid input"
-    case .eof: return "end of file"
-    }
-  }
-}
-
-package struct Token: Sendable, Equatable {
-  package var kind: TokenKind
-  package var start: UInt32
-  package var end: UInt32
-  package var range: SourceRange { SourceRange(Int(start), Int(end)) }
-}
-
 /// Byte classes, one table lookup per byte.
 private enum ByteClass {
   static let letter: UInt8 = 1
@@ -202,10 +161,7 @@ package struct Lexer {
     if tooLong {
       report(.tokenTooLong(at: SourceRange(start, pos)))
     } else if bareIPv6 {
-      report(
-        Diagnostic(
-          id: "lex.bare-ipv6", "IPv6 addresses are written in brackets", at: SourceRange(start, pos),
-          hint: "write [\(text(start, pos))]:PORT"))
+      report(.bareIPv6(text(start, pos), at: SourceRange(start, pos)))
     } else {
       report(.malformedWord(text(start, pos), at: SourceRange(start, pos)))
     }
@@ -258,10 +214,7 @@ package struct Lexer {
             if hi >= 8 {
               // Paths are text: a lone byte above 0x7F is not valid UTF-8 and would not reach
               // the kernel as written. Say so rather than change it.
-              report(
-                Diagnostic(
-                  id: "lex.non-ascii-escape", "'\\x\(text(pos + 1, pos + 3))' is above 0x7F; paths are UTF-8 text",
-                  at: SourceRange(escStart, pos + 3), hint: "write the character itself, in UTF-8"))
+              report(.nonASCIIEscape(text(pos + 1, pos + 3), at: SourceRange(escStart, pos + 3)))
               bad = true
             }
             pos += 3
@@ -294,7 +247,7 @@ package struct Lexer {
       pos += 1
     }
     if pos - start == 1 {
-      report(Diagnostic(id: "lex.empty-abstract", "'@' must be followed by an abstract socket name", at: SourceRange(start, pos)))
+      report(.emptyAbstractName(at: SourceRange(start, pos)))
       return tok(.invalid, start)
     }
     if pos - start > Lexer.maxTokenLength {

@@ -1,17 +1,18 @@
-// Every libc import of the project is in this target, behind one platform switch. Errno numbers
-// come from the platform's own constants: they differ between Linux and Darwin.
-
 #if canImport(Glibc)
-@_exported import Glibc
+import Glibc
 #elseif canImport(Musl)
-@_exported import Musl
+import Musl
 #elseif canImport(Darwin)
-@_exported import Darwin
+import Darwin
 #else
 #error("unsupported platform")
 #endif
 import CConnShims
+import ConnRuntime
 import ConnSyntax
+
+// Errno numbers come from the platform's own constants: they differ between Linux and Darwin.
+// This is where the kernel's numbers become the language's names, and the only place.
 
 enum Platform {
   /// Errno names to this platform's numbers.
@@ -62,7 +63,7 @@ enum Platform {
   }
 
   static func strerror(_ n: Int32) -> String {
-    guard let p = strerrorPointer(n) else { return "errno \(n)" }
+    guard let p = strerrorText(n) else { return "errno \(n)" }
     return String(cString: p)
   }
 
@@ -73,22 +74,22 @@ enum Platform {
   }
 }
 
-import ConnRuntime
-
 /// The number an errno has on this platform, for `conn explain`.
 package func platformErrnoNumber(_ e: Errno) -> Int32 { Platform.number(of: e) }
 
-private func strerrorPointer(_ n: Int32) -> UnsafeMutablePointer<CChar>? { strerror(n) }
+/// The errno a platform number stands for, if the language names it.
+package func platformErrno(number n: Int32) -> Errno? {
+  n >= 0 && n < 256 ? Platform.errnoByNumber[Int(n)] : nil
+}
 
-// File-scope wrappers: inside types whose methods share these names (close, connect, ...), the
-// libc functions are reached through these, on every platform alike.
-@inline(__always) func sysClose(_ fd: Int32) -> Int32 { close(fd) }
+private func strerrorText(_ n: Int32) -> UnsafeMutablePointer<CChar>? { strerror(n) }
+
+// File-scope wrappers: inside types whose methods share these names (socket, close, connect...),
+// the C functions are reached through these, on every platform alike.
 @inline(__always) func sysSocket(_ d: Int32, _ t: Int32, _ p: Int32) -> Int32 { socket(d, t, p) }
+@inline(__always) func sysOpen(_ path: String, _ flags: Int32) -> Int32 { open(path, flags) }
 @inline(__always) func sysBind(_ fd: Int32, _ a: UnsafePointer<sockaddr>, _ l: socklen_t) -> Int32 { bind(fd, a, l) }
 @inline(__always) func sysListen(_ fd: Int32, _ b: Int32) -> Int32 { listen(fd, b) }
 @inline(__always) func sysConnect(_ fd: Int32, _ a: UnsafePointer<sockaddr>, _ l: socklen_t) -> Int32 { connect(fd, a, l) }
 @inline(__always) func sysShutdown(_ fd: Int32, _ h: Int32) -> Int32 { shutdown(fd, h) }
-func sysExit(_ code: Int32) -> Never { exit(code) }
-@inline(__always) func sysKill(_ pid: Int32, _ sig: Int32) -> Int32 { kill(pid, sig) }
-@inline(__always) func sysPoll(_ fds: UnsafeMutablePointer<pollfd>, _ n: Int, _ timeout: Int32) -> Int32 { poll(fds, nfds_t(n), timeout) }
-@inline(__always) func sysReadBytes(_ fd: Int32, _ p: UnsafeMutableRawPointer?, _ n: Int) -> Int { read(fd, p, n) }
+@inline(__always) func sysClose(_ fd: Int32) -> Int32 { close(fd) }

@@ -3,7 +3,7 @@
 // mode. The measured process is exactly the command line a user would type; nothing is
 // injected into it.
 
-import ConnSystem
+import ConnHost
 
 struct ProcessSample {
   /// Seconds from spawn to reaped.

@@ -3,7 +3,7 @@
 // "Benchmarks" section. Only loopback and Unix sockets are used, and every loop is bounded.
 
 import ConnSyntax
-import ConnSystem
+import ConnHost
 
 struct SuiteOptions {
   var conn = ""
@@ -116,9 +116,7 @@ final class Suite {
   }
 
   func machine() -> String {
-    var u = utsname()
-    uname(&u)
-    let release = withUnsafePointer(to: &u.release) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
+    let release = Host.kernelRelease()
     var model = "unknown CPU"
     if let b = try? Host.readFile("/proc/cpuinfo") {
       let text = String(decoding: b, as: UTF8.self)
@@ -335,7 +333,7 @@ final class Suite {
 
   func batch() throws(BenchError) {
     let dir = o.work + "/batch"
-    mkdir(dir, 0o755)
+    _ = Host.makeDirectories(dir)
     for i in 0..<o.batchFiles {
       var name = String(i)
       while name.count < 4 { name = "0" + name }
@@ -400,14 +398,14 @@ final class Suite {
 
   func isolation() throws(BenchError) {
     say("6. Isolation: conn run -j 1 --isolate on \(o.isolationScenarios) trivial scenarios, against the same without --isolate")
-    if geteuid() != 0 {
+    if !Host.isRoot {
       say("   skipped: needs root (network namespaces need CAP_SYS_ADMIN)")
       entries.append(Entry(section: "isolation", name: "per_scenario", note: "skipped: not root"))
       say()
       return
     }
     let dir = o.work + "/isolate"
-    mkdir(dir, 0o755)
+    _ = Host.makeDirectories(dir)
     for i in 0..<o.isolationScenarios {
       try write(dir + "/t\(i).conn", "sock s = stream inet\nbind s 127.0.0.1:0\nlisten s\n")
     }

@@ -8,7 +8,7 @@
 
 import ConnRuntime
 import ConnSyntax
-import ConnSystem
+import ConnHost
 
 func peakRSSBytes() -> Int { Host.peakRSSBytes() }
 

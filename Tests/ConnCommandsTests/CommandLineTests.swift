@@ -1,3 +1,4 @@
+import ConnHost
 import ConnSyntax
 import ConnCommands
 import ConnSystem

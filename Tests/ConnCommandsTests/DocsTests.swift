@@ -1,3 +1,4 @@
+import ConnHost
 import ConnCommands
 import ConnRuntime
 import ConnSyntax

@@ -141,11 +141,20 @@ extension KernelTests {
     }
 
     @Test func repeatReportsFlakyScenarios() throws {
-      // Binding an absolute path leaves the socket file behind, so the second run's bind fails:
-      // a scenario that passes once and then fails.
-      let sock = "/tmp/conn-flaky-\(UUID().uuidString.prefix(8)).sock"
-      defer { unlink(sock) }
-      let dir = scenarioDirectory(["flaky.conn": "sock u = dgram unix\nbind u \"\(sock)\"\nexpect ok\n", "steady.conn": passing])
+      // A classic flaky test: the server side closes first, so its fixed port stays in
+      // TIME_WAIT, and the next run's bind of that port (without SO_REUSEADDR) fails.
+      let port = 20000 + Int.random(in: 0..<9000)
+      let flakyText = """
+        sock l = stream inet
+        bind l 127.0.0.1:\(port)
+        listen l
+        sock c = stream inet
+        connect c l
+        accept l as a
+        close a
+        close c
+        """
+      let dir = scenarioDirectory(["flaky.conn": flakyText, "steady.conn": passing])
       defer { try? FileManager.default.removeItem(atPath: dir) }
       let r = try runConn(["run", "--repeat", "3", "-j", "1", "--format", "json", dir])
       #expect(r.status == 1)

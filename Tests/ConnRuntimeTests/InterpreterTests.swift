@@ -6,7 +6,9 @@ import Testing
 /// can be tested without sockets.
 final class FakeBackend: Backend {
   let name = "fake"
-  var trace: ((String) -> Void)?
+  let virtualTime = true
+  var pathLimits: PathLimits { .kernel }
+  var trace: ((TraceRecord) -> Void)?
   var clock = TimeSpan.zero
   var calls: [String] = []
   /// Answers by call name, consumed in order; when none is left, `defaultAnswer`.
@@ -34,7 +36,8 @@ final class FakeBackend: Backend {
     if case .number = o { nextFD += 1 }
     return o
   }
-  func openFile(_ path: String) -> Outcome { answer("open", .number(99)) }
+  func adopt(_ fd: Descriptor) throws(BackendError) { calls.append("adopt \(fd)") }
+  func openFile(_ path: String, limit: TimeSpan) throws(BackendError) -> Outcome { answer("open", .number(99)) }
   func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome {
     addresses[fd] = address
     return answer("bind", .ok)
@@ -64,7 +67,10 @@ final class FakeBackend: Backend {
   }
   func shutdown(_ fd: Descriptor, _ how: ShutdownHow) -> Outcome { answer("shutdown", .ok) }
   func close(_ fd: Descriptor) -> Outcome { answer("close \(fd)", .ok) }
-  func sleep(_ duration: TimeSpan, limit: TimeSpan) throws(BackendError) { clock = clock + duration }
+  func sleep(_ duration: TimeSpan) -> TimeSpan {
+    clock = clock + duration
+    return .zero
+  }
   func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome { answer("user", .ok) }
 }
 

@@ -125,9 +125,36 @@ import Testing
     assertDiagnostic("sock s = stream inet\nconnect s 1️⃣127.0.0.1:8x\n", "lex.malformed")
     assertDiagnostic("sock s = stream inet6\nconnect s [fe80::1%1️⃣]:80\n", "check.malformed-address")
     assertDiagnostic("sock s = stream inet\nconnect s 1️⃣1.2.3:80\n", "check.malformed-address")
-    assertDiagnostic("sock s = stream unix\nbind s 1️⃣\"\"\n", "check.malformed-address")
-    let long = String(repeating: "p", count: 108)
-    assertDiagnostic("sock s = stream unix\nbind s 1️⃣\"\(long)\"\n", "check.malformed-address", message: "107")
+    assertDiagnostic("sock s = stream unix\nbind s 1️⃣\"\"\n", "path.empty")
+    let long = "/" + String(repeating: "p", count: 107)
+    assertDiagnostic("sock s = stream unix\nbind s 1️⃣\"\(long)\"\n", "path.too-long", message: "107")
+  }
+
+  /// Relative paths stay in the private directory; a NUL would cut a path short (issue 12).
+  @Test func unixPathsStayInThePrivateDirectory() {
+    assertDiagnostic("sock s = stream unix\nbind s 1️⃣\"../escaped.sock\"\n", "path.escapes")
+    assertDiagnostic("sock s = stream unix\nconnect s 1️⃣\"../../tmp/x/dotdot.sock\"\n", "path.escapes")
+    assertDiagnostic("sock s = stream unix\nbind s 1️⃣\"a/../../b.sock\"\n", "path.escapes")
+    assertDiagnostic("sock s = stream unix\nbind s 1️⃣\"x\\0y.sock\"\n", "path.nul", hint: "@name")
+    assertDiagnostic("sock s = stream unix\nbind s 1️⃣\"\\0\"\n", "path.nul")
+    // Inside, or absolute: fine.
+    for ok in ["a/../b.sock", "./x.sock", "d/./e/../f.sock", "/tmp/../tmp/abs.sock"] {
+      let s = Parser.parse(SourceFile(name: "t", text: "sock s = stream unix\nbind s \"\(ok)\"\n"))
+      #expect(s.diagnostics.isEmpty, "\(ok): \(s.diagnostics.map(\.message))")
+    }
+  }
+
+  /// The limits on paths and abstract names come from where the scenario runs.
+  @Test func pathLimitsComeFromTheContext() {
+    let tight = PathLimits(relativePath: 10, absolutePath: 20, abstractName: 5)
+    func ids(_ text: String) -> [String] {
+      Parser.parse(SourceFile(name: "t", text: text), context: ParseContext(pathLimits: tight)).diagnostics.map(\.id)
+    }
+    #expect(ids("sock s = stream unix\nbind s \"0123456789\"\n").isEmpty)
+    #expect(ids("sock s = stream unix\nbind s \"0123456789a\"\n") == ["path.relative-too-long"])
+    #expect(ids("sock s = stream unix\nbind s \"/0123456789/123456789\"\n") == ["path.too-long"])
+    #expect(ids("sock s = stream unix\nbind s @12345\n").isEmpty)
+    #expect(ids("sock s = stream unix\nbind s @123456\n") == ["abstract.too-long"])
   }
 
   @Test func durationOverAnHour() {

@@ -11,6 +11,9 @@ const char *conn_errno_name(int err);
 int conn_accept4(int fd, struct sockaddr *addr, socklen_t *len, int nonblock);
 /// setfsuid/setfsgid on Linux (permission checks on files as another user); -1 elsewhere.
 int conn_setfsuid(unsigned uid, unsigned gid);
+/// The calling thread's file-system uid and gid (setfsuid(-1) reads without changing).
+unsigned conn_current_fsuid(void);
+unsigned conn_current_fsgid(void);
 /// The sub-process id of the calling thread (gettid), 0 where there is none.
 long conn_gettid(void);
 /// Sends `sig` to one thread of this process (tgkill), so an interrupt lands on the blocked call.

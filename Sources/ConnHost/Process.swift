@@ -1,4 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import CConnShims
+
 // Worker processes for parallel runs. Each worker is this same executable in a worker mode,
 // talking over two pipes. Processes (not threads) keep scenarios apart: a stale descriptor, a
 // changed file-system identity or a crash in one scenario cannot reach another.
@@ -30,8 +38,8 @@ package final class Subprocess {
     // inherit these ends (dup2 onto 0, 1, 2 clears the flag in the child).
     guard conn_pipe_cloexec(&toChild) == 0 else { return nil }
     guard conn_pipe_cloexec(&fromChild) == 0 else {
-      _ = sysClose(toChild[0])
-      _ = sysClose(toChild[1])
+      _ = close(toChild[0])
+      _ = close(toChild[1])
       return nil
     }
     var actions = posix_spawn_file_actions_t()
@@ -39,7 +47,8 @@ package final class Subprocess {
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
     posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
-    if mergeStandardError { posix_spawn_file_actions_adddup2(&actions, fromChild[1], 2) }
+    // The child's standard error: the pipe, or this tool's own (never the scenarios' /dev/null).
+    posix_spawn_file_actions_adddup2(&actions, mergeStandardError ? fromChild[1] : StandardStreams.error, 2)
     // Workers start with no signal blocked and default handlers, whatever this thread has.
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
@@ -56,16 +65,18 @@ package final class Subprocess {
     defer { for p in argv { free(p) } }
     var child: Int32 = 0
     let rc = posix_spawn(&child, path, &actions, &attributes, argv, environ)
-    _ = sysClose(toChild[0])
-    _ = sysClose(fromChild[1])
+    _ = close(toChild[0])
+    _ = close(fromChild[1])
     if rc != 0 {
-      _ = sysClose(toChild[1])
-      _ = sysClose(fromChild[0])
+      _ = close(toChild[1])
+      _ = close(fromChild[0])
       return nil
     }
     pid = child
     input = toChild[1]
     output = fromChild[0]
+    ReservedDescriptors.add(input, as: "a pipe to a worker process")
+    ReservedDescriptors.add(output, as: "a pipe from a worker process")
   }
 
   /// Sends one line to the child.
@@ -99,7 +110,8 @@ package final class Subprocess {
   package func closeInput() {
     if inputClosed { return }
     inputClosed = true
-    _ = sysClose(input)
+    ReservedDescriptors.remove(input)
+    _ = close(input)
   }
 
   private var reaped = false
@@ -112,7 +124,8 @@ package final class Subprocess {
     closeInput()
     var st: Int32 = 0
     while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
-    _ = sysClose(output)
+    ReservedDescriptors.remove(output)
+    _ = close(output)
     status = st
     return st
   }
@@ -121,7 +134,7 @@ package final class Subprocess {
 
   package func kill() {
     if reaped { return }  // the pid may belong to another process by now
-    _ = sysKill(pid, SIGKILL)
+    _ = sendSignal(pid, SIGKILL)
   }
 
   /// Waits until one of the subprocesses has output, at most `timeoutMilliseconds`; returns
@@ -136,8 +149,11 @@ package final class Subprocess {
       }
     }
     if fds.isEmpty { return [] }
-    let rc = sysPoll(&fds, fds.count, timeoutMilliseconds)
+    let rc = poll(&fds, nfds_t(fds.count), timeoutMilliseconds)
     if rc <= 0 { return [] }
     return fds.indices.filter { fds[$0].revents != 0 }.map { index[$0] }
   }
 }
+
+/// kill(2), out of the way of `Subprocess.kill`.
+private func sendSignal(_ pid: Int32, _ sig: Int32) -> Int32 { kill(pid, sig) }

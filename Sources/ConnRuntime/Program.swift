@@ -1,0 +1,137 @@
+import ConnSyntax
+
+// A checked script compiled into a flat list of plain-value instructions: socket names resolved
+// to the session's binding slots, operands that are not plain values (addresses, paths,
+// expectations) moved into side tables and referred to by index, and `repeat` blocks turned into
+// a loop instruction and a jump back. Executing it walks an array with a program counter: no
+// recursion, no copies of the syntax tree, and the interpreter can stop after any statement and
+// go on later (the REPL, and `both`, which runs two backends in step).
+
+/// A binding slot of the session (one per socket name it has seen).
+package typealias Slot = Int32
+
+/// What a connect is aimed at, resolved.
+package enum CompiledTarget: Sendable {
+  /// `addresses[index]`.
+  case address(Int32)
+  /// The address the socket in this slot is bound to, read when the connect runs.
+  case socket(Slot)
+  case badPointer
+}
+
+/// One instruction. Every case holds plain values only, so copying one costs nothing.
+package enum Instruction: Sendable {
+  case socket(Slot, SocketKind, nonblocking: Bool)
+  case descriptor(Slot, Descriptor)
+  /// `strings[path]`.
+  case openFile(Slot, path: Int32)
+  case bind(Slot, address: Int32)
+  case listen(Slot, backlog: Int32)
+  case connect(Slot, CompiledTarget, CallOptions)
+  case accept(Slot, into: Slot, CallOptions)
+  case setNonblocking(Slot, Bool)
+  case setOption(Slot, SocketOption, OptionValue)
+  case getOption(Slot, SocketOption)
+  case poll(Slot, PollEvents, timeout: TimeSpan?, CallOptions)
+  case peer(Slot)
+  case local(Slot)
+  case shutdown(Slot, ShutdownHow)
+  case close(Slot)
+  case sleep(TimeSpan)
+  /// `expectations[index]`.
+  case expect(Int32)
+  case user(UserIdentity)
+  /// A `net` statement: its rule was applied before the first statement ran.
+  case applied
+  /// Enter a `repeat`: run the body `count` times; with a count of zero, go to `exit`.
+  case loop(count: Int, exit: Int32)
+  /// The end of a loop body: back to `body` while iterations are left.
+  case next(body: Int32)
+}
+
+package struct Program: Sendable {
+  package let source: SourceFile
+  package var code: [Instruction] = []
+  /// The statement each instruction came from (for steps, failures and the REPL).
+  package var statements: [Statement] = []
+  /// Whether the instruction's statement is followed, in its block, by an `expect` (the errno
+  /// rule: an errno with no `expect` after it fails the scenario).
+  package var checked: [Bool] = []
+  /// Script slot names, by session slot (for messages).
+  package var names: [Slot: String] = [:]
+  package var addresses: [SocketAddress] = []
+  package var strings: [String] = []
+  package var expectations: [Expectation] = []
+  /// For `expect` instructions whose alternatives name sockets: those sockets' slots.
+  package var expectedSockets: [Int32: [Slot]] = [:]
+
+  /// Compiles `script`; `slot` gives the session slot of a script's socket name.
+  package init(_ script: Script, slot: (String) -> Slot) {
+    source = script.source
+    let slots = script.socketNames.map(slot)
+    for (i, s) in slots.enumerated() { names[s] = script.socketNames[i] }
+    code.reserveCapacity(script.statements.count + 1)
+    compile(script.statements, slots)
+  }
+
+  package var count: Int { code.count }
+
+  private mutating func emit(_ i: Instruction, _ st: Statement, checked: Bool) {
+    code.append(i)
+    statements.append(st)
+    self.checked.append(checked)
+  }
+
+  private mutating func compile(_ block: [Statement], _ slots: [Slot]) {
+    for (index, st) in block.enumerated() {
+      var followed = false
+      if index + 1 < block.count, case .expect = block[index + 1].kind { followed = true }
+      func s(_ r: SocketRef) -> Slot { slots[Int(r.slot)] }
+      switch st.kind {
+      case .sock(let r, .socket(let kind, let nb)): emit(.socket(s(r), kind, nonblocking: nb), st, checked: followed)
+      case .sock(let r, .descriptor(let n)): emit(.descriptor(s(r), n), st, checked: followed)
+      case .sock(let r, .file(let path)):
+        strings.append(path)
+        emit(.openFile(s(r), path: Int32(strings.count - 1)), st, checked: followed)
+      case .bind(let r, let a):
+        addresses.append(a)
+        emit(.bind(s(r), address: Int32(addresses.count - 1)), st, checked: followed)
+      case .listen(let r, let backlog):
+        emit(.listen(s(r), backlog: backlog ?? Linux.defaultListenBacklog), st, checked: followed)
+      case .connect(let r, let target, let o):
+        let t: CompiledTarget
+        switch target {
+        case .address(let a):
+          addresses.append(a)
+          t = .address(Int32(addresses.count - 1))
+        case .boundAddressOf(let other): t = .socket(s(other))
+        case .badPointer: t = .badPointer
+        }
+        emit(.connect(s(r), t, o), st, checked: followed)
+      case .accept(let l, let into, let o): emit(.accept(s(l), into: s(into), o), st, checked: followed)
+      case .set(let r, .nonblocking(let on)): emit(.setNonblocking(s(r), on), st, checked: followed)
+      case .set(let r, .option(let o, let v)): emit(.setOption(s(r), o, v), st, checked: followed)
+      case .get(let r, let o): emit(.getOption(s(r), o), st, checked: followed)
+      case .poll(let r, let events, let timeout, let o): emit(.poll(s(r), events, timeout: timeout, o), st, checked: followed)
+      case .peer(let r): emit(.peer(s(r)), st, checked: followed)
+      case .local(let r): emit(.local(s(r)), st, checked: followed)
+      case .shutdown(let r, let how): emit(.shutdown(s(r), how), st, checked: followed)
+      case .close(let r): emit(.close(s(r)), st, checked: followed)
+      case .sleep(let d, _): emit(.sleep(d), st, checked: followed)
+      case .expect(let e):
+        expectations.append(e)
+        let index = Int32(expectations.count - 1)
+        if !e.sockets.isEmpty { expectedSockets[index] = e.sockets.map(s) }
+        emit(.expect(index), st, checked: false)
+      case .net: emit(.applied, st, checked: false)
+      case .user(let u): emit(.user(u), st, checked: followed)
+      case .repeat(let count, let body):
+        let start = code.count
+        emit(.loop(count: count, exit: 0), st, checked: false)
+        compile(body, slots)
+        emit(.next(body: Int32(start + 1)), st, checked: false)
+        code[start] = .loop(count: count, exit: Int32(code.count))
+      }
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import ConnSyntax
+
+// The `-v` trace. A backend describes each call it makes as a structured record; one renderer
+// turns records into strace-like lines, so that every backend's trace reads the same and `both`
+// can put them side by side:
+//
+//   socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK, 0) = 4
+//   connect(4, {inet 127.0.0.1:32997}, 16) = -1 EINPROGRESS (Operation now in progress)
+//   getsockopt(4, SOL_SOCKET, SO_ERROR, [ECONNREFUSED]) = 0
+//
+// Addresses are shown as the scenario writes them (a relative Unix path without the private
+// directory in front, an abstract name without its private prefix).
+
+/// One call, with the arguments that matter to a reader.
+package enum TracedCall: Sendable {
+  case socket(SocketKind, nonblocking: Bool)
+  case open(path: String)
+  case bind(Descriptor, SocketAddress, length: Int)
+  case listen(Descriptor, backlog: Int32)
+  /// `address` nil: a pointer outside the process (badptr).
+  case connect(Descriptor, SocketAddress?, length: Int)
+  /// `peer`: the address accept4 wrote, when it succeeded.
+  case accept(Descriptor, peer: SocketAddress?, nonblocking: Bool)
+  case setNonblocking(Descriptor, Bool)
+  case setOption(Descriptor, SocketOption, OptionValue)
+  /// `callFailed`: getsockopt itself failed (EBADF...), as opposed to reading a pending errno.
+  case getOption(Descriptor, SocketOption, callFailed: Bool)
+  case poll(Descriptor, PollEvents, timeout: TimeSpan)
+  case peerName(Descriptor)
+  case localName(Descriptor)
+  case shutdown(Descriptor, ShutdownHow)
+  case close(Descriptor)
+  case sleep(TimeSpan)
+  case setUser(UInt32)
+  /// A socket file the scenario bound, removed at its end.
+  case unlink(path: String)
+}
+
+/// A call and what it returned. `note` is printed after the line: `[cleanup]` for what the end
+/// of a scenario closes or removes.
+package struct TraceRecord: Sendable {
+  package var call: TracedCall
+  package var result: Outcome
+  package var note: String?
+
+  package init(_ call: TracedCall, _ result: Outcome, note: String? = nil) {
+    self.call = call
+    self.result = result
+    self.note = note
+  }
+
+  /// The strace-like line.
+  package var description: String {
+    var line = callText + " = " + resultText
+    if let note { line += "  [\(note)]" }
+    return line
+  }
+
+  private var callText: String {
+    switch call {
+    case .socket(let kind, let nb):
+      return "socket(\(Linux.familyName(kind.family)), \(Linux.typeName(kind.type))\(nb ? "|SOCK_NONBLOCK" : ""), 0)"
+    case .open(let path): return "open(\(quoteString(path)), O_RDONLY)"
+    case .bind(let fd, let a, let len): return "bind(\(fd), \(Self.show(a)), \(len))"
+    case .listen(let fd, let backlog): return "listen(\(fd), \(backlog))"
+    case .connect(let fd, let a, let len):
+      return "connect(\(fd), \(a.map(Self.show) ?? "badptr"), \(len))"
+    case .accept(let fd, let peer, let nb):
+      return "accept4(\(fd), \(peer.map(Self.show) ?? "..."), \(nb ? "SOCK_NONBLOCK|" : "")SOCK_CLOEXEC)"
+    case .setNonblocking(let fd, let on): return "fcntl(\(fd), F_SETFL, \(on ? "O_NONBLOCK" : "0"))"
+    case .setOption(let fd, let o, let v):
+      return "setsockopt(\(fd), \(Linux.levelName(o)), \(o.rawValue), \(Self.show(v, o)))"
+    case .getOption(let fd, let o, let failed):
+      let head = "getsockopt(\(fd), \(Linux.levelName(o)), \(o.rawValue)"
+      if failed { return head + ")" }
+      switch result {
+      case .ok: return head + ", [0])"
+      case .number(let n): return head + ", [\(n)])"
+      case .failure(let e): return head + ", [\(e.name)])"
+      default: return head + ")"
+      }
+    case .poll(let fd, let events, let timeout):
+      return "ppoll([{fd=\(fd), events=\(events.description)}], 1, \(timeout.description))"
+    case .peerName(let fd): return "getpeername(\(fd))"
+    case .localName(let fd): return "getsockname(\(fd))"
+    case .shutdown(let fd, let how):
+      return "shutdown(\(fd), \(how == .read ? "SHUT_RD" : how == .write ? "SHUT_WR" : "SHUT_RDWR"))"
+    case .close(let fd): return "close(\(fd))"
+    case .sleep(let d): return "nanosleep(\(d.description))"
+    case .setUser(let uid): return "setfsuid(\(uid))"
+    case .unlink(let path): return "unlink(\(quoteString(path)))"
+    }
+  }
+
+  /// What the call returned, as strace shows it: `0`, `3`, `-1 ENAME (text)`; getsockopt's value
+  /// is shown among the arguments instead.
+  private var resultText: String {
+    if case .getOption(_, _, let failed) = call, !failed { return "0" }
+    return result.description
+  }
+
+  static func show(_ a: SocketAddress) -> String {
+    switch a {
+    case .inet: return "{inet \(a.description)}"
+    case .inet6: return "{inet6 \(a.description)}"
+    case .unix, .abstract: return "{unix \(a.description)}"
+    case .unspec: return "{unspec}"
+    }
+  }
+
+  static func show(_ v: OptionValue, _ o: SocketOption) -> String {
+    switch (o, v) {
+    case (.SO_LINGER, .off): return "{l_onoff=0, l_linger=0}"
+    case (.SO_LINGER, .duration(let d)): return "{l_onoff=1, l_linger=\(d.nanoseconds / 1_000_000_000)}"
+    case (.SO_LINGER, .integer(let n)): return "{l_onoff=1, l_linger=\(n)}"
+    case (_, .duration(let d)):
+      return "{tv_sec=\(d.nanoseconds / 1_000_000_000), tv_usec=\(d.nanoseconds % 1_000_000_000 / 1000)}"
+    case (_, .integer(let n)): return "[\(n)]"
+    case (_, .off): return "[0]"
+    }
+  }
+}

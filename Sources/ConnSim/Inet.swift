@@ -1,0 +1,159 @@
+import ConnRuntime
+import ConnSyntax
+
+// What TCP and UDP share: bind's address rules (inet_bind, inet6_bind), the port conflict check
+// with SO_REUSEADDR and SO_REUSEPORT, source address selection, and the address arithmetic of
+// v4-mapped IPv6 and the wildcard.
+
+protocol InetSocket {
+  var common: CommonState { get set }
+  var isListening: Bool { get }
+}
+
+extension SimBackend {
+  /// The address bind(2) would bind, or the errno it gives before looking at ports.
+  func inetBindAddress(_ s: CommonState, _ address: SocketAddress) -> Result<SocketAddress, Errno> {
+    var addr = address
+    switch (s.kind.family, address) {
+    case (.inet, .inet): break
+    case (.inet, .unspec): addr = .inet(.any, port: 0)  // AF_UNSPEC with INADDR_ANY binds the wildcard
+    case (.inet, _): return .failure(.EAFNOSUPPORT)
+    case (.inet6, .inet6(let ip, _, _)):
+      if ip.mappedIPv4 != nil && s.options.v6only { return .failure(.EINVAL) }
+    case (.inet6, .inet): return .failure(.EINVAL)  // 16 bytes is shorter than sockaddr_in6
+    case (.inet6, _): return .failure(.EAFNOSUPPORT)
+    default: return .failure(.EINVAL)
+    }
+    if s.localPort != 0 || (s.local != nil && s.userBound) { return .failure(.EINVAL) }
+    if !s.options.freebind && !network.isLocal(addr) { return .failure(.EADDRNOTAVAIL) }
+    return .success(addr)
+  }
+
+  /// bind(2)'s port check: EADDRINUSE unless both sides agreed to share (SO_REUSEADDR with no
+  /// listener among them for TCP, or SO_REUSEPORT).
+  func portConflict<S: InetSocket>(
+    _ h: Handle, _ addr: SocketAddress, in table: SocketTable<S>, ports: PortTable, datagram: Bool
+  ) -> Bool {
+    let s = table[h].common
+    for o in ports.holders(of: addr.port ?? 0) where o != h {
+      let other = table[o]
+      guard let ol = other.common.local, overlaps(addr, v6only: s.options.v6only, ol, v6only: other.common.options.v6only) else {
+        continue
+      }
+      if s.options.reusePort && other.common.options.reusePort { continue }
+      if s.options.reuseAddr && other.common.options.reuseAddr && (datagram || !other.isListening) { continue }
+      return true
+    }
+    return false
+  }
+
+  /// Do two bound addresses overlap (equal, or one is a wildcard of a family the other covers)?
+  private func overlaps(_ a: SocketAddress, v6only av6: Bool, _ b: SocketAddress, v6only bv6: Bool) -> Bool {
+    switch (a, b) {
+    case (.inet(let x, _), .inet(let y, _)): return x.isAny || y.isAny || x == y
+    case (.inet6(let x, _, _), .inet6(let y, _, _)): return x.isAny || y.isAny || x == y
+    case (.inet6(let x, _, _), .inet(let y, _)):
+      if x.isAny { return !av6 }
+      return x.mappedIPv4.map { y.isAny || $0 == y } ?? false
+    case (.inet(let x, _), .inet6(let y, _, _)):
+      if y.isAny { return !bv6 }
+      return y.mappedIPv4.map { x.isAny || $0 == x } ?? false
+    default: return false
+    }
+  }
+
+  /// Would a listener bound to `l` take a SYN for `dest`?
+  func listenerTakes(_ l: SocketAddress, v6only: Bool, _ dest: SocketAddress) -> Bool {
+    switch (l, dest) {
+    case (.inet(let a, _), .inet(let d, _)): return a.isAny || a == d
+    case (.inet(let a, _), .inet6(let d, _, _)): return d.mappedIPv4.map { a.isAny || a == $0 } ?? false
+    case (.inet6(let a, _, _), .inet6(let d, _, _)):
+      if let v4 = d.mappedIPv4 {
+        if v6only { return false }
+        return a.isAny || a.mappedIPv4 == v4
+      }
+      return a.isAny || a == d
+    case (.inet6(let a, _, _), .inet(let d, _)):
+      if v6only { return false }
+      return a.isAny || a.mappedIPv4 == d
+    default: return false
+    }
+  }
+
+  /// The source address of a packet to `dest` from a socket bound to `bound`.
+  func sourceAddress(for dest: SocketAddress, bound: SocketAddress?) -> SocketAddress {
+    if let l = bound {
+      switch l {
+      case .inet(let ip, _) where !ip.isAny: return l
+      case .inet6(let ip, _, _) where !ip.isAny: return l
+      default: break
+      }
+    }
+    switch dest {
+    case .inet(let ip, _):
+      if ip.isLoopback { return .inet(.loopback, port: 0) }
+      if let src = network.localSource(for: dest) { return src }
+      return network.extraLocal.first { if case .inet = $0 { return true } else { return false } } ?? .inet(.loopback, port: 0)
+    case .inet6(let ip, _, _):
+      if let v4 = ip.mappedIPv4 {
+        let src: IPv4Address = v4.isLoopback ? .loopback : (network.isLocal(.inet(v4, port: 0)) ? v4 : .loopback)
+        return .inet6(.mapping(src), port: 0, scope: nil)
+      }
+      if ip.isLoopback { return .inet6(.loopback, port: 0, scope: nil) }
+      if let src = network.localSource(for: dest) { return src }
+      return network.extraLocal.first { if case .inet6 = $0 { return true } else { return false } }
+        ?? .inet6(.loopback, port: 0, scope: nil)
+    default: return dest
+    }
+  }
+}
+
+func withPort(_ a: SocketAddress, _ p: UInt16) -> SocketAddress {
+  switch a {
+  case .inet(let ip, _): return .inet(ip, port: p)
+  case .inet6(let ip, _, let sc): return .inet6(ip, port: p, scope: sc)
+  default: return a
+  }
+}
+
+/// The wildcard address of a family, port 0.
+func anyAddress(_ family: AddressFamily) -> SocketAddress {
+  family == .inet6 ? .inet6(.any, port: 0, scope: nil) : .inet(.any, port: 0)
+}
+
+/// `a` as a socket of `family` reports it: v4 in an inet6 socket is ::ffff:a.b.c.d.
+func peerAddress(_ a: SocketAddress, as family: AddressFamily) -> SocketAddress {
+  switch (a, family) {
+  case (.inet(let ip, let p), .inet6): return .inet6(.mapping(ip), port: p, scope: nil)
+  case (.inet6(let ip, let p, _), .inet): return ip.mappedIPv4.map { .inet($0, port: p) } ?? a
+  default: return a
+  }
+}
+
+/// Connecting to the wildcard address reaches this host (Linux rewrites it to loopback).
+func resolvedDestination(_ a: SocketAddress) -> SocketAddress {
+  switch a {
+  case .inet(let ip, let p) where ip.isAny: return .inet(.loopback, port: p)
+  case .inet6(let ip, let p, let s) where ip.isAny: return .inet6(.loopback, port: p, scope: s)
+  default: return a
+  }
+}
+
+/// The IPv4 address of a destination, plain or v4-mapped.
+func ipv4(of a: SocketAddress) -> IPv4Address? {
+  switch a {
+  case .inet(let ip, _): return ip
+  case .inet6(let ip, _, _): return ip.mappedIPv4
+  default: return nil
+  }
+}
+
+/// The same endpoint, whether written v4 or v4-mapped, and whatever the scope.
+func sameEndpoint(_ a: SocketAddress, _ b: SocketAddress) -> Bool {
+  func norm(_ x: SocketAddress) -> SocketAddress {
+    if case .inet6(let ip, let p, _) = x, let v4 = ip.mappedIPv4 { return .inet(v4, port: p) }
+    if case .inet6(let ip, let p, _) = x { return .inet6(ip, port: p, scope: nil) }
+    return x
+  }
+  return norm(a) == norm(b)
+}

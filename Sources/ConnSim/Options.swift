@@ -1,0 +1,112 @@
+import ConnRuntime
+import ConnSyntax
+
+// setsockopt and getsockopt: what each option stores and reads back, and where an option does
+// not apply (a TCP option on a Unix socket is EOPNOTSUPP, on a UDP socket ENOPROTOOPT).
+
+extension SimBackend {
+  func setOption(_ ref: SocketRef, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome {
+    var n: Int64 = 0
+    if case .integer(let v) = value { n = v }
+    let flag = n != 0
+    let family = kind(of: ref).family
+    let isTCP: Bool
+    if case .tcp = ref { isTCP = true } else { isTCP = false }
+    var failure: Errno?
+    try withCommon(ref) { (s: inout CommonState) throws(BackendError) in
+      switch option {
+      case .SO_BROADCAST: s.options.broadcast = flag
+      case .SO_REUSEADDR: s.options.reuseAddr = flag
+      case .SO_REUSEPORT: s.options.reusePort = flag
+      case .SO_KEEPALIVE: s.options.keepalive = flag
+      case .SO_SNDTIMEO, .SO_RCVTIMEO:
+        guard case .duration(let d) = value else { throw .notModelled("\(option.rawValue) with a value that is not a duration") }
+        if option == .SO_SNDTIMEO { s.options.sendTimeout = d } else { s.options.receiveTimeout = d }
+      case .SO_LINGER:
+        switch value {
+        case .off: s.options.linger = nil
+        case .duration(let d): s.options.linger = d.nanoseconds / 1_000_000_000
+        case .integer(let v): s.options.linger = v
+        }
+      case .SO_SNDBUF: s.options.sendBuffer = max(n * 2, 4608)
+      case .SO_RCVBUF: s.options.receiveBuffer = max(n * 2, 2304)
+      case .TCP_SYNCNT, .TCP_NODELAY, .TCP_USER_TIMEOUT:
+        if family == .unix {
+          failure = .EOPNOTSUPP
+        } else if !isTCP {
+          failure = .ENOPROTOOPT
+        } else if option == .TCP_SYNCNT {
+          if n < 1 || n > 127 { failure = .EINVAL } else { s.options.synCount = Int(n) }
+        } else if option == .TCP_NODELAY {
+          s.options.noDelay = flag
+        } else if n < 0 {
+          failure = .EINVAL
+        } else {
+          s.options.userTimeout = n
+        }
+      case .IPV6_V6ONLY:
+        if family == .unix {
+          failure = .EOPNOTSUPP
+        } else if family != .inet6 {
+          failure = .ENOPROTOOPT
+        } else if s.localPort != 0 {
+          failure = .EINVAL
+        } else {
+          s.options.v6only = flag
+        }
+      case .IP_FREEBIND, .IP_BIND_ADDRESS_NO_PORT:
+        if family == .unix {
+          failure = .EOPNOTSUPP
+        } else if option == .IP_FREEBIND {
+          s.options.freebind = flag
+        } else {
+          s.options.bindAddressNoPort = flag
+        }
+      case .SO_ERROR, .SO_TYPE, .SO_DOMAIN, .SO_ACCEPTCONN:
+        failure = .ENOPROTOOPT
+      }
+    }
+    return failure.map { .failure($0) } ?? .ok
+  }
+
+  func getOption(_ ref: SocketRef, _ option: SocketOption) throws(BackendError) -> Outcome {
+    let k = kind(of: ref)
+    let isTCP: Bool
+    if case .tcp = ref { isTCP = true } else { isTCP = false }
+    var listening = false
+    switch ref {
+    case .tcp(let h): listening = tcp[h].state == .listening
+    case .unix(let h): listening = unix[h].state == .listening
+    case .udp: break
+    }
+    func b(_ v: Bool) -> Outcome { .number(v ? 1 : 0) }
+    return try withCommon(ref) { (s: inout CommonState) throws(BackendError) -> Outcome in
+      let o = s.options
+      switch option {
+      case .SO_ERROR:
+        defer { s.error = nil }
+        return s.error.map { .failure($0) } ?? .ok
+      case .SO_TYPE: return .number(Linux.typeNumber(k.type))
+      case .SO_DOMAIN: return .number(Linux.familyNumber(k.family))
+      case .SO_ACCEPTCONN: return b(listening)
+      case .SO_BROADCAST: return b(o.broadcast)
+      case .SO_REUSEADDR: return b(o.reuseAddr)
+      case .SO_REUSEPORT: return b(o.reusePort)
+      case .SO_KEEPALIVE: return b(o.keepalive)
+      case .SO_SNDTIMEO: return .number(o.sendTimeout.nanoseconds / 1_000_000)
+      case .SO_RCVTIMEO: return .number(o.receiveTimeout.nanoseconds / 1_000_000)
+      case .SO_LINGER: return .number(o.linger ?? -1)
+      case .SO_SNDBUF, .SO_RCVBUF:
+        throw .notModelled("reading \(option.rawValue) (the kernel's default buffer sizes depend on its settings)")
+      case .TCP_SYNCNT, .TCP_NODELAY, .TCP_USER_TIMEOUT:
+        if k.family == .unix { return .failure(.EOPNOTSUPP) }
+        if !isTCP { return .failure(.ENOPROTOOPT) }
+        return option == .TCP_SYNCNT ? .number(Int64(o.synCount)) : option == .TCP_NODELAY ? b(o.noDelay) : .number(o.userTimeout)
+      case .IPV6_V6ONLY:
+        return k.family == .unix ? .failure(.EOPNOTSUPP) : k.family != .inet6 ? .failure(.ENOPROTOOPT) : b(o.v6only)
+      case .IP_FREEBIND: return k.family == .unix ? .failure(.EOPNOTSUPP) : b(o.freebind)
+      case .IP_BIND_ADDRESS_NO_PORT: return k.family == .unix ? .failure(.EOPNOTSUPP) : b(o.bindAddressNoPort)
+      }
+    }
+  }
+}

@@ -1,0 +1,111 @@
+import ConnRuntime
+import ConnSyntax
+
+// The simulated sockets live in one table per family (TCP, UDP, Unix), each slot a plain struct
+// that a reader can see whole in its family's file. A socket is named by a `Handle`: its slot and
+// the slot's generation, so that a handle kept by another socket (a peer, a datagram target, an
+// accept queue) goes stale when the socket is freed and its slot reused, as a weak reference
+// would.
+
+/// A slot in a family's table and the generation it was handed out in.
+struct Handle: Hashable {
+  var index: Int32
+  var generation: UInt32
+}
+
+/// A socket of any family.
+enum SocketRef: Hashable {
+  case tcp(Handle)
+  case udp(Handle)
+  case unix(Handle)
+}
+
+/// Options and state every family shares: what setsockopt stores, O_NONBLOCK, the bound address.
+struct CommonState {
+  let kind: SocketKind
+  var nonblocking: Bool
+  /// The bound address (nil: unbound). Ports in it are real ports.
+  var local: SocketAddress?
+  /// Bound by the user (bind), as opposed to automatically by connect or listen.
+  var userBound = false
+  var shutRead = false
+  var shutWrite = false
+  /// sk_err: the errno SO_ERROR reports and clears.
+  var error: Errno?
+  var options = SocketOptions()
+  /// Descriptors that refer to the socket: it is released when the last one closes.
+  var descriptors = 0
+
+  init(kind: SocketKind, nonblocking: Bool) {
+    self.kind = kind
+    self.nonblocking = nonblocking
+  }
+
+  var localPort: UInt16 { local?.port ?? 0 }
+}
+
+/// What setsockopt stores, with Linux's defaults.
+struct SocketOptions {
+  var reuseAddr = false
+  var reusePort = false
+  var broadcast = false
+  var keepalive = false
+  var noDelay = false
+  var v6only = false
+  var freebind = false
+  var bindAddressNoPort = false
+  var synCount = 6
+  var userTimeout: Int64 = 0
+  var sendTimeout = TimeSpan.zero
+  var receiveTimeout = TimeSpan.zero
+  /// SO_LINGER's seconds when on.
+  var linger: Int64?
+  var sendBuffer: Int64?
+  var receiveBuffer: Int64?
+}
+
+/// A family's sockets: slots reused through a free list, each with a generation.
+struct SocketTable<Socket> {
+  private(set) var slots: [Socket?] = []
+  private var generations: [UInt32] = []
+  private var free: [Int32] = []
+  private(set) var count = 0
+
+  /// The socket behind a handle, if it still exists.
+  @inline(__always)
+  func contains(_ h: Handle) -> Bool {
+    let i = Int(h.index)
+    return i < slots.count && generations[i] == h.generation && slots[i] != nil
+  }
+
+  subscript(h: Handle) -> Socket {
+    get { slots[Int(h.index)]! }
+    _modify { yield &slots[Int(h.index)]! }
+  }
+
+  mutating func add(_ s: Socket) -> Handle {
+    count += 1
+    if let i = free.popLast() {
+      slots[Int(i)] = s
+      return Handle(index: i, generation: generations[Int(i)])
+    }
+    slots.append(s)
+    generations.append(0)
+    return Handle(index: Int32(slots.count - 1), generation: 0)
+  }
+
+  mutating func remove(_ h: Handle) {
+    guard contains(h) else { return }
+    count -= 1
+    slots[Int(h.index)] = nil
+    generations[Int(h.index)] &+= 1
+    free.append(h.index)
+  }
+
+  mutating func removeAll() {
+    slots.removeAll(keepingCapacity: true)
+    generations.removeAll(keepingCapacity: true)
+    free.removeAll(keepingCapacity: true)
+    count = 0
+  }
+}

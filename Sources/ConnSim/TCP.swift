@@ -1,0 +1,353 @@
+import ConnRuntime
+import ConnSyntax
+
+// TCP: the state machine of net/ipv4/tcp*.c as far as connect(2) and its neighbours show it.
+// `state` is sk_state (TCP_CLOSE, LISTEN, SYN_SENT, ESTABLISHED), `sockState` is sock->state
+// (SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED). A SYN to this host is answered at once, as the
+// loopback device does within the call; a SYN that a route loses is sent again on Linux's
+// schedule (1 s, doubling, TCP_SYNCNT times), in virtual time.
+
+struct TCPSocket: InetSocket {
+  enum State { case closed, listening, synSent, established }
+  enum SocketState { case unconnected, connecting, connected }
+
+  var common: CommonState
+  var state: State = .closed
+  var sockState: SocketState = .unconnected
+  var peer: SocketAddress?
+  /// The socket at the other end of the connection.
+  var remote: Handle?
+  /// The other end closed (a FIN arrived).
+  var remoteClosed = false
+  var backlog = 0
+  var acceptQueue: [Handle] = []
+  /// The connection attempt under way (events of older attempts are dropped), and its target.
+  var attempt: UInt32 = 0
+  var target: SocketAddress?
+
+  init(kind: SocketKind, nonblocking: Bool) { common = CommonState(kind: kind, nonblocking: nonblocking) }
+
+  /// Linux queues backlog + 1 connections.
+  var queueFull: Bool { acceptQueue.count > backlog }
+  var isListening: Bool { state == .listening }
+}
+
+extension SimBackend {
+  // MARK: - connect
+
+  /// __inet_stream_connect and tcp_v4_connect / tcp_v6_connect.
+  func tcpConnect(_ h: Handle, _ address: SocketAddress, length: Int, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+    if case .unspec = address {
+      tcpDisconnect(h)
+      return .ok
+    }
+    var err: Errno
+    switch tcp[h].sockState {
+    case .connected:
+      return .failure(.EISCONN)
+    case .connecting:
+      err = .EALREADY
+    case .unconnected:
+      if tcp[h].state != .closed { return .failure(.EISCONN) }
+      if let e = tcpStart(h, address, length: length) { return .failure(e) }
+      tcp[h].sockState = .connecting
+      if tcp[h].common.nonblocking { return .failure(.EINPROGRESS) }
+      err = .EINPROGRESS
+    }
+    if tcp[h].state == .synSent {
+      let s = tcp[h].common
+      if s.nonblocking { return .failure(err) }
+      let timeout: TimeSpan? = s.options.sendTimeout.nanoseconds > 0 ? s.options.sendTimeout : nil
+      switch try wait(until: { tcp[h].state != .synSent }, timeout: timeout, interrupt: options.interrupt, limit: limit) {
+      case .ready: break
+      case .timeout: return .failure(err)
+      case .interrupted: return .failure(.EINTR)
+      }
+    }
+    if tcp[h].state == .closed {
+      let e = tcp[h].common.error ?? .ECONNABORTED
+      tcp[h].common.error = nil
+      tcp[h].sockState = .unconnected
+      // tcp_disconnect: the socket can connect again.
+      tcp[h].common.shutRead = false
+      tcp[h].common.shutWrite = false
+      return .failure(e)
+    }
+    tcp[h].sockState = .connected
+    return .ok
+  }
+
+  /// The protocol part: length and family checks, route, source address and port, the SYN.
+  private func tcpStart(_ h: Handle, _ address: SocketAddress, length: Int) -> Errno? {
+    var dest = address
+    let s = tcp[h].common
+    switch s.kind.family {
+    case .inet:
+      if length < 16 { return .EINVAL }
+      guard case .inet = address else { return .EAFNOSUPPORT }
+    case .inet6:
+      if length < 24 { return .EINVAL }
+      guard case .inet6(let ip, let port, _) = address else { return .EAFNOSUPPORT }
+      if let v4 = ip.mappedIPv4 {
+        if s.options.v6only { return .ENETUNREACH }
+        dest = .inet6(.mapping(v4), port: port, scope: nil)
+      }
+    case .unix: return .EINVAL
+    }
+    let routed = resolvedDestination(dest)
+    if case .error(let e) = network.route(routed) { return e }
+    if let ip = ipv4(of: routed), network.isBroadcast(ip) || ip.isMulticast { return .ENETUNREACH }
+    // Source address and port.
+    let source = sourceAddress(for: routed, bound: s.local)
+    if s.localPort == 0 {
+      guard let p = tcpPorts.ephemeral(in: network.ephemeral) else { return .EADDRNOTAVAIL }
+      setLocal(h, withPort(source, p))
+    } else {
+      let local = withPort(source, s.localPort)
+      if fourTupleTaken(h, local: local, dest: routed) { return .EADDRNOTAVAIL }
+      tcp[h].common.local = local
+    }
+    tcp[h].peer = nil
+    tcp[h].state = .synSent
+    tcp[h].attempt &+= 1
+    tcp[h].target = routed
+    processSyn(SynAttempt(socket: h, attempt: tcp[h].attempt, target: routed, start: clock, transmission: 0))
+    return nil
+  }
+
+  /// Is another connection already using this local address and port towards `dest`?
+  private func fourTupleTaken(_ h: Handle, local: SocketAddress, dest: SocketAddress) -> Bool {
+    for o in tcpPorts.holders(of: local.port ?? 0) where o != h {
+      let other = tcp[o]
+      guard other.state == .synSent || other.state == .established, let ol = other.common.local,
+        let op = other.peer ?? other.target
+      else { continue }
+      if sameEndpoint(ol, local) && sameEndpoint(op, dest) { return true }
+    }
+    return false
+  }
+
+  // MARK: - The SYN and its answers
+
+  /// A SYN (or its retransmission) arrives where it is going.
+  func processSyn(_ a: SynAttempt) {
+    let h = a.socket
+    guard tcp.contains(h), tcp[h].state == .synSent, tcp[h].attempt == a.attempt else { return }
+    if a.transmission > tcp[h].common.options.synCount {
+      tcpFail(h, .ETIMEDOUT)
+      return
+    }
+    if case .local = network.route(a.target) {
+      if let listener = findListener(a.target) {
+        if tcp[listener].queueFull {
+          retry(a)  // the SYN is dropped; it is sent again later
+        } else {
+          establish(h, with: listener, target: a.target)
+        }
+      } else {
+        tcpFail(h, .ECONNREFUSED)  // RST from the local stack: nobody listens there
+      }
+      return
+    }
+    retry(a)  // lost on the way: no answer at all
+  }
+
+  /// Linux's SYN schedule: initial RTO 1 s, doubling; `synCount` retransmissions, then the
+  /// attempt fails one more RTO after the last (3 s for TCP_SYNCNT 1, 127 s for the default 6).
+  private func retry(_ a: SynAttempt) {
+    var next = a
+    next.transmission += 1
+    events.schedule(next, at: a.start + ((Int64(1) << Int64(next.transmission)) - 1) * 1_000_000_000)
+  }
+
+  /// The connect failed (RST or timeout): sk_err set, the socket closed for both directions.
+  private func tcpFail(_ h: Handle, _ e: Errno) {
+    tcp[h].state = .closed
+    tcp[h].common.error = e
+    tcp[h].common.shutRead = true
+    tcp[h].common.shutWrite = true
+    tcp[h].peer = nil
+    tcp[h].target = nil
+    if !tcp[h].common.userBound, let l = tcp[h].common.local { setLocal(h, withPort(l, 0)) }
+  }
+
+  private func establish(_ client: Handle, with listener: Handle, target: SocketAddress) {
+    let l = tcp[listener].common
+    var child = TCPSocket(kind: l.kind, nonblocking: false)
+    child.state = .established
+    child.sockState = .connected
+    // The address the client connected to, in the listener's family (an inet6 listener
+    // reports v4 clients as ::ffff:a.b.c.d).
+    child.common.local = peerAddress(resolvedDestination(target), as: l.kind.family)
+    child.peer = tcp[client].common.local.map { peerAddress($0, as: l.kind.family) }
+    child.remote = client
+    let c = tcp.add(child)
+    tcpPorts.add(c, port: child.common.localPort)
+    tcp[client].remote = c
+    tcp[client].state = .established
+    tcp[client].peer = target
+    tcp[client].target = nil
+    tcp[listener].acceptQueue.append(c)
+  }
+
+  /// A listening socket that would take a SYN for `target`.
+  private func findListener(_ target: SocketAddress) -> Handle? {
+    let dest = resolvedDestination(target)
+    for h in tcpPorts.holders(of: dest.port ?? 0) {
+      let s = tcp[h]
+      guard s.state == .listening, let l = s.common.local else { continue }
+      if listenerTakes(l, v6only: s.common.options.v6only, dest) { return h }
+    }
+    return nil
+  }
+
+  // MARK: - Disconnecting and closing
+
+  /// tcp_disconnect: what connect(AF_UNSPEC) does, and shutdown of a listener (for reading) or
+  /// of a connect under way. A listener stops listening and its unaccepted connections are
+  /// reset; an established connection is reset (sk_err ECONNRESET on both sides), as is a
+  /// connect under way on this side; the socket can then connect again.
+  func tcpDisconnect(_ h: Handle) {
+    let old = tcp[h].state
+    if old == .listening { stopListening(h) }
+    if let r = tcp[h].remote, tcp.contains(r) { resetConnection(r) }
+    if old == .established || old == .synSent { tcp[h].common.error = .ECONNRESET }
+    tcp[h].remote = nil
+    tcp[h].target = nil
+    tcp[h].state = .closed
+    tcp[h].sockState = .unconnected
+    tcp[h].peer = nil
+    tcp[h].common.shutRead = false
+    tcp[h].common.shutWrite = false
+    if !tcp[h].common.userBound { setLocal(h, nil) }
+  }
+
+  /// The last descriptor of a socket closed: its unaccepted connections are reset, the other
+  /// end of its connection learns of it (a FIN, or a reset with SO_LINGER 0), its port is free.
+  func tcpRelease(_ h: Handle) {
+    stopListening(h)
+    if let r = tcp[h].remote, tcp.contains(r), tcp[r].remote == h {
+      if tcp[h].common.options.linger == 0 {
+        tcpFail(r, .ECONNRESET)  // SO_LINGER 0: close sends a reset, not a FIN
+      } else {
+        tcp[r].remoteClosed = true
+      }
+      tcp[r].remote = nil
+    }
+    setLocal(h, nil)
+    tcp.remove(h)
+  }
+
+  /// inet_csk_listen_stop: every connection still in the queue is reset (its client sees
+  /// ECONNRESET) and dropped.
+  private func stopListening(_ h: Handle) {
+    for child in tcp[h].acceptQueue where tcp.contains(child) {
+      if let c = tcp[child].remote, tcp.contains(c) {
+        tcp[c].state = .closed
+        tcp[c].common.error = .ECONNRESET
+        tcp[c].common.shutRead = true
+        tcp[c].common.shutWrite = true
+        tcp[c].remote = nil
+      }
+      setLocal(child, nil)
+      tcp.remove(child)
+    }
+    tcp[h].acceptQueue = []
+  }
+
+  /// The other end of a connection that is being reset.
+  private func resetConnection(_ r: Handle) {
+    tcp[r].common.error = .ECONNRESET
+    tcp[r].state = .closed
+    tcp[r].common.shutRead = true
+    tcp[r].common.shutWrite = true
+    tcp[r].remote = nil
+  }
+
+  // MARK: - listen, accept, shutdown
+
+  func tcpListen(_ h: Handle, backlog: Int) -> Outcome {
+    let s = tcp[h]
+    if s.sockState != .unconnected || (s.state != .closed && s.state != .listening) { return .failure(.EINVAL) }
+    if s.common.localPort == 0 {
+      let base = s.common.local ?? anyAddress(s.common.kind.family)
+      guard let p = tcpPorts.ephemeral(in: network.ephemeral) else { return .failure(.EADDRINUSE) }
+      setLocal(h, withPort(base, p))
+    }
+    tcp[h].state = .listening
+    tcp[h].backlog = backlog
+    return .ok
+  }
+
+  func tcpShutdown(_ h: Handle, read rd: Bool, write wr: Bool) -> Outcome {
+    switch tcp[h].state {
+    case .closed:
+      // inet_shutdown: ENOTCONN, but the flags are set all the same.
+      if rd { tcp[h].common.shutRead = true }
+      if wr { tcp[h].common.shutWrite = true }
+      return .failure(.ENOTCONN)
+    case .listening:
+      if rd { tcpDisconnect(h) }
+      return .ok
+    case .synSent:
+      tcpDisconnect(h)
+      return .ok
+    case .established:
+      if rd { tcp[h].common.shutRead = true }
+      if wr {
+        tcp[h].common.shutWrite = true
+        if let r = tcp[h].remote, tcp.contains(r) { tcp[r].remoteClosed = true }
+      }
+      return .ok
+    }
+  }
+
+  // MARK: - Ports
+
+  /// Changes a socket's local address, keeping the port table in step.
+  private func setLocal(_ h: Handle, _ a: SocketAddress?) {
+    let old = tcp[h].common.localPort
+    let new = a?.port ?? 0
+    if old != new {
+      tcpPorts.remove(h, port: old)
+      tcpPorts.add(h, port: new)
+    }
+    tcp[h].common.local = a
+  }
+
+  func tcpBind(_ h: Handle, _ address: SocketAddress) -> Outcome {
+    switch inetBindAddress(tcp[h].common, address) {
+    case .failure(let e): return .failure(e)
+    case .success(let addr):
+      var port = addr.port ?? 0
+      if port == 0 {
+        guard let p = tcpPorts.ephemeral(in: network.ephemeral) else { return .failure(.EADDRINUSE) }
+        port = p
+      } else if portConflict(h, addr, in: tcp, ports: tcpPorts, datagram: false) {
+        return .failure(.EADDRINUSE)
+      }
+      setLocal(h, withPort(addr, port))
+      tcp[h].common.userBound = true
+      return .ok
+    }
+  }
+
+  // MARK: - poll
+
+  func tcpReadiness(_ h: Handle) -> PollEvents {
+    let s = tcp[h]
+    var m = PollEvents()
+    switch s.state {
+    case .listening:
+      if !s.acceptQueue.isEmpty { m.insert(.readable) }
+    case .synSent:
+      break
+    case .closed, .established:
+      if (s.common.shutRead && s.common.shutWrite) || s.state == .closed { m.insert(.hangup) }
+      if s.common.shutRead || s.remoteClosed { m.formUnion([.readable, .readHangup]) }
+      m.insert(.writable)
+      if s.common.error != nil { m.insert(.error) }
+    }
+    return m
+  }
+}

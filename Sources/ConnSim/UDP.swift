@@ -1,0 +1,118 @@
+import ConnRuntime
+import ConnSyntax
+
+// UDP: connect only records the peer (ip4_datagram_connect, ip6_datagram_connect), after the
+// route lookup and the broadcast check; AF_UNSPEC dissolves the association. Nothing is sent.
+
+struct UDPSocket: InetSocket {
+  var common: CommonState
+  /// The associated peer (nil: none).
+  var peer: SocketAddress?
+
+  init(kind: SocketKind, nonblocking: Bool) { common = CommonState(kind: kind, nonblocking: nonblocking) }
+
+  var isListening: Bool { false }
+}
+
+extension SimBackend {
+  func udpConnect(_ h: Handle, _ address: SocketAddress, length: Int) -> Outcome {
+    if case .unspec = address {
+      udp[h].peer = nil
+      if !udp[h].common.userBound { setUDPLocal(h, nil) }
+      return .ok
+    }
+    let s = udp[h].common
+    var dest = address
+    switch (s.kind.family, address) {
+    case (.inet, .inet):
+      if length < 16 { return .failure(.EINVAL) }
+    case (.inet, _):
+      if length < 16 { return .failure(.EINVAL) }
+      return .failure(.EAFNOSUPPORT)
+    case (.inet6, .inet(let ip, let p)):
+      // An inet6 datagram socket takes a sockaddr_in as IPv4 (unless IPV6_V6ONLY).
+      if s.options.v6only { return .failure(.EAFNOSUPPORT) }
+      dest = .inet6(.mapping(ip), port: p, scope: nil)
+    case (.inet6, .inet6(let ip, _, _)):
+      if length < 24 { return .failure(.EINVAL) }
+      if ip.mappedIPv4 != nil && s.options.v6only { return .failure(.ENETUNREACH) }
+    case (.inet6, _):
+      return .failure(.EAFNOSUPPORT)
+    default:
+      return .failure(.EINVAL)
+    }
+    let routed = resolvedDestination(dest)
+    if case .error(let e) = network.route(routed) { return .failure(e) }
+    if let ip = ipv4(of: routed), network.isBroadcast(ip), !s.options.broadcast { return .failure(.EACCES) }
+    let source = sourceAddress(for: routed, bound: s.local)
+    if s.localPort == 0 {
+      guard let p = udpPorts.ephemeral(in: network.ephemeral) else { return .failure(.EAGAIN) }
+      setUDPLocal(h, withPort(source, p))
+    } else if let l = s.local, l.isWildcard {
+      udp[h].common.local = withPort(source, s.localPort)
+    }
+    udp[h].peer = routed.port == 0 ? nil : routed
+    return .ok
+  }
+
+  func udpBind(_ h: Handle, _ address: SocketAddress) -> Outcome {
+    switch inetBindAddress(udp[h].common, address) {
+    case .failure(let e): return .failure(e)
+    case .success(let addr):
+      var port = addr.port ?? 0
+      if port == 0 {
+        guard let p = udpPorts.ephemeral(in: network.ephemeral) else { return .failure(.EADDRINUSE) }
+        port = p
+      } else if portConflict(h, addr, in: udp, ports: udpPorts, datagram: true) {
+        return .failure(.EADDRINUSE)
+      }
+      setUDPLocal(h, withPort(addr, port))
+      udp[h].common.userBound = true
+      return .ok
+    }
+  }
+
+  func udpRelease(_ h: Handle) {
+    setUDPLocal(h, nil)
+    udp.remove(h)
+  }
+
+  /// Changes a socket's local address, keeping the port table in step.
+  private func setUDPLocal(_ h: Handle, _ a: SocketAddress?) {
+    let old = udp[h].common.localPort
+    let new = a?.port ?? 0
+    if old != new {
+      udpPorts.remove(h, port: old)
+      udpPorts.add(h, port: new)
+    }
+    udp[h].common.local = a
+  }
+
+  func udpShutdown(_ h: Handle, read rd: Bool, write wr: Bool) -> Outcome {
+    // inet_shutdown: an unconnected datagram socket is TCP_CLOSE: ENOTCONN, flags set anyway.
+    if rd { udp[h].common.shutRead = true }
+    if wr { udp[h].common.shutWrite = true }
+    return udp[h].peer == nil ? .failure(.ENOTCONN) : .ok
+  }
+
+  /// Datagram sockets are always writable here; errors and full shutdown show.
+  func udpReadiness(_ h: Handle) -> PollEvents {
+    let s = udp[h].common
+    var m: PollEvents = .writable
+    if s.shutRead && s.shutWrite { m.insert(.hangup) }
+    if s.shutRead { m.formUnion([.readable, .readHangup]) }
+    if s.error != nil { m.insert(.error) }
+    return m
+  }
+}
+
+extension SocketAddress {
+  /// 0.0.0.0 or ::, any port.
+  var isWildcard: Bool {
+    switch self {
+    case .inet(let ip, _): return ip.isAny
+    case .inet6(let ip, _, _): return ip.isAny
+    default: return false
+    }
+  }
+}

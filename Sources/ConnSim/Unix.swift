@@ -1,0 +1,214 @@
+import ConnRuntime
+import ConnSyntax
+
+// Unix sockets (net/unix/af_unix.c): a path names a socket file in the simulated file system, an
+// abstract name lives in a table of its own. A stream or seqpacket connect is answered at once by
+// the listener's queue (or waits while it is full); a datagram connect only records its target.
+
+struct UnixSocket {
+  enum State { case closed, listening, established }
+
+  var common: CommonState
+  var state: State = .closed
+  var connected = false
+  var peer: SocketAddress?
+  /// The other end: the connection's peer, or a datagram socket's target.
+  var remote: Handle?
+  var remoteClosed = false
+  var backlog = 0
+  var acceptQueue: [Handle] = []
+  /// The socket file's absolute path, or `@name` for an abstract name.
+  var key: String?
+
+  init(kind: SocketKind, nonblocking: Bool) { common = CommonState(kind: kind, nonblocking: nonblocking) }
+
+  /// unix_recvq_full: more than backlog connections waiting.
+  var queueFull: Bool { acceptQueue.count > backlog }
+  var isDatagram: Bool { common.kind.type == .dgram }
+}
+
+extension SimBackend {
+  func unixBind(_ h: Handle, _ address: SocketAddress) -> Outcome {
+    if unix[h].common.local != nil { return .failure(.EINVAL) }
+    switch address {
+    case .unix(let path):
+      let full = files.absolute(path)
+      switch files.lookup(files.parent(of: full), uid: fsUID) {
+      case .failure(let e): return .failure(e)
+      case .success(let dir):
+        guard case .directory = dir else { return .failure(.ENOTDIR) }
+        if !files.canWrite(dir, uid: fsUID) { return .failure(.EACCES) }
+      }
+      if files[full] != nil { return .failure(.EADDRINUSE) }
+      files[full] = .socket(h, type: unix[h].common.kind.type, owner: fsUID)
+      unix[h].key = full
+      unix[h].common.local = .unix(path)
+    case .abstract(let name):
+      if abstractNames[name] != nil { return .failure(.EADDRINUSE) }
+      abstractNames[name] = h
+      unix[h].key = "@" + name
+      unix[h].common.local = .abstract(name)
+    default:
+      return .failure(.EINVAL)
+    }
+    unix[h].common.userBound = true
+    return .ok
+  }
+
+  func unixListen(_ h: Handle, backlog: Int) -> Outcome {
+    let s = unix[h]
+    if s.common.local == nil || s.state == .established || s.connected { return .failure(.EINVAL) }
+    unix[h].state = .listening
+    unix[h].backlog = backlog
+    return .ok
+  }
+
+  /// unix_stream_connect and unix_dgram_connect.
+  func unixConnect(_ h: Handle, _ address: SocketAddress, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+    if case .unspec = address {
+      if !unix[h].isDatagram { return .failure(.EINVAL) }
+      unix[h].remote = nil
+      unix[h].peer = nil
+      return .ok
+    }
+    let other: Handle
+    switch findUnix(address, type: unix[h].common.kind.type) {
+    case .failure(let e): return .failure(e)
+    case .success(let o): other = o
+    }
+    if unix[h].isDatagram {
+      // unix_may_send: a peer connected to someone else does not take us.
+      if let theirs = unix[other].remote, unix.contains(theirs), theirs != h { return .failure(.EPERM) }
+      unix[h].remote = other
+      unix[h].peer = unix[other].common.local
+      return .ok
+    }
+    if unix[other].state != .listening || unix[other].common.shutRead { return .failure(.ECONNREFUSED) }
+    if unix[other].queueFull {
+      if unix[h].common.nonblocking { return .failure(.EAGAIN) }
+      let t = unix[h].common.options.sendTimeout
+      switch try wait(
+        until: { !unix.contains(other) || !unix[other].queueFull }, timeout: t.nanoseconds > 0 ? t : nil,
+        interrupt: options.interrupt, limit: limit)
+      {
+      case .ready: break
+      case .timeout: return .failure(.EAGAIN)
+      case .interrupted: return .failure(.EINTR)
+      }
+      if !unix.contains(other) || unix[other].state != .listening { return .failure(.ECONNREFUSED) }
+    }
+    switch unix[h].state {
+    case .closed where !unix[h].connected: break
+    case .established: return .failure(.EISCONN)
+    default: return .failure(unix[h].connected ? .EISCONN : .EINVAL)
+    }
+    var child = UnixSocket(kind: unix[other].common.kind, nonblocking: false)
+    child.state = .established
+    child.connected = true
+    child.common.local = unix[other].common.local
+    child.peer = unix[h].common.local ?? .unix("")
+    child.remote = h
+    let c = unix.add(child)
+    unix[h].remote = c
+    unix[h].state = .established
+    unix[h].connected = true
+    unix[h].peer = unix[other].common.local
+    unix[other].acceptQueue.append(c)
+    return .ok
+  }
+
+  /// unix_find_other: the bound socket behind a path or abstract name.
+  private func findUnix(_ address: SocketAddress, type: SocketType) -> Result<Handle, Errno> {
+    switch address {
+    case .abstract(let name):
+      // Abstract names are found by name and type together: anything else is "nobody there".
+      guard let o = abstractNames[name], unix.contains(o), unix[o].common.kind.type == type else {
+        return .failure(.ECONNREFUSED)
+      }
+      return .success(o)
+    case .unix(let path):
+      switch files.lookup(files.absolute(path), uid: fsUID) {
+      case .failure(let e): return .failure(e)
+      case .success(.socket(let o, let t, let owner)):
+        // Connecting needs write permission on the socket file (mode 0755 under umask 022).
+        if fsUID != 0 && fsUID != owner { return .failure(.EACCES) }
+        guard let o, unix.contains(o) else { return .failure(.ECONNREFUSED) }
+        if t != type { return .failure(.EPROTOTYPE) }
+        return .success(o)
+      case .success:
+        return .failure(.ECONNREFUSED)
+      }
+    default:
+      return .failure(.EINVAL)
+    }
+  }
+
+  func unixShutdown(_ h: Handle, read rd: Bool, write wr: Bool) -> Outcome {
+    if rd { unix[h].common.shutRead = true }
+    if wr {
+      unix[h].common.shutWrite = true
+      if let r = unix[h].remote, unix.contains(r) { unix[r].remoteClosed = true }
+    }
+    return .ok
+  }
+
+  /// The last descriptor closed: waiting connections are reset, the peer sees the end, the name
+  /// is free again (a socket file stays on disk, as on Linux, but nobody answers there).
+  func unixRelease(_ h: Handle) {
+    for child in unix[h].acceptQueue where unix.contains(child) {
+      if let c = unix[child].remote, unix.contains(c) {
+        unix[c].state = .closed
+        unix[c].common.error = .ECONNRESET
+        unix[c].common.shutRead = true
+        unix[c].common.shutWrite = true
+      }
+      unix.remove(child)
+    }
+    // Only a two-way link is a connection: a datagram client's `remote` points at its target,
+    // which keeps its own association.
+    if let r = unix[h].remote, unix.contains(r), unix[r].remote == h {
+      unix[r].remoteClosed = true
+      unix[r].remote = nil
+    }
+    if let key = unix[h].key {
+      if key.hasPrefix("@") {
+        abstractNames[String(key.dropFirst())] = nil
+      } else if case .socket(_, let type, let owner)? = files[key] {
+        files[key] = .socket(nil, type: type, owner: owner)
+      }
+    }
+    unix.remove(h)
+  }
+
+  func unixPeerName(_ h: Handle) -> Outcome {
+    let s = unix[h]
+    if s.isDatagram {
+      guard let r = s.remote, unix.contains(r) else { return .failure(.ENOTCONN) }
+      return .address(unix[r].common.local ?? .unix(""))
+    }
+    guard s.state == .established else { return .failure(.ENOTCONN) }
+    if let p = s.peer { return .address(p) }
+    if let r = s.remote, unix.contains(r), let l = unix[r].common.local { return .address(l) }
+    return .failure(.ENOTCONN)
+  }
+
+  func unixReadiness(_ h: Handle) -> PollEvents {
+    let s = unix[h]
+    var m = PollEvents()
+    if s.isDatagram {
+      m.insert(.writable)
+      if s.common.shutRead && s.common.shutWrite { m.insert(.hangup) }
+      if s.common.shutRead { m.formUnion([.readable, .readHangup]) }
+      if s.common.error != nil { m.insert(.error) }
+      return m
+    }
+    if s.state == .listening {
+      if !s.acceptQueue.isEmpty { m.insert(.readable) }
+      return m
+    }
+    if s.state == .closed || (s.common.shutRead && s.common.shutWrite) { m.insert(.hangup) }
+    if s.remoteClosed || s.common.shutRead { m.formUnion([.readable, .readHangup]) }
+    m.insert(.writable)
+    return m
+  }
+}

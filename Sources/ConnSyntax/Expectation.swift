@@ -1,0 +1,120 @@
+/// What an `expect` accepts: any one of its alternatives.
+///
+/// The alternatives live out of line, copy-on-write, and the parser shares one copy among all
+/// the `expect`s of a script that accept the same things (most say `ok` or one errno): a
+/// statement holds a reference and its own text range, so the syntax tree stays small and
+/// copying an `expect` costs one retain.
+package struct Expectation: Hashable, Sendable {
+  /// The alternatives as plain values.
+  struct Alternatives: Hashable {
+    var ok = false
+    var timeout = false
+    var errnos = ErrnoSet()
+    var events: [PollEvents] = []
+    var numbers: [Int64] = []
+    var addresses: [SocketAddress] = []
+    var sockets: [SocketRef] = []
+    var within: TimeSpan?
+  }
+
+  final class Storage: @unchecked Sendable {
+    /// Changed only through a uniquely referenced `Expectation` (see `unique()`), so neither
+    /// sharing nor the skipped run-time exclusivity check can let two parties see a change.
+    @exclusivity(unchecked) var a: Alternatives
+    init(_ a: Alternatives) { self.a = a }
+  }
+
+  private var storage: Storage
+  /// The alternatives as written, for "expected ..." messages.
+  package var textRange: SourceRange
+
+  package init(textRange: SourceRange) {
+    storage = Storage(Alternatives())
+    self.textRange = textRange
+  }
+
+  /// The parser's constructor: `storage` may be shared with other expectations.
+  init(storage: Storage, textRange: SourceRange) {
+    self.storage = storage
+    self.textRange = textRange
+  }
+
+  private mutating func unique() {
+    if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.a) }
+  }
+
+  package var ok: Bool {
+    get { storage.a.ok }
+    set {
+      unique()
+      storage.a.ok = newValue
+    }
+  }
+  package var timeout: Bool {
+    get { storage.a.timeout }
+    set {
+      unique()
+      storage.a.timeout = newValue
+    }
+  }
+  package var errnos: ErrnoSet {
+    get { storage.a.errnos }
+    _modify {
+      unique()
+      yield &storage.a.errnos
+    }
+  }
+  /// Each entry is one alternative; all its events must be present in the result.
+  package var events: [PollEvents] {
+    get { storage.a.events }
+    _modify {
+      unique()
+      yield &storage.a.events
+    }
+  }
+  package var numbers: [Int64] {
+    get { storage.a.numbers }
+    _modify {
+      unique()
+      yield &storage.a.numbers
+    }
+  }
+  package var addresses: [SocketAddress] {
+    get { storage.a.addresses }
+    _modify {
+      unique()
+      yield &storage.a.addresses
+    }
+  }
+  /// Sockets whose bound address (getsockname) is expected, as in `peer c; expect l`.
+  package var sockets: [SocketRef] {
+    get { storage.a.sockets }
+    _modify {
+      unique()
+      yield &storage.a.sockets
+    }
+  }
+  /// The previous statement must have taken at most this long.
+  package var within: TimeSpan? {
+    get { storage.a.within }
+    set {
+      unique()
+      storage.a.within = newValue
+    }
+  }
+
+  package var isEmpty: Bool {
+    let s = storage.a
+    return !s.ok && !s.timeout && s.errnos.isEmpty && s.events.isEmpty && s.numbers.isEmpty && s.addresses.isEmpty
+      && s.sockets.isEmpty
+  }
+
+  package static func == (l: Expectation, r: Expectation) -> Bool {
+    l.textRange == r.textRange && (l.storage === r.storage || l.storage.a == r.storage.a)
+  }
+
+  package func hash(into h: inout Hasher) {
+    h.combine(textRange)
+    h.combine(storage.a)
+  }
+}

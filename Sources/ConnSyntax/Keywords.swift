@@ -1,0 +1,46 @@
+// Statement keywords, matched without hashing: every keyword has at most eight bytes, so the
+// bytes read as one little-endian word are compared with each keyword's word.
+
+enum StatementKeyword: CaseIterable {
+  case sock, bind, listen, connect, accept, set, get, poll, peer, local, shutdown, close, sleep
+  case expect, net, user, `repeat`
+  static let table = ByteTable(allCases.map { (String(describing: $0), $0) })
+  static let names = allCases.map { String(describing: $0) }
+
+  /// The keyword spelled by `n` bytes at `p`: the bytes, read as one little-endian word, are
+  /// compared with each keyword's (every keyword has at most 8 bytes), with no hashing.
+  @inline(__always)
+  static func match(_ p: UnsafePointer<UInt8>, _ n: Int) -> StatementKeyword? {
+    if n < 3 || n > 8 { return nil }
+    var w: UInt64 = 0
+    for i in 0..<n { w |= UInt64(p[i]) << (8 * UInt64(i)) }
+    switch w {
+    case word("sock"): return .sock
+    case word("bind"): return .bind
+    case word("listen"): return .listen
+    case word("connect"): return .connect
+    case word("accept"): return .accept
+    case word("set"): return .set
+    case word("get"): return .get
+    case word("poll"): return .poll
+    case word("peer"): return .peer
+    case word("local"): return .local
+    case word("shutdown"): return .shutdown
+    case word("close"): return .close
+    case word("sleep"): return .sleep
+    case word("expect"): return .expect
+    case word("net"): return .net
+    case word("user"): return .user
+    case word("repeat"): return .repeat
+    default: return nil
+    }
+  }
+
+  @inline(__always)
+  private static func word(_ s: StaticString) -> UInt64 {
+    var w: UInt64 = 0
+    let p = s.utf8Start
+    for i in 0..<s.utf8CodeUnitCount { w |= UInt64(p[i]) << (8 * UInt64(i)) }
+    return w
+  }
+}

@@ -1,0 +1,122 @@
+// The operands of statements: socket references, what a `sock` creates, connect targets, call
+// modifiers, option values, settings, `net` rules and identities. Values are decoded already,
+// so the interpreter never looks at text again.
+
+/// A use of a socket name. `slot` indexes `Script.socketNames`.
+package struct SocketRef: Hashable, Sendable {
+  package var slot: Int32
+  package var range: SourceRange
+  package init(slot: Int32, range: SourceRange) {
+    self.slot = slot
+    self.range = range
+  }
+}
+
+package enum SocketSpec: Hashable, Sendable {
+  /// socket(family, type [| SOCK_NONBLOCK], 0)
+  case socket(SocketKind, nonblocking: Bool)
+  /// A bare descriptor number, open or not: for EBADF.
+  case descriptor(Int32)
+  /// open(path, O_RDONLY): a descriptor that is not a socket, for ENOTSOCK.
+  /// (Boxed: rare, and it keeps `sock` statements small.)
+  indirect case file(String)
+}
+
+package enum ConnectTarget: Hashable, Sendable {
+  case address(SocketAddress)
+  /// The address another socket is bound to (getsockname at run time).
+  case boundAddressOf(SocketRef)
+  /// An address pointer outside the process's address space: EFAULT.
+  case badPointer
+}
+
+/// Modifiers a blocking call accepts.
+///
+/// Stored packed (16 bytes instead of 32: optionals as flag bits), since every connect, accept,
+/// poll and sleep statement holds one.
+package struct CallOptions: Hashable, Sendable {
+  private var interruptNanoseconds: Int64 = 0
+  private var length: Int32 = 0
+  private var bits: UInt8 = 0
+  private static let nonblockBit: UInt8 = 1
+  private static let interruptBit: UInt8 = 2
+  private static let lengthBit: UInt8 = 4
+
+  package init() {}
+
+  /// connect: set O_NONBLOCK on the socket before the call. accept: give the accepted socket
+  /// O_NONBLOCK (accept4's SOCK_NONBLOCK); the listener's own mode decides whether accept blocks.
+  package var nonblock: Bool {
+    get { bits & Self.nonblockBit != 0 }
+    set { bits = newValue ? bits | Self.nonblockBit : bits & ~Self.nonblockBit }
+  }
+  /// Deliver a signal after this long, so the call returns EINTR.
+  package var interrupt: TimeSpan? {
+    get { bits & Self.interruptBit != 0 ? TimeSpan(nanoseconds: interruptNanoseconds) : nil }
+    set {
+      interruptNanoseconds = newValue?.nanoseconds ?? 0
+      bits = newValue != nil ? bits | Self.interruptBit : bits & ~Self.interruptBit
+    }
+  }
+  /// Pass this address length instead of the family's own (EINVAL on purpose).
+  package var addressLength: Int32? {
+    get { bits & Self.lengthBit != 0 ? length : nil }
+    set {
+      length = newValue ?? 0
+      bits = newValue != nil ? bits | Self.lengthBit : bits & ~Self.lengthBit
+    }
+  }
+}
+
+package enum OptionValue: Hashable, Sendable {
+  case integer(Int64)
+  case duration(TimeSpan)
+  /// SO_LINGER off.
+  case off
+
+  package var description: String {
+    switch self {
+    case .integer(let v): return "\(v)"
+    case .duration(let d): return d.description
+    case .off: return "off"
+    }
+  }
+}
+
+package enum Setting: Hashable, Sendable {
+  case nonblocking(Bool)
+  case option(SocketOption, OptionValue)
+}
+
+package enum RouteKind: String, CaseIterable, Sendable {
+  /// Linux route type unreachable: EHOSTUNREACH.
+  case unreachable
+  /// Route type prohibit: EACCES.
+  case prohibit
+  /// Route type blackhole: EINVAL.
+  case blackhole
+  /// A route whose packets go nowhere and get no answer: SYNs are lost, so connects time out.
+  case silent
+}
+
+package enum NetRule: Hashable, Sendable {
+  case route(IPPrefix, RouteKind)
+  /// A prefix whose every address is this host's (on the kernel: ip addr add PREFIX dev lo).
+  case address(IPPrefix)
+  /// The ephemeral port range (net.ipv4.ip_local_port_range).
+  case ports(UInt16, UInt16)
+
+  package var description: String {
+    switch self {
+    case .route(let p, let k): return "net route \(p.description) \(k.rawValue)"
+    case .address(let p): return "net addr \(p.description)"
+    case .ports(let lo, let hi): return "net ports \(lo) \(hi)"
+    }
+  }
+}
+
+package enum UserIdentity: Hashable, Sendable {
+  case root
+  case nobody
+  case uid(UInt32)
+}

@@ -1,0 +1,87 @@
+// The rule for `expect`: alternatives joined by `or`, an optional `within`. The alternatives are
+// collected as plain values and then shared (ExpectationTable), so that a long scenario's
+// expectations cost one reference each.
+
+extension ParserState {
+  mutating func parseExpect() throws(StatementError) -> StatementKind {
+    let textStart = token.start
+    var e = Expectation.Alternatives()
+    var textEnd = token.end
+    while true {
+      try parseAlternative(&e)
+      textEnd = lastConsumedEnd
+      guard isWord("or") else { break }
+      consume()
+    }
+    let textRange = SourceRange(Int(textStart), Int(textEnd))
+    if isWord("within") {
+      consume()
+      e.within = try parseDuration("a duration after 'within', such as 4s")
+    }
+    return .expect(Expectation(storage: expectations.shared(e), textRange: textRange))
+  }
+
+  mutating func parseAlternative(_ e: inout Expectation.Alternatives) throws(StatementError) {
+    let r = token.range
+    switch token.kind {
+    case .identifier:
+      let p = buf.baseAddress! + Int(token.start)
+      let n = Int(token.end - token.start)
+      if isWord("ok") {
+        consume()
+        e.ok = true
+        return
+      }
+      if isWord("timeout") {
+        consume()
+        e.timeout = true
+        return
+      }
+      if isWord("unnamed") {
+        consume()
+        e.addresses.append(.unix(""))
+        return
+      }
+      if isWord("unspec") {
+        consume()
+        e.addresses.append(.unspec)
+        return
+      }
+      if let errno = errnoNames.lookup(p, n) {
+        consume()
+        if !e.errnos.insert(errno) { _ = error(.duplicateExpectation(at: r)) }
+        return
+      }
+      if eventNames.lookup(p, n) != nil {
+        var ev = PollEvents()
+        while token.kind == .identifier, let x = eventNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start)) {
+          ev.insert(x)
+          consume()
+        }
+        e.events.append(ev)
+        return
+      }
+      let w = tokenText
+      if n > 1 && p[0] == UInt8(ascii: "E") && w.allSatisfy({ $0.isUppercase || $0.isNumber }) {
+        throw error(.unknownErrno(w, at: r, suggestion: closestName(to: w, in: Errno.allCases.map(\.name))))
+      }
+      let words = ["ok", "timeout", "unnamed", "unspec"] + PollEvents.names.map(\.0)
+      if let near = closestName(to: w, in: words, maxDistance: 2) {
+        throw error(
+          .expected(
+            "an outcome (ok, an errno name, poll events, timeout, a number or an address)", found: "'\(w)'", at: r,
+            hint: "did you mean '\(near)'?"))
+      }
+      // Any other name is a socket: its bound address (after peer/local).
+      e.sockets.append(try parseSocketRef())
+    case .integer:
+      e.numbers.append(try parseInteger("a number", max: Int64(Int32.max)))
+    case .ipv4, .ipv6, .string, .abstractName:
+      e.addresses.append(try parseAddress(allowUnspec: false))
+    default:
+      throw unexpected("an outcome after 'expect' (ok, an errno name, poll events, timeout, a number or an address)")
+    }
+  }
+
+  /// net 'route' PREFIX KIND | net 'addr' PREFIX | net 'ports' INT INT
+}

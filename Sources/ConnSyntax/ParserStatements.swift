@@ -1,0 +1,337 @@
+// The statement rules, one function per rule with the rule quoted above it: the socket calls
+// (sock, bind, listen, connect, accept, set, get, poll, peer, local, shutdown, close, sleep),
+// then net, user and repeat. `expect` has a file of its own (ParserExpect.swift).
+
+extension ParserState {
+
+  mutating func parseStatement() throws(StatementError) -> Statement {
+    guard token.kind == .identifier else {
+      if token.kind == .leftBrace {
+        throw error(.expected("a statement", found: "'{'", at: token.range, hint: "blocks belong to 'repeat N { ... }'"))
+      }
+      throw unexpected("a statement")
+    }
+    guard let kw = StatementKeyword.match(buf.baseAddress! + Int(token.start), Int(token.end - token.start))
+    else {
+      let word = tokenText
+      throw error(.unknownStatement(word, at: token.range, suggestion: closestName(to: word, in: StatementKeyword.names)))
+    }
+    let start = token.start
+    advance()
+    let kind: StatementKind
+    switch kw {
+    case .sock: kind = try parseSock()
+    case .bind: kind = try parseBind()
+    case .listen: kind = try parseListen()
+    case .connect: kind = try parseConnect()
+    case .accept: kind = try parseAccept()
+    case .set: kind = try parseSet()
+    case .get: kind = try parseGet()
+    case .poll: kind = try parsePoll()
+    case .peer: kind = .peer(try parseSocketRef())
+    case .local: kind = .local(try parseSocketRef())
+    case .shutdown: kind = try parseShutdown()
+    case .close: kind = .close(try parseSocketRef())
+    case .sleep: kind = .sleep(try parseDuration("a duration such as 10ms"), CallOptions())
+    case .expect: kind = try parseExpect()
+    case .net: kind = try parseNet()
+    case .user: kind = try parseUser()
+    case .repeat: return try parseRepeat(start)
+    }
+    return Statement(kind, SourceRange(Int(start), Int(lastConsumedEnd)))
+  }
+
+  /// sock NAME '=' ( TYPE FAMILY ['nonblock'] | 'fd' INT | 'file' STRING )
+  mutating func parseSock() throws(StatementError) -> StatementKind {
+    let name = try parseSocketRef()
+    guard token.kind == .equals else {
+      throw unexpected("'='", hint: "write: sock \(source.text(name.range)) = stream inet")
+    }
+    consume()
+    if isWord("fd") {
+      consume()
+      let n = try parseInteger("a descriptor number", max: Int64(Int32.max))
+      return .sock(name, .descriptor(Int32(n)))
+    }
+    if isWord("file") {
+      consume()
+      guard token.kind == .string else { throw unexpected("a quoted path such as \"/dev/null\"") }
+      let path = try decodeString()
+      return .sock(name, .file(path))
+    }
+    let type: SocketType
+    if isWord("stream") { type = .stream } else if isWord("dgram") { type = .dgram } else if isWord("seqpacket") {
+      type = .seqpacket
+    } else {
+      throw unexpected("a socket type (stream, dgram, seqpacket), 'fd N' or 'file PATH'")
+    }
+    consume()
+    let family: AddressFamily
+    if isWord("inet") { family = .inet } else if isWord("inet6") { family = .inet6 } else if isWord("unix") {
+      family = .unix
+    } else {
+      throw unexpected("an address family (inet, inet6, unix)")
+    }
+    consume()
+    var nonblock = false
+    if isWord("nonblock") {
+      nonblock = true
+      consume()
+    }
+    return .sock(name, .socket(SocketKind(type, family), nonblocking: nonblock))
+  }
+
+  /// bind NAME ADDRESS
+  mutating func parseBind() throws(StatementError) -> StatementKind {
+    let name = try parseSocketRef()
+    let addr = try parseAddress(allowUnspec: true)
+    return .bind(name, addr)
+  }
+
+  /// listen NAME ['backlog' INT]
+  mutating func parseListen() throws(StatementError) -> StatementKind {
+    let name = try parseSocketRef()
+    var backlog: Int32?
+    if isWord("backlog") {
+      consume()
+      backlog = Int32(try parseInteger("a backlog length", max: 65535))
+    }
+    return .listen(name, backlog: backlog)
+  }
+
+  /// connect NAME TARGET { 'nonblock' | 'interrupt' DUR | 'len' INT }
+  /// TARGET -> ADDRESS | NAME | 'unspec' | 'badptr'
+  mutating func parseConnect() throws(StatementError) -> StatementKind {
+    let name = try parseSocketRef()
+    let target: ConnectTarget
+    if token.kind == .identifier {
+      if isWord("badptr") {
+        consume()
+        target = .badPointer
+      } else if isWord("unspec") {
+        consume()
+        target = .address(.unspec)
+      } else if isWord("nonblock") || isWord("interrupt") || isWord("len") {
+        throw unexpected("an address or a socket name before '\(tokenText)'")
+      } else {
+        target = .boundAddressOf(try parseSocketRef())
+      }
+    } else {
+      target = .address(try parseAddress(allowUnspec: true))
+    }
+    let options = try parseCallOptions(allowed: CallOption.nonblock | CallOption.interrupt | CallOption.length)
+    return .connect(name, target, options)
+  }
+
+  /// Call modifiers as bits (no Set allocation on the hot path).
+  enum CallOption {
+    static let nonblock: UInt8 = 1
+    static let interrupt: UInt8 = 2
+    static let length: UInt8 = 4
+  }
+
+  /// { 'nonblock' | 'interrupt' DUR | 'len' INT }, each at most once.
+  mutating func parseCallOptions(allowed: UInt8) throws(StatementError) -> CallOptions {
+    var o = CallOptions()
+    var seen: UInt8 = 0
+    while token.kind == .identifier {
+      let which: UInt8
+      if isWord("nonblock") { which = CallOption.nonblock } else if isWord("interrupt") { which = CallOption.interrupt } else if isWord("len") {
+        which = CallOption.length
+      } else {
+        break
+      }
+      guard allowed & which != 0 else { throw unexpected("end of statement") }
+      if seen & which != 0 {
+        throw error(.invalidValue("'\(tokenText)' given twice", at: token.range))
+      }
+      seen |= which
+      consume()
+      switch which {
+      case CallOption.nonblock: o.nonblock = true
+      case CallOption.interrupt: o.interrupt = try parseDuration("a duration after 'interrupt', such as 100ms")
+      default: o.addressLength = Int32(try parseInteger("an address length in bytes", max: 4096))
+      }
+    }
+    return o
+  }
+
+  /// accept NAME 'as' NAME { 'nonblock' | 'interrupt' DUR }
+  mutating func parseAccept() throws(StatementError) -> StatementKind {
+    let listener = try parseSocketRef()
+    guard isWord("as") else { throw unexpected("'as' and a name for the accepted socket", hint: "accept l as c") }
+    consume()
+    let into = try parseSocketRef()
+    let o = try parseCallOptions(allowed: CallOption.nonblock | CallOption.interrupt)
+    return .accept(listener, into: into, o)
+  }
+
+  /// set NAME ( 'nonblock' | 'block' | OPTION VALUE )   VALUE -> INT | DUR | 'on' | 'off'
+  mutating func parseSet() throws(StatementError) -> StatementKind {
+    let name = try parseSocketRef()
+    if isWord("nonblock") {
+      consume()
+      return .set(name, .nonblocking(true))
+    }
+    if isWord("block") {
+      consume()
+      return .set(name, .nonblocking(false))
+    }
+    let (option, optRange) = try parseOption()
+    let value: OptionValue
+    let valueRange = token.range
+    switch token.kind {
+    case .integer:
+      value = .integer(try parseInteger("a value", max: Int64(Int32.max)))
+    case .duration:
+      value = .duration(try parseDuration("a duration"))
+    case .identifier where isWord("on"):
+      consume()
+      value = .integer(1)
+    case .identifier where isWord("off"):
+      consume()
+      value = option == .SO_LINGER ? .off : .integer(0)
+    default:
+      throw unexpected("a value for \(option.rawValue)")
+    }
+    if option.isReadOnly {
+      throw error(.invalidValue("\(option.rawValue) can only be read (use: get \(source.text(name.range)) \(option.rawValue))", at: optRange))
+    }
+    switch (option.valueKind, value) {
+    case (.duration, .integer):
+      throw error(.invalidValue("\(option.rawValue) takes a duration", at: valueRange, hint: "for example: set \(source.text(name.range)) \(option.rawValue) 100ms"))
+    case (.integer, .duration), (.boolean, .duration):
+      throw error(.invalidValue("\(option.rawValue) takes a number, not a duration", at: valueRange))
+    case (.integer, .off), (.boolean, .off): break
+    default: break
+    }
+    return .set(name, .option(option, value))
+  }
+
+  /// OPTION, an SO_/TCP_/IP_ name
+  mutating func parseOption() throws(StatementError) -> (SocketOption, SourceRange) {
+    guard token.kind == .identifier else { throw unexpected("a socket option such as SO_ERROR") }
+    let r = token.range
+    guard let o = optionNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start)) else {
+      let w = tokenText
+      throw error(.unknownOption(w, at: r, suggestion: closestName(to: w, in: SocketOption.allCases.map(\.rawValue))))
+    }
+    consume()
+    return (o, r)
+  }
+
+  /// get NAME OPTION
+  mutating func parseGet() throws(StatementError) -> StatementKind {
+    let name = try parseSocketRef()
+    let (o, _) = try parseOption()
+    return .get(name, o)
+  }
+
+  /// poll NAME EVENT {EVENT} ['timeout' DUR] ['interrupt' DUR]
+  mutating func parsePoll() throws(StatementError) -> StatementKind {
+    let name = try parseSocketRef()
+    var events = PollEvents()
+    while token.kind == .identifier, let e = eventNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start)) {
+      events.insert(e)
+      consume()
+    }
+    if events.isEmpty { throw unexpected("poll events (readable, writable, ...)") }
+    var timeout: TimeSpan?
+    if isWord("timeout") {
+      consume()
+      timeout = try parseDuration("a duration after 'timeout', such as 1s")
+    }
+    let o = try parseCallOptions(allowed: CallOption.interrupt)
+    return .poll(name, events, timeout: timeout, o)
+  }
+
+  /// shutdown NAME ('read' | 'write' | 'both')
+  mutating func parseShutdown() throws(StatementError) -> StatementKind {
+    let name = try parseSocketRef()
+    let how: ShutdownHow
+    if isWord("read") { how = .read } else if isWord("write") { how = .write } else if isWord("both") { how = .both } else {
+      throw unexpected("'read', 'write' or 'both'")
+    }
+    consume()
+    return .shutdown(name, how)
+  }
+
+  /// expect ALTERNATIVE { 'or' ALTERNATIVE } ['within' DUR]
+  /// ALTERNATIVE -> 'ok' | 'timeout' | ERRNO | EVENT {EVENT} | INT | ADDRESS | 'unnamed'
+  ///
+  /// The alternatives are collected in a scratch storage, then shared with every earlier
+  /// `expect` that accepts the same (see `Expectation`).
+
+  mutating func parseNet() throws(StatementError) -> StatementKind {
+    if isWord("route") {
+      consume()
+      let prefixRange = token.range
+      let p = try parsePrefix()
+      // The kernel refuses a route whose prefix has host bits set ("Invalid prefix").
+      if p != p.networkOnly { throw error(.hostBitsSet(p, at: prefixRange)) }
+      let kind: RouteKind
+      if isWord("unreachable") { kind = .unreachable } else if isWord("prohibit") { kind = .prohibit } else if isWord("blackhole") {
+        kind = .blackhole
+      } else if isWord("silent") { kind = .silent } else {
+        throw unexpected("a route type: unreachable, prohibit, blackhole or silent")
+      }
+      consume()
+      return .net(.route(p, kind))
+    }
+    if isWord("addr") {
+      consume()
+      return .net(.address(try parsePrefix()))
+    }
+    if isWord("ports") {
+      consume()
+      let lo = try parseInteger("the first port of the ephemeral range", max: 65535)
+      let hiRange = token.range
+      let hi = try parseInteger("the last port of the ephemeral range", max: 65535)
+      if lo < 1 || hi < lo {
+        throw error(.outOfRange("ephemeral port range \(lo)-\(hi) is empty or starts at 0", at: hiRange))
+      }
+      return .net(.ports(UInt16(lo), UInt16(hi)))
+    }
+    throw unexpected("'route', 'addr' or 'ports' after 'net'")
+  }
+
+  /// user ('root' | 'nobody' | INT)
+  mutating func parseUser() throws(StatementError) -> StatementKind {
+    if isWord("root") {
+      consume()
+      return .user(.root)
+    }
+    if isWord("nobody") {
+      consume()
+      return .user(.nobody)
+    }
+    if token.kind == .integer { return .user(.uid(UInt32(try parseInteger("a user id", max: 65535 * 65536)))) }
+    throw unexpected("'root', 'nobody' or a numeric user id")
+  }
+
+  /// repeat INT '{' block '}'
+  mutating func parseRepeat(_ start: UInt32) throws(StatementError) -> Statement {
+    let countRange = token.range
+    let count = try parseInteger("a repeat count", max: Int64(Parser.maxRepeat))
+    guard token.kind == .leftBrace else { throw unexpected("'{' after the repeat count", hint: "repeat \(count) { ... }") }
+    let open = token
+    advance()
+    if depth >= Parser.maxNesting {
+      _ = error(.nestingTooDeep(at: open.range))
+      skipToEndOfNesting()
+      throw StatementError()
+    }
+    depth += 1
+    openBlocks.append(start)
+    // Room for a typical body at once, rather than growing it 1, 2, 4.
+    let body = parseBlock(reserving: 4)
+    depth -= 1
+    openBlocks.removeLast()
+    guard token.kind == .rightBrace else {
+      throw error(.unclosedBlock(openedAt: line(start), at: token.range))
+    }
+    consume()
+    _ = countRange
+    return Statement(.repeat(count: Int(count), body: body), SourceRange(Int(start), Int(lastConsumedEnd)))
+  }
+}

@@ -1,0 +1,105 @@
+import ConnHost
+import ConnRuntime
+import ConnSyntax
+import Foundation
+import Testing
+
+@testable import ConnSystem
+
+/// The kernel backend's own duties: time limits, the descriptors that are not a scenario's, the
+/// files a scenario leaves, the trace.
+@Suite(.serialized) struct SystemBackendTests {
+  @Test func aBlockingCallPastItsLimitTimesOutAndTheUsersInterruptIsAnAnswer() throws {
+    var timer = CallTimer()
+    var fds: [Int32] = [0, 0]
+    #expect(pipe(&fds) == 0)
+    defer {
+      close(fds[0])
+      close(fds[1])
+    }
+    var byte: UInt8 = 0
+    let start = Date()
+    #expect(throws: BackendError.timedOut(.milliseconds(50))) {
+      _ = try timer.bounded(mayBlock: true, interrupt: nil, limit: .milliseconds(50)) { Int32(read(fds[0], &byte, 1)) }
+    }
+    #expect(Date().timeIntervalSince(start) < 2)
+    let (rc, err) = try timer.bounded(mayBlock: true, interrupt: .milliseconds(20), limit: .seconds(5)) {
+      Int32(read(fds[0], &byte, 1))
+    }
+    #expect(rc == -1 && err == EINTR)
+  }
+
+  @Test func aTimerLeftArmedInALoopIsSettledBeforeItCanCutAnotherCallShort() throws {
+    var timer = CallTimer()
+    timer.loop(true)
+    _ = try timer.bounded(mayBlock: true, interrupt: nil, limit: .milliseconds(30)) { 0 }
+    timer.settle()
+    // Sleep past where the timer would have fired: nothing interrupts.
+    var ts = timespec(tv_sec: 0, tv_nsec: 80_000_000)
+    #expect(nanosleep(&ts, nil) == 0)
+    timer.loop(false)
+  }
+
+  @Test func theToolsOwnDescriptorsAreRefused() throws {
+    let b = SystemBackend()
+    ReservedDescriptors.add(1234, as: "a test's pipe")
+    defer { ReservedDescriptors.remove(1234) }
+    #expect(throws: BackendError.refused("descriptor 1234 is conn's own (a test's pipe); a scenario may not use it")) {
+      try b.adopt(1234)
+    }
+    try b.adopt(999)
+  }
+
+  @Test func socketFilesAtAbsolutePathsAreRemovedIfStillTheirs() throws {
+    let dir = NSTemporaryDirectory() + "conn-abs-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let b = SystemBackend()
+    var lines: [String] = []
+    b.trace = { lines.append($0.description) }
+    try b.beginScenario(netRules: [])
+    guard case .number(let fd) = b.socket(SocketKind(.stream, .unix), nonblocking: false) else { throw Failed() }
+    #expect(b.bind(Descriptor(fd), .unix(dir + "/mine.sock")) == .ok)
+    guard case .number(let fd2) = b.socket(SocketKind(.stream, .unix), nonblocking: false) else { throw Failed() }
+    #expect(b.bind(Descriptor(fd2), .unix(dir + "/replaced.sock")) == .ok)
+    // Someone else's file now stands at the second path: it is not the scenario's to remove.
+    unlink(dir + "/replaced.sock")
+    _ = FileManager.default.createFile(atPath: dir + "/replaced.sock", contents: Data("theirs".utf8))
+    b.endScenario(closing: [Descriptor(fd), Descriptor(fd2)])
+    #expect(!FileManager.default.fileExists(atPath: dir + "/mine.sock"))
+    #expect(FileManager.default.fileExists(atPath: dir + "/replaced.sock"))
+    #expect(lines.contains("unlink(\"\(dir)/mine.sock\") = 0  [cleanup]"))
+  }
+
+  @Test func relativePathsLiveInAPrivateDirectoryThatGoesAway() throws {
+    let b = SystemBackend()
+    try b.beginScenario(netRules: [])
+    guard case .number(let fd) = b.socket(SocketKind(.dgram, .unix), nonblocking: false) else { throw Failed() }
+    #expect(b.bind(Descriptor(fd), .unix("here.sock")) == .ok)
+    #expect(b.localName(Descriptor(fd)) == .address(.unix("here.sock")))
+    let before = try FileManager.default.contentsOfDirectory(atPath: "/tmp").filter { $0.hasPrefix("conn-") }
+    b.endScenario(closing: [Descriptor(fd)])
+    let after = try FileManager.default.contentsOfDirectory(atPath: "/tmp").filter { $0.hasPrefix("conn-") }
+    #expect(after.count == before.count - 1)
+  }
+
+  @Test func theTraceReadsLikeStrace() throws {
+    let b = SystemBackend()
+    var lines: [String] = []
+    b.trace = { lines.append($0.description) }
+    try b.beginScenario(netRules: [])
+    guard case .number(let fd) = b.socket(SocketKind(.stream, .inet), nonblocking: true) else { throw Failed() }
+    _ = b.bind(Descriptor(fd), .inet(.loopback, port: 0))
+    _ = try b.getOption(Descriptor(fd), .SO_ERROR)
+    _ = b.close(Descriptor(fd))
+    _ = try b.getOption(Descriptor(fd), .SO_TYPE)
+    b.endScenario(closing: [])
+    #expect(lines[0] == "socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK, 0) = \(fd)")
+    #expect(lines[1] == "bind(\(fd), {inet 127.0.0.1:0}, 16) = 0")
+    #expect(lines[2] == "getsockopt(\(fd), SOL_SOCKET, SO_ERROR, [0]) = 0")
+    #expect(lines[3] == "close(\(fd)) = 0")
+    #expect(lines[4] == "getsockopt(\(fd), SOL_SOCKET, SO_TYPE) = -1 EBADF (Bad file descriptor)")
+  }
+}
+
+struct Failed: Error {}
