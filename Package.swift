@@ -44,6 +44,7 @@ let package = Package(
     .testTarget(name: "ConnSystemTests", dependencies: ["ConnSystem", "ConnRuntime", "ConnHost"]),
     .testTarget(name: "ConnSimTests", dependencies: ["ConnSim", "ConnRuntime"]),
     .testTarget(
-      name: "ConnCommandsTests", dependencies: ["ConnCommands", "ConnSyntax", "ConnRuntime", "ConnSystem", "ConnHost"]),
+      name: "ConnCommandsTests",
+      dependencies: ["ConnCommands", "ConnSyntax", "ConnRuntime", "ConnSystem", "ConnHost"]),
   ]
 )

@@ -70,7 +70,9 @@ package final class BatchRunner {
       onStart?(path)
       if let onTrace { runner.traceSink = { onTrace(t, $0) } }
       // A file is read and parsed once for all its runs (they follow one another).
-      let script = parsed?.path == path ? parsed!.script : LoadedScenario.load(path, pathLimits: options.runner.pathLimits).script
+      let script =
+        parsed?.path == path
+        ? parsed!.script : LoadedScenario.load(path, pathLimits: options.runner.pathLimits).script
       parsed = (path, script)
       record(t, runner.run(script, path: path), total: total)
     }
@@ -85,7 +87,8 @@ package final class BatchRunner {
   }
 
   private func spawn() -> Worker? {
-    Subprocess(path: Subprocess.currentExecutable, arguments: ["run", "--worker"] + options.workerArguments).map(Worker.init)
+    Subprocess(path: Subprocess.currentExecutable, arguments: ["run", "--worker"] + options.workerArguments)
+      .map(Worker.init)
   }
 
   private func runInWorkers(_ total: Int) {
@@ -190,10 +193,14 @@ package final class BatchRunner {
         let passes = statuses.filter { $0 == .pass }.count
         let outcomes = runs.map { $0.failure.map { "\($0.message)" } ?? $0.status.rawValue }
         r.failure = FailureInfo(
-          kind: "flaky", message: "flaky: passed \(passes) of \(runs.count) runs", line: failing.failure?.line ?? 0,
-          column: failing.failure?.column ?? 0, expected: "the same result every run", actual: outcomes.joined(separator: " | "),
+          kind: "flaky", message: "flaky: passed \(passes) of \(runs.count) runs",
+          line: failing.failure?.line ?? 0,
+          column: failing.failure?.column ?? 0, expected: "the same result every run",
+          actual: outcomes.joined(separator: " | "),
           meaning: nil)
-        r.detail = "\(path): flaky: passed \(passes) of \(runs.count) runs; outcomes: \(outcomes.joined(separator: " | "))\n" + failing.detail
+        r.detail =
+          "\(path): flaky: passed \(passes) of \(runs.count) runs; outcomes: \(outcomes.joined(separator: " | "))\n"
+          + failing.detail
         r.runs = statuses
         r.duration = TimeSpan(nanoseconds: runs.reduce(0) { $0 + $1.duration.nanoseconds })
         out.append(r)

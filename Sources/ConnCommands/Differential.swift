@@ -10,7 +10,7 @@ import ConnSystem
 
 extension ScenarioRunner {
   func runBoth(_ script: Script, report base: ScenarioReport) -> ScenarioReport {
-    var report = base
+    let report = base
     let kernel = makeInterpreter(makeBackend(.system), tracePrefix: "system: ")
     let sim = makeInterpreter(makeBackend(.sim), tracePrefix: "sim:    ")
     defer {
@@ -24,7 +24,9 @@ extension ScenarioRunner {
       do throws(BackendError) {
         try interpreter.begin(netRules: rules)
       } catch {
-        let f = Failure(kind: .backend, message: error.message, range: script.netRules.first?.1 ?? .none, source: script.source)
+        let f = Failure(
+          kind: .backend, message: error.message, range: script.netRules.first?.1 ?? .none,
+          source: script.source)
         return failed(report, f)
       }
     }
@@ -36,7 +38,9 @@ extension ScenarioRunner {
       switch (a, b) {
       case (.ran(let x), .ran(let y)):
         if x.statement.range != y.statement.range {
-          return differ(report, script, at: x.statement.range, system: Self.describe(a, script), sim: Self.describe(b, script))
+          return differ(
+            report, script, at: x.statement.range, system: Self.describe(a, script),
+            sim: Self.describe(b, script))
         }
         var same = Self.equivalent(x.outcome, y.outcome, literalPorts: literalPorts)
         // Descriptor numbers depend on what else the process has open: any number will do.
@@ -45,7 +49,8 @@ extension ScenarioRunner {
         default: break
         }
         if !same {
-          return differ(report, script, at: x.statement.range, system: x.outcome.description, sim: y.outcome.description)
+          return differ(
+            report, script, at: x.statement.range, system: x.outcome.description, sim: y.outcome.description)
         }
       case (.finished, .finished):
         return report
@@ -55,9 +60,11 @@ extension ScenarioRunner {
         let at = f.range.start <= g.range.start ? f.range : g.range
         return differ(report, script, at: at, system: "FAIL: " + f.message, sim: "FAIL: " + g.message)
       case (.failed(let f), _):
-        return differ(report, script, at: f.range, system: "FAIL: " + f.message, sim: Self.describe(b, script))
+        return differ(
+          report, script, at: f.range, system: "FAIL: " + f.message, sim: Self.describe(b, script))
       case (_, .failed(let g)):
-        return differ(report, script, at: g.range, system: Self.describe(a, script), sim: "FAIL: " + g.message)
+        return differ(
+          report, script, at: g.range, system: Self.describe(a, script), sim: "FAIL: " + g.message)
       case (.ran(let x), .finished):
         return differ(report, script, at: x.statement.range, system: x.outcome.description, sim: "(not run)")
       case (.finished, .ran(let y)):
@@ -85,15 +92,22 @@ extension ScenarioRunner {
     return report
   }
 
-  private func differ(_ base: ScenarioReport, _ script: Script, at range: SourceRange, system: String, sim: String) -> ScenarioReport {
+  private func differ(
+    _ base: ScenarioReport, _ script: Script, at range: SourceRange, system: String, sim: String
+  ) -> ScenarioReport {
     var report = base
     let (line, col) = script.source.location(of: range.start)
     let message = "the backends disagree: system says \(system), sim says \(sim)"
     report.status = .fail
-    report.failure = FailureInfo(kind: "differ", message: message, line: line, column: col, expected: "system: " + system, actual: "sim: " + sim)
+    report.failure = FailureInfo(
+      kind: "differ", message: message, line: line, column: col, expected: "system: " + system,
+      actual: "sim: " + sim)
     let r = DiagnosticRenderer(color: options.color)
-    let head = ansiPaint("\(script.source.name):\(line):\(col):", "1", options.color) + " " + ansiPaint("DIFFER:", "1;31", options.color)
-    report.detail = "\(head) the backends disagree on this statement\n" + r.excerpt(script.source, range)
+    let head =
+      ansiPaint("\(script.source.name):\(line):\(col):", "1", options.color) + " "
+      + ansiPaint("DIFFER:", "1;31", options.color)
+    report.detail =
+      "\(head) the backends disagree on this statement\n" + r.excerpt(script.source, range)
       + "  system: \(system)\n  sim:    \(sim)\n"
     return report
   }

@@ -28,10 +28,13 @@ package struct ExplainCommand: ParsableCommand {
       }
       return
     }
-    let e: Errno? = Int32(arg).flatMap { n in Errno.allCases.first { platformErrnoNumber($0) == n } } ?? Errno(name: arg.uppercased())
+    let e: Errno? =
+      Int32(arg).flatMap { n in Errno.allCases.first { platformErrnoNumber($0) == n } }
+      ?? Errno(name: arg.uppercased())
     guard let e else {
       let suggestion = closestName(to: arg, in: Errno.allCases.map(\.name))
-      Host.printErr("error: unknown errno '\(arg)'" + (suggestion.map { "; did you mean \($0)?" } ?? "") + "\n")
+      Host.printErr(
+        "error: unknown errno '\(arg)'" + (suggestion.map { "; did you mean \($0)?" } ?? "") + "\n")
       throw ExitCode(2)
     }
     Host.printOut(explanation(e))
@@ -56,7 +59,9 @@ package func explanation(_ e: Errno) -> String {
   return out
 }
 
-func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+func pad(_ s: String, _ n: Int) -> String {
+  s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count)
+}
 
 /// Wraps prose at 78 columns.
 func wrap(_ text: String, indent: String) -> String {

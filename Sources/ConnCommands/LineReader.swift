@@ -177,7 +177,8 @@ package final class ReadlineLineReader: LineReading {
         }
       }
       let word = text.map { String(cString: $0) } ?? ""
-      guard let found = completer.candidates(linePrefix: String(decoding: prefix, as: UTF8.self), word: word) else {
+      guard let found = completer.candidates(linePrefix: String(decoding: prefix, as: UTF8.self), word: word)
+      else {
         rl_attempted_completion_over = 0  // readline completes file names
         return nil
       }
@@ -254,7 +255,8 @@ package final class ReadlineLineReader: LineReading {
   package func remember(_ entry: String) {
     let entry = entry.trimmingSpaces
     if entry.isEmpty { return }
-    if history_length > 0, let last = history_get(history_base + history_length - 1), let text = last.pointee.line,
+    if history_length > 0, let last = history_get(history_base + history_length - 1),
+      let text = last.pointee.line,
       String(cString: text) == entry
     {
       return

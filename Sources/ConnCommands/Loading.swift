@@ -21,7 +21,8 @@ struct LoadedScenario {
         return LoadedScenario(path: path, script: unreadable(source, .notText(at: SourceRange(nul, nul + 1))))
       }
       let context = ParseContext(pathLimits: pathLimits)
-      return LoadedScenario(path: path, script: Parser.parse(SourceFile(name: name, bytes: bytes), context: context))
+      return LoadedScenario(
+        path: path, script: Parser.parse(SourceFile(name: name, bytes: bytes), context: context))
     } catch {
       let source = SourceFile(name: path, bytes: [])
       return LoadedScenario(path: path, script: unreadable(source, .unreadableFile(error.description)))

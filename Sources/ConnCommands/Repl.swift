@@ -36,7 +36,9 @@ package final class Repl {
   static let maxDiagnosticsShown = 10
 
   /// Backends a session can use (`both` compares whole runs, which a session is not).
-  package static var backendChoices: [BackendChoice] { BackendChoice.allCases.filter { $0.rawValue != "both" } }
+  package static var backendChoices: [BackendChoice] {
+    BackendChoice.allCases.filter { $0.rawValue != "both" }
+  }
 
   let reader: LineReading
   package internal(set) var options: ReplOptions
@@ -68,7 +70,8 @@ package final class Repl {
     case .sim: backend = SimBackend(descriptorLimit: Host.openFileLimit())
     case .system, .both:
       backend = SystemBackend(
-        allowedNetworks: options.allowNet, isolated: options.isolatedNamespace != nil, namespace: options.isolatedNamespace)
+        allowedNetworks: options.allowNet, isolated: options.isolatedNamespace != nil,
+        namespace: options.isolatedNamespace)
     }
     var run = RunOptions()
     run.timeout = options.timeout
@@ -94,7 +97,8 @@ package final class Repl {
   package func run() {
     if reader.isInteractive { write(banner) }
     while !quitting {
-      reader.completer = ReplCompleter(socketNames: declared, backendNames: Self.backendChoices.map(\.rawValue))
+      reader.completer = ReplCompleter(
+        socketNames: declared, backendNames: Self.backendChoices.map(\.rawValue))
       handle(reader.readLine(prompt: pendingBytes.isEmpty ? Self.prompt : Self.continuationPrompt))
     }
     interpreter.finish()
@@ -128,7 +132,9 @@ package final class Repl {
   }
 
   var context: ParseContext {
-    ParseContext(declaredSockets: declared, previousStatement: interpreter.lastStatement, pathLimits: interpreter.backend.pathLimits)
+    ParseContext(
+      declaredSockets: declared, previousStatement: interpreter.lastStatement,
+      pathLimits: interpreter.backend.pathLimits)
   }
 
   func handleLine(_ bytes: [UInt8]) {
@@ -152,7 +158,9 @@ package final class Repl {
     let script = Parser.parse(source, context: context)
     let errors = script.diagnostics.filter { $0.severity == .error }
     // An open block at the very end of the input is not an error yet: ask for more.
-    func openAtEnd(_ d: Diagnostic) -> Bool { d.id == "parse.unclosed-block" && Int(d.range.start) >= candidate.count }
+    func openAtEnd(_ d: Diagnostic) -> Bool {
+      d.id == "parse.unclosed-block" && Int(d.range.start) >= candidate.count
+    }
 
     if !errors.isEmpty && errors.allSatisfy(openAtEnd) {
       pendingBytes = candidate
@@ -236,7 +244,8 @@ package final class Repl {
 
   func runStatement(_ st: Statement, in script: Script, showText: Bool, width: Int) -> StatementResult {
     let sub = Script(
-      source: script.source, statements: [st], socketNames: script.socketNames, requirements: script.requirements)
+      source: script.source, statements: [st], socketNames: script.socketNames,
+      requirements: script.requirements)
     let text = script.source.text(st.range)
     let lead = showText ? pad(displayText(text), width) + "  " : ""
     var single: Step?
@@ -246,7 +255,8 @@ package final class Repl {
     router.sink = { [unowned self] step in
       self.track(step, script)
       if isBlock {
-        aggregate.add(step, text: { script.source.text(step.statement.range) }, saved: { self.savedExpectation(step) })
+        aggregate.add(
+          step, text: { script.source.text(step.statement.range) }, saved: { self.savedExpectation(step) })
       } else {
         single = step
       }
@@ -276,7 +286,8 @@ package final class Repl {
       printAggregate(aggregate)
       if let f = failure { write(renderFailure(f)) }
       if let f = failure, f.kind != .expectation && f.kind != .tooSlow {
-        record.comment(["not saved (stopped: \(f.message)):"] + blockLines(st, script.source, aggregate, [], indent: ""))
+        record.comment(
+          ["not saved (stopped: \(f.message)):"] + blockLines(st, script.source, aggregate, [], indent: ""))
       } else {
         let failedExpect = failure.flatMap { Self.expectStatement(containing: $0.range.start, in: [st]) }
         record.block(blockLines(st, script.source, aggregate, failedExpect.map { [$0] } ?? [], indent: ""))
@@ -287,7 +298,9 @@ package final class Repl {
         if interrupted && step.outcome == .failure(.EINTR) { shown += paint("  (Ctrl-C)", "2") }
         write(shown + "\n")
         var saved = text
-        if interrupted && step.outcome == .failure(.EINTR), let option = Self.interruptOption(st.kind, step.elapsed) {
+        if interrupted && step.outcome == .failure(.EINTR),
+          let option = Self.interruptOption(st.kind, step.elapsed)
+        {
           saved += option
         }
         let expect = st.kind.hasResult ? SavedExpectation.line([savedExpectation(step)]) : nil
@@ -371,7 +384,8 @@ package final class Repl {
   /// A `repeat` for `:save`: its body as typed, each statement followed by an `expect` that
   /// holds every outcome it had, unless a typed `expect` (that never failed) already follows.
   func blockLines(
-    _ st: Statement, _ source: SourceFile, _ aggregate: RepeatAggregate, _ failedExpects: Set<UInt32>, indent: String
+    _ st: Statement, _ source: SourceFile, _ aggregate: RepeatAggregate, _ failedExpects: Set<UInt32>,
+    indent: String
   ) -> [String] {
     guard case .repeat(let count, let body) = st.kind else { return [indent + source.text(st.range)] }
     var lines = [indent + "repeat \(count) {"]
@@ -385,10 +399,14 @@ package final class Repl {
       default:
         lines.append(inner + source.text(b.range))
         var typedFollows = false
-        if j + 1 < body.count, case .expect = body[j + 1].kind, !failedExpects.contains(body[j + 1].range.start) {
+        if j + 1 < body.count, case .expect = body[j + 1].kind,
+          !failedExpects.contains(body[j + 1].range.start)
+        {
           typedFollows = true
         }
-        if b.kind.hasResult && !typedFollows, let saved = aggregate.saved(b.range.start), let line = SavedExpectation.line(saved) {
+        if b.kind.hasResult && !typedFollows, let saved = aggregate.saved(b.range.start),
+          let line = SavedExpectation.line(saved)
+        {
           lines.append(inner + line)
         }
       }
@@ -407,6 +425,8 @@ final class StepRouter {
 
 extension String {
   var trimmingSpaces: String {
-    String(drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed())
+    String(
+      drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }
+        .reversed())
   }
 }

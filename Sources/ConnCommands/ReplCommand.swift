@@ -34,10 +34,15 @@ package struct ReplCommand: ParsableCommand {
   @Option(help: "Time limit of every blocking call (e.g. 500ms, 10s).")
   package var timeout: TimeSpan = .seconds(10)
 
-  @Option(name: .customLong("allow-net"), help: "Also allow destinations in this prefix (repeatable). Loopback is always allowed.")
+  @Option(
+    name: .customLong("allow-net"),
+    help: "Also allow destinations in this prefix (repeatable). Loopback is always allowed.")
   package var allowNet: [IPPrefix] = []
 
-  @Flag(help: "Run the session in a network namespace of its own: only loopback, no route out, every destination safe (Linux, root).")
+  @Flag(
+    help:
+      "Run the session in a network namespace of its own: only loopback, no route out, every destination safe (Linux, root)."
+  )
   package var isolate = false
 
   @Option(help: "The backend to start on (see :backend).")
@@ -49,7 +54,8 @@ package struct ReplCommand: ParsableCommand {
     if timeout.nanoseconds <= 0 { throw ValidationError("--timeout must be more than 0") }
     if !Repl.backendChoices.contains(where: { $0.rawValue == backend }) {
       throw ValidationError(
-        "unknown backend '\(backend)' (available: \(Repl.backendChoices.map(\.rawValue).joined(separator: ", ")))")
+        "unknown backend '\(backend)' (available: \(Repl.backendChoices.map(\.rawValue).joined(separator: ", ")))"
+      )
     }
     if isolate, let why = Isolation.unavailableReason { throw ValidationError("--isolate: \(why)") }
   }

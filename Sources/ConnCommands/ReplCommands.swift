@@ -23,7 +23,8 @@ extension Repl {
         let all = ReplHelp.statements.map(\.keyword) + ReplHelp.commands.map(\.name)
         error(
           "no help for '\(argument)'"
-            + (closestName(to: argument, in: all).map { " (did you mean '\($0)'?)" } ?? "; :help lists what there is"))
+            + (closestName(to: argument, in: all).map { " (did you mean '\($0)'?)" }
+              ?? "; :help lists what there is"))
       }
     case ":sockets":
       if noArgument(name, argument) { sockets() }
@@ -42,7 +43,10 @@ extension Repl {
       if noArgument(name, argument) { quitting = true }
     default:
       let all = ReplHelp.commands.map(\.name)
-      error("unknown command '\(name)'" + (closestName(to: name, in: all).map { " (did you mean '\($0)'?)" } ?? "") + "; :help lists the commands")
+      error(
+        "unknown command '\(name)'"
+          + (closestName(to: name, in: all).map { " (did you mean '\($0)'?)" } ?? "")
+          + "; :help lists the commands")
     }
   }
 
@@ -83,7 +87,9 @@ extension Repl {
     }
     options.backend = choice
     let closed = restart()
-    note("now on the \(argument) backend; the session starts afresh (\(closed) descriptor\(closed == 1 ? "" : "s") closed)")
+    note(
+      "now on the \(argument) backend; the session starts afresh (\(closed) descriptor\(closed == 1 ? "" : "s") closed)"
+    )
   }
 
   func save(_ argument: String) {
@@ -91,7 +97,9 @@ extension Repl {
     let path = expandPath(argument)
     if Host.kind(of: path) == .directory { return error("cannot save to \(path): it is a directory") }
     let dir = Host.directoryPart(of: path)
-    if Host.kind(of: dir) != .directory { return error("cannot save to \(path): there is no directory \(dir)") }
+    if Host.kind(of: dir) != .directory {
+      return error("cannot save to \(path): there is no directory \(dir)")
+    }
     do throws(HostError) {
       try Host.writeFile(path, record.render(backend: interpreter.backend.name))
     } catch {
@@ -119,7 +127,9 @@ extension Repl {
       let r = DiagnosticRenderer(color: options.color)
       let shown = script.diagnostics.prefix(Self.maxDiagnosticsShown)
       write(shown.map { r.render($0, in: source) }.joined())
-      if script.diagnostics.count > shown.count { note("\(script.diagnostics.count - shown.count) more problems not shown") }
+      if script.diagnostics.count > shown.count {
+        note("\(script.diagnostics.count - shown.count) more problems not shown")
+      }
       error("\(path) was not loaded: fix the errors above first")
       return
     }

@@ -40,8 +40,11 @@ package struct ReplCompleter: Sendable {
     // `set` and `get` name their options themselves (SO_ERROR cannot be set).
     if found.isEmpty && words.first != "set" && words.first != "get" {
       // Wherever the position, an errno or option name completes by its own spelling.
-      if word.hasPrefix("E") { found = filter(Self.errnoNames, word) }
-      else if word.hasPrefix("SO_") || word.hasPrefix("TCP_") || word.hasPrefix("IP") { found = filter(Self.optionNames, word) }
+      if word.hasPrefix("E") {
+        found = filter(Self.errnoNames, word)
+      } else if word.hasPrefix("SO_") || word.hasPrefix("TCP_") || word.hasPrefix("IP") {
+        found = filter(Self.optionNames, word)
+      }
     }
     return found
   }
@@ -90,12 +93,14 @@ package struct ReplCompleter: Sendable {
     case "get": return n == 1 ? names : n == 2 ? Self.optionNames : []
     case "poll":
       if n == 1 { return names }
-      return Self.afterOption(words, Self.eventNames + ["timeout", "interrupt"], valued: ["timeout", "interrupt"])
+      return Self.afterOption(
+        words, Self.eventNames + ["timeout", "interrupt"], valued: ["timeout", "interrupt"])
     case "peer", "local", "close": return n == 1 ? names : []
     case "shutdown": return n == 1 ? names : n == 2 ? ShutdownHow.allCases.map(\.rawValue) : []
     case "expect":
       if words.last == "within" { return [] }
-      return ["ok", "timeout", "unnamed", "unspec", "or", "within"] + Self.eventNames + Self.errnoNames + names
+      return ["ok", "timeout", "unnamed", "unspec", "or", "within"] + Self.eventNames + Self.errnoNames
+        + names
     case "net":
       if n == 1 { return ["route", "addr", "ports"] }
       if n == 3 && words[1] == "route" { return RouteKind.allCases.map(\.rawValue) }

@@ -178,13 +178,19 @@ package enum ReplHelp {
   ]
 
   package static let commands: [CommandHelp] = [
-    CommandHelp(name: ":help", usage: ":help [STATEMENT]", summary: "this overview, or one statement's syntax and meaning"),
-    CommandHelp(name: ":sockets", usage: ":sockets", summary: "the session's sockets: descriptor, kind, state, addresses"),
     CommandHelp(
-      name: ":save", usage: ":save FILE", summary: "write the session as a scenario that 'conn run FILE' replays"),
+      name: ":help", usage: ":help [STATEMENT]",
+      summary: "this overview, or one statement's syntax and meaning"),
+    CommandHelp(
+      name: ":sockets", usage: ":sockets",
+      summary: "the session's sockets: descriptor, kind, state, addresses"),
+    CommandHelp(
+      name: ":save", usage: ":save FILE",
+      summary: "write the session as a scenario that 'conn run FILE' replays"),
     CommandHelp(name: ":load", usage: ":load FILE", summary: "run a scenario file into the session"),
     CommandHelp(name: ":reset", usage: ":reset", summary: "close everything and start a fresh session"),
-    CommandHelp(name: ":backend", usage: ":backend [NAME]", summary: "show the backend, or switch to another (resets)"),
+    CommandHelp(
+      name: ":backend", usage: ":backend [NAME]", summary: "show the backend, or switch to another (resets)"),
     CommandHelp(name: ":quit", usage: ":quit", summary: "close everything and leave (also Ctrl-D)"),
   ]
 
@@ -222,7 +228,8 @@ package enum ReplHelp {
   package static func topic(_ word: String) -> String? {
     let w = word.hasPrefix(":") ? String(word.dropFirst()) : word
     if let s = statement(w) {
-      return s.syntax.map { "  " + $0 + "\n" }.joined() + "\n" + s.details.split(separator: "\n", omittingEmptySubsequences: false)
+      return s.syntax.map { "  " + $0 + "\n" }.joined() + "\n"
+        + s.details.split(separator: "\n", omittingEmptySubsequences: false)
         .map { "  " + $0 }.joined(separator: "\n") + "\n"
     }
     if let c = commands.first(where: { $0.name == ":" + w }) {

@@ -63,7 +63,9 @@ extension Repl {
   func printDiagnostics(_ diagnostics: [Diagnostic], _ source: SourceFile) {
     for var d in diagnostics.prefix(Self.maxDiagnosticsShown) {
       // The parser saw one line; the session knows the names declared on earlier ones.
-      if d.id == "check.undeclared-socket", let near = closestName(to: source.text(d.range), in: declared, maxDistance: 2) {
+      if d.id == "check.undeclared-socket",
+        let near = closestName(to: source.text(d.range), in: declared, maxDistance: 2)
+      {
         d.hint = "did you mean '\(near)'?"
       }
       let label: String
@@ -72,7 +74,8 @@ extension Repl {
       case .warning: label = paint("warning:", "1;35")
       case .note: label = paint("note:", "1;36")
       }
-      var out = paint(location(source, d.range.start), "1") + label + " " + paint(printable(d.message), "1") + "\n"
+      var out =
+        paint(location(source, d.range.start), "1") + label + " " + paint(printable(d.message), "1") + "\n"
       out += excerpt(source, d.range)
       if let h = d.hint { out += "  " + paint("hint:", "1;36") + " \(printable(h))\n" }
       write(out)
@@ -87,8 +90,10 @@ extension Repl {
   }
 
   func renderFailure(_ f: Failure) -> String {
-    let label = f.kind == .expectation || f.kind == .tooSlow ? paint("FAIL:", "1;31") : paint("stopped:", "1;31")
-    var out = paint(location(f.source, f.range.start), "1") + label + " " + paint(printable(f.message), "1") + "\n"
+    let label =
+      f.kind == .expectation || f.kind == .tooSlow ? paint("FAIL:", "1;31") : paint("stopped:", "1;31")
+    var out =
+      paint(location(f.source, f.range.start), "1") + label + " " + paint(printable(f.message), "1") + "\n"
     out += excerpt(f.source, f.range)
     if let e = f.expected { out += "  expected: \(printable(e))\n" }
     if let a = f.actual { out += "  actual:   \(a)\n" }
@@ -110,7 +115,9 @@ extension Repl {
         parts.append(count > 1 ? "\(shown) (x\(count))" : shown)
       }
       if e.others > 0 { parts.append("\(e.others) more") }
-      out += "  " + pad(displayText(e.text), width) + "  " + paint("= ", "2") + parts.joined(separator: " | ") + "\n"
+      out +=
+        "  " + pad(displayText(e.text), width) + "  " + paint("= ", "2") + parts.joined(separator: " | ")
+        + "\n"
     }
     write(out)
   }

@@ -30,7 +30,8 @@ struct SessionRecord {
   var statementCount: Int { entries.filter { !$0.isComment }.count }
 
   mutating func statement(_ text: String, expect: String?, hasResult: Bool) {
-    entries.append(Entry(lines: [text], generated: expect, typed: nil, hasResult: hasResult, isComment: false))
+    entries.append(
+      Entry(lines: [text], generated: expect, typed: nil, hasResult: hasResult, isComment: false))
   }
 
   mutating func block(_ lines: [String]) {
@@ -38,7 +39,8 @@ struct SessionRecord {
   }
 
   mutating func comment(_ lines: [String]) {
-    entries.append(Entry(lines: lines.map { "# " + $0 }, generated: nil, typed: nil, hasResult: false, isComment: true))
+    entries.append(
+      Entry(lines: lines.map { "# " + $0 }, generated: nil, typed: nil, hasResult: false, isComment: true))
   }
 
   /// A typed `expect` that passed checks the last statement that ran.
@@ -73,7 +75,9 @@ enum SavedExpectation: Hashable {
   case unnameable(String)
 
   /// For one outcome of `statement`. `boundName` finds a socket whose local address is `a`.
-  static func of(_ outcome: Outcome, after statement: StatementKind, boundName: (SocketAddress) -> String?) -> SavedExpectation {
+  static func of(_ outcome: Outcome, after statement: StatementKind, boundName: (SocketAddress) -> String?)
+    -> SavedExpectation
+  {
     switch outcome {
     case .ok: return .alternative("ok")
     case .number(let n):

@@ -19,7 +19,10 @@ package struct FailureInfo: Sendable, Equatable {
   package var actual: String?
   package var meaning: String?
 
-  package init(kind: String, message: String, line: Int, column: Int, expected: String? = nil, actual: String? = nil, meaning: String? = nil) {
+  package init(
+    kind: String, message: String, line: Int, column: Int, expected: String? = nil, actual: String? = nil,
+    meaning: String? = nil
+  ) {
     self.kind = kind
     self.message = message
     self.line = line
@@ -32,7 +35,8 @@ package struct FailureInfo: Sendable, Equatable {
   init(_ f: Failure) {
     let (line, column) = f.location
     self.init(
-      kind: f.kind.rawValue, message: f.message, line: line, column: column, expected: f.expected, actual: f.actual,
+      kind: f.kind.rawValue, message: f.message, line: line, column: column, expected: f.expected,
+      actual: f.actual,
       meaning: f.explanation)
   }
 }

@@ -39,7 +39,9 @@ package struct RunSummary: Sendable {
 }
 
 enum Reporters {
-  static func render(_ format: ReportFormat, _ reports: [ScenarioReport], _ summary: RunSummary, color: Bool) -> String {
+  static func render(_ format: ReportFormat, _ reports: [ScenarioReport], _ summary: RunSummary, color: Bool)
+    -> String
+  {
     switch format {
     case .human: return human(reports, summary, color: color)
     case .tap: return tap(reports)
@@ -79,9 +81,11 @@ enum Reporters {
     }
     out += "\(s.passed) passed, \(s.failed + s.errors) failed, \(s.skipped) skipped\n"
     if s.virtual {
-      out += "(\(s.total) scenario\(s.total == 1 ? "" : "s") in \(s.duration.humanDescription) of virtual time"
+      out +=
+        "(\(s.total) scenario\(s.total == 1 ? "" : "s") in \(s.duration.humanDescription) of virtual time"
     } else {
-      out += "(\(s.total) scenario\(s.total == 1 ? "" : "s") in \(s.duration.humanDescription) with \(s.jobs) job\(s.jobs == 1 ? "" : "s")"
+      out +=
+        "(\(s.total) scenario\(s.total == 1 ? "" : "s") in \(s.duration.humanDescription) with \(s.jobs) job\(s.jobs == 1 ? "" : "s")"
     }
     out += s.errors > 0 ? "; \(s.errors) of the failed did not parse or check)\n" : ")\n"
     return out
@@ -118,7 +122,8 @@ enum Reporters {
         out += "  message: \(yamlString(f?.message ?? r.status.rawValue))\n"
         out += "  severity: \(r.status == .error ? "error" : "fail")\n"
         out += "  kind: \(yamlString(f?.kind ?? r.status.rawValue))\n"
-        out += "  at:\n    file: \(yamlString(r.path))\n    line: \(f?.line ?? 0)\n    column: \(f?.column ?? 0)\n"
+        out +=
+          "  at:\n    file: \(yamlString(r.path))\n    line: \(f?.line ?? 0)\n    column: \(f?.column ?? 0)\n"
         if let e = f?.expected { out += "  expected: \(yamlString(e))\n" }
         if let a = f?.actual { out += "  actual: \(yamlString(a))\n" }
         if let m = f?.meaning { out += "  meaning: \(yamlString(m))\n" }
@@ -143,7 +148,11 @@ enum Reporters {
       case "\n", "\t", "\r": out.unicodeScalars.append(c)
       default:
         // XML 1.0 forbids most control characters even as references.
-        if c.value < 0x20 || c.value == 0xFFFE || c.value == 0xFFFF { out += "?" } else { out.unicodeScalars.append(c) }
+        if c.value < 0x20 || c.value == 0xFFFE || c.value == 0xFFFF {
+          out += "?"
+        } else {
+          out.unicodeScalars.append(c)
+        }
       }
     }
     return out
@@ -153,7 +162,8 @@ enum Reporters {
 
   static func junit(_ reports: [ScenarioReport], _ s: RunSummary) -> String {
     var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-    let attrs = "tests=\"\(s.total)\" failures=\"\(s.failed)\" errors=\"\(s.errors)\" skipped=\"\(s.skipped)\" time=\"\(seconds(s.duration))\""
+    let attrs =
+      "tests=\"\(s.total)\" failures=\"\(s.failed)\" errors=\"\(s.errors)\" skipped=\"\(s.skipped)\" time=\"\(seconds(s.duration))\""
     out += "<testsuites name=\"conn\" \(attrs)>\n"
     out += "  <testsuite name=\"conn\" \(attrs)>\n"
     for r in reports {
@@ -162,7 +172,8 @@ enum Reporters {
       let dir = slash.map { String(r.path[..<$0]) } ?? "."
       let file = slash.map { String(r.path[r.path.index(after: $0)...]) } ?? r.path
       let classname = dir.replacingAll("/", ".")
-      out += "    <testcase classname=\"\(xml(classname))\" name=\"\(xml(file))\" file=\"\(xml(r.path))\" time=\"\(seconds(r.duration))\""
+      out +=
+        "    <testcase classname=\"\(xml(classname))\" name=\"\(xml(file))\" file=\"\(xml(r.path))\" time=\"\(seconds(r.duration))\""
       switch r.status {
       case .pass:
         out += "/>\n"
@@ -172,7 +183,8 @@ enum Reporters {
         let f = r.failure
         let tag = r.status == .fail ? "failure" : "error"
         let loc = "\(r.path):\(f?.line ?? 0):\(f?.column ?? 0)"
-        out += ">\n      <\(tag) message=\"\(xml(loc + ": " + (f?.message ?? tag)))\" type=\"\(xml(f?.kind ?? tag))\">"
+        out +=
+          ">\n      <\(tag) message=\"\(xml(loc + ": " + (f?.message ?? tag)))\" type=\"\(xml(f?.kind ?? tag))\">"
         out += xml(r.detail.isEmpty ? loc : r.detail)
         out += "</\(tag)>\n    </testcase>\n"
       }
@@ -186,15 +198,20 @@ enum Reporters {
   static func json(_ reports: [ScenarioReport], _ s: RunSummary) -> String {
     func opt(_ v: String?) -> String { v.map(jsonString) ?? "null" }
     var out = "{\n  \"tool\": \"conn\",\n  \"version\": \(jsonString(connVersion)),\n"
-    out += "  \"summary\": {\"total\": \(s.total), \"passed\": \(s.passed), \"failed\": \(s.failed), \"errors\": \(s.errors), \"skipped\": \(s.skipped), \"duration_seconds\": \(seconds(s.duration)), \"jobs\": \(s.jobs)},\n"
+    out +=
+      "  \"summary\": {\"total\": \(s.total), \"passed\": \(s.passed), \"failed\": \(s.failed), \"errors\": \(s.errors), \"skipped\": \(s.skipped), \"duration_seconds\": \(seconds(s.duration)), \"jobs\": \(s.jobs)},\n"
     out += "  \"scenarios\": ["
     for (i, r) in reports.enumerated() {
       out += i == 0 ? "\n" : ",\n"
-      out += "    {\"path\": \(jsonString(r.path)), \"status\": \"\(r.status.rawValue)\", \"backend\": \(jsonString(r.backend)), \"duration_seconds\": \(seconds(r.duration))"
+      out +=
+        "    {\"path\": \(jsonString(r.path)), \"status\": \"\(r.status.rawValue)\", \"backend\": \(jsonString(r.backend)), \"duration_seconds\": \(seconds(r.duration))"
       if let why = r.skipReason { out += ", \"skip_reason\": \(jsonString(why))" }
-      if !r.runs.isEmpty { out += ", \"runs\": [\(r.runs.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))]" }
+      if !r.runs.isEmpty {
+        out += ", \"runs\": [\(r.runs.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))]"
+      }
       if let f = r.failure {
-        out += ", \"failure\": {\"kind\": \(jsonString(f.kind)), \"message\": \(jsonString(f.message)), \"file\": \(jsonString(r.path)), \"line\": \(f.line), \"column\": \(f.column), \"expected\": \(opt(f.expected)), \"actual\": \(opt(f.actual)), \"meaning\": \(opt(f.meaning))}"
+        out +=
+          ", \"failure\": {\"kind\": \(jsonString(f.kind)), \"message\": \(jsonString(f.message)), \"file\": \(jsonString(r.path)), \"line\": \(f.line), \"column\": \(f.column), \"expected\": \(opt(f.expected)), \"actual\": \(opt(f.actual)), \"meaning\": \(opt(f.meaning))}"
       }
       out += "}"
     }

@@ -38,7 +38,9 @@ package struct RunCommand: ParsableCommand {
   @Option(name: .customLong("scenario-timeout"), help: "Time limit of a whole scenario.")
   package var scenarioTimeout: TimeSpan = .seconds(300)
 
-  @Option(name: .customLong("allow-net"), help: "Also allow destinations in this prefix (repeatable). Loopback is always allowed.")
+  @Option(
+    name: .customLong("allow-net"),
+    help: "Also allow destinations in this prefix (repeatable). Loopback is always allowed.")
   package var allowNet: [IPPrefix] = []
 
   @Option(name: [.customShort("j"), .long], help: "Parallel jobs (default: the number of cores).")
@@ -50,7 +52,8 @@ package struct RunCommand: ParsableCommand {
   @Option(help: "Output format: human, tap, tap13, junit, json.")
   package var format: ReportFormat = .human
 
-  @Option(name: .shortAndLong, help: "Write the report to this file; the human summary still goes to the terminal.")
+  @Option(
+    name: .shortAndLong, help: "Write the report to this file; the human summary still goes to the terminal.")
   package var output: String?
 
   @Option(help: "Only scenarios whose path matches (a glob with * and ?, or a substring).")
@@ -59,7 +62,10 @@ package struct RunCommand: ParsableCommand {
   @Option(help: "Run only shard K of N (e.g. 2/4): a deterministic split for CI matrices.")
   package var shard: String?
 
-  @Flag(help: "Run each scenario in a network namespace of its own, with its 'net' statements made real (Linux, root).")
+  @Flag(
+    help:
+      "Run each scenario in a network namespace of its own, with its 'net' statements made real (Linux, root)."
+  )
   package var isolate = false
 
   @Flag(name: .customLong("fail-fast"), help: "Stop starting scenarios after the first failure.")
@@ -94,7 +100,9 @@ package struct RunCommand: ParsableCommand {
     if timeout.nanoseconds <= 0 { throw ValidationError("--timeout must be more than 0") }
     if scenarioTimeout.nanoseconds <= 0 { throw ValidationError("--scenario-timeout must be more than 0") }
     if let j = jobs, j < 1 || j > 256 { throw ValidationError("--jobs must be between 1 and 256") }
-    if repeatCount < 1 || repeatCount > 10_000 { throw ValidationError("--repeat must be between 1 and 10000") }
+    if repeatCount < 1 || repeatCount > 10_000 {
+      throw ValidationError("--repeat must be between 1 and 10000")
+    }
     _ = try parsedShard()
     if isolate, backend != .sim, let why = Isolation.unavailableReason {
       throw ValidationError("--isolate: \(why)")
@@ -119,7 +127,9 @@ package struct RunCommand: ParsableCommand {
     if let f = filter { files = files.filter { matchesFilter($0, f) } }
     if let (k, n) = try parsedShard() { files = selectShard(files, index: k, of: n) }
     if files.isEmpty {
-      Host.printErr("error: no scenario found in \(paths.joined(separator: " "))\(filter.map { " matching '\($0)'" } ?? "")\n")
+      Host.printErr(
+        "error: no scenario found in \(paths.joined(separator: " "))\(filter.map { " matching '\($0)'" } ?? "")\n"
+      )
       throw ExitCode(2)
     }
 
@@ -140,7 +150,8 @@ package struct RunCommand: ParsableCommand {
 
     // Live progress on a terminal; plain status lines, in input order, otherwise.
     let total = files.count * repeatCount
-    let progress = RunProgress(files: files, repeatCount: repeatCount, color: colorOut, live: humanOnStdout && Host.outputIsTerminal)
+    let progress = RunProgress(
+      files: files, repeatCount: repeatCount, color: colorOut, live: humanOnStdout && Host.outputIsTerminal)
     if humanOnStdout {
       runner.onStart = { progress.started($0) }
       runner.onResult = { done, task, report in progress.finished(task: task, done: done, report) }
@@ -148,7 +159,8 @@ package struct RunCommand: ParsableCommand {
     }
     let started = Host.monotonicNow()
     let reports = runner.run()
-    let summary = RunSummary(reports, duration: TimeSpan(nanoseconds: Host.monotonicNow() - started), jobs: min(batch.jobs, total))
+    let summary = RunSummary(
+      reports, duration: TimeSpan(nanoseconds: Host.monotonicNow() - started), jobs: min(batch.jobs, total))
     if humanOnStdout { progress.end(reports, summary) }
     if format != .human || output != nil {
       let document = Reporters.render(format, reports, summary, color: false)
@@ -168,7 +180,10 @@ package struct RunCommand: ParsableCommand {
   }
 
   func workerArguments(color: Bool) -> [String] {
-    var a = ["--timeout", timeout.description, "--scenario-timeout", scenarioTimeout.description, "--backend", backend.rawValue]
+    var a = [
+      "--timeout", timeout.description, "--scenario-timeout", scenarioTimeout.description, "--backend",
+      backend.rawValue,
+    ]
     for p in allowNet { a += ["--allow-net", p.description] }
     if verbose { a.append("--verbose") }
     if isolate { a.append("--isolate") }
@@ -195,4 +210,3 @@ package struct RunCommand: ParsableCommand {
 
 extension ReportFormat: ExpressibleByArgument {}
 extension BackendChoice: ExpressibleByArgument {}
-

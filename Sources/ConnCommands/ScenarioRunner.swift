@@ -61,14 +61,18 @@ package final class ScenarioRunner {
       return "needs --isolate (it changes the network with 'net' statements)"
     }
     // The simulation models ::1 whatever the host has.
-    if r.ipv6 && options.backend != .sim && !ScenarioRunner.hasIPv6Loopback { return "needs IPv6 loopback (::1)" }
+    if r.ipv6 && options.backend != .sim && !ScenarioRunner.hasIPv6Loopback {
+      return "needs IPv6 loopback (::1)"
+    }
     return nil
   }
 
   static let hasIPv6Loopback: Bool = {
     let b = SystemBackend()
     defer { b.endScenario(closing: []) }
-    guard case .number(let fd) = b.socket(SocketKind(.dgram, .inet6), nonblocking: false) else { return false }
+    guard case .number(let fd) = b.socket(SocketKind(.dgram, .inet6), nonblocking: false) else {
+      return false
+    }
     defer { _ = b.close(Descriptor(fd)) }
     return b.bind(Descriptor(fd), .inet6(.loopback, port: 0, scope: nil)) == .ok
   }()
@@ -76,7 +80,8 @@ package final class ScenarioRunner {
   /// The backend for a choice (`both` runs on each of system and sim in turn).
   func makeBackend(_ choice: BackendChoice? = nil) -> Backend {
     switch choice ?? options.backend {
-    case .system, .both: return SystemBackend(allowedNetworks: options.allowNet, isolated: options.isolate, namespace: namespace)
+    case .system, .both:
+      return SystemBackend(allowedNetworks: options.allowNet, isolated: options.isolate, namespace: namespace)
     case .sim: return SimBackend(descriptorLimit: Host.openFileLimit())
     }
   }
@@ -126,7 +131,8 @@ package final class ScenarioRunner {
         let range = error.range ?? .none
         let (line, col) = script.source.location(of: range.start)
         report.failure = FailureInfo(kind: "isolation", message: error.message, line: line, column: col)
-        report.detail = DiagnosticRenderer(color: options.color).render(.isolationFailed(error.message, at: range), in: script.source)
+        report.detail = DiagnosticRenderer(color: options.color).render(
+          .isolationFailed(error.message, at: range), in: script.source)
         report.duration = elapsed()
         return report
       }
@@ -150,4 +156,3 @@ package final class ScenarioRunner {
     return report
   }
 }
-

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Musl)
-import Musl
+  import Musl
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
 import CConnShims
 
@@ -25,7 +25,8 @@ package enum HostError: Error, Equatable, CustomStringConvertible {
     case .isDirectory(let p): return "\(p): is a directory, not a scenario file"
     case .unreadable(let p, let why): return "\(p): cannot read: \(why)"
     case .tooLarge(let p, let n): return "\(p): file is larger than \(n / (1 << 20)) MiB"
-    case .notRegular(let p, let what): return "\(p): is \(what), not a file (give a scenario file, a directory or '-')"
+    case .notRegular(let p, let what):
+      return "\(p): is \(what), not a file (give a scenario file, a directory or '-')"
     }
   }
 }
@@ -81,7 +82,9 @@ extension Host {
     if fstat(fd, &st) == 0 {
       if st.st_mode & S_IFMT == S_IFDIR { throw .isDirectory(path) }
       // Standard input may be a terminal: the user types the scenario and ends it with Ctrl-D.
-      if let what = describe(mode: st.st_mode), !(path == "-" && isatty(fd) != 0) { throw .notRegular(path, what) }
+      if let what = describe(mode: st.st_mode), !(path == "-" && isatty(fd) != 0) {
+        throw .notRegular(path, what)
+      }
       if Int(st.st_size) > limit { throw .tooLarge(path, limit) }
     }
     if path != "-" {
@@ -125,14 +128,14 @@ extension Host {
   /// group, then restores whatever it was.
   package static func asRealIdentity<T>(_ body: () -> T) -> T {
     #if os(Linux)
-    let (uid, gid) = (conn_current_fsuid(), conn_current_fsgid())
-    let real = (getuid(), getgid())
-    if uid == real.0 && gid == real.1 { return body() }
-    _ = conn_setfsuid(real.0, real.1)
-    defer { _ = conn_setfsuid(uid, gid) }
-    return body()
+      let (uid, gid) = (conn_current_fsuid(), conn_current_fsgid())
+      let real = (getuid(), getgid())
+      if uid == real.0 && gid == real.1 { return body() }
+      _ = conn_setfsuid(real.0, real.1)
+      defer { _ = conn_setfsuid(uid, gid) }
+      return body()
     #else
-    return body()
+      return body()
     #endif
   }
 

@@ -3,13 +3,13 @@
 // itself, plainly, in each file that calls it; nothing re-exports it.
 
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Musl)
-import Musl
+  import Musl
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #else
-#error("unsupported platform")
+  #error("unsupported platform")
 #endif
 
 /// Why an operating-system call failed, as text (strerror).

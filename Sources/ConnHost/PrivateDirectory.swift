@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Musl)
-import Musl
+  import Musl
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
 
 // A scenario's private directory (`/tmp/conn-XXXXXX`), where its relative Unix paths live.
@@ -62,7 +62,8 @@ package final class PrivateDirectory {
       Self.empty(fd, depth: 0)
       var mine = stat()
       var there = stat()
-      if fstat(fd, &mine) == 0 && lstat(path, &there) == 0 && mine.st_dev == there.st_dev && mine.st_ino == there.st_ino
+      if fstat(fd, &mine) == 0 && lstat(path, &there) == 0 && mine.st_dev == there.st_dev
+        && mine.st_ino == there.st_ino
         && there.st_mode & S_IFMT == S_IFDIR
       {
         _ = unlinkat(AT_FDCWD, path, AT_REMOVEDIR)
@@ -112,7 +113,9 @@ package final class PrivateDirectory {
       let n = withUnsafePointer(to: ent.pointee.d_name) { p in
         p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
       }
-      if n.hasPrefix(namePrefix) && n.utf8.count == namePrefix.utf8.count + 6 { candidates.append(parent + "/" + n) }
+      if n.hasPrefix(namePrefix) && n.utf8.count == namePrefix.utf8.count + 6 {
+        candidates.append(parent + "/" + n)
+      }
     }
     closedir(dp)
     var removed: [String] = []

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Musl)
-import Musl
+  import Musl
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
 import CConnShims
 
@@ -23,9 +23,9 @@ package final class Subprocess {
   /// The path of the running executable (to start workers of itself).
   package static var currentExecutable: String {
     #if os(Linux)
-    var buf = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-    if n > 0 { return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+      var buf = [CChar](repeating: 0, count: 4096)
+      let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+      if n > 0 { return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
     #endif
     return CommandLine.arguments[0]
   }

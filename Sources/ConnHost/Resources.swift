@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Musl)
-import Musl
+  import Musl
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
 
 // What the machine and the process have: cores, identity, the clock, memory, descriptors.
@@ -12,9 +12,9 @@ extension Host {
   package static var isRoot: Bool { geteuid() == 0 }
   package static var isLinux: Bool {
     #if os(Linux)
-    return true
+      return true
     #else
-    return false
+      return false
     #endif
   }
 
@@ -22,7 +22,9 @@ extension Host {
   package static func kernelRelease() -> String {
     var u = utsname()
     uname(&u)
-    return withUnsafePointer(to: &u.release) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
+    return withUnsafePointer(to: &u.release) {
+      $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) }
+    }
   }
 
   /// CLOCK_MONOTONIC in nanoseconds.
@@ -42,9 +44,9 @@ extension Host {
   package static func openFileLimit() -> Int {
     var rl = rlimit()
     #if canImport(Glibc)
-    let ok = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &rl) == 0
+      let ok = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &rl) == 0
     #else
-    let ok = getrlimit(RLIMIT_NOFILE, &rl) == 0
+      let ok = getrlimit(RLIMIT_NOFILE, &rl) == 0
     #endif
     guard ok else { return 1024 }
     return rl.rlim_cur > UInt(1 << 20) ? 1 << 20 : Int(rl.rlim_cur)
@@ -53,36 +55,36 @@ extension Host {
   /// Descriptors open in this process (for leak checks).
   package static func openDescriptorCount() -> Int {
     #if os(Linux)
-    guard let dp = opendir("/proc/self/fd") else { return -1 }
-    var n = 0
-    while readdir(dp) != nil { n += 1 }
-    closedir(dp)
-    return n - 3  // ".", "..", and the directory's own descriptor
+      guard let dp = opendir("/proc/self/fd") else { return -1 }
+      var n = 0
+      while readdir(dp) != nil { n += 1 }
+      closedir(dp)
+      return n - 3  // ".", "..", and the directory's own descriptor
     #else
-    var n = 0
-    for fd in 0..<4096 where fcntl(Int32(fd), F_GETFD) != -1 { n += 1 }
-    return n
+      var n = 0
+      for fd in 0..<4096 where fcntl(Int32(fd), F_GETFD) != -1 { n += 1 }
+      return n
     #endif
   }
 
   /// What each open descriptor refers to ("socket:[123]", "/dev/null", ...), Linux only.
   package static func openDescriptorTargets() -> [String] {
     #if os(Linux)
-    guard let dp = opendir("/proc/self/fd") else { return [] }
-    var out: [String] = []
-    var buf = [CChar](repeating: 0, count: 4096)
-    while let ent = readdir(dp) {
-      let name = withUnsafePointer(to: ent.pointee.d_name) { p in
-        p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+      guard let dp = opendir("/proc/self/fd") else { return [] }
+      var out: [String] = []
+      var buf = [CChar](repeating: 0, count: 4096)
+      while let ent = readdir(dp) {
+        let name = withUnsafePointer(to: ent.pointee.d_name) { p in
+          p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        }
+        if name == "." || name == ".." { continue }
+        let n = readlink("/proc/self/fd/" + name, &buf, buf.count - 1)
+        if n > 0 { out.append(String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
       }
-      if name == "." || name == ".." { continue }
-      let n = readlink("/proc/self/fd/" + name, &buf, buf.count - 1)
-      if n > 0 { out.append(String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
-    }
-    closedir(dp)
-    return out
+      closedir(dp)
+      return out
     #else
-    return []
+      return []
     #endif
   }
 
@@ -90,11 +92,11 @@ extension Host {
   package static func peakRSSBytes() -> Int {
     var ru = rusage()
     #if canImport(Glibc)
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &ru)
-    return Int(ru.ru_maxrss) * 1024
+      getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &ru)
+      return Int(ru.ru_maxrss) * 1024
     #else
-    getrusage(RUSAGE_SELF, &ru)
-    return Int(ru.ru_maxrss)
+      getrusage(RUSAGE_SELF, &ru)
+      return Int(ru.ru_maxrss)
     #endif
   }
 

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Musl)
-import Musl
+  import Musl
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
 
 // The descriptors conn lives on are never a scenario's. A scenario may name any descriptor
@@ -55,7 +55,9 @@ package enum StandardStreams {
     let null = open("/dev/null", O_RDWR | O_CLOEXEC)
     guard null >= 0 else { return }
     for fd in Int32(0)...2 where fd != null { _ = dup2(null, fd) }
-    if null > 2 { _ = close(null) } else {
+    if null > 2 {
+      _ = close(null)
+    } else {
       // /dev/null came back on one of 0-2 itself (it was closed): it must not be close-on-exec.
       let flags = fcntl(null, F_GETFD)
       if flags >= 0 { _ = fcntl(null, F_SETFD, flags & ~FD_CLOEXEC) }

@@ -38,14 +38,18 @@ package protocol Backend: AnyObject {
   func openFile(_ path: String, limit: TimeSpan) throws(BackendError) -> Outcome
   func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome
   func listen(_ fd: Descriptor, backlog: Int32) -> Outcome
-  func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome
+  func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan)
+    throws(BackendError) -> Outcome
   func accept(_ fd: Descriptor, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome
   func setNonblocking(_ fd: Descriptor, _ on: Bool) -> Outcome
-  func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome
+  func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError)
+    -> Outcome
   /// SO_ERROR gives `.ok` or `.failure(pending)`; other options `.number`.
   func getOption(_ fd: Descriptor, _ option: SocketOption) throws(BackendError) -> Outcome
   /// `timeout` is the user's (nil: none); the backend waits at most `limit` in any case.
-  func poll(_ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome
+  func poll(
+    _ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan
+  ) throws(BackendError) -> Outcome
   func peerName(_ fd: Descriptor) -> Outcome
   func localName(_ fd: Descriptor) -> Outcome
   func shutdown(_ fd: Descriptor, _ how: ShutdownHow) -> Outcome

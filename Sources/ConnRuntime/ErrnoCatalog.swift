@@ -162,7 +162,8 @@ package enum ErrnoCatalog {
     case .EFAULT:
       return ConnectDetail(
         inReference: true,
-        meaning: "The pointer to the address lies outside memory the process may read, so the kernel cannot copy the address in.",
+        meaning:
+          "The pointer to the address lies outside memory the process may read, so the kernel cannot copy the address in.",
         linuxNote: nil,
         example: """
           sock s = stream inet
@@ -384,7 +385,8 @@ package enum ErrnoCatalog {
     case .ENOTDIR:
       return ConnectDetail(
         inReference: false,
-        meaning: "A component of the Unix socket path that must be a directory is not one, such as a path under /dev/null.",
+        meaning:
+          "A component of the Unix socket path that must be a directory is not one, such as a path under /dev/null.",
         linuxNote: nil,
         example: """
           sock s = stream unix
@@ -394,7 +396,8 @@ package enum ErrnoCatalog {
     case .ELOOP:
       return ConnectDetail(
         inReference: false,
-        meaning: "Resolving the Unix socket path met too many symbolic links, usually because they form a loop.",
+        meaning:
+          "Resolving the Unix socket path met too many symbolic links, usually because they form a loop.",
         linuxNote: nil,
         example: nil)
     case .ENAMETOOLONG:
@@ -414,13 +417,15 @@ package enum ErrnoCatalog {
     case .ENOBUFS:
       return ConnectDetail(
         inReference: false,
-        meaning: "The kernel could not get buffer space to set up the attempt; a transient shortage, worth retrying later.",
+        meaning:
+          "The kernel could not get buffer space to set up the attempt; a transient shortage, worth retrying later.",
         linuxNote: nil,
         example: nil)
     case .ENOMEM:
       return ConnectDetail(
         inReference: false,
-        meaning: "The kernel ran out of memory while setting up the connection (socket, route or hash table state).",
+        meaning:
+          "The kernel ran out of memory while setting up the connection (socket, route or hash table state).",
         linuxNote: nil,
         example: nil)
     case .ENETDOWN:

@@ -31,7 +31,8 @@ package struct Failure: Error, Sendable {
   package var explanation: String?
 
   package init(
-    kind: Kind, message: String, range: SourceRange, source: SourceFile, expected: String? = nil, actual: String? = nil,
+    kind: Kind, message: String, range: SourceRange, source: SourceFile, expected: String? = nil,
+    actual: String? = nil,
     explanation: String? = nil
   ) {
     self.kind = kind
@@ -63,7 +64,9 @@ package struct FailureRenderer: Sendable {
     let r = DiagnosticRenderer(color: color)
     let (line, col) = f.location
     func paint(_ s: String, _ code: String) -> String { ansiPaint(s, code, color) }
-    var out = paint("\(f.source.name):\(line):\(col):", "1") + " " + paint("FAIL:", "1;31") + " " + paint(f.message, "1") + "\n"
+    var out =
+      paint("\(f.source.name):\(line):\(col):", "1") + " " + paint("FAIL:", "1;31") + " "
+      + paint(f.message, "1") + "\n"
     out += r.excerpt(f.source, f.range)
     if let e = f.expected { out += "  expected: \(e)\n" }
     if let a = f.actual { out += "  actual:   \(a)\n" }

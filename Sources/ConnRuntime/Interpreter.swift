@@ -61,7 +61,7 @@ package final class Interpreter {
 
   private var names: [String] = []
   private var slotByName: [String: Slot] = [:]
-  private var fds: [Descriptor] = []
+  private(set) var fds: [Descriptor] = []
   private var specs: [SocketSpec?] = []
   private var ownedFlags: [Bool] = []
   /// Descriptors this run opened and has not closed: closed at the end.
@@ -83,7 +83,7 @@ package final class Interpreter {
   // MARK: The last statement
 
   package private(set) var lastOutcome: Outcome?
-  private var lastElapsed = TimeSpan.zero
+  private(set) var lastElapsed = TimeSpan.zero
   /// The last statement that ran (the REPL's context for an `expect` typed on its own line).
   package private(set) var lastStatement: StatementKind?
 
@@ -100,7 +100,10 @@ package final class Interpreter {
     do throws(BackendError) {
       try begin(netRules: script.netRules.map(\.0))
     } catch {
-      return .failure(Failure(kind: .backend, message: error.message, range: script.netRules.first?.1 ?? .none, source: script.source))
+      return .failure(
+        Failure(
+          kind: .backend, message: error.message, range: script.netRules.first?.1 ?? .none,
+          source: script.source))
     }
     return execute(script)
   }
@@ -239,7 +242,10 @@ package final class Interpreter {
         default:
           let step = try perform(p, here)
           pc += 1
-          if pausing { return .ran(step ?? Step(statement: p.statements[here], outcome: lastOutcome ?? .ok, elapsed: lastElapsed)) }
+          if pausing {
+            return .ran(
+              step ?? Step(statement: p.statements[here], outcome: lastOutcome ?? .ok, elapsed: lastElapsed))
+          }
         }
       }
       program = nil
@@ -265,14 +271,17 @@ package final class Interpreter {
 
   private func checkDeadlines(_ p: Program, _ at: Int) throws(Failure) {
     if let d = deadline, clock > d { throw limitFailure(p, at, virtual: backend.virtualTime) }
-    if backend.virtualTime, let r = realDeadline, ContinuousClock.now > r { throw limitFailure(p, at, virtual: false) }
+    if backend.virtualTime, let r = realDeadline, ContinuousClock.now > r {
+      throw limitFailure(p, at, virtual: false)
+    }
   }
 
   private func limitFailure(_ p: Program, _ at: Int, virtual: Bool) -> Failure {
     let limit = options.scenarioTimeout ?? .zero
     return Failure(
       kind: .limit,
-      message: "scenario timed out after \(limit.description) of \(virtual ? "virtual" : "real") time (the limit on a whole scenario)",
+      message:
+        "scenario timed out after \(limit.description) of \(virtual ? "virtual" : "real") time (the limit on a whole scenario)",
       range: p.statements[at].range, source: p.source)
   }
 
@@ -313,7 +322,8 @@ package final class Interpreter {
     let fd = fds[Int(s)]
     if fd < 0 {
       throw Failure(
-        kind: .runtime, message: "socket '\(names[Int(s)])' has not been created", range: p.statements[at].range, source: p.source)
+        kind: .runtime, message: "socket '\(names[Int(s)])' has not been created",
+        range: p.statements[at].range, source: p.source)
     }
     return fd
   }
@@ -321,7 +331,9 @@ package final class Interpreter {
   /// Runs a backend call that may fail as a tool (time limit, safety), turning that into a
   /// failure at the statement.
   @inline(__always)
-  private func tool(_ p: Program, _ at: Int, _ body: () throws(BackendError) -> Outcome) throws(Failure) -> Outcome {
+  private func tool(_ p: Program, _ at: Int, _ body: () throws(BackendError) -> Outcome) throws(Failure)
+    -> Outcome
+  {
     do throws(BackendError) {
       return try body()
     } catch {
@@ -366,10 +378,12 @@ package final class Interpreter {
         let set = backend.setNonblocking(sock, true)
         if set != .ok { return set }
       }
-      return try tool(p, at) { () throws(BackendError) in try backend.connect(sock, resolved, o, limit: limit) }
+      return try tool(p, at) { () throws(BackendError) in try backend.connect(sock, resolved, o, limit: limit)
+      }
     case .accept(let l, let into, let o):
       let listener = try fd(l, p, at)
-      let outcome = try tool(p, at) { () throws(BackendError) in try backend.accept(listener, o, limit: limit) }
+      let outcome = try tool(p, at) { () throws(BackendError) in try backend.accept(listener, o, limit: limit)
+      }
       if case .number(let c) = outcome { declare(into, fd: Descriptor(c), spec: nil, owned: true) }
       return outcome
     case .setNonblocking(let s, let on):
@@ -382,7 +396,9 @@ package final class Interpreter {
       return try tool(p, at) { () throws(BackendError) in try backend.getOption(sock, o) }
     case .poll(let s, let events, let timeout, let o):
       let sock = try fd(s, p, at)
-      return try tool(p, at) { () throws(BackendError) in try backend.poll(sock, events, timeout: timeout, o, limit: limit) }
+      return try tool(p, at) { () throws(BackendError) in
+        try backend.poll(sock, events, timeout: timeout, o, limit: limit)
+      }
     case .peer(let s):
       return backend.peerName(try fd(s, p, at))
     case .local(let s):
@@ -414,7 +430,11 @@ package final class Interpreter {
       rounds += 1
       if left > .zero, let stop = stopRequested, stop() { throw stopped(p, at) }
     }
-    if d > limit { throw Failure(kind: .backend, message: BackendError.timedOut(limit).message, range: p.statements[at].range, source: p.source) }
+    if d > limit {
+      throw Failure(
+        kind: .backend, message: BackendError.timedOut(limit).message, range: p.statements[at].range,
+        source: p.source)
+    }
   }
 
   /// The address a socket is bound to (getsockname), for `connect s l` and `expect l`.
@@ -422,108 +442,11 @@ package final class Interpreter {
     let local = backend.localName(try fd(other, p, at))
     guard case .address(let a) = local else {
       throw Failure(
-        kind: .runtime, message: "cannot read the address of '\(names[Int(other)])' (getsockname said \(local.expectationText))",
+        kind: .runtime,
+        message:
+          "cannot read the address of '\(names[Int(other)])' (getsockname said \(local.expectationText))",
         range: p.statements[at].range, source: p.source)
     }
     return a
-  }
-
-  // MARK: - Expectations
-
-  /// The errno's meaning for connect(2), for outcomes of connect or of SO_ERROR (a pending
-  /// connect's result); other calls' errnos get no connect-specific text.
-  private func explanation(_ o: Outcome, from kind: StatementKind?) -> String? {
-    switch kind {
-    case .connect?, .get(_, .SO_ERROR)?: break
-    default: return nil
-    }
-    if case .failure(let e) = o {
-      let info = ErrnoCatalog.info(e)
-      guard let m = info.meaning else { return nil }
-      return "\(e.name) from connect(2): \(m)" + (info.linuxNote.map { " (Linux: \($0))" } ?? "")
-    }
-    return nil
-  }
-
-  private func unexpected(_ o: Outcome, _ st: Statement, _ source: SourceFile) -> Failure {
-    Failure(
-      kind: .unexpectedErrno,
-      message: "unexpected \(o.expectationText) from '\(st.kind.keyword)' (no 'expect' names it)",
-      range: st.range, source: source, expected: "success", actual: o.description,
-      explanation: explanation(o, from: st.kind))
-  }
-
-  private func matches(_ e: Expectation, _ o: Outcome, sockets: [Slot]) -> Bool {
-    switch o {
-    case .ok: return e.ok
-    case .number(let n): return e.ok || e.numbers.contains(n)
-    case .failure(let err): return e.errnos.contains(err)
-    case .unknownErrno: return false
-    case .events(let ev): return e.events.contains { ev.isSuperset(of: $0) }
-    case .pollTimeout: return e.timeout
-    case .address(let a):
-      if e.addresses.contains(a) { return true }
-      for s in sockets {
-        let fd = fds[Int(s)]
-        if fd >= 0, case .address(let bound) = backend.localName(fd), bound == a { return true }
-      }
-      return false
-    }
-  }
-
-  private func check(_ p: Program, _ at: Int, _ index: Int32) throws(Failure) {
-    let e = p.expectations[Int(index)]
-    let st = p.statements[at]
-    guard let o = lastOutcome else {
-      throw Failure(kind: .runtime, message: "nothing to check: no statement ran before this 'expect'", range: st.range, source: p.source)
-    }
-    if !matches(e, o, sockets: p.expectedSockets[index] ?? []) {
-      let wanted = p.source.text(e.textRange)
-      throw Failure(
-        kind: .expectation, message: "expected \(wanted), got \(o.expectationText)", range: e.textRange,
-        source: p.source, expected: wanted, actual: o.description, explanation: explanation(o, from: lastStatement))
-    }
-    if let w = e.within, lastElapsed > w {
-      throw Failure(
-        kind: .tooSlow, message: "the call took \(lastElapsed.humanDescription), more than the \(w.description) allowed by 'within'",
-        range: st.range, source: p.source, expected: "within \(w.description)", actual: lastElapsed.humanDescription)
-    }
-  }
-}
-
-/// Descriptors opened and not yet closed, with how many names opened each (a descriptor number
-/// can come back after a close). Small numbers, the usual case, live in an array indexed by the
-/// number; others in a dictionary.
-struct OpenDescriptors {
-  private var counts: [Int32] = []
-  private var large: [Descriptor: Int32] = [:]
-  private static let arrayLimit: Descriptor = 1 << 16
-
-  mutating func add(_ fd: Descriptor) {
-    if fd >= 0 && fd < Self.arrayLimit {
-      let i = Int(fd)
-      if i >= counts.count { counts.append(contentsOf: repeatElement(0, count: max(i + 1 - counts.count, 64))) }
-      counts[i] += 1
-    } else {
-      large[fd, default: 0] += 1
-    }
-  }
-
-  mutating func remove(_ fd: Descriptor) {
-    if fd >= 0 && fd < Self.arrayLimit {
-      let i = Int(fd)
-      if i < counts.count && counts[i] > 0 { counts[i] -= 1 }
-    } else if let c = large[fd] {
-      large[fd] = c <= 1 ? nil : c - 1
-    }
-  }
-
-  /// Every open descriptor, in ascending order.
-  func all() -> [Descriptor] {
-    var out: [Descriptor] = []
-    for (fd, c) in counts.enumerated() where c > 0 { out.append(Descriptor(fd)) }
-    for (fd, c) in large where c > 0 { out.append(fd) }
-    out.sort()
-    return out
   }
 }

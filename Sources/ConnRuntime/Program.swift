@@ -88,7 +88,8 @@ package struct Program: Sendable {
       if index + 1 < block.count, case .expect = block[index + 1].kind { followed = true }
       func s(_ r: SocketRef) -> Slot { slots[Int(r.slot)] }
       switch st.kind {
-      case .sock(let r, .socket(let kind, let nb)): emit(.socket(s(r), kind, nonblocking: nb), st, checked: followed)
+      case .sock(let r, .socket(let kind, let nb)):
+        emit(.socket(s(r), kind, nonblocking: nb), st, checked: followed)
       case .sock(let r, .descriptor(let n)): emit(.descriptor(s(r), n), st, checked: followed)
       case .sock(let r, .file(let path)):
         strings.append(path)
@@ -112,7 +113,8 @@ package struct Program: Sendable {
       case .set(let r, .nonblocking(let on)): emit(.setNonblocking(s(r), on), st, checked: followed)
       case .set(let r, .option(let o, let v)): emit(.setOption(s(r), o, v), st, checked: followed)
       case .get(let r, let o): emit(.getOption(s(r), o), st, checked: followed)
-      case .poll(let r, let events, let timeout, let o): emit(.poll(s(r), events, timeout: timeout, o), st, checked: followed)
+      case .poll(let r, let events, let timeout, let o):
+        emit(.poll(s(r), events, timeout: timeout, o), st, checked: followed)
       case .peer(let r): emit(.peer(s(r)), st, checked: followed)
       case .local(let r): emit(.local(s(r)), st, checked: followed)
       case .shutdown(let r, let how): emit(.shutdown(s(r), how), st, checked: followed)

@@ -59,7 +59,8 @@ package struct TraceRecord: Sendable {
   private var callText: String {
     switch call {
     case .socket(let kind, let nb):
-      return "socket(\(Linux.familyName(kind.family)), \(Linux.typeName(kind.type))\(nb ? "|SOCK_NONBLOCK" : ""), 0)"
+      return
+        "socket(\(Linux.familyName(kind.family)), \(Linux.typeName(kind.type))\(nb ? "|SOCK_NONBLOCK" : ""), 0)"
     case .open(let path): return "open(\(quoteString(path)), O_RDONLY)"
     case .bind(let fd, let a, let len): return "bind(\(fd), \(Self.show(a)), \(len))"
     case .listen(let fd, let backlog): return "listen(\(fd), \(backlog))"

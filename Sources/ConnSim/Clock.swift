@@ -87,7 +87,9 @@ extension SimBackend {
   /// The first event whose attempt is still under way (stale ones are dropped on the way).
   private func nextLiveEvent() -> Event? {
     while let e = events.first {
-      if tcp.contains(e.syn.socket), tcp[e.syn.socket].attempt == e.syn.attempt, tcp[e.syn.socket].state == .synSent {
+      if tcp.contains(e.syn.socket), tcp[e.syn.socket].attempt == e.syn.attempt,
+        tcp[e.syn.socket].state == .synSent
+      {
         return e
       }
       _ = events.removeFirst()

@@ -37,11 +37,15 @@ extension SimBackend {
     let s = table[h].common
     for o in ports.holders(of: addr.port ?? 0) where o != h {
       let other = table[o]
-      guard let ol = other.common.local, overlaps(addr, v6only: s.options.v6only, ol, v6only: other.common.options.v6only) else {
+      guard let ol = other.common.local,
+        overlaps(addr, v6only: s.options.v6only, ol, v6only: other.common.options.v6only)
+      else {
         continue
       }
       if s.options.reusePort && other.common.options.reusePort { continue }
-      if s.options.reuseAddr && other.common.options.reuseAddr && (datagram || !other.isListening) { continue }
+      if s.options.reuseAddr && other.common.options.reuseAddr && (datagram || !other.isListening) {
+        continue
+      }
       return true
     }
     return false
@@ -93,10 +97,12 @@ extension SimBackend {
     case .inet(let ip, _):
       if ip.isLoopback { return .inet(.loopback, port: 0) }
       if let src = network.localSource(for: dest) { return src }
-      return network.extraLocal.first { if case .inet = $0 { return true } else { return false } } ?? .inet(.loopback, port: 0)
+      return network.extraLocal.first { if case .inet = $0 { return true } else { return false } }
+        ?? .inet(.loopback, port: 0)
     case .inet6(let ip, _, _):
       if let v4 = ip.mappedIPv4 {
-        let src: IPv4Address = v4.isLoopback ? .loopback : (network.isLocal(.inet(v4, port: 0)) ? v4 : .loopback)
+        let src: IPv4Address =
+          v4.isLoopback ? .loopback : (network.isLocal(.inet(v4, port: 0)) ? v4 : .loopback)
         return .inet6(.mapping(src), port: 0, scope: nil)
       }
       if ip.isLoopback { return .inet6(.loopback, port: 0, scope: nil) }

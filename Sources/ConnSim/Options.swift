@@ -5,7 +5,9 @@ import ConnSyntax
 // not apply (a TCP option on a Unix socket is EOPNOTSUPP, on a UDP socket ENOPROTOOPT).
 
 extension SimBackend {
-  func setOption(_ ref: SocketRef, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome {
+  func setOption(_ ref: SocketRef, _ option: SocketOption, _ value: OptionValue) throws(BackendError)
+    -> Outcome
+  {
     var n: Int64 = 0
     if case .integer(let v) = value { n = v }
     let flag = n != 0
@@ -20,7 +22,9 @@ extension SimBackend {
       case .SO_REUSEPORT: s.options.reusePort = flag
       case .SO_KEEPALIVE: s.options.keepalive = flag
       case .SO_SNDTIMEO, .SO_RCVTIMEO:
-        guard case .duration(let d) = value else { throw .notModelled("\(option.rawValue) with a value that is not a duration") }
+        guard case .duration(let d) = value else {
+          throw .notModelled("\(option.rawValue) with a value that is not a duration")
+        }
         if option == .SO_SNDTIMEO { s.options.sendTimeout = d } else { s.options.receiveTimeout = d }
       case .SO_LINGER:
         switch value {
@@ -97,13 +101,16 @@ extension SimBackend {
       case .SO_RCVTIMEO: return .number(o.receiveTimeout.nanoseconds / 1_000_000)
       case .SO_LINGER: return .number(o.linger ?? -1)
       case .SO_SNDBUF, .SO_RCVBUF:
-        throw .notModelled("reading \(option.rawValue) (the kernel's default buffer sizes depend on its settings)")
+        throw .notModelled(
+          "reading \(option.rawValue) (the kernel's default buffer sizes depend on its settings)")
       case .TCP_SYNCNT, .TCP_NODELAY, .TCP_USER_TIMEOUT:
         if k.family == .unix { return .failure(.EOPNOTSUPP) }
         if !isTCP { return .failure(.ENOPROTOOPT) }
-        return option == .TCP_SYNCNT ? .number(Int64(o.synCount)) : option == .TCP_NODELAY ? b(o.noDelay) : .number(o.userTimeout)
+        return option == .TCP_SYNCNT
+          ? .number(Int64(o.synCount)) : option == .TCP_NODELAY ? b(o.noDelay) : .number(o.userTimeout)
       case .IPV6_V6ONLY:
-        return k.family == .unix ? .failure(.EOPNOTSUPP) : k.family != .inet6 ? .failure(.ENOPROTOOPT) : b(o.v6only)
+        return k.family == .unix
+          ? .failure(.EOPNOTSUPP) : k.family != .inet6 ? .failure(.ENOPROTOOPT) : b(o.v6only)
       case .IP_FREEBIND: return k.family == .unix ? .failure(.EOPNOTSUPP) : b(o.freebind)
       case .IP_BIND_ADDRESS_NO_PORT: return k.family == .unix ? .failure(.EOPNOTSUPP) : b(o.bindAddressNoPort)
       }

@@ -205,9 +205,13 @@ package final class SimBackend: Backend {
     }
   }
 
-  package func accept(_ fd: Descriptor, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  package func accept(_ fd: Descriptor, _ options: CallOptions, limit: TimeSpan) throws(BackendError)
+    -> Outcome
+  {
     advance(to: clock)
-    func call(_ peer: SocketAddress? = nil) -> TracedCall { .accept(fd, peer: peer, nonblocking: options.nonblock) }
+    func call(_ peer: SocketAddress? = nil) -> TracedCall {
+      .accept(fd, peer: peer, nonblocking: options.nonblock)
+    }
     let ref: SocketRef
     switch socketRef(fd) {
     case .failure(let e): return emit(call(), .failure(e))
@@ -230,7 +234,10 @@ package final class SimBackend: Backend {
     if queue().isEmpty {
       if s.nonblocking { return emit(call(), .failure(.EAGAIN)) }
       let t = s.options.receiveTimeout
-      switch try wait(until: { !queue().isEmpty }, timeout: t.nanoseconds > 0 ? t : nil, interrupt: options.interrupt, limit: limit) {
+      switch try wait(
+        until: { !queue().isEmpty }, timeout: t.nanoseconds > 0 ? t : nil, interrupt: options.interrupt,
+        limit: limit)
+      {
       case .ready: break
       case .timeout: return emit(call(), .failure(.EAGAIN))
       case .interrupted: return emit(call(), .failure(.EINTR))
@@ -255,7 +262,9 @@ package final class SimBackend: Backend {
     return emit(call(peer), .number(Int64(newFD)))
   }
 
-  package func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  package func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan)
+    throws(BackendError) -> Outcome
+  {
     advance(to: clock)
     let address: SocketAddress
     switch target {
@@ -314,7 +323,9 @@ package final class SimBackend: Backend {
     }
   }
 
-  package func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome {
+  package func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError)
+    -> Outcome
+  {
     advance(to: clock)
     let call = TracedCall.setOption(fd, option, value)
     switch socketRef(fd) {
@@ -335,7 +346,9 @@ package final class SimBackend: Backend {
     }
   }
 
-  package func poll(_ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  package func poll(
+    _ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan
+  ) throws(BackendError) -> Outcome {
     advance(to: clock)
     let call = TracedCall.poll(fd, events, timeout: min(timeout ?? limit, limit))
     let always: PollEvents = [.error, .hangup]

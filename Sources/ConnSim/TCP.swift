@@ -36,7 +36,9 @@ extension SimBackend {
   // MARK: - connect
 
   /// __inet_stream_connect and tcp_v4_connect / tcp_v6_connect.
-  func tcpConnect(_ h: Handle, _ address: SocketAddress, length: Int, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  func tcpConnect(_ h: Handle, _ address: SocketAddress, length: Int, _ options: CallOptions, limit: TimeSpan)
+    throws(BackendError) -> Outcome
+  {
     if case .unspec = address {
       tcpDisconnect(h)
       return .ok
@@ -58,7 +60,9 @@ extension SimBackend {
       let s = tcp[h].common
       if s.nonblocking { return .failure(err) }
       let timeout: TimeSpan? = s.options.sendTimeout.nanoseconds > 0 ? s.options.sendTimeout : nil
-      switch try wait(until: { tcp[h].state != .synSent }, timeout: timeout, interrupt: options.interrupt, limit: limit) {
+      switch try wait(
+        until: { tcp[h].state != .synSent }, timeout: timeout, interrupt: options.interrupt, limit: limit)
+      {
       case .ready: break
       case .timeout: return .failure(err)
       case .interrupted: return .failure(.EINTR)
@@ -268,7 +272,9 @@ extension SimBackend {
 
   func tcpListen(_ h: Handle, backlog: Int) -> Outcome {
     let s = tcp[h]
-    if s.sockState != .unconnected || (s.state != .closed && s.state != .listening) { return .failure(.EINVAL) }
+    if s.sockState != .unconnected || (s.state != .closed && s.state != .listening) {
+      return .failure(.EINVAL)
+    }
     if s.common.localPort == 0 {
       let base = s.common.local ?? anyAddress(s.common.kind.family)
       guard let p = tcpPorts.ephemeral(in: network.ephemeral) else { return .failure(.EADDRINUSE) }

@@ -64,7 +64,9 @@ extension SimBackend {
   }
 
   /// unix_stream_connect and unix_dgram_connect.
-  func unixConnect(_ h: Handle, _ address: SocketAddress, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  func unixConnect(_ h: Handle, _ address: SocketAddress, _ options: CallOptions, limit: TimeSpan)
+    throws(BackendError) -> Outcome
+  {
     if case .unspec = address {
       if !unix[h].isDatagram { return .failure(.EINVAL) }
       unix[h].remote = nil

@@ -121,7 +121,8 @@ package struct Script: Sendable {
   package var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
   package init(
-    source: SourceFile, statements: [Statement], socketNames: [String], requirements: Requirements = Requirements(),
+    source: SourceFile, statements: [Statement], socketNames: [String],
+    requirements: Requirements = Requirements(),
     diagnostics: [Diagnostic] = []
   ) {
     self.source = source

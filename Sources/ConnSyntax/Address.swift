@@ -135,7 +135,9 @@ package struct IPv6Address: Hashable, Sendable {
           j += 1
         }
         if j < n && text[j] == 0x2E {
-          guard total <= 6, let v4 = IPv4Address.parse(UnsafeBufferPointer(rebasing: text[i..<n])) else { return nil }
+          guard total <= 6, let v4 = IPv4Address.parse(UnsafeBufferPointer(rebasing: text[i..<n])) else {
+            return nil
+          }
           g[total] = UInt16(v4.value >> 16)
           g[total + 1] = UInt16(v4.value & 0xffff)
           total += 2

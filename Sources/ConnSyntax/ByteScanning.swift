@@ -71,7 +71,9 @@ package struct ByteTable<Value>: @unchecked Sendable {
   }
 
   package var names: [String] {
-    (0..<values.count).map { String(decoding: bytes[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])], as: UTF8.self) }
+    (0..<values.count).map {
+      String(decoding: bytes[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])], as: UTF8.self)
+    }
   }
 }
 

@@ -35,17 +35,21 @@ struct Checker {
     if declared[Int(r.slot)] || failedSlots.contains(r.slot) { return }
     let name = script.socketNames[Int(r.slot)]
     let candidates = declared.indices.filter { declared[$0] }.map { script.socketNames[$0] }.sorted()
-    diagnostics.append(.undeclaredSocket(name, at: r.range, suggestion: closestName(to: name, in: candidates, maxDistance: 2)))
+    diagnostics.append(
+      .undeclaredSocket(name, at: r.range, suggestion: closestName(to: name, in: candidates, maxDistance: 2)))
     declared[Int(r.slot)] = true  // report each name once
   }
 
-  private mutating func checkBlock(_ statements: [Statement], from blockStart: UInt32, outer: Statement? = nil) {
+  private mutating func checkBlock(
+    _ statements: [Statement], from blockStart: UInt32, outer: Statement? = nil
+  ) {
     // Statements are read in place (by index), not copied one by one: a long file has millions.
     var previous = -1
     for i in statements.indices {
       switch statements[i].kind {
       case .sock(let r, _): declared[Int(r.slot)] = true
-      case .bind(let r, _), .listen(let r, _), .set(let r, _), .get(let r, _), .poll(let r, _, _, _), .peer(let r),
+      case .bind(let r, _), .listen(let r, _), .set(let r, _), .get(let r, _), .poll(let r, _, _, _),
+        .peer(let r),
         .local(let r), .shutdown(let r, _), .close(let r):
         use(r)
       case .connect(let r, .boundAddressOf(let other), _):
@@ -91,7 +95,9 @@ struct Checker {
       diagnostics.append(
         .expectationMismatch(
           what, after: keyword, at: SourceRange(Int(range.start), Int(range.start) + 6),
-          hint: keyword == "expect" ? "join alternatives with 'or': expect EINPROGRESS or EALREADY" : "'\(keyword)' has no result to check"))
+          hint: keyword == "expect"
+            ? "join alternatives with 'or': expect EINPROGRESS or EALREADY"
+            : "'\(keyword)' has no result to check"))
       return
     }
     let at = e.textRange
@@ -102,13 +108,19 @@ struct Checker {
       mismatch("poll events", "poll events describe the result of 'poll'")
     }
     if e.timeout && s != .events {
-      mismatch("'timeout'", previousKeyword() == "connect" ? "a connect that times out fails with ETIMEDOUT" : "'timeout' is a result of 'poll'")
+      mismatch(
+        "'timeout'",
+        previousKeyword() == "connect"
+          ? "a connect that times out fails with ETIMEDOUT" : "'timeout' is a result of 'poll'")
     }
     if e.ok && (s == .events || s == .address) {
       mismatch("'ok'", s == .events ? "expect the events, or timeout" : "expect the address")
     }
     if !e.numbers.isEmpty && !(s == .descriptor || s == .value) {
-      mismatch("a number", s == .socketError ? "SO_ERROR reads as ok or an errno: expect ok" : "only 'sock', 'accept' and 'get' give a number")
+      mismatch(
+        "a number",
+        s == .socketError
+          ? "SO_ERROR reads as ok or an errno: expect ok" : "only 'sock', 'accept' and 'get' give a number")
     }
     if !(e.addresses.isEmpty && e.sockets.isEmpty) && s != .address {
       mismatch("an address", "only 'peer' and 'local' give an address")

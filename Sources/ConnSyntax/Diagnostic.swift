@@ -14,7 +14,9 @@ package struct Diagnostic: Sendable, Equatable {
   /// A "did you mean" or explanatory hint, printed after the caret.
   package var hint: String?
 
-  package init(id: String, _ message: String, at range: SourceRange, hint: String? = nil, severity: Severity = .error) {
+  package init(
+    id: String, _ message: String, at range: SourceRange, hint: String? = nil, severity: Severity = .error
+  ) {
     self.id = id
     self.severity = severity
     self.message = message
@@ -34,25 +36,29 @@ extension Diagnostic {
     Diagnostic(id: "lex.invalid-utf8", "invalid UTF-8 byte sequence", at: r)
   }
   static func unterminatedString(at r: SourceRange) -> Diagnostic {
-    Diagnostic(id: "lex.unterminated-string", "unterminated string (a closing '\"' is missing on this line)", at: r)
+    Diagnostic(
+      id: "lex.unterminated-string", "unterminated string (a closing '\"' is missing on this line)", at: r)
   }
   static func invalidEscape(_ e: String, at r: SourceRange) -> Diagnostic {
-    Diagnostic(id: "lex.invalid-escape", "invalid escape '\\\(e)' in string", at: r,
-               hint: "valid escapes: \\\\ \\\" \\n \\t \\0 \\xHH")
+    Diagnostic(
+      id: "lex.invalid-escape", "invalid escape '\\\(e)' in string", at: r,
+      hint: "valid escapes: \\\\ \\\" \\n \\t \\0 \\xHH")
   }
   static func malformedWord(_ text: String, at r: SourceRange) -> Diagnostic {
     Diagnostic(id: "lex.malformed", "cannot read '\(text)' as a name, number, duration or address", at: r)
   }
   static func unterminatedBracket(at r: SourceRange) -> Diagnostic {
-    Diagnostic(id: "lex.unterminated-bracket", "IPv6 address is missing its closing ']'", at: r,
-               hint: "write IPv6 endpoints as [::1]:80")
+    Diagnostic(
+      id: "lex.unterminated-bracket", "IPv6 address is missing its closing ']'", at: r,
+      hint: "write IPv6 endpoints as [::1]:80")
   }
   static func tokenTooLong(at r: SourceRange) -> Diagnostic {
     Diagnostic(id: "lex.too-long", "token is longer than \(Lexer.maxTokenLength) bytes", at: r)
   }
 
   static func bareIPv6(_ text: String, at r: SourceRange) -> Diagnostic {
-    Diagnostic(id: "lex.bare-ipv6", "IPv6 addresses are written in brackets", at: r, hint: "write [\(text)]:PORT")
+    Diagnostic(
+      id: "lex.bare-ipv6", "IPv6 addresses are written in brackets", at: r, hint: "write [\(text)]:PORT")
   }
   static func nonASCIIEscape(_ hex: String, at r: SourceRange) -> Diagnostic {
     // Paths are text: a lone byte above 0x7F is not valid UTF-8 and would not reach the kernel as
@@ -67,7 +73,9 @@ extension Diagnostic {
 
   // Header
   static func unknownNeed(_ word: String, at r: SourceRange) -> Diagnostic {
-    Diagnostic(id: "header.unknown-need", "unknown requirement '\(word)'", at: r, hint: "known: root, linux, isolate, ipv6")
+    Diagnostic(
+      id: "header.unknown-need", "unknown requirement '\(word)'", at: r,
+      hint: "known: root, linux, isolate, ipv6")
   }
 
   // Syntax
@@ -75,8 +83,9 @@ extension Diagnostic {
     Diagnostic(id: "parse.expected", "expected \(what), found \(found)", at: r, hint: hint)
   }
   static func unknownStatement(_ word: String, at r: SourceRange, suggestion: String?) -> Diagnostic {
-    Diagnostic(id: "parse.unknown-statement", "unknown statement '\(word)'", at: r,
-               hint: suggestion.map { "did you mean '\($0)'?" })
+    Diagnostic(
+      id: "parse.unknown-statement", "unknown statement '\(word)'", at: r,
+      hint: suggestion.map { "did you mean '\($0)'?" })
   }
   static func unclosedBlock(openedAt line: Int, at r: SourceRange, opener: String = "repeat") -> Diagnostic {
     Diagnostic(id: "parse.unclosed-block", "'}' expected (to close '\(opener)' at line \(line))", at: r)
@@ -88,7 +97,8 @@ extension Diagnostic {
     Diagnostic(id: "parse.too-deep", "'repeat' blocks nested deeper than \(Parser.maxNesting) levels", at: r)
   }
   static func tooManyErrors(at r: SourceRange) -> Diagnostic {
-    Diagnostic(id: "parse.too-many-errors", "too many errors (\(Parser.maxDiagnostics)); stopping here", at: r)
+    Diagnostic(
+      id: "parse.too-many-errors", "too many errors (\(Parser.maxDiagnostics)); stopping here", at: r)
   }
   static func invalidValue(_ message: String, at r: SourceRange, hint: String? = nil) -> Diagnostic {
     Diagnostic(id: "parse.invalid-value", message, at: r, hint: hint)
@@ -111,7 +121,8 @@ extension Diagnostic {
   }
   static func nulInPath(at r: SourceRange) -> Diagnostic {
     Diagnostic(
-      id: "path.nul", "a Unix socket path cannot hold a NUL byte (the kernel would read only up to it)", at: r,
+      id: "path.nul", "a Unix socket path cannot hold a NUL byte (the kernel would read only up to it)",
+      at: r,
       hint: "an abstract name is written @name")
   }
   static func pathTooLong(_ n: Int, limit: Int, at r: SourceRange) -> Diagnostic {
@@ -125,31 +136,39 @@ extension Diagnostic {
   }
   static func pathEscapes(_ path: String, at r: SourceRange) -> Diagnostic {
     Diagnostic(
-      id: "path.escapes", "relative path \(quoteString(path)) climbs out of the scenario's private directory", at: r,
+      id: "path.escapes", "relative path \(quoteString(path)) climbs out of the scenario's private directory",
+      at: r,
       hint: "relative paths stay inside it; write an absolute path to reach elsewhere")
   }
   static func abstractNameTooLong(limit: Int, at r: SourceRange) -> Diagnostic {
     Diagnostic(
-      id: "abstract.too-long", "abstract name is longer than \(limit) bytes (abstract names get a private prefix)", at: r)
+      id: "abstract.too-long",
+      "abstract name is longer than \(limit) bytes (abstract names get a private prefix)", at: r)
   }
 
   // Semantic
   static func undeclaredSocket(_ name: String, at r: SourceRange, suggestion: String?) -> Diagnostic {
-    Diagnostic(id: "check.undeclared-socket", "socket '\(name)' is not declared", at: r,
-               hint: suggestion.map { "did you mean '\($0)'?" } ?? "declare it first: sock \(name) = stream inet")
+    Diagnostic(
+      id: "check.undeclared-socket", "socket '\(name)' is not declared", at: r,
+      hint: suggestion.map { "did you mean '\($0)'?" } ?? "declare it first: sock \(name) = stream inet")
   }
   static func unknownErrno(_ name: String, at r: SourceRange, suggestion: String?) -> Diagnostic {
-    Diagnostic(id: "check.unknown-errno", "unknown errno name '\(name)'", at: r,
-               hint: suggestion.map { "did you mean '\($0)'?" })
+    Diagnostic(
+      id: "check.unknown-errno", "unknown errno name '\(name)'", at: r,
+      hint: suggestion.map { "did you mean '\($0)'?" })
   }
   static func unknownOption(_ name: String, at r: SourceRange, suggestion: String?) -> Diagnostic {
-    Diagnostic(id: "check.unknown-option", "unknown socket option '\(name)'", at: r,
-               hint: suggestion.map { "did you mean '\($0)'?" } ?? "known options: \(SocketOption.allCases.map(\.rawValue).joined(separator: ", "))")
+    Diagnostic(
+      id: "check.unknown-option", "unknown socket option '\(name)'", at: r,
+      hint: suggestion.map { "did you mean '\($0)'?" }
+        ?? "known options: \(SocketOption.allCases.map(\.rawValue).joined(separator: ", "))")
   }
   static func expectWithoutStatement(at r: SourceRange) -> Diagnostic {
     Diagnostic(id: "check.expect-without-statement", "'expect' has no statement before it to check", at: r)
   }
-  static func expectationMismatch(_ what: String, after statement: String, at r: SourceRange, hint: String? = nil) -> Diagnostic {
+  static func expectationMismatch(
+    _ what: String, after statement: String, at r: SourceRange, hint: String? = nil
+  ) -> Diagnostic {
     Diagnostic(id: "check.expectation-mismatch", "\(what) cannot follow '\(statement)'", at: r, hint: hint)
   }
   static func duplicateExpectation(at r: SourceRange) -> Diagnostic {

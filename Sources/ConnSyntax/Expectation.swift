@@ -105,7 +105,8 @@ package struct Expectation: Hashable, Sendable {
 
   package var isEmpty: Bool {
     let s = storage.a
-    return !s.ok && !s.timeout && s.errnos.isEmpty && s.events.isEmpty && s.numbers.isEmpty && s.addresses.isEmpty
+    return !s.ok && !s.timeout && s.errnos.isEmpty && s.events.isEmpty && s.numbers.isEmpty
+      && s.addresses.isEmpty
       && s.sockets.isEmpty
   }
 

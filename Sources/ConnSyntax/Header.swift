@@ -21,7 +21,9 @@ enum Header {
         var k = s + 1
         while k < end && b[k] == 0x20 { k += 1 }
         if end - k >= 6 && b[k..<(k + 6)].elementsEqual("needs:".utf8) {
-          for word in b[(k + 6)..<end].split(omittingEmptySubsequences: true, whereSeparator: { $0 == 0x20 || $0 == 0x09 }) {
+          for word in b[(k + 6)..<end].split(
+            omittingEmptySubsequences: true, whereSeparator: { $0 == 0x20 || $0 == 0x09 })
+          {
             let w = Substring(String(decoding: word, as: UTF8.self)).trimmingCharacters(in: ",")
             if w.isEmpty { continue }
             switch w {

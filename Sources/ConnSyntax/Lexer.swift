@@ -16,7 +16,9 @@ private enum ByteClass {
     for c in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(c)] = letter }
     for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(c)] = letter }
     for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = digit }
-    for c in [UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: "%")] { t[Int(c)] = wordPunct }
+    for c in [UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: "%")] {
+      t[Int(c)] = wordPunct
+    }
     t[Int(UInt8(ascii: "_"))] = underscore
     return UnsafePointer(t)
   }()
@@ -317,7 +319,8 @@ package struct Lexer {
     let n = buf.count
     while pos < n {
       let b = buf[pos]
-      if b == 0x0A || b == 0x3B || b == 0x20 || b == 0x09 || b == 0x7B || b == 0x7D || classes[Int(b)] != 0 || b == 0x22
+      if b == 0x0A || b == 0x3B || b == 0x20 || b == 0x09 || b == 0x7B || b == 0x7D || classes[Int(b)] != 0
+        || b == 0x22
         || b == 0x23
       {
         break
@@ -331,7 +334,17 @@ package struct Lexer {
     let n = buf.count
     let b = buf[i]
     let len: Int
-    if b < 0x80 { return i + 1 } else if b & 0xE0 == 0xC0 && b >= 0xC2 { len = 2 } else if b & 0xF0 == 0xE0 { len = 3 } else if b & 0xF8 == 0xF0 && b <= 0xF4 { len = 4 } else { return i + 1 }
+    if b < 0x80 {
+      return i + 1
+    } else if b & 0xE0 == 0xC0 && b >= 0xC2 {
+      len = 2
+    } else if b & 0xF0 == 0xE0 {
+      len = 3
+    } else if b & 0xF8 == 0xF0 && b <= 0xF4 {
+      len = 4
+    } else {
+      return i + 1
+    }
     if i + len > n { return i + 1 }
     for k in 1..<len where buf[i + k] & 0xC0 != 0x80 { return i + 1 }
     return i + len
@@ -339,7 +352,8 @@ package struct Lexer {
 
   func text(_ s: Int, _ e: Int) -> String {
     let end = min(e, s + 80)
-    return String(decoding: UnsafeBufferPointer(rebasing: buf[s..<end]), as: UTF8.self) + (e > end ? "..." : "")
+    return String(decoding: UnsafeBufferPointer(rebasing: buf[s..<end]), as: UTF8.self)
+      + (e > end ? "..." : "")
   }
 
   /// Tokenizes a whole buffer (tests and tools; the parser pulls tokens one at a time).

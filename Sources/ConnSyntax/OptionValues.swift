@@ -12,11 +12,13 @@ extension Parser {
     single(text) { p throws(StatementError) in try p.parsePrefix() }
   }
 
-  private static func single<T>(_ text: String, _ body: (inout ParserState) throws(StatementError) -> T) -> T? {
+  private static func single<T>(_ text: String, _ body: (inout ParserState) throws(StatementError) -> T) -> T?
+  {
     let source = SourceFile(name: "<option>", text: text)
     return source.bytes.withUnsafeBufferPointer { buf -> T? in
       var p = ParserState(buf, source: source)
-      guard let v = try? body(&p), p.token.kind == .eof, p.diagnostics.isEmpty, p.lexer.diagnostics.isEmpty else { return nil }
+      guard let v = try? body(&p), p.token.kind == .eof, p.diagnostics.isEmpty, p.lexer.diagnostics.isEmpty
+      else { return nil }
       return v
     }
   }

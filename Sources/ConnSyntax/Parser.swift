@@ -70,7 +70,9 @@ package struct ParseContext: Sendable {
   package var previousStatement: StatementKind?
   /// How long Unix paths and abstract names may be where the scenario runs (the backend says).
   package var pathLimits = PathLimits.kernel
-  package init(declaredSockets: [String] = [], previousStatement: StatementKind? = nil, pathLimits: PathLimits = .kernel) {
+  package init(
+    declaredSockets: [String] = [], previousStatement: StatementKind? = nil, pathLimits: PathLimits = .kernel
+  ) {
     self.declaredSockets = declaredSockets
     self.previousStatement = previousStatement
     self.pathLimits = pathLimits
@@ -179,7 +181,9 @@ struct ParserState {
   }
 
   @inline(__always) func isWord(_ kw: StaticString) -> Bool {
-    guard token.kind == .identifier, Int(token.end - token.start) == kw.utf8CodeUnitCount else { return false }
+    guard token.kind == .identifier, Int(token.end - token.start) == kw.utf8CodeUnitCount else {
+      return false
+    }
     return memEqual(buf.baseAddress! + Int(token.start), kw.utf8Start, kw.utf8CodeUnitCount)
   }
 
@@ -268,7 +272,11 @@ struct ParserState {
         _ = parseBlock()
         depth -= 1
         openBlocks.removeLast()
-        if token.kind == .rightBrace { advance() } else { _ = error(.unclosedBlock(openedAt: line(open.start), at: token.range, opener: "{")) }
+        if token.kind == .rightBrace {
+          advance()
+        } else {
+          _ = error(.unclosedBlock(openedAt: line(open.start), at: token.range, opener: "{"))
+        }
       default: advance()
       }
     }

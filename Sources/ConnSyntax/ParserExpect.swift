@@ -54,7 +54,9 @@ extension ParserState {
       }
       if eventNames.lookup(p, n) != nil {
         var ev = PollEvents()
-        while token.kind == .identifier, let x = eventNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start)) {
+        while token.kind == .identifier,
+          let x = eventNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start))
+        {
           ev.insert(x)
           consume()
         }
@@ -69,7 +71,8 @@ extension ParserState {
       if let near = closestName(to: w, in: words, maxDistance: 2) {
         throw error(
           .expected(
-            "an outcome (ok, an errno name, poll events, timeout, a number or an address)", found: "'\(w)'", at: r,
+            "an outcome (ok, an errno name, poll events, timeout, a number or an address)", found: "'\(w)'",
+            at: r,
             hint: "did you mean '\(near)'?"))
       }
       // Any other name is a socket: its bound address (after peer/local).
@@ -79,7 +82,8 @@ extension ParserState {
     case .ipv4, .ipv6, .string, .abstractName:
       e.addresses.append(try parseAddress(allowUnspec: false))
     default:
-      throw unexpected("an outcome after 'expect' (ok, an errno name, poll events, timeout, a number or an address)")
+      throw unexpected(
+        "an outcome after 'expect' (ok, an errno name, poll events, timeout, a number or an address)")
     }
   }
 

@@ -7,14 +7,18 @@ extension ParserState {
   mutating func parseStatement() throws(StatementError) -> Statement {
     guard token.kind == .identifier else {
       if token.kind == .leftBrace {
-        throw error(.expected("a statement", found: "'{'", at: token.range, hint: "blocks belong to 'repeat N { ... }'"))
+        throw error(
+          .expected("a statement", found: "'{'", at: token.range, hint: "blocks belong to 'repeat N { ... }'")
+        )
       }
       throw unexpected("a statement")
     }
     guard let kw = StatementKeyword.match(buf.baseAddress! + Int(token.start), Int(token.end - token.start))
     else {
       let word = tokenText
-      throw error(.unknownStatement(word, at: token.range, suggestion: closestName(to: word, in: StatementKeyword.names)))
+      throw error(
+        .unknownStatement(
+          word, at: token.range, suggestion: closestName(to: word, in: StatementKeyword.names)))
     }
     let start = token.start
     advance()
@@ -60,14 +64,22 @@ extension ParserState {
       return .sock(name, .file(path))
     }
     let type: SocketType
-    if isWord("stream") { type = .stream } else if isWord("dgram") { type = .dgram } else if isWord("seqpacket") {
+    if isWord("stream") {
+      type = .stream
+    } else if isWord("dgram") {
+      type = .dgram
+    } else if isWord("seqpacket") {
       type = .seqpacket
     } else {
       throw unexpected("a socket type (stream, dgram, seqpacket), 'fd N' or 'file PATH'")
     }
     consume()
     let family: AddressFamily
-    if isWord("inet") { family = .inet } else if isWord("inet6") { family = .inet6 } else if isWord("unix") {
+    if isWord("inet") {
+      family = .inet
+    } else if isWord("inet6") {
+      family = .inet6
+    } else if isWord("unix") {
       family = .unix
     } else {
       throw unexpected("an address family (inet, inet6, unix)")
@@ -119,7 +131,8 @@ extension ParserState {
     } else {
       target = .address(try parseAddress(allowUnspec: true))
     }
-    let options = try parseCallOptions(allowed: CallOption.nonblock | CallOption.interrupt | CallOption.length)
+    let options = try parseCallOptions(
+      allowed: CallOption.nonblock | CallOption.interrupt | CallOption.length)
     return .connect(name, target, options)
   }
 
@@ -136,7 +149,11 @@ extension ParserState {
     var seen: UInt8 = 0
     while token.kind == .identifier {
       let which: UInt8
-      if isWord("nonblock") { which = CallOption.nonblock } else if isWord("interrupt") { which = CallOption.interrupt } else if isWord("len") {
+      if isWord("nonblock") {
+        which = CallOption.nonblock
+      } else if isWord("interrupt") {
+        which = CallOption.interrupt
+      } else if isWord("len") {
         which = CallOption.length
       } else {
         break
@@ -149,7 +166,8 @@ extension ParserState {
       consume()
       switch which {
       case CallOption.nonblock: o.nonblock = true
-      case CallOption.interrupt: o.interrupt = try parseDuration("a duration after 'interrupt', such as 100ms")
+      case CallOption.interrupt:
+        o.interrupt = try parseDuration("a duration after 'interrupt', such as 100ms")
       default: o.addressLength = Int32(try parseInteger("an address length in bytes", max: 4096))
       }
     }
@@ -159,7 +177,9 @@ extension ParserState {
   /// accept NAME 'as' NAME { 'nonblock' | 'interrupt' DUR }
   mutating func parseAccept() throws(StatementError) -> StatementKind {
     let listener = try parseSocketRef()
-    guard isWord("as") else { throw unexpected("'as' and a name for the accepted socket", hint: "accept l as c") }
+    guard isWord("as") else {
+      throw unexpected("'as' and a name for the accepted socket", hint: "accept l as c")
+    }
     consume()
     let into = try parseSocketRef()
     let o = try parseCallOptions(allowed: CallOption.nonblock | CallOption.interrupt)
@@ -195,11 +215,17 @@ extension ParserState {
       throw unexpected("a value for \(option.rawValue)")
     }
     if option.isReadOnly {
-      throw error(.invalidValue("\(option.rawValue) can only be read (use: get \(source.text(name.range)) \(option.rawValue))", at: optRange))
+      throw error(
+        .invalidValue(
+          "\(option.rawValue) can only be read (use: get \(source.text(name.range)) \(option.rawValue))",
+          at: optRange))
     }
     switch (option.valueKind, value) {
     case (.duration, .integer):
-      throw error(.invalidValue("\(option.rawValue) takes a duration", at: valueRange, hint: "for example: set \(source.text(name.range)) \(option.rawValue) 100ms"))
+      throw error(
+        .invalidValue(
+          "\(option.rawValue) takes a duration", at: valueRange,
+          hint: "for example: set \(source.text(name.range)) \(option.rawValue) 100ms"))
     case (.integer, .duration), (.boolean, .duration):
       throw error(.invalidValue("\(option.rawValue) takes a number, not a duration", at: valueRange))
     case (.integer, .off), (.boolean, .off): break
@@ -214,7 +240,8 @@ extension ParserState {
     let r = token.range
     guard let o = optionNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start)) else {
       let w = tokenText
-      throw error(.unknownOption(w, at: r, suggestion: closestName(to: w, in: SocketOption.allCases.map(\.rawValue))))
+      throw error(
+        .unknownOption(w, at: r, suggestion: closestName(to: w, in: SocketOption.allCases.map(\.rawValue))))
     }
     consume()
     return (o, r)
@@ -231,7 +258,9 @@ extension ParserState {
   mutating func parsePoll() throws(StatementError) -> StatementKind {
     let name = try parseSocketRef()
     var events = PollEvents()
-    while token.kind == .identifier, let e = eventNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start)) {
+    while token.kind == .identifier,
+      let e = eventNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start))
+    {
       events.insert(e)
       consume()
     }
@@ -249,7 +278,13 @@ extension ParserState {
   mutating func parseShutdown() throws(StatementError) -> StatementKind {
     let name = try parseSocketRef()
     let how: ShutdownHow
-    if isWord("read") { how = .read } else if isWord("write") { how = .write } else if isWord("both") { how = .both } else {
+    if isWord("read") {
+      how = .read
+    } else if isWord("write") {
+      how = .write
+    } else if isWord("both") {
+      how = .both
+    } else {
       throw unexpected("'read', 'write' or 'both'")
     }
     consume()
@@ -270,9 +305,15 @@ extension ParserState {
       // The kernel refuses a route whose prefix has host bits set ("Invalid prefix").
       if p != p.networkOnly { throw error(.hostBitsSet(p, at: prefixRange)) }
       let kind: RouteKind
-      if isWord("unreachable") { kind = .unreachable } else if isWord("prohibit") { kind = .prohibit } else if isWord("blackhole") {
+      if isWord("unreachable") {
+        kind = .unreachable
+      } else if isWord("prohibit") {
+        kind = .prohibit
+      } else if isWord("blackhole") {
         kind = .blackhole
-      } else if isWord("silent") { kind = .silent } else {
+      } else if isWord("silent") {
+        kind = .silent
+      } else {
         throw unexpected("a route type: unreachable, prohibit, blackhole or silent")
       }
       consume()
@@ -305,7 +346,9 @@ extension ParserState {
       consume()
       return .user(.nobody)
     }
-    if token.kind == .integer { return .user(.uid(UInt32(try parseInteger("a user id", max: 65535 * 65536)))) }
+    if token.kind == .integer {
+      return .user(.uid(UInt32(try parseInteger("a user id", max: 65535 * 65536))))
+    }
     throw unexpected("'root', 'nobody' or a numeric user id")
   }
 
@@ -313,7 +356,9 @@ extension ParserState {
   mutating func parseRepeat(_ start: UInt32) throws(StatementError) -> Statement {
     let countRange = token.range
     let count = try parseInteger("a repeat count", max: Int64(Parser.maxRepeat))
-    guard token.kind == .leftBrace else { throw unexpected("'{' after the repeat count", hint: "repeat \(count) { ... }") }
+    guard token.kind == .leftBrace else {
+      throw unexpected("'{' after the repeat count", hint: "repeat \(count) { ... }")
+    }
     let open = token
     advance()
     if depth >= Parser.maxNesting {

@@ -21,7 +21,10 @@ extension ParserState {
   mutating func parseDuration(_ what: String) throws(StatementError) -> TimeSpan {
     guard token.kind == .duration else {
       if token.kind == .integer {
-        throw error(.expected(what, found: "'\(tokenText)'", at: token.range, hint: "add a unit: \(tokenText)ms or \(tokenText)s"))
+        throw error(
+          .expected(
+            what, found: "'\(tokenText)'", at: token.range,
+            hint: "add a unit: \(tokenText)ms or \(tokenText)s"))
       }
       throw unexpected(what)
     }
@@ -83,10 +86,15 @@ extension ParserState {
       var colon = s
       while colon < e && buf[colon] != 0x3A { colon += 1 }
       guard let a = IPv4Address.parse(UnsafeBufferPointer(rebasing: buf[s..<colon])) else {
-        throw error(.malformedAddress("'\(lexer.text(s, colon))' is not an IPv4 address (four numbers 0-255)", at: SourceRange(s, colon)))
+        throw error(
+          .malformedAddress(
+            "'\(lexer.text(s, colon))' is not an IPv4 address (four numbers 0-255)", at: SourceRange(s, colon)
+          ))
       }
       guard colon < e else {
-        throw error(.malformedAddress("\(lexer.text(s, e)) has no port", at: r).withHint("write \(lexer.text(s, e)):80"))
+        throw error(
+          .malformedAddress("\(lexer.text(s, e)) has no port", at: r).withHint("write \(lexer.text(s, e)):80")
+        )
       }
       let port = try parsePort(colon + 1, e)
       consume()
@@ -103,15 +111,26 @@ extension ParserState {
       if pct < close {
         addrEnd = pct
         scope = lexer.text(pct + 1, close)
-        if scope!.isEmpty || !scope!.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }) {
-          throw error(.malformedAddress("'\(scope!)' is not an interface name or index", at: SourceRange(pct + 1, close)))
+        if scope!.isEmpty
+          || !scope!.utf8.allSatisfy({
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2E || $0 == 0x5F
+              || $0 == 0x2D
+          })
+        {
+          throw error(
+            .malformedAddress(
+              "'\(scope!)' is not an interface name or index", at: SourceRange(pct + 1, close)))
         }
       }
       guard let a = IPv6Address.parse(UnsafeBufferPointer(rebasing: buf[(s + 1)..<addrEnd])) else {
-        throw error(.malformedAddress("'\(lexer.text(s + 1, addrEnd))' is not an IPv6 address", at: SourceRange(s + 1, addrEnd)))
+        throw error(
+          .malformedAddress(
+            "'\(lexer.text(s + 1, addrEnd))' is not an IPv6 address", at: SourceRange(s + 1, addrEnd)))
       }
       guard close + 1 < e, buf[close + 1] == 0x3A else {
-        throw error(.malformedAddress("\(lexer.text(s, e)) has no port", at: r).withHint("write \(lexer.text(s, close + 1)):80"))
+        throw error(
+          .malformedAddress("\(lexer.text(s, e)) has no port", at: r).withHint(
+            "write \(lexer.text(s, close + 1)):80"))
       }
       let port = try parsePort(close + 2, e)
       consume()
@@ -148,7 +167,9 @@ extension ParserState {
       if n > pathLimits.absolutePath { throw error(.pathTooLong(n, limit: pathLimits.absolutePath, at: r)) }
       return
     }
-    if n > pathLimits.relativePath { throw error(.relativePathTooLong(n, limit: pathLimits.relativePath, at: r)) }
+    if n > pathLimits.relativePath {
+      throw error(.relativePathTooLong(n, limit: pathLimits.relativePath, at: r))
+    }
     var depth = 0
     for part in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
       if part.elementsEqual("..".utf8) {
@@ -170,7 +191,8 @@ extension ParserState {
       }
       v = v * 10 + Int(c - 0x30)
       if v > 65535 {
-        throw error(.outOfRange("port \(lexer.text(s, e)) is out of range (0 to 65535)", at: SourceRange(s, e)))
+        throw error(
+          .outOfRange("port \(lexer.text(s, e)) is out of range (0 to 65535)", at: SourceRange(s, e)))
       }
     }
     return UInt16(v)
@@ -188,22 +210,34 @@ extension ParserState {
     for i in (slash + 1)..<e {
       let c = buf[i]
       guard c >= 0x30 && c <= 0x39, len < 1000 else {
-        throw error(.malformedAddress("'\(lexer.text(slash + 1, e))' is not a prefix length", at: SourceRange(slash + 1, e)))
+        throw error(
+          .malformedAddress(
+            "'\(lexer.text(slash + 1, e))' is not a prefix length", at: SourceRange(slash + 1, e)))
       }
       len = len * 10 + Int(c - 0x30)
     }
     let addrBytes = UnsafeBufferPointer(rebasing: buf[s..<slash])
     if let v4 = IPv4Address.parse(addrBytes) {
-      if len > 32 { throw error(.outOfRange("prefix length \(len) is out of range for IPv4 (0 to 32)", at: SourceRange(slash + 1, e))) }
+      if len > 32 {
+        throw error(
+          .outOfRange(
+            "prefix length \(len) is out of range for IPv4 (0 to 32)", at: SourceRange(slash + 1, e)))
+      }
       consume()
       return .v4(v4, len)
     }
     if let v6 = IPv6Address.parse(addrBytes) {
-      if len > 128 { throw error(.outOfRange("prefix length \(len) is out of range for IPv6 (0 to 128)", at: SourceRange(slash + 1, e))) }
+      if len > 128 {
+        throw error(
+          .outOfRange(
+            "prefix length \(len) is out of range for IPv6 (0 to 128)", at: SourceRange(slash + 1, e)))
+      }
       consume()
       return .v6(v6, len)
     }
-    throw error(.malformedAddress("'\(lexer.text(s, slash))' is not an IPv4 or IPv6 address", at: SourceRange(s, slash)))
+    throw error(
+      .malformedAddress("'\(lexer.text(s, slash))' is not an IPv4 or IPv6 address", at: SourceRange(s, slash))
+    )
   }
 
   /// Decodes the current string token's escapes (the lexer has validated them).

@@ -68,10 +68,13 @@ package struct DiagnosticRenderer: Sendable {
     let prefix = lo > lineRange.lowerBound ? "..." : ""
     let suffix = hi < lineRange.upperBound ? "..." : ""
     let pad = String(repeating: " ", count: caretCol + prefix.count)
-    return "  \(prefix)\(shown)\(suffix)\n  \(pad)" + paint("^" + String(repeating: "~", count: caretLen - 1), "1;32") + "\n"
+    return "  \(prefix)\(shown)\(suffix)\n  \(pad)"
+      + paint("^" + String(repeating: "~", count: caretLen - 1), "1;32") + "\n"
   }
 }
 
 /// `s` in an ANSI style (`1;31` bold red...) when `on`, else as it is. The one place colour
 /// codes are written: callers decide `on` (a terminal, no NO_COLOR).
-package func ansiPaint(_ s: String, _ code: String, _ on: Bool) -> String { on ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+package func ansiPaint(_ s: String, _ code: String, _ on: Bool) -> String {
+  on ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s
+}

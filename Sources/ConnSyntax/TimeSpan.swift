@@ -10,8 +10,12 @@ package struct TimeSpan: Hashable, Comparable, Sendable {
   package static func seconds(_ s: Int64) -> TimeSpan { TimeSpan(nanoseconds: s * 1_000_000_000) }
   package static let zero = TimeSpan(nanoseconds: 0)
   package static func < (l: TimeSpan, r: TimeSpan) -> Bool { l.nanoseconds < r.nanoseconds }
-  package static func + (l: TimeSpan, r: TimeSpan) -> TimeSpan { TimeSpan(nanoseconds: l.nanoseconds &+ r.nanoseconds) }
-  package static func - (l: TimeSpan, r: TimeSpan) -> TimeSpan { TimeSpan(nanoseconds: l.nanoseconds &- r.nanoseconds) }
+  package static func + (l: TimeSpan, r: TimeSpan) -> TimeSpan {
+    TimeSpan(nanoseconds: l.nanoseconds &+ r.nanoseconds)
+  }
+  package static func - (l: TimeSpan, r: TimeSpan) -> TimeSpan {
+    TimeSpan(nanoseconds: l.nanoseconds &- r.nanoseconds)
+  }
   package var seconds: Double { Double(nanoseconds) / 1e9 }
 
   /// The shortest exact spelling in the language's units: `250us`, `10ms`, `1.5s`, `2m`.

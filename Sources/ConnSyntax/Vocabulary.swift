@@ -16,7 +16,9 @@ package enum Errno: UInt8, CaseIterable, Sendable, Hashable, Error {
   case EINPROGRESS, ESTALE, EDQUOT, ECANCELED, EOWNERDEAD, ENOTRECOVERABLE
 
   /// Other spellings accepted in scripts, mapped to the name Linux reports.
-  package static let aliases: [(String, Errno)] = [("EWOULDBLOCK", .EAGAIN), ("ENOTSUP", .EOPNOTSUPP), ("EDEADLOCK", .EDEADLK)]
+  package static let aliases: [(String, Errno)] = [
+    ("EWOULDBLOCK", .EAGAIN), ("ENOTSUP", .EOPNOTSUPP), ("EDEADLOCK", .EDEADLK),
+  ]
 
   /// The name as scripts and `strerrorname_np` spell it.
   package var name: String { Errno.names[Int(rawValue)] }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Musl)
-import Musl
+  import Musl
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
 import CConnShims
 import ConnRuntime
@@ -28,7 +28,9 @@ struct CallTimer {
   /// Runs `call`, bounded by the smaller of the user's `interrupt` and the run's `limit` when
   /// it may block. Returns the call's result and errno. EINTR caused by the limit (not by the
   /// user's interrupt) is a failure of the run, not an answer.
-  mutating func bounded(mayBlock: Bool, interrupt: TimeSpan?, limit: TimeSpan, _ call: () -> Int32) throws(BackendError) -> (Int32, Int32) {
+  mutating func bounded(mayBlock: Bool, interrupt: TimeSpan?, limit: TimeSpan, _ call: () -> Int32)
+    throws(BackendError) -> (Int32, Int32)
+  {
     if !mayBlock && interrupt == nil {
       let rc = call()
       return (rc, rc < 0 ? errno : 0)

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Musl)
-import Musl
+  import Musl
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
 import CConnShims
 import ConnHost
@@ -29,17 +29,19 @@ package enum Isolation {
   /// Why namespaces cannot be made here, or nil when they can.
   package static let unavailableReason: String? = {
     #if os(Linux)
-    let e = conn_probe_unshare_net()
-    if e == 0 { return nil }
-    if e == EPERM { return "creating a network namespace needs root (CAP_SYS_ADMIN): unshare said EPERM" }
-    return "cannot create a network namespace: unshare said \(Platform.strerror(e))"
+      let e = conn_probe_unshare_net()
+      if e == 0 { return nil }
+      if e == EPERM { return "creating a network namespace needs root (CAP_SYS_ADMIN): unshare said EPERM" }
+      return "cannot create a network namespace: unshare said \(Platform.strerror(e))"
     #else
-    return "network namespaces exist only on Linux"
+      return "network namespaces exist only on Linux"
     #endif
   }()
 
   /// iproute2's `ip`, looked up once.
-  static let ipPath: String? = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { access($0, X_OK) == 0 }
+  static let ipPath: String? = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first {
+    access($0, X_OK) == 0
+  }
 
   /// Moves the calling thread into a fresh network namespace with loopback up, then applies the
   /// rules. On error the thread may be left in a fresh (harmless) namespace, never in the host's
@@ -58,7 +60,8 @@ package enum Isolation {
       throw IsolationError(message: "the new network namespace could not be confirmed; nothing was changed")
     }
     if conn_loopback_up() != 0 {
-      throw IsolationError(message: "cannot bring loopback up in the new namespace: \(Platform.strerror(errno))")
+      throw IsolationError(
+        message: "cannot bring loopback up in the new namespace: \(Platform.strerror(errno))")
     }
     try apply(rules, namespace: mine)
     return mine
@@ -94,10 +97,12 @@ package enum Isolation {
     }
     if lines.isEmpty { return }
     guard let ip = ipPath else {
-      throw IsolationError(message: "'net' statements need iproute2's ip command, which is not installed", range: ranges.first)
+      throw IsolationError(
+        message: "'net' statements need iproute2's ip command, which is not installed", range: ranges.first)
     }
     guard conn_netns_inode() == namespace else {
-      throw IsolationError(message: "refusing to run ip: this thread is not in its private namespace", range: ranges.first)
+      throw IsolationError(
+        message: "refusing to run ip: this thread is not in its private namespace", range: ranges.first)
     }
     guard let p = Subprocess(path: ip, arguments: ["-batch", "-"], mergeStandardError: true) else {
       throw IsolationError(message: "cannot start \(ip)", range: ranges.first)
@@ -115,7 +120,9 @@ package enum Isolation {
         p.kill()
         break
       }
-      if Subprocess.waitReadable([p], timeoutMilliseconds: Int32(min(left / 1_000_000, 1000))).isEmpty { continue }
+      if Subprocess.waitReadable([p], timeoutMilliseconds: Int32(min(left / 1_000_000, 1000))).isEmpty {
+        continue
+      }
       guard let more = p.readLines() else { break }
       if output.count < 100 { output += more }
     }
@@ -130,20 +137,30 @@ package enum Isolation {
       }
       let detail = output.filter { !$0.hasPrefix("Command failed") }.joined(separator: "; ")
       let index = failed > 0 && failed <= ranges.count ? failed - 1 : 0
-      throw IsolationError(message: "ip \(lines[index]): \(detail.isEmpty ? "failed (status \(status))" : detail)", range: ranges[index])
+      throw IsolationError(
+        message: "ip \(lines[index]): \(detail.isEmpty ? "failed (status \(status))" : detail)",
+        range: ranges[index])
     }
   }
 
-  static func setPortRange(_ lo: UInt16, _ hi: UInt16, range: SourceRange, namespace: UInt64) throws(IsolationError) {
+  static func setPortRange(_ lo: UInt16, _ hi: UInt16, range: SourceRange, namespace: UInt64)
+    throws(IsolationError)
+  {
     guard conn_netns_inode() == namespace else {
-      throw IsolationError(message: "refusing to change the port range: this thread is not in its private namespace", range: range)
+      throw IsolationError(
+        message: "refusing to change the port range: this thread is not in its private namespace",
+        range: range)
     }
     // /proc/sys/net resolves to the opening thread's namespace: this one.
     let fd = open("/proc/sys/net/ipv4/ip_local_port_range", O_WRONLY | O_CLOEXEC)
-    if fd < 0 { throw IsolationError(message: "cannot open ip_local_port_range: \(Platform.strerror(errno))", range: range) }
+    if fd < 0 {
+      throw IsolationError(
+        message: "cannot open ip_local_port_range: \(Platform.strerror(errno))", range: range)
+    }
     defer { _ = sysClose(fd) }
     if !Host.writeAll(fd, "\(lo) \(hi)\n") {
-      throw IsolationError(message: "the kernel refused the port range \(lo)-\(hi): \(Platform.strerror(errno))", range: range)
+      throw IsolationError(
+        message: "the kernel refused the port range \(lo)-\(hi): \(Platform.strerror(errno))", range: range)
     }
   }
 }

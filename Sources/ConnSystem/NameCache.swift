@@ -40,7 +40,9 @@ struct NameCache {
   private mutating func set(_ fd: Descriptor, _ e: Entry) {
     guard fd >= 0 && fd < Self.limit else { return }
     let i = Int(fd)
-    if i >= entries.count { entries.append(contentsOf: repeatElement(.unknown, count: max(i + 1 - entries.count, 64))) }
+    if i >= entries.count {
+      entries.append(contentsOf: repeatElement(.unknown, count: max(i + 1 - entries.count, 64)))
+    }
     entries[i] = e
   }
 }

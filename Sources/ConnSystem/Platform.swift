@@ -1,11 +1,11 @@
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Musl)
-import Musl
+  import Musl
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #else
-#error("unsupported platform")
+  #error("unsupported platform")
 #endif
 import CConnShims
 import ConnRuntime
@@ -88,8 +88,12 @@ private func strerrorText(_ n: Int32) -> UnsafeMutablePointer<CChar>? { strerror
 // the C functions are reached through these, on every platform alike.
 @inline(__always) func sysSocket(_ d: Int32, _ t: Int32, _ p: Int32) -> Int32 { socket(d, t, p) }
 @inline(__always) func sysOpen(_ path: String, _ flags: Int32) -> Int32 { open(path, flags) }
-@inline(__always) func sysBind(_ fd: Int32, _ a: UnsafePointer<sockaddr>, _ l: socklen_t) -> Int32 { bind(fd, a, l) }
+@inline(__always) func sysBind(_ fd: Int32, _ a: UnsafePointer<sockaddr>, _ l: socklen_t) -> Int32 {
+  bind(fd, a, l)
+}
 @inline(__always) func sysListen(_ fd: Int32, _ b: Int32) -> Int32 { listen(fd, b) }
-@inline(__always) func sysConnect(_ fd: Int32, _ a: UnsafePointer<sockaddr>, _ l: socklen_t) -> Int32 { connect(fd, a, l) }
+@inline(__always) func sysConnect(_ fd: Int32, _ a: UnsafePointer<sockaddr>, _ l: socklen_t) -> Int32 {
+  connect(fd, a, l)
+}
 @inline(__always) func sysShutdown(_ fd: Int32, _ h: Int32) -> Int32 { shutdown(fd, h) }
 @inline(__always) func sysClose(_ fd: Int32) -> Int32 { close(fd) }

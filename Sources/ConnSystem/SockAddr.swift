@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Musl)
-import Musl
+  import Musl
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
 import CConnShims
 import ConnRuntime
@@ -12,23 +12,23 @@ import ConnSyntax
 /// Socket constants whose Swift spelling differs between Glibc and Darwin.
 enum SocketConstants {
   #if canImport(Glibc) || canImport(Musl)
-  static let stream = Int32(SOCK_STREAM.rawValue)
-  static let dgram = Int32(SOCK_DGRAM.rawValue)
-  static let seqpacket = Int32(SOCK_SEQPACKET.rawValue)
-  static let cloexec = Int32(SOCK_CLOEXEC.rawValue)
-  static let nonblock = Int32(SOCK_NONBLOCK.rawValue)
-  static let ipprotoTCP = Int32(IPPROTO_TCP)
-  static let ipprotoIP = Int32(IPPROTO_IP)
-  static let ipprotoIPv6 = Int32(IPPROTO_IPV6)
+    static let stream = Int32(SOCK_STREAM.rawValue)
+    static let dgram = Int32(SOCK_DGRAM.rawValue)
+    static let seqpacket = Int32(SOCK_SEQPACKET.rawValue)
+    static let cloexec = Int32(SOCK_CLOEXEC.rawValue)
+    static let nonblock = Int32(SOCK_NONBLOCK.rawValue)
+    static let ipprotoTCP = Int32(IPPROTO_TCP)
+    static let ipprotoIP = Int32(IPPROTO_IP)
+    static let ipprotoIPv6 = Int32(IPPROTO_IPV6)
   #else
-  static let stream = SOCK_STREAM
-  static let dgram = SOCK_DGRAM
-  static let seqpacket = SOCK_SEQPACKET
-  static let cloexec: Int32 = 0
-  static let nonblock: Int32 = 0
-  static let ipprotoTCP = IPPROTO_TCP
-  static let ipprotoIP = IPPROTO_IP
-  static let ipprotoIPv6 = IPPROTO_IPV6
+    static let stream = SOCK_STREAM
+    static let dgram = SOCK_DGRAM
+    static let seqpacket = SOCK_SEQPACKET
+    static let cloexec: Int32 = 0
+    static let nonblock: Int32 = 0
+    static let ipprotoTCP = IPPROTO_TCP
+    static let ipprotoIP = IPPROTO_IP
+    static let ipprotoIPv6 = IPPROTO_IPV6
   #endif
 
   /// (level, name) for setsockopt/getsockopt; nil where the platform has no such option.
@@ -49,13 +49,13 @@ enum SocketConstants {
     case .TCP_NODELAY: return (ipprotoTCP, TCP_NODELAY)
     case .IPV6_V6ONLY: return (ipprotoIPv6, IPV6_V6ONLY)
     #if os(Linux)
-    case .SO_DOMAIN: return (SOL_SOCKET, 39)
-    case .TCP_SYNCNT: return (ipprotoTCP, 7)
-    case .TCP_USER_TIMEOUT: return (ipprotoTCP, 18)
-    case .IP_FREEBIND: return (ipprotoIP, 15)
-    case .IP_BIND_ADDRESS_NO_PORT: return (ipprotoIP, 24)
+      case .SO_DOMAIN: return (SOL_SOCKET, 39)
+      case .TCP_SYNCNT: return (ipprotoTCP, 7)
+      case .TCP_USER_TIMEOUT: return (ipprotoTCP, 18)
+      case .IP_FREEBIND: return (ipprotoIP, 15)
+      case .IP_BIND_ADDRESS_NO_PORT: return (ipprotoIP, 24)
     #else
-    default: return nil
+      default: return nil
     #endif
     }
   }
@@ -72,11 +72,12 @@ enum SocketConstants {
 
   static let pollMap: [(PollEvents, Int16)] = {
     var m: [(PollEvents, Int16)] = [
-      (.readable, Int16(POLLIN)), (.writable, Int16(POLLOUT)), (.error, Int16(POLLERR)), (.hangup, Int16(POLLHUP)),
+      (.readable, Int16(POLLIN)), (.writable, Int16(POLLOUT)), (.error, Int16(POLLERR)),
+      (.hangup, Int16(POLLHUP)),
       (.priority, Int16(POLLPRI)), (.invalid, Int16(POLLNVAL)),
     ]
     #if os(Linux)
-    m.append((.readHangup, 0x2000))
+      m.append((.readHangup, 0x2000))
     #endif
     return m
   }()
@@ -165,7 +166,9 @@ struct SockAddr {
     case AF_INET:
       return withUnsafePointer(to: &s) {
         $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
-          .inet(IPv4Address(UInt32(bigEndian: sin.pointee.sin_addr.s_addr)), port: UInt16(bigEndian: sin.pointee.sin_port))
+          .inet(
+            IPv4Address(UInt32(bigEndian: sin.pointee.sin_addr.s_addr)),
+            port: UInt16(bigEndian: sin.pointee.sin_port))
         }
       }
     case AF_INET6:
@@ -173,7 +176,9 @@ struct SockAddr {
         $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
           let bytes = withUnsafeBytes(of: sin6.pointee.sin6_addr) { Array($0) }
           let scope = sin6.pointee.sin6_scope_id
-          return .inet6(IPv6Address(bytes: bytes), port: UInt16(bigEndian: sin6.pointee.sin6_port), scope: scope == 0 ? nil : "\(scope)")
+          return .inet6(
+            IPv6Address(bytes: bytes), port: UInt16(bigEndian: sin6.pointee.sin6_port),
+            scope: scope == 0 ? nil : "\(scope)")
         }
       }
     case AF_UNIX:

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Musl)
-import Musl
+  import Musl
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
 import CConnShims
 import ConnHost
@@ -66,7 +66,8 @@ package final class SystemBackend: Backend {
 
   package func beginScenario(netRules: [NetRule]) throws(BackendError) {
     if !netRules.isEmpty && !isolated {
-      throw .failed("'net' statements change the network and run only inside a private namespace: needs --isolate")
+      throw .failed(
+        "'net' statements change the network and run only inside a private namespace: needs --isolate")
     }
   }
 
@@ -96,7 +97,9 @@ package final class SystemBackend: Backend {
     if let d = privateDirectory { return d.path }
     // Without a private directory, relative paths point nowhere (the call fails with ENOENT)
     // and nothing is ever removed: never fall back to a shared directory.
-    guard case .success(let d) = PrivateDirectory.make() else { return "/nonexistent/conn-private-directory-unavailable" }
+    guard case .success(let d) = PrivateDirectory.make() else {
+      return "/nonexistent/conn-private-directory-unavailable"
+    }
     privateDirectory = d
     return d.path
   }
@@ -142,7 +145,8 @@ package final class SystemBackend: Backend {
     let fd = sysSocket(domain, type, 0)
     let o: Outcome = fd < 0 ? Platform.failure(errno) : .number(Int64(fd))
     if fd >= 0 {
-      flags.set(fd, (nb ? DescriptorFlags.nonblocking : 0) | (kind.type == .dgram ? DescriptorFlags.datagram : 0))
+      flags.set(
+        fd, (nb ? DescriptorFlags.nonblocking : 0) | (kind.type == .dgram ? DescriptorFlags.datagram : 0))
       if fd <= 2 { touchedStandardStreams = true }
     }
     return traced(.socket(kind, nonblocking: nb), o)
@@ -158,7 +162,9 @@ package final class SystemBackend: Backend {
   package func openFile(_ path: String, limit: TimeSpan) throws(BackendError) -> Outcome {
     timer.settle()
     // open(2) can block (a FIFO with no writer): bounded like any blocking call.
-    let (fd, err) = try timer.bounded(mayBlock: true, interrupt: nil, limit: limit) { sysOpen(path, O_RDONLY | O_CLOEXEC) }
+    let (fd, err) = try timer.bounded(mayBlock: true, interrupt: nil, limit: limit) {
+      sysOpen(path, O_RDONLY | O_CLOEXEC)
+    }
     let o: Outcome = fd < 0 ? Platform.failure(err) : .number(Int64(fd))
     if fd >= 0 {
       flags.set(fd, 0)
@@ -196,7 +202,8 @@ package final class SystemBackend: Backend {
     if isolated {
       // Checked again at each call: only inside the scenario's own namespace.
       if let ns = namespace, conn_netns_inode() == ns { return }
-      throw .refused("refused to connect to \(a.description): the scenario is not inside its private network namespace")
+      throw .refused(
+        "refused to connect to \(a.description): the scenario is not inside its private network namespace")
     }
     switch a {
     case .inet(let ip, _) where ip.isAny: return
@@ -223,7 +230,9 @@ package final class SystemBackend: Backend {
 
   package func repeatLoop(_ entering: Bool) { timer.loop(entering) }
 
-  package func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  package func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan)
+    throws(BackendError) -> Outcome
+  {
     // A connect may give the socket a new local address, now or when it completes later.
     names.invalidate(fd)
     switch target {
@@ -241,11 +250,14 @@ package final class SystemBackend: Backend {
       let (rc, err) = try timer.bounded(mayBlock: mayBlock(fd), interrupt: options.interrupt, limit: limit) {
         sa.withPointer { sysConnect(fd, $0, len) }
       }
-      return traced(.connect(fd, a, length: Int(Int32(bitPattern: len))), rc < 0 ? Platform.failure(err) : .ok)
+      return traced(
+        .connect(fd, a, length: Int(Int32(bitPattern: len))), rc < 0 ? Platform.failure(err) : .ok)
     }
   }
 
-  package func accept(_ fd: Descriptor, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  package func accept(_ fd: Descriptor, _ options: CallOptions, limit: TimeSpan) throws(BackendError)
+    -> Outcome
+  {
     var sa = SockAddr()
     var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
     let (rc, err) = try timer.bounded(mayBlock: mayBlock(fd), interrupt: options.interrupt, limit: limit) {
@@ -270,7 +282,9 @@ package final class SystemBackend: Backend {
     return traced(.setNonblocking(fd, on), o)
   }
 
-  package func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome {
+  package func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError)
+    -> Outcome
+  {
     names.invalidate(fd)
     if option == .SO_LINGER { lingerSet = true }
     guard let (level, name) = SocketConstants.option(option) else {
@@ -289,7 +303,8 @@ package final class SystemBackend: Backend {
       }
       rc = setsockopt(fd, level, name, &l, socklen_t(MemoryLayout<linger>.size))
     case (_, .duration(let d)):
-      var tv = timeval(tv_sec: Int(d.nanoseconds / 1_000_000_000), tv_usec: Int(d.nanoseconds % 1_000_000_000 / 1000))
+      var tv = timeval(
+        tv_sec: Int(d.nanoseconds / 1_000_000_000), tv_usec: Int(d.nanoseconds % 1_000_000_000 / 1000))
       rc = setsockopt(fd, level, name, &tv, socklen_t(MemoryLayout<timeval>.size))
     case (_, .integer(let n)):
       var v = Int32(truncatingIfNeeded: n)
@@ -333,7 +348,9 @@ package final class SystemBackend: Backend {
     return traced(.getOption(fd, option, callFailed: rc < 0), o)
   }
 
-  package func poll(_ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  package func poll(
+    _ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan
+  ) throws(BackendError) -> Outcome {
     timer.settle()
     var p = pollfd(fd: fd, events: SocketConstants.pollBits(events), revents: 0)
     let wait = min(timeout ?? limit, limit)
@@ -361,7 +378,10 @@ package final class SystemBackend: Backend {
     var sa = SockAddr()
     var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
     let rc = sa.withPointer { getpeername(fd, $0, &len) }
-    let o: Outcome = rc < 0 ? Platform.failure(errno) : .address(sa.decode(len, dir: privateDirectory?.path, abstractPrefix: abstractPrefix))
+    let o: Outcome =
+      rc < 0
+      ? Platform.failure(errno)
+      : .address(sa.decode(len, dir: privateDirectory?.path, abstractPrefix: abstractPrefix))
     return traced(.peerName(fd), o)
   }
 
@@ -400,10 +420,13 @@ package final class SystemBackend: Backend {
 
   package func sleep(_ duration: TimeSpan) -> TimeSpan {
     timer.settle()
-    var ts = timespec(tv_sec: Int(duration.nanoseconds / 1_000_000_000), tv_nsec: Int(duration.nanoseconds % 1_000_000_000))
+    var ts = timespec(
+      tv_sec: Int(duration.nanoseconds / 1_000_000_000), tv_nsec: Int(duration.nanoseconds % 1_000_000_000))
     var rem = timespec()
     let rc = nanosleep(&ts, &rem)
-    let left = rc != 0 && errno == EINTR ? TimeSpan(nanoseconds: Int64(rem.tv_sec) * 1_000_000_000 + Int64(rem.tv_nsec)) : .zero
+    let left =
+      rc != 0 && errno == EINTR
+      ? TimeSpan(nanoseconds: Int64(rem.tv_sec) * 1_000_000_000 + Int64(rem.tv_nsec)) : .zero
     _ = traced(.sleep(duration), left > .zero ? .failure(.EINTR) : .ok)
     return left
   }

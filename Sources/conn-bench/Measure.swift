@@ -30,7 +30,9 @@ enum Measure {
 
   /// Runs `argv` with stdout and stderr going to `logPath`; returns its time and peak memory.
   /// `check` makes a non-zero exit status an error that shows the program's output.
-  static func run(_ argv: [String], log logPath: String, check: Bool = true) throws(BenchError) -> ProcessSample {
+  static func run(_ argv: [String], log logPath: String, check: Bool = true) throws(BenchError)
+    -> ProcessSample
+  {
     guard let p = Subprocess(path: helper, arguments: ["measure", logPath] + argv) else {
       throw .failed("cannot start \(helper)")
     }
@@ -43,7 +45,9 @@ enum Measure {
     }
     let helperStatus = p.finish()
     let parts = text.split(separator: " ")
-    guard helperStatus == 0, parts.count == 3, let ns = Double(parts[0]), let kb = Int(parts[1]), let status = Int32(parts[2]) else {
+    guard helperStatus == 0, parts.count == 3, let ns = Double(parts[0]), let kb = Int(parts[1]),
+      let status = Int32(parts[2])
+    else {
       throw .failed("measuring \(argv.joined(separator: " ")) failed: \(text)")
     }
     let sample = ProcessSample(wall: ns / 1e9, peakRSS: kb * 1024, status: status, output: "")

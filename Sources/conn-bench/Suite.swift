@@ -93,7 +93,8 @@ final class Suite {
     // connections to retire (TIME_WAIT) on both cores, which would slow what comes after them.
     // Printed in the issue's order.
     let sections: [(String, () throws(BenchError) -> Void)] = [
-      ("parse", parse), ("sim", sim), ("startup", startup), ("batch", batch), ("isolation", isolation), ("loops", loops),
+      ("parse", parse), ("sim", sim), ("startup", startup), ("batch", batch), ("isolation", isolation),
+      ("loops", loops),
     ]
     var output: [String: [String]] = [:]
     var found: [String: [Entry]] = [:]
@@ -120,7 +121,9 @@ final class Suite {
     var model = "unknown CPU"
     if let b = try? Host.readFile("/proc/cpuinfo") {
       let text = String(decoding: b, as: UTF8.self)
-      if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }), let colon = line.firstIndex(of: ":") {
+      if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+        let colon = line.firstIndex(of: ":")
+      {
         model = String(line[line.index(after: colon)...].drop { $0 == " " })
       }
     }
@@ -175,7 +178,8 @@ final class Suite {
         ("conn", [o.conn, "run", "-j", "1", file], [o.conn, "run", "-j", "1", empty]),
       ]
       if let py = o.python {
-        programs.append(("python", [py, o.pythonScript, loop.key, "\(n)"], [py, o.pythonScript, loop.key, "0"]))
+        programs.append(
+          ("python", [py, o.pythonScript, loop.key, "\(n)"], [py, o.pythonScript, loop.key, "0"]))
       }
       var whole: [String: [Double]] = [:]
       var start: [String: [Double]] = [:]
@@ -200,18 +204,22 @@ final class Suite {
       let wr = w("conn") / w("c")
       say(
         pad("", 34) + pad("whole process", 15) + pad(human(seconds: w("c")), 11, right: true)
-          + pad(human(seconds: w("c_calls")), 11, right: true) + pad(human(seconds: w("conn")), 11, right: true)
+          + pad(human(seconds: w("c_calls")), 11, right: true)
+          + pad(human(seconds: w("conn")), 11, right: true)
           + pad(human(seconds: w("python")), 11, right: true) + pad(ratio(wr), 9, right: true)
-          + pad(ratio(w("conn") / w("c_calls")), 14, right: true) + pad(ratio(w("python") / w("c")), 8, right: true))
+          + pad(ratio(w("conn") / w("c_calls")), 14, right: true)
+          + pad(ratio(w("python") / w("c")), 8, right: true))
       entries.append(
         Entry(
           section: "loops", name: loop.key,
           figures: [
             ("iterations", Double(n)),
-            ("c_per_iteration_s", perC), ("c_calls_per_iteration_s", perCalls), ("conn_per_iteration_s", perConn),
+            ("c_per_iteration_s", perC), ("c_calls_per_iteration_s", perCalls),
+            ("conn_per_iteration_s", perConn),
             ("python_per_iteration_s", perPy),
             ("conn_over_c", r), ("conn_over_c_calls", perConn / perCalls), ("python_over_c", perPy / perC),
-            ("c_whole_s", w("c")), ("c_calls_whole_s", w("c_calls")), ("conn_whole_s", w("conn")), ("python_whole_s", w("python")),
+            ("c_whole_s", w("c")), ("c_calls_whole_s", w("c_calls")), ("conn_whole_s", w("conn")),
+            ("python_whole_s", w("python")),
             ("conn_over_c_whole", wr), ("python_over_c_whole", w("python") / w("c")),
             ("c_startup_s", median(start["c"] ?? [])), ("conn_startup_s", median(start["conn"] ?? [])),
             ("python_startup_s", median(start["python"] ?? [])),
@@ -231,7 +239,10 @@ final class Suite {
       ("conn", "conn run one.conn", [o.conn, "run", one]),
       ("c", "C floor (socket, exit)", [o.floor, "startup"]),
     ]
-    if let py = o.python { programs.insert(("python", "python3 -c 'import socket; socket.socket(...)'", [py, "-c", pyCode]), at: 1) }
+    if let py = o.python {
+      programs.insert(
+        ("python", "python3 -c 'import socket; socket.socket(...)'", [py, "-c", pyCode]), at: 1)
+    }
     var wall: [String: [Double]] = [:]
     var rss: [String: [Double]] = [:]
     // Warm the page cache first; then interleave.
@@ -244,13 +255,17 @@ final class Suite {
       }
     }
     say("2. Start-up: a one-statement scenario (sock s = stream inet), median of \(o.startupRuns) runs")
-    say(pad("   program", 52) + pad("wall", 10, right: true) + pad("peak RSS", 11, right: true) + pad("wall/conn", 11, right: true))
+    say(
+      pad("   program", 52) + pad("wall", 10, right: true) + pad("peak RSS", 11, right: true)
+        + pad("wall/conn", 11, right: true))
     let connWall = median(wall["conn"] ?? [])
     let connRSS = median(rss["conn"] ?? [])
     for (k, title, _) in programs {
       let wv = median(wall[k] ?? [])
       let rv = median(rss[k] ?? [])
-      var line = pad("   " + title, 52) + pad(human(seconds: wv), 10, right: true) + pad(megabytes(rv), 11, right: true)
+      var line =
+        pad("   " + title, 52) + pad(human(seconds: wv), 10, right: true)
+        + pad(megabytes(rv), 11, right: true)
         + pad(ratio(wv / connWall), 11, right: true)
       if k == "conn" {
         line += "   target < 5 ms and < 20 MB: \(connWall < 0.005 && connRSS < 20e6 ? "met" : "MISSED")"
@@ -274,14 +289,17 @@ final class Suite {
 
   func parse() throws(BenchError) {
     let runs = max(o.runs, o.smoke ? 1 : 5)
-    let s = try Measure.capture([Subprocess.currentExecutable, "parse", "--mb", "\(o.parseMB)", "--runs", "\(runs)"], log: log())
+    let s = try Measure.capture(
+      [Subprocess.currentExecutable, "parse", "--mb", "\(o.parseMB)", "--runs", "\(runs)"], log: log())
     guard let line = s.output.split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
       throw .failed("conn-bench parse printed no figures:\n\(s.output)")
     }
     func field(_ name: String) -> Double {
       let key = Array("\"\(name)\":".utf8)
       let b = Array(line.utf8)
-      guard b.count >= key.count, let at = (0...(b.count - key.count)).first(where: { b[$0..<($0 + key.count)].elementsEqual(key) }) else {
+      guard b.count >= key.count,
+        let at = (0...(b.count - key.count)).first(where: { b[$0..<($0 + key.count)].elementsEqual(key) })
+      else {
         return .nan
       }
       let rest = b[(at + key.count)...].prefix { $0 != UInt8(ascii: ",") && $0 != UInt8(ascii: "}") }
@@ -295,22 +313,38 @@ final class Suite {
     // kept from earlier runs). Median of a few such processes.
     var peaks: [Double] = []
     for _ in 0..<(o.smoke ? 1 : 3) {
-      peaks.append(Double(try Measure.run([Subprocess.currentExecutable, "parse", "--mb", "\(o.parseMB)", "--once"], log: log()).peakRSS))
+      peaks.append(
+        Double(
+          try Measure.run(
+            [Subprocess.currentExecutable, "parse", "--mb", "\(o.parseMB)", "--once"], log: log()
+          ).peakRSS))
     }
     let peak = median(peaks)
     let peakRatio = peak / bytes
-    say("3. Parse: lex + parse + check of a generated \(o.parseMB) MB scenario (conn-bench parse), median of \(runs) runs after a warm-up")
-    say("   throughput      \(fixed(mbps, 0)) MB/s (\(fixed(statements, 0)) top-level statements)   target >= 300 MB/s: \(mbps >= 300 ? "met" : "MISSED")")
-    say("   peak RSS        \(megabytes(peak)) = \(ratio(peakRatio)) the file (a process that parses it once, file included;")
-    say("                   \(megabytes(Double(s.peakRSS))) in the one that parsed it \(runs + 1) times)   target <= 3x: \(peakRatio <= 3 ? "met" : "MISSED")")
+    say(
+      "3. Parse: lex + parse + check of a generated \(o.parseMB) MB scenario (conn-bench parse), median of \(runs) runs after a warm-up"
+    )
+    say(
+      "   throughput      \(fixed(mbps, 0)) MB/s (\(fixed(statements, 0)) top-level statements)   target >= 300 MB/s: \(mbps >= 300 ? "met" : "MISSED")"
+    )
+    say(
+      "   peak RSS        \(megabytes(peak)) = \(ratio(peakRatio)) the file (a process that parses it once, file included;"
+    )
+    say(
+      "                   \(megabytes(Double(s.peakRSS))) in the one that parsed it \(runs + 1) times)   target <= 3x: \(peakRatio <= 3 ? "met" : "MISSED")"
+    )
     entries.append(
       Entry(
-        section: "parse", name: "throughput", figures: [("bytes", bytes), ("mb_per_s", mbps), ("median_s", field("median_seconds"))],
+        section: "parse", name: "throughput",
+        figures: [("bytes", bytes), ("mb_per_s", mbps), ("median_s", field("median_seconds"))],
         target: ">= 300 MB/s", met: mbps >= 300))
     entries.append(
       Entry(
         section: "parse", name: "memory",
-        figures: [("peak_rss_bytes", peak), ("peak_over_file", peakRatio), ("repeated_runs_peak_rss_bytes", Double(s.peakRSS))],
+        figures: [
+          ("peak_rss_bytes", peak), ("peak_over_file", peakRatio),
+          ("repeated_runs_peak_rss_bytes", Double(s.peakRSS)),
+        ],
         target: "peak RSS <= 3x the file", met: peakRatio <= 3))
     say()
   }
@@ -321,13 +355,17 @@ final class Suite {
   static func smallScenario(_ i: Int) -> String {
     switch i % 4 {
     case 0:
-      return "# scenario \(i): a listener and a client\nsock l = stream inet\nbind l 127.0.0.1:0\nlisten l\nsock c = stream inet\nconnect c l\naccept l as a\npeer c\nexpect l\nclose a\nclose c\n"
+      return
+        "# scenario \(i): a listener and a client\nsock l = stream inet\nbind l 127.0.0.1:0\nlisten l\nsock c = stream inet\nconnect c l\naccept l as a\npeer c\nexpect l\nclose a\nclose c\n"
     case 1:
-      return "# scenario \(i): refused, blocking and not\nsock p = stream inet\nbind p 127.0.0.1:0\nsock s = stream inet\nconnect s p\nexpect ECONNREFUSED\nsock t = stream inet nonblock\nconnect t p\nexpect EINPROGRESS or ECONNREFUSED\n"
+      return
+        "# scenario \(i): refused, blocking and not\nsock p = stream inet\nbind p 127.0.0.1:0\nsock s = stream inet\nconnect s p\nexpect ECONNREFUSED\nsock t = stream inet nonblock\nconnect t p\nexpect EINPROGRESS or ECONNREFUSED\n"
     case 2:
-      return "# scenario \(i): UDP connect and dissolve\nsock p = dgram inet\nbind p 127.0.0.1:0\nsock u = dgram inet\nconnect u p\npeer u\nexpect p\nconnect u unspec\npeer u\nexpect ENOTCONN\n"
+      return
+        "# scenario \(i): UDP connect and dissolve\nsock p = dgram inet\nbind p 127.0.0.1:0\nsock u = dgram inet\nconnect u p\npeer u\nexpect p\nconnect u unspec\npeer u\nexpect ENOTCONN\n"
     default:
-      return "# scenario \(i): Unix stream socket\nsock l = stream unix\nbind l \"srv.sock\"\nlisten l\nsock c = stream unix\nconnect c \"srv.sock\"\nsock d = stream unix\nconnect d \"none.sock\"\nexpect ENOENT\n"
+      return
+        "# scenario \(i): Unix stream socket\nsock l = stream unix\nbind l \"srv.sock\"\nlisten l\nsock c = stream unix\nconnect c \"srv.sock\"\nsock d = stream unix\nconnect d \"none.sock\"\nexpect ENOENT\n"
     }
   }
 
@@ -347,13 +385,22 @@ final class Suite {
     }
     let k = median(kernel), s = median(sim)
     let n = Double(o.batchFiles)
-    say("4. Batch: \(o.batchFiles) small scenario files, conn run DIR (default jobs: \(Host.processorCount()))")
-    say("   kernel backend  \(pad(human(seconds: k), 9, right: true))  (\(human(seconds: k / n)) per scenario)   target < 2 s: \(k < 2 ? "met" : "MISSED")")
-    say("   --backend sim   \(pad(human(seconds: s), 9, right: true))  (\(human(seconds: s / n)) per scenario)   target < 0.5 s: \(s < 0.5 ? "met" : "MISSED")")
+    say(
+      "4. Batch: \(o.batchFiles) small scenario files, conn run DIR (default jobs: \(Host.processorCount()))")
+    say(
+      "   kernel backend  \(pad(human(seconds: k), 9, right: true))  (\(human(seconds: k / n)) per scenario)   target < 2 s: \(k < 2 ? "met" : "MISSED")"
+    )
+    say(
+      "   --backend sim   \(pad(human(seconds: s), 9, right: true))  (\(human(seconds: s / n)) per scenario)   target < 0.5 s: \(s < 0.5 ? "met" : "MISSED")"
+    )
     entries.append(
-      Entry(section: "batch", name: "kernel", figures: [("files", n), ("wall_s", k), ("per_scenario_s", k / n)], target: "< 2 s", met: k < 2))
+      Entry(
+        section: "batch", name: "kernel", figures: [("files", n), ("wall_s", k), ("per_scenario_s", k / n)],
+        target: "< 2 s", met: k < 2))
     entries.append(
-      Entry(section: "batch", name: "sim", figures: [("files", n), ("wall_s", s), ("per_scenario_s", s / n)], target: "< 0.5 s", met: s < 0.5))
+      Entry(
+        section: "batch", name: "sim", figures: [("files", n), ("wall_s", s), ("per_scenario_s", s / n)],
+        target: "< 0.5 s", met: s < 0.5))
     say()
   }
 
@@ -380,16 +427,27 @@ final class Suite {
     let rate = 1 / per
     let growth = median(rBig) / median(rSmall)
     say("5. Simulated backend: socket, connect (refused), expect, close; conn run -j 1 --backend sim")
-    say("   \(o.simIterations) iterations: \(human(seconds: median(tBig))) whole process, \(human(seconds: per)) per connect = \(fixed(rate / 1e6, 2)) million connects/s   target >= 2 million/s: \(rate >= 2e6 ? "met" : "MISSED")")
-    say("   peak RSS: \(megabytes(median(rSmall))) at \(o.simSmallIterations) iterations, \(megabytes(median(rBig))) at \(o.simIterations) = \(ratio(growth))   target flat (<= 1.10x): \(growth <= 1.10 ? "met" : "MISSED")")
+    say(
+      "   \(o.simIterations) iterations: \(human(seconds: median(tBig))) whole process, \(human(seconds: per)) per connect = \(fixed(rate / 1e6, 2)) million connects/s   target >= 2 million/s: \(rate >= 2e6 ? "met" : "MISSED")"
+    )
+    say(
+      "   peak RSS: \(megabytes(median(rSmall))) at \(o.simSmallIterations) iterations, \(megabytes(median(rBig))) at \(o.simIterations) = \(ratio(growth))   target flat (<= 1.10x): \(growth <= 1.10 ? "met" : "MISSED")"
+    )
     entries.append(
       Entry(
-        section: "sim", name: "connects", figures: [("iterations", Double(o.simIterations)), ("whole_s", median(tBig)), ("per_connect_s", per), ("connects_per_s", rate)],
+        section: "sim", name: "connects",
+        figures: [
+          ("iterations", Double(o.simIterations)), ("whole_s", median(tBig)), ("per_connect_s", per),
+          ("connects_per_s", rate),
+        ],
         target: ">= 2 million connects/s", met: rate >= 2e6))
     entries.append(
       Entry(
         section: "sim", name: "memory",
-        figures: [("small_iterations", Double(o.simSmallIterations)), ("small_peak_rss_bytes", median(rSmall)), ("big_peak_rss_bytes", median(rBig)), ("growth", growth)],
+        figures: [
+          ("small_iterations", Double(o.simSmallIterations)), ("small_peak_rss_bytes", median(rSmall)),
+          ("big_peak_rss_bytes", median(rBig)), ("growth", growth),
+        ],
         target: "flat: peak RSS at 10x the iterations <= 1.10x", met: growth <= 1.10))
     say()
   }
@@ -397,7 +455,9 @@ final class Suite {
   // MARK: - 6. Isolation
 
   func isolation() throws(BenchError) {
-    say("6. Isolation: conn run -j 1 --isolate on \(o.isolationScenarios) trivial scenarios, against the same without --isolate")
+    say(
+      "6. Isolation: conn run -j 1 --isolate on \(o.isolationScenarios) trivial scenarios, against the same without --isolate"
+    )
     if !Host.isRoot {
       say("   skipped: needs root (network namespaces need CAP_SYS_ADMIN)")
       entries.append(Entry(section: "isolation", name: "per_scenario", note: "skipped: not root"))
@@ -409,7 +469,8 @@ final class Suite {
     for i in 0..<o.isolationScenarios {
       try write(dir + "/t\(i).conn", "sock s = stream inet\nbind s 127.0.0.1:0\nlisten s\n")
     }
-    let probe = try Measure.capture([o.conn, "run", "-j", "1", "--isolate", dir + "/t0.conn"], log: log(), check: false)
+    let probe = try Measure.capture(
+      [o.conn, "run", "-j", "1", "--isolate", dir + "/t0.conn"], log: log(), check: false)
     if probe.status != 0 {
       let why = probe.output.split(separator: "\n").first.map(String.init) ?? "status \(probe.status)"
       say("   skipped: \(why)")
@@ -424,11 +485,15 @@ final class Suite {
     }
     let n = Double(o.isolationScenarios)
     let per = (median(iso) - median(plain)) / n
-    say("   isolated \(human(seconds: median(iso))), plain \(human(seconds: median(plain))): \(human(seconds: per)) more per scenario   target < 20 ms: \(per < 0.020 ? "met" : "MISSED")")
+    say(
+      "   isolated \(human(seconds: median(iso))), plain \(human(seconds: median(plain))): \(human(seconds: per)) more per scenario   target < 20 ms: \(per < 0.020 ? "met" : "MISSED")"
+    )
     entries.append(
       Entry(
         section: "isolation", name: "per_scenario",
-        figures: [("scenarios", n), ("isolated_s", median(iso)), ("plain_s", median(plain)), ("per_scenario_s", per)],
+        figures: [
+          ("scenarios", n), ("isolated_s", median(iso)), ("plain_s", median(plain)), ("per_scenario_s", per),
+        ],
         target: "< 20 ms per scenario", met: per < 0.020))
     say()
   }
@@ -447,7 +512,8 @@ final class Suite {
   }
 
   func json() -> String {
-    var out = "{\n  \"machine\": \(jsonString(machine())),\n  \"runs\": \(o.runs),\n  \"smoke\": \(o.smoke),\n  \"results\": [\n"
+    var out =
+      "{\n  \"machine\": \(jsonString(machine())),\n  \"runs\": \(o.runs),\n  \"smoke\": \(o.smoke),\n  \"results\": [\n"
     for (i, e) in entries.enumerated() {
       var fields = ["\"section\": \(jsonString(e.section))", "\"name\": \(jsonString(e.name))"]
       let figures = e.figures.map { "\(jsonString($0.0)): \(jsonNumber($0.1))" }.joined(separator: ", ")
@@ -499,7 +565,9 @@ func benchSuite(_ args: [String]) {
   if let n = iterations, n >= 1, n <= 10_000_000 { o.iterations = n }
   if o.python == "" || o.pythonScript.isEmpty { o.python = nil }
   guard !o.conn.isEmpty, !o.floor.isEmpty, !o.work.isEmpty else {
-    Host.printErr("usage: conn-bench suite --conn PATH --floor PATH --work DIR [--python PATH --python-script PATH] [--json PATH] [--runs K] [--iterations N] [--only LIST] [--smoke]\n")
+    Host.printErr(
+      "usage: conn-bench suite --conn PATH --floor PATH --work DIR [--python PATH --python-script PATH] [--json PATH] [--runs K] [--iterations N] [--only LIST] [--smoke]\n"
+    )
     Host.exit(2)
   }
   Measure.helper = o.floor

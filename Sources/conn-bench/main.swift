@@ -83,11 +83,17 @@ func benchParse(_ args: [String]) {
   let mbps = Double(text.count) / 1e6 / secs
   let peak = peakRSSBytes()
   let ratio = Double(peak) / Double(text.count)
-  print("parse: \(text.count) bytes, \(statements) top-level statements, \(once ? "one run" : "\(runs) runs after a warm-up run")")
+  print(
+    "parse: \(text.count) bytes, \(statements) top-level statements, \(once ? "one run" : "\(runs) runs after a warm-up run")"
+  )
   print("  median time      \(fmt(secs * 1000)) ms")
   print("  throughput       \(fmt(mbps)) MB/s   (target >= 300)")
-  print("  peak RSS         \(fmt(Double(peak) / 1e6)) MB = \(fmt(ratio))x the file (target <= 3x); before generating: \(fmt(Double(baseline) / 1e6)) MB")
-  print("{\"bench\":\"parse\",\"bytes\":\(text.count),\"statements\":\(statements),\"median_seconds\":\(secs),\"mb_per_s\":\(mbps),\"peak_rss_bytes\":\(peak),\"peak_ratio\":\(ratio)}")
+  print(
+    "  peak RSS         \(fmt(Double(peak) / 1e6)) MB = \(fmt(ratio))x the file (target <= 3x); before generating: \(fmt(Double(baseline) / 1e6)) MB"
+  )
+  print(
+    "{\"bench\":\"parse\",\"bytes\":\(text.count),\"statements\":\(statements),\"median_seconds\":\(secs),\"mb_per_s\":\(mbps),\"peak_rss_bytes\":\(peak),\"peak_ratio\":\(ratio)}"
+  )
 }
 
 func fmt(_ d: Double) -> String {
@@ -101,12 +107,20 @@ case "parse": benchParse(Array(args.dropFirst()))
 case "suite": benchSuite(Array(args.dropFirst()))
 case "layout":
   // The syntax tree's sizes, which decide the parser's memory per statement.
-  print("Statement stride \(MemoryLayout<Statement>.stride), StatementKind \(MemoryLayout<StatementKind>.stride)")
-  print("Expectation \(MemoryLayout<Expectation>.stride), SocketAddress \(MemoryLayout<SocketAddress>.stride)")
-  print("ConnectTarget \(MemoryLayout<ConnectTarget>.stride), CallOptions \(MemoryLayout<CallOptions>.stride)")
-  print("SocketSpec \(MemoryLayout<SocketSpec>.stride), SocketRef \(MemoryLayout<SocketRef>.stride), Setting \(MemoryLayout<Setting>.stride)")
-  print("NetRule \(MemoryLayout<NetRule>.stride), IPPrefix \(MemoryLayout<IPPrefix>.stride), Outcome \(MemoryLayout<Outcome>.stride)")
+  print(
+    "Statement stride \(MemoryLayout<Statement>.stride), StatementKind \(MemoryLayout<StatementKind>.stride)")
+  print(
+    "Expectation \(MemoryLayout<Expectation>.stride), SocketAddress \(MemoryLayout<SocketAddress>.stride)")
+  print(
+    "ConnectTarget \(MemoryLayout<ConnectTarget>.stride), CallOptions \(MemoryLayout<CallOptions>.stride)")
+  print(
+    "SocketSpec \(MemoryLayout<SocketSpec>.stride), SocketRef \(MemoryLayout<SocketRef>.stride), Setting \(MemoryLayout<Setting>.stride)"
+  )
+  print(
+    "NetRule \(MemoryLayout<NetRule>.stride), IPPrefix \(MemoryLayout<IPPrefix>.stride), Outcome \(MemoryLayout<Outcome>.stride)"
+  )
 default:
-  print("usage: conn-bench parse [--mb N] [--runs K] | conn-bench suite --conn PATH --floor PATH --work DIR ...")
+  print(
+    "usage: conn-bench parse [--mb N] [--runs K] | conn-bench suite --conn PATH --floor PATH --work DIR ...")
   Host.exit(2)
 }

@@ -9,14 +9,17 @@ extension KernelTests {
   @Suite struct BenchSmokeTests {
     static var canRun: Bool {
       FileManager.default.isExecutableFile(atPath: "/bin/bash")
-        && ["/usr/bin/cc", "/usr/local/bin/cc", "/bin/cc"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+        && ["/usr/bin/cc", "/usr/local/bin/cc", "/bin/cc"].contains {
+          FileManager.default.isExecutableFile(atPath: $0)
+        }
     }
 
     @Test(.enabled(if: canRun, "needs bash and a C compiler (cc)"))
     func smokeRunPrintsEveryFigure() throws {
       let bin = URL(fileURLWithPath: connBinary).deletingLastPathComponent().path
       try #require(
-        FileManager.default.isExecutableFile(atPath: bin + "/conn-bench"), "conn-bench is not built beside \(connBinary)")
+        FileManager.default.isExecutableFile(atPath: bin + "/conn-bench"),
+        "conn-bench is not built beside \(connBinary)")
       let out = temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: out) }
 
@@ -41,28 +44,35 @@ extension KernelTests {
       }
       p.waitUntilExit()
       try? log.close()
-      let text = String(decoding: FileManager.default.contents(atPath: out + "/stdout") ?? Data(), as: UTF8.self)
+      let text = String(
+        decoding: FileManager.default.contents(atPath: out + "/stdout") ?? Data(), as: UTF8.self)
       #expect(p.terminationStatus == 0, "bench.sh --smoke exited with \(p.terminationStatus):\n\(text)")
 
       // Every measurement, with its figures and its targets.
       for heading in [
-        "1. Interpreter overhead", "2. Start-up", "3. Parse", "4. Batch", "5. Simulated backend", "6. Isolation", "Targets",
+        "1. Interpreter overhead", "2. Start-up", "3. Parse", "4. Batch", "5. Simulated backend",
+        "6. Isolation", "Targets",
       ] {
         #expect(text.contains(heading), "no '\(heading)' section:\n\(text)")
       }
-      for row in ["refused connect", "nonblocking connect + accept", "UDP connect", "per iteration", "whole process"] {
+      for row in [
+        "refused connect", "nonblocking connect + accept", "UDP connect", "per iteration", "whole process",
+      ] {
         #expect(text.contains(row), "no '\(row)' row:\n\(text)")
       }
-      for figure in ["conn/C", "conn run one.conn", "MB/s", "million connects/s", "per scenario", "peak RSS"] {
+      for figure in ["conn/C", "conn run one.conn", "MB/s", "million connects/s", "per scenario", "peak RSS"]
+      {
         #expect(text.contains(figure), "no '\(figure)' figure:\n\(text)")
       }
 
       // The same figures as JSON.
-      let json = try #require(FileManager.default.contents(atPath: out + "/bench.json"), "no bench.json in \(out)")
+      let json = try #require(
+        FileManager.default.contents(atPath: out + "/bench.json"), "no bench.json in \(out)")
       let document = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
       let results = try #require(document["results"] as? [[String: Any]])
       let sections = Set(results.compactMap { $0["section"] as? String })
-      #expect(sections == ["loops", "startup", "parse", "batch", "sim", "isolation"], "sections: \(sections)")
+      #expect(
+        sections == ["loops", "startup", "parse", "batch", "sim", "isolation"], "sections: \(sections)")
       let loops = results.filter { $0["section"] as? String == "loops" }
       #expect(loops.count == 3)
       for loop in loops {

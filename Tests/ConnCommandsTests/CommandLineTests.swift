@@ -8,158 +8,170 @@ import Testing
 // Inside KernelTests (serialized) so its subprocesses never run while the descriptor-leak test
 // is counting sockets.
 extension KernelTests {
-@Suite(.serialized) struct CommandLineTests {
-  @Test func helpListsEverySubcommand() throws {
-    let r = try runConn(["--help"])
-    #expect(r.status == 0)
-    for sub in ["run", "check", "explain"] { #expect(r.stdout.contains("  \(sub)"), "--help lacks \(sub)") }
-    #expect(r.stdout.contains("Exit codes"))
-  }
+  @Suite(.serialized) struct CommandLineTests {
+    @Test func helpListsEverySubcommand() throws {
+      let r = try runConn(["--help"])
+      #expect(r.status == 0)
+      for sub in ["run", "check", "explain"] { #expect(r.stdout.contains("  \(sub)"), "--help lacks \(sub)") }
+      #expect(r.stdout.contains("Exit codes"))
+    }
 
-  @Test func versionPrints() throws {
-    let r = try runConn(["--version"])
-    #expect(r.status == 0)
-    #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == connVersion)
-  }
+    @Test func versionPrints() throws {
+      let r = try runConn(["--version"])
+      #expect(r.status == 0)
+      #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == connVersion)
+    }
 
-  @Test func checkAcceptsAValidFile() throws {
-    let dir = temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    write("sock s = stream inet; connect s 127.0.0.1:80 nonblock; expect EINPROGRESS\n", to: dir + "/ok.conn")
-    let r = try runConn(["check", dir + "/ok.conn"])
-    #expect(r.status == 0)
-    #expect(r.stderr.isEmpty)
-  }
+    @Test func checkAcceptsAValidFile() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      write(
+        "sock s = stream inet; connect s 127.0.0.1:80 nonblock; expect EINPROGRESS\n", to: dir + "/ok.conn")
+      let r = try runConn(["check", dir + "/ok.conn"])
+      #expect(r.status == 0)
+      #expect(r.stderr.isEmpty)
+    }
 
-  @Test func checkRejectsWithLocationCaretAndHint() throws {
-    let dir = temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    write("sock s = stream inet\nconnect s 127.0.0.1:80\nexpect ECONREFUSED\n", to: dir + "/bad.conn")
-    let r = try runConn(["check", dir + "/bad.conn"])
-    #expect(r.status == 1)
-    #expect(r.stderr.contains("bad.conn:3:8: error: unknown errno name 'ECONREFUSED'"))
-    #expect(r.stderr.contains("         ^~~~~~~~~~~"))
-    #expect(r.stderr.contains("did you mean 'ECONNREFUSED'?"))
-    #expect(!r.stderr.contains("\u{1B}["), "no colour when not a terminal / NO_COLOR")
-  }
+    @Test func checkRejectsWithLocationCaretAndHint() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      write("sock s = stream inet\nconnect s 127.0.0.1:80\nexpect ECONREFUSED\n", to: dir + "/bad.conn")
+      let r = try runConn(["check", dir + "/bad.conn"])
+      #expect(r.status == 1)
+      #expect(r.stderr.contains("bad.conn:3:8: error: unknown errno name 'ECONREFUSED'"))
+      #expect(r.stderr.contains("         ^~~~~~~~~~~"))
+      #expect(r.stderr.contains("did you mean 'ECONNREFUSED'?"))
+      #expect(!r.stderr.contains("\u{1B}["), "no colour when not a terminal / NO_COLOR")
+    }
 
-  @Test func checkOnMissingFileAndDirectory() throws {
-    let dir = temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    let missing = try runConn(["check", dir + "/nope.conn"])
-    #expect(missing.status == 1)
-    #expect(missing.stderr.contains("no such file or directory"))
-    let empty = try runConn(["check", dir])
-    #expect(empty.status == 2)
-    #expect(empty.stderr.contains("no .conn files"))
-    let usage = try runConn(["check"])
-    #expect(usage.status == 2)
-  }
+    @Test func checkOnMissingFileAndDirectory() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      let missing = try runConn(["check", dir + "/nope.conn"])
+      #expect(missing.status == 1)
+      #expect(missing.stderr.contains("no such file or directory"))
+      let empty = try runConn(["check", dir])
+      #expect(empty.status == 2)
+      #expect(empty.stderr.contains("no .conn files"))
+      let usage = try runConn(["check"])
+      #expect(usage.status == 2)
+    }
 
-  @Test func checkReadsStandardInputAndSurvivesGarbage() throws {
-    let r = try runConn(["check", "-"], stdin: "\u{0}\u{1}sock }}} [::1 \"unterminated\n")
-    #expect(r.status == 1)
-    #expect(r.stderr.contains("<stdin>") || r.stderr.contains("-:1:"))
-  }
+    @Test func checkReadsStandardInputAndSurvivesGarbage() throws {
+      let r = try runConn(["check", "-"], stdin: "\u{0}\u{1}sock }}} [::1 \"unterminated\n")
+      #expect(r.status == 1)
+      #expect(r.stderr.contains("<stdin>") || r.stderr.contains("-:1:"))
+    }
 
-  @Test func runReportsPassAndSummaryAndExitsZero() throws {
-    let dir = temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    write("sock l = stream inet\nbind l 127.0.0.1:0\nsock s = stream inet\nconnect s l\nexpect ECONNREFUSED\n", to: dir + "/a.conn")
-    let r = try runConn(["run", dir])
-    #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-    #expect(r.stdout.contains("PASS  \(dir)/a.conn ("))
-    #expect(r.stdout.contains("1 passed, 0 failed, 0 skipped"))
-  }
+    @Test func runReportsPassAndSummaryAndExitsZero() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      write(
+        "sock l = stream inet\nbind l 127.0.0.1:0\nsock s = stream inet\nconnect s l\nexpect ECONNREFUSED\n",
+        to: dir + "/a.conn")
+      let r = try runConn(["run", dir])
+      #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+      #expect(r.stdout.contains("PASS  \(dir)/a.conn ("))
+      #expect(r.stdout.contains("1 passed, 0 failed, 0 skipped"))
+    }
 
-  @Test func runShowsFailureWithCaretAndExitsOne() throws {
-    let dir = temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    write("sock l = stream inet\nbind l 127.0.0.1:0\nsock s = stream inet\nconnect s l\nexpect EINPROGRESS\n", to: dir + "/f.conn")
-    let r = try runConn(["run", dir + "/f.conn"])
-    #expect(r.status == 1)
-    #expect(r.stdout.contains("FAIL  \(dir)/f.conn ("))
-    #expect(r.stdout.contains("f.conn:5:8: FAIL: expected EINPROGRESS, got ECONNREFUSED"))
-    #expect(r.stdout.contains("       ^~~~~~~~~~~"))
-    #expect(r.stdout.contains("meaning: ECONNREFUSED from connect(2)"))
-  }
+    @Test func runShowsFailureWithCaretAndExitsOne() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      write(
+        "sock l = stream inet\nbind l 127.0.0.1:0\nsock s = stream inet\nconnect s l\nexpect EINPROGRESS\n",
+        to: dir + "/f.conn")
+      let r = try runConn(["run", dir + "/f.conn"])
+      #expect(r.status == 1)
+      #expect(r.stdout.contains("FAIL  \(dir)/f.conn ("))
+      #expect(r.stdout.contains("f.conn:5:8: FAIL: expected EINPROGRESS, got ECONNREFUSED"))
+      #expect(r.stdout.contains("       ^~~~~~~~~~~"))
+      #expect(r.stdout.contains("meaning: ECONNREFUSED from connect(2)"))
+    }
 
-  @Test func runVerboseTracesLikeStrace() throws {
-    let dir = temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    write("sock s = stream inet; connect s 127.0.0.1:80 nonblock; expect EINPROGRESS\n", to: dir + "/v.conn")
-    let r = try runConn(["run", "-v", dir + "/v.conn"])
-    #expect(r.status == 0)
-    #expect(r.stdout.contains("connect(3, {inet 127.0.0.1:80}, 16) = -1 EINPROGRESS (Operation now in progress)")
-      || r.stdout.contains("{inet 127.0.0.1:80}, 16) = -1 EINPROGRESS (Operation now in progress)"))
-  }
+    @Test func runVerboseTracesLikeStrace() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      write(
+        "sock s = stream inet; connect s 127.0.0.1:80 nonblock; expect EINPROGRESS\n", to: dir + "/v.conn")
+      let r = try runConn(["run", "-v", dir + "/v.conn"])
+      #expect(r.status == 0)
+      #expect(
+        r.stdout.contains("connect(3, {inet 127.0.0.1:80}, 16) = -1 EINPROGRESS (Operation now in progress)")
+          || r.stdout.contains("{inet 127.0.0.1:80}, 16) = -1 EINPROGRESS (Operation now in progress)"))
+    }
 
-  @Test func runWithNothingToRunExitsTwo() throws {
-    let dir = temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    #expect(try runConn(["run", dir]).status == 2)
-    #expect(try runConn(["run"]).status == 2)
-    #expect(try runConn(["run", "--timeout", "soon", dir]).status == 2)
-  }
+    @Test func runWithNothingToRunExitsTwo() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      #expect(try runConn(["run", dir]).status == 2)
+      #expect(try runConn(["run"]).status == 2)
+      #expect(try runConn(["run", "--timeout", "soon", dir]).status == 2)
+    }
 
-  /// Safety: a destination outside loopback is refused before the syscall, with its address named.
-  @Test func nonLoopbackDestinationIsRefusedBeforeTheSyscall() throws {
-    let dir = temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    write("sock s = stream inet\nconnect s 192.0.2.1:80 nonblock\nexpect EINPROGRESS\n", to: dir + "/out.conn")
-    let r = try runConn(["run", "-v", dir + "/out.conn"], withoutNetwork: true)
-    #expect(r.status == 1)
-    #expect(r.stdout.contains("refused to connect to 192.0.2.1:80"))
-    #expect(r.stdout.contains("--allow-net"))
-    // The trace shows the socket call but no connect: nothing reached the kernel.
-    #expect(r.stdout.contains("socket(AF_INET"))
-    #expect(!r.stdout.contains("connect(3"))
-  }
+    /// Safety: a destination outside loopback is refused before the syscall, with its address named.
+    @Test func nonLoopbackDestinationIsRefusedBeforeTheSyscall() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      write(
+        "sock s = stream inet\nconnect s 192.0.2.1:80 nonblock\nexpect EINPROGRESS\n", to: dir + "/out.conn")
+      let r = try runConn(["run", "-v", dir + "/out.conn"], withoutNetwork: true)
+      #expect(r.status == 1)
+      #expect(r.stdout.contains("refused to connect to 192.0.2.1:80"))
+      #expect(r.stdout.contains("--allow-net"))
+      // The trace shows the socket call but no connect: nothing reached the kernel.
+      #expect(r.stdout.contains("socket(AF_INET"))
+      #expect(!r.stdout.contains("connect(3"))
+    }
 
-  @Test func explainPrintsMeaningAndScenario() throws {
-    let r = try runConn(["explain", "ECONNREFUSED"])
-    #expect(r.status == 0)
-    #expect(r.stdout.contains("ECONNREFUSED (111 on this system): Connection refused"))
-    #expect(r.stdout.contains("From connect(2):"))
-    #expect(r.stdout.contains("A scenario that provokes it:"))
-    let bad = try runConn(["explain", "ECONREFUSED"])
-    #expect(bad.status == 2)
-    #expect(bad.stderr.contains("did you mean ECONNREFUSED?"))
+    @Test func explainPrintsMeaningAndScenario() throws {
+      let r = try runConn(["explain", "ECONNREFUSED"])
+      #expect(r.status == 0)
+      #expect(r.stdout.contains("ECONNREFUSED (111 on this system): Connection refused"))
+      #expect(r.stdout.contains("From connect(2):"))
+      #expect(r.stdout.contains("A scenario that provokes it:"))
+      let bad = try runConn(["explain", "ECONREFUSED"])
+      #expect(bad.status == 2)
+      #expect(bad.stderr.contains("did you mean ECONNREFUSED?"))
+    }
   }
-}
 
 }
 
 extension KernelTests {
-@Suite struct CleanSlateTests {
-  /// 10,000 scenarios in one process: the open descriptor count stays flat, whether scenarios
-  /// pass, fail half-way, or leave sockets open.
-  @Test func tenThousandScenariosLeakNoDescriptors() {
-    let runner = ScenarioRunner(options: RunnerOptions())
-    let scripts = [
-      "sock l = stream inet\nbind l 127.0.0.1:0\nlisten l\nsock s = stream inet\nconnect s l\naccept l as c\n",
-      "sock u = dgram unix\nbind u \"x.sock\"\nsock v = dgram unix\nconnect v \"x.sock\"\n",
-      "sock s = stream inet\nsock t = stream inet\nconnect s 127.0.0.1:1\nexpect EINPROGRESS\n",  // fails
-      "sock f = file \"/dev/null\"\nsock a = dgram inet\nconnect a 127.0.0.1:9\nclose a\n",
-    ].map { Parser.parse(SourceFile(name: "leak.conn", text: $0)) }
-    // Sockets and /dev/null are what these scenarios open; other tests in this process open
-    // pipes and files concurrently, so those are not counted.
-    func count() -> Int { Host.openDescriptorTargets().filter { $0.hasPrefix("socket:") || $0 == "/dev/null" }.count }
-    // Private directories for relative Unix paths: each scenario removes its own.
-    func privateDirectories() -> Int {
-      ((try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []).filter { $0.hasPrefix("conn-") && $0.count == 11 }.count
+  @Suite struct CleanSlateTests {
+    /// 10,000 scenarios in one process: the open descriptor count stays flat, whether scenarios
+    /// pass, fail half-way, or leave sockets open.
+    @Test func tenThousandScenariosLeakNoDescriptors() {
+      let runner = ScenarioRunner(options: RunnerOptions())
+      let scripts = [
+        "sock l = stream inet\nbind l 127.0.0.1:0\nlisten l\nsock s = stream inet\nconnect s l\naccept l as c\n",
+        "sock u = dgram unix\nbind u \"x.sock\"\nsock v = dgram unix\nconnect v \"x.sock\"\n",
+        "sock s = stream inet\nsock t = stream inet\nconnect s 127.0.0.1:1\nexpect EINPROGRESS\n",  // fails
+        "sock f = file \"/dev/null\"\nsock a = dgram inet\nconnect a 127.0.0.1:9\nclose a\n",
+      ].map { Parser.parse(SourceFile(name: "leak.conn", text: $0)) }
+      // Sockets and /dev/null are what these scenarios open; other tests in this process open
+      // pipes and files concurrently, so those are not counted.
+      func count() -> Int {
+        Host.openDescriptorTargets().filter { $0.hasPrefix("socket:") || $0 == "/dev/null" }.count
+      }
+      // Private directories for relative Unix paths: each scenario removes its own.
+      func privateDirectories() -> Int {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []).filter {
+          $0.hasPrefix("conn-") && $0.count == 11
+        }.count
+      }
+      let before = count()
+      let directoriesBefore = privateDirectories()
+      var failures = 0
+      for i in 0..<10_000 {
+        let r = runner.run(scripts[i % scripts.count], path: "leak.conn")
+        if r.status == .fail { failures += 1 }
+      }
+      let after = count()
+      #expect(failures == 2_500)
+      #expect(after == before, "descriptors before \(before), after \(after)")
+      #expect(privateDirectories() == directoriesBefore, "scenario directories left in /tmp")
     }
-    let before = count()
-    let directoriesBefore = privateDirectories()
-    var failures = 0
-    for i in 0..<10_000 {
-      let r = runner.run(scripts[i % scripts.count], path: "leak.conn")
-      if r.status == .fail { failures += 1 }
-    }
-    let after = count()
-    #expect(failures == 2_500)
-    #expect(after == before, "descriptors before \(before), after \(after)")
-    #expect(privateDirectories() == directoriesBefore, "scenario directories left in /tmp")
   }
-}
 }

@@ -11,45 +11,47 @@ import Testing
 @Suite(.serialized) struct KernelTests {}
 
 extension KernelTests {
-@Suite struct CorpusTests {
-  @Test func corpusIsLargeEnough() {
-    #expect(corpusFiles.count >= 40, "the corpus should hold at least 40 scenarios, has \(corpusFiles.count)")
-  }
-
-  /// Every corpus scenario on the kernel backend, as `conn run scripts/scenarios` runs it.
-  @Test(arguments: corpusFiles)
-  func scenarioPassesOnTheKernel(_ path: String) {
-    var options = RunnerOptions()
-    options.timeout = .seconds(10)
-    let runner = ScenarioRunner(options: options)
-    let report = runner.run(path: packageRoot + "/" + path)
-    switch report.status {
-    case .pass: break
-    case .skip: #expect(report.skipReason != nil)
-    case .fail, .error: Issue.record("\(path): \(report.status)\n\(report.detail)")
+  @Suite struct CorpusTests {
+    @Test func corpusIsLargeEnough() {
+      #expect(
+        corpusFiles.count >= 40, "the corpus should hold at least 40 scenarios, has \(corpusFiles.count)")
     }
-  }
 
-  /// Each errno the issue lists has at least one scenario whose expectations name it.
-  @Test func everyListedErrnoHasAScenario() throws {
-    let required: [Errno] = [
-      .ECONNREFUSED, .EINPROGRESS, .EALREADY, .ETIMEDOUT, .EINTR, .EISCONN, .EBADF, .ENOTSOCK, .EFAULT, .EINVAL,
-      .EAFNOSUPPORT, .EAGAIN, .ENOENT, .EPROTOTYPE, .EACCES, .EPERM, .EADDRNOTAVAIL, .ECONNABORTED,
-    ]
-    var named = Set<Errno>()
-    for path in corpusFiles {
-      let script = LoadedScenarioForTests.parse(packageRoot + "/" + path)
-      func walk(_ s: [Statement]) {
-        for st in s {
-          if case .expect(let e) = st.kind { named.formUnion(e.errnos.members) }
-          if case .repeat(_, let body) = st.kind { walk(body) }
-        }
+    /// Every corpus scenario on the kernel backend, as `conn run scripts/scenarios` runs it.
+    @Test(arguments: corpusFiles)
+    func scenarioPassesOnTheKernel(_ path: String) {
+      var options = RunnerOptions()
+      options.timeout = .seconds(10)
+      let runner = ScenarioRunner(options: options)
+      let report = runner.run(path: packageRoot + "/" + path)
+      switch report.status {
+      case .pass: break
+      case .skip: #expect(report.skipReason != nil)
+      case .fail, .error: Issue.record("\(path): \(report.status)\n\(report.detail)")
       }
-      walk(script.statements)
     }
-    for e in required { #expect(named.contains(e), "no corpus scenario expects \(e.name)") }
+
+    /// Each errno the issue lists has at least one scenario whose expectations name it.
+    @Test func everyListedErrnoHasAScenario() throws {
+      let required: [Errno] = [
+        .ECONNREFUSED, .EINPROGRESS, .EALREADY, .ETIMEDOUT, .EINTR, .EISCONN, .EBADF, .ENOTSOCK, .EFAULT,
+        .EINVAL,
+        .EAFNOSUPPORT, .EAGAIN, .ENOENT, .EPROTOTYPE, .EACCES, .EPERM, .EADDRNOTAVAIL, .ECONNABORTED,
+      ]
+      var named = Set<Errno>()
+      for path in corpusFiles {
+        let script = LoadedScenarioForTests.parse(packageRoot + "/" + path)
+        func walk(_ s: [Statement]) {
+          for st in s {
+            if case .expect(let e) = st.kind { named.formUnion(e.errnos.members) }
+            if case .repeat(_, let body) = st.kind { walk(body) }
+          }
+        }
+        walk(script.statements)
+      }
+      for e in required { #expect(named.contains(e), "no corpus scenario expects \(e.name)") }
+    }
   }
-}
 
 }
 
@@ -102,7 +104,9 @@ extension KernelTests {
         trace = []
         let b = runner.run(path: packageRoot + "/" + path)
         #expect(!first.isEmpty, "\(path): no trace")
-        #expect(a.status == b.status && a.duration == b.duration && first == trace && a.detail == b.detail, "\(path)")
+        #expect(
+          a.status == b.status && a.duration == b.duration && first == trace && a.detail == b.detail,
+          "\(path)")
         trace = []
       }
     }
@@ -118,7 +122,10 @@ extension KernelTests {
         let report = runner.run(script, path: "docs/LANGUAGE.md:\(line)")
         switch report.status {
         case .pass: break
-        case .skip: #expect(!Self.isolationAvailable || report.skipReason?.contains("ipv6") == true, "\(line): \(report.skipReason ?? "")")
+        case .skip:
+          #expect(
+            !Self.isolationAvailable || report.skipReason?.contains("ipv6") == true,
+            "\(line): \(report.skipReason ?? "")")
         default: Issue.record("docs/LANGUAGE.md example at line \(line): \(report.status)\n\(report.detail)")
         }
       }
@@ -134,7 +141,9 @@ extension KernelTests {
         guard let text = info.example else { continue }
         let script = Parser.parse(SourceFile(name: "explain \(info.errno.name)", text: text))
         let report = runner.run(script, path: "explain \(info.errno.name)")
-        #expect(report.status == .pass, "\(info.errno.name): \(report.status) \(report.skipReason ?? "")\n\(report.detail)")
+        #expect(
+          report.status == .pass,
+          "\(info.errno.name): \(report.status) \(report.skipReason ?? "")\n\(report.detail)")
       }
     }
 
@@ -143,7 +152,9 @@ extension KernelTests {
       // know the host's files, so opening one it does not model fails there.
       let dir = temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: dir) }
-      write("sock l = stream inet\nbind l 127.0.0.1:0\nsock s = stream inet\nget s SO_SNDBUF\n", to: dir + "/d.conn")
+      write(
+        "sock l = stream inet\nbind l 127.0.0.1:0\nsock s = stream inet\nget s SO_SNDBUF\n",
+        to: dir + "/d.conn")
       let r = try runConn(["run", "--backend", "both", dir + "/d.conn"])
       #expect(r.status == 1)
       #expect(r.stdout.contains("d.conn:4:1: DIFFER: the backends disagree on this statement"), "\(r.stdout)")
@@ -158,7 +169,9 @@ extension KernelTests {
     /// Everything the host's network consists of, as text.
     static func hostNetwork() -> String {
       var out = ""
-      for args in [["-o", "link"], ["-o", "addr"], ["route"], ["-6", "route"], ["rule"], ["netns", "list"]] {
+      for args in [
+        ["-o", "link"], ["-o", "addr"], ["route"], ["-6", "route"], ["rule"], ["netns", "list"],
+      ] {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         p.arguments = args
@@ -175,10 +188,12 @@ extension KernelTests {
 
     @Test func isolatedCorpusAgreesAndLeavesTheHostUntouched() throws {
       let before = Self.hostNetwork()
-      let r = try runConn(["run", "--isolate", "--backend", "both", "scripts/scenarios/isolated"], timeout: 120)
+      let r = try runConn(
+        ["run", "--isolate", "--backend", "both", "scripts/scenarios/isolated"], timeout: 120)
       #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
       #expect(r.stdout.contains(" 0 failed, 0 skipped"))
-      #expect(Self.hostNetwork() == before, "the host's links, addresses, routes, rules or port range changed")
+      #expect(
+        Self.hostNetwork() == before, "the host's links, addresses, routes, rules or port range changed")
     }
 
     /// Safety: a destination beyond loopback is refused on the host (see CommandLineTests) and
@@ -195,7 +210,9 @@ extension KernelTests {
       let before = Self.hostNetwork()
       let dir = temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: dir) }
-      write("net route 10.8.0.0/16 unreachable\nnet route 10.8.0.0/16 prohibit\nsock s = stream inet\n", to: dir + "/dup.conn")
+      write(
+        "net route 10.8.0.0/16 unreachable\nnet route 10.8.0.0/16 prohibit\nsock s = stream inet\n",
+        to: dir + "/dup.conn")
       let r = try runConn(["run", "--isolate", dir + "/dup.conn"])
       #expect(r.status == 1)
       #expect(r.stdout.contains("dup.conn:2:1: error: ip route add prohibit 10.8.0.0/16:"), "\(r.stdout)")

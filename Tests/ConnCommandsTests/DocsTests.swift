@@ -9,7 +9,8 @@ import Testing
   /// Each ```conn block of docs/LANGUAGE.md, with the line it starts on.
   static let languageExamples: [(line: Int, text: String)] = {
     guard let bytes = try? Host.readFile(packageRoot + "/docs/LANGUAGE.md") else { return [] }
-    let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+    let lines = String(decoding: bytes, as: UTF8.self).split(
+      separator: "\n", omittingEmptySubsequences: false)
     var out: [(Int, String)] = []
     var current: [Substring]?
     var start = 0
@@ -34,7 +35,8 @@ import Testing
   @Test func everyLanguageExampleChecksClean() {
     for (line, text) in Self.languageExamples {
       let script = Parser.parse(SourceFile(name: "LANGUAGE.md:\(line)", text: text))
-      let rendered = script.diagnostics.map { DiagnosticRenderer(color: false).render($0, in: script.source) }.joined()
+      let rendered = script.diagnostics.map { DiagnosticRenderer(color: false).render($0, in: script.source) }
+        .joined()
       #expect(script.diagnostics.isEmpty, "docs/LANGUAGE.md example at line \(line):\n\(rendered)")
     }
   }
@@ -47,7 +49,8 @@ import Testing
 
   @Test func explainCoversEveryReferenceErrno() {
     for e: Errno in [
-      .EACCES, .EPERM, .EADDRINUSE, .EAFNOSUPPORT, .EAGAIN, .EALREADY, .EBADF, .ECONNREFUSED, .EFAULT, .EINPROGRESS,
+      .EACCES, .EPERM, .EADDRINUSE, .EAFNOSUPPORT, .EAGAIN, .EALREADY, .EBADF, .ECONNREFUSED, .EFAULT,
+      .EINPROGRESS,
       .EINTR, .EISCONN, .ENETUNREACH, .ENOTSOCK, .ETIMEDOUT,
     ] {
       let text = explanation(e)

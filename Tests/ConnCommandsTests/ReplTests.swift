@@ -71,7 +71,10 @@ extension KernelTests {
       let (out, _, _) = replSession(["sock s = dgram inet; bind s 127.0.0.1:0; local s;; peer s"])
       let lines = out.split(separator: "\n").map(String.init)
       #expect(lines.count == 4, "\(out)")
-      #expect(lines.allSatisfy { $0.firstRange(of: "  = ")?.lowerBound == lines[0].firstRange(of: "  = ")?.lowerBound }, "aligned")
+      #expect(
+        lines.allSatisfy {
+          $0.firstRange(of: "  = ")?.lowerBound == lines[0].firstRange(of: "  = ")?.lowerBound
+        }, "aligned")
       #expect(lines[0].hasPrefix("sock s = dgram inet  = "))
       #expect(squash(lines[1]) == "bind s 127.0.0.1:0 = 0")
       #expect(squash(lines[2]).hasPrefix("local s = 127.0.0.1:"))
@@ -87,7 +90,10 @@ extension KernelTests {
         "expect ECONNREFUSED",
         "local s",
       ])
-      #expect(out.contains("FAIL: expected EINPROGRESS, got ECONNREFUSED\n  expect EINPROGRESS\n         ^~~~~~~~~~~\n"), "\(out)")
+      #expect(
+        out.contains(
+          "FAIL: expected EINPROGRESS, got ECONNREFUSED\n  expect EINPROGRESS\n         ^~~~~~~~~~~\n"),
+        "\(out)")
       #expect(out.contains("  actual:   -1 ECONNREFUSED (Connection refused)"))
       #expect(out.contains("meaning: ECONNREFUSED from connect(2)"))
       #expect(out.contains("\npass\n"), "a second expect may try again")
@@ -103,8 +109,13 @@ extension KernelTests {
     }
 
     @Test func syntaxErrorsPointIntoTheTypedLine() {
-      let (out, _, repl) = replSession(["sock s = stream inet", "conect s 127.0.0.1:80", "connect s 127.0.0.1:99999", "local s"])
-      #expect(out.contains("error: unknown statement 'conect'\n  conect s 127.0.0.1:80\n  ^~~~~~\n  hint: did you mean 'connect'?"), "\(out)")
+      let (out, _, repl) = replSession([
+        "sock s = stream inet", "conect s 127.0.0.1:80", "connect s 127.0.0.1:99999", "local s",
+      ])
+      #expect(
+        out.contains(
+          "error: unknown statement 'conect'\n  conect s 127.0.0.1:80\n  ^~~~~~\n  hint: did you mean 'connect'?"
+        ), "\(out)")
       #expect(out.contains("port 99999 is out of range"))
       #expect(out.contains("                      ^"), "the caret is under the port")
       #expect(out.hasSuffix("= 0.0.0.0:0\n"))
@@ -119,7 +130,9 @@ extension KernelTests {
     }
 
     @Test func aRepeatPrintsEachStatementWithCounts() {
-      let (out, _, _) = replSession(["sock l = dgram inet; bind l 127.0.0.1:0", "repeat 3 { sock u = dgram inet; connect u l; close u }"])
+      let (out, _, _) = replSession([
+        "sock l = dgram inet; bind l 127.0.0.1:0", "repeat 3 { sock u = dgram inet; connect u l; close u }",
+      ])
       #expect(out.contains("  connect u l          = 0 (x3)"), "\(out)")
       #expect(out.contains("  close u              = 0 (x3)"))
     }
@@ -136,14 +149,18 @@ extension KernelTests {
 
     @Test func anOpenRepeatAsksForMoreLines() {
       let (out, reader, _) = replSession(
-        ["sock l = dgram inet", "repeat 2 {", "  sock u = dgram inet", "  close u", "}", "local l"], interactive: true)
-      #expect(reader.prompts == ["conn> ", "conn> ", "...> ", "...> ", "...> ", "conn> ", "conn> "], "\(reader.prompts)")
+        ["sock l = dgram inet", "repeat 2 {", "  sock u = dgram inet", "  close u", "}", "local l"],
+        interactive: true)
+      #expect(
+        reader.prompts == ["conn> ", "conn> ", "...> ", "...> ", "...> ", "conn> ", "conn> "],
+        "\(reader.prompts)")
       #expect(out.contains("  close u              = 0 (x2)"), "\(out)")
       #expect(reader.history.contains("repeat 2 { sock u = dgram inet; close u }"), "\(reader.history)")
     }
 
     @Test func aBadLineInsideABlockIsDroppedAndTheBlockStaysOpen() {
-      let (out, reader, _) = replSession(["repeat 2 {", "sleep 1ms", "slep 1ms", "sleep 2ms", "}"], interactive: true)
+      let (out, reader, _) = replSession(
+        ["repeat 2 {", "sleep 1ms", "slep 1ms", "sleep 2ms", "}"], interactive: true)
       #expect(out.contains("unknown statement 'slep'"), "\(out)")
       #expect(out.contains("that line was not added; the block is still open"))
       #expect(out.contains("  sleep 1ms  = 0 (x2)"))
@@ -153,7 +170,9 @@ extension KernelTests {
 
     @Test func ctrlCDropsAnOpenBlockAndTheEndReportsOne() {
       let reader = ScriptedLineReader(
-        events: [.text("repeat 2 {"), .text("sleep 1ms"), .interrupted, .text("sleep 1ms"), .text("repeat 1 {")],
+        events: [
+          .text("repeat 2 {"), .text("sleep 1ms"), .interrupted, .text("sleep 1ms"), .text("repeat 1 {"),
+        ],
         interactive: true)
       let (out, _, _) = replSession([], reader: reader)
       #expect(out.contains("(the open block was dropped)"))
@@ -173,13 +192,17 @@ extension KernelTests {
         ":sockets",
       ])
       let table = out.components(separatedBy: "NAME").last ?? ""
-      let rows = table.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+      let rows = table.split(separator: "\n").map {
+        $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+      }
       #expect(rows.first == ["FD", "KIND", "STATE", "LOCAL", "PEER"], "\(out)")
       func row(_ name: String) -> [String] { rows.first { $0.first == name } ?? [] }
       #expect(Array(row("l").dropFirst(2).prefix(3)) == ["stream", "inet", "listening"])
       #expect(Array(row("c").dropFirst(2).prefix(3)) == ["stream", "inet", "connected"])
       #expect(row("c").last?.hasPrefix("127.0.0.1:") == true)
-      #expect(Array(row("a").dropFirst(2).prefix(3)) == ["stream", "inet", "connected"], "accepted: kind from SO_TYPE/SO_DOMAIN")
+      #expect(
+        Array(row("a").dropFirst(2).prefix(3)) == ["stream", "inet", "connected"],
+        "accepted: kind from SO_TYPE/SO_DOMAIN")
       #expect(Array(row("u").dropFirst(2).prefix(4)) == ["dgram", "inet", "unbound", "0.0.0.0:0"])
       #expect(row("gone").contains("closed"))
       #expect(row("f").joined(separator: " ").contains("file open (not a socket)"))
@@ -220,7 +243,10 @@ extension KernelTests {
       #expect(saved.contains("local d\nexpect d\n") || saved.contains("local d\n# observed"))
       #expect(saved.contains("accept l as a\nexpect ok\n"), "descriptor numbers are written as ok")
       #expect(saved.contains("local u\nexpect \"x.sock\"\n"))
-      #expect(saved.contains("repeat 2 {\n  sock v = dgram inet\n  expect ok\n  connect v s\n  expect ok\n  close v\n  expect ok\n}\n"))
+      #expect(
+        saved.contains(
+          "repeat 2 {\n  sock v = dgram inet\n  expect ok\n  connect v s\n  expect ok\n  close v\n  expect ok\n}\n"
+        ))
       #expect(saved.contains("get l SO_ACCEPTCONN\nexpect 1\n"))
       #expect(Parser.parse(SourceFile(name: path, bytes: Array(saved.utf8))).diagnostics.isEmpty)
 
@@ -235,7 +261,8 @@ extension KernelTests {
       var parsed = Parser.parse(SourceFile(name: "x", text: "sock s = stream inet; connect s 127.0.0.1:1"))
       let connect = parsed.statements[1].kind
       #expect(Repl.interruptOption(connect, TimeSpan(nanoseconds: 1_503_400_000)) == " interrupt 1.503s")
-      parsed = Parser.parse(SourceFile(name: "x", text: "sock s = stream inet; connect s 127.0.0.1:1 interrupt 1s"))
+      parsed = Parser.parse(
+        SourceFile(name: "x", text: "sock s = stream inet; connect s 127.0.0.1:1 interrupt 1s"))
       #expect(Repl.interruptOption(parsed.statements[1].kind, .seconds(1)) == nil, "already has one")
     }
 
@@ -280,7 +307,9 @@ extension KernelTests {
       ])
       #expect(out.contains("error: unknown command ':frobnicate'; :help lists the commands"), "\(out)")
       #expect(out.contains("error: unknown command ':sokets' (did you mean ':sockets'?)"))
-      #expect(out.contains("error: cannot save to \(dir)/no/such/dir/x.conn: there is no directory \(dir)/no/such/dir"))
+      #expect(
+        out.contains(
+          "error: cannot save to \(dir)/no/such/dir/x.conn: there is no directory \(dir)/no/such/dir"))
       #expect(out.contains("error: cannot save to \(dir): it is a directory"))
       #expect(out.contains("error: usage: :save FILE"))
       #expect(out.contains("error: no help for 'nosuch'"))
@@ -292,7 +321,9 @@ extension KernelTests {
 
     @Test func resetClosesEverythingAndForgetsNames() {
       let before = Host.openDescriptorCount()
-      let (out, _, _) = replSession(["sock a = stream inet; sock b = dgram inet", ":reset", "local a", "sock a = stream inet"])
+      let (out, _, _) = replSession([
+        "sock a = stream inet; sock b = dgram inet", ":reset", "local a", "sock a = stream inet",
+      ])
       #expect(out.contains("(the session starts afresh (2 descriptors closed))"), "\(out)")
       #expect(out.contains("socket 'a' is not declared"))
       #expect(Host.openDescriptorCount() == before, "the session closed what it opened")
@@ -301,16 +332,23 @@ extension KernelTests {
     @Test func backendListsTheChoicesAndSwitches() {
       var lines = [":backend"]
       let others = Repl.backendChoices.filter { $0 != .system }
-      for b in others { lines += [":backend \(b.rawValue)", "sock s = stream inet", "local s", ":backend system"] }
+      for b in others {
+        lines += [":backend \(b.rawValue)", "sock s = stream inet", "local s", ":backend system"]
+      }
       let (out, _, _) = replSession(lines)
-      #expect(out.contains("backend: system (available: \(Repl.backendChoices.map(\.rawValue).joined(separator: ", ")))"), "\(out)")
+      #expect(
+        out.contains(
+          "backend: system (available: \(Repl.backendChoices.map(\.rawValue).joined(separator: ", ")))"),
+        "\(out)")
       #expect(!out.contains("both"), "comparing two backends is for whole runs")
       for b in others { #expect(out.contains("(now on the \(b.rawValue) backend")) }
     }
 
     @Test func helpComesFromTheStatementTable() {
       let (out, _, _) = replSession([":help", ":help connect", ":help :save"])
-      for s in ReplHelp.statements { #expect(out.contains("  \(s.keyword)  "), "overview lacks \(s.keyword)") }
+      for s in ReplHelp.statements {
+        #expect(out.contains("  \(s.keyword)  "), "overview lacks \(s.keyword)")
+      }
       for c in ReplHelp.commands { #expect(out.contains(c.usage)) }
       #expect(out.contains("  connect NAME TARGET [nonblock] [interrupt DUR] [len N]\n\n  connect(2)."))
       #expect(out.contains("  :save FILE\n\n  write the session"))
@@ -322,16 +360,21 @@ extension KernelTests {
       let doc = String(decoding: try Host.readFile(packageRoot + "/docs/LANGUAGE.md"), as: UTF8.self)
       let docLines = Set(doc.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
       for s in ReplHelp.statements {
-        for line in s.syntax { #expect(docLines.contains(line), "docs/LANGUAGE.md has no syntax line '\(line)'") }
+        for line in s.syntax {
+          #expect(docLines.contains(line), "docs/LANGUAGE.md has no syntax line '\(line)'")
+        }
       }
       let keywords = [
-        "sock", "bind", "listen", "connect", "accept", "set", "get", "poll", "peer", "local", "shutdown", "close",
+        "sock", "bind", "listen", "connect", "accept", "set", "get", "poll", "peer", "local", "shutdown",
+        "close",
         "sleep", "expect", "net", "user", "repeat",
       ]
       #expect(ReplHelp.statements.map(\.keyword) == keywords)
       let interactive = doc.components(separatedBy: "Interactive use\n\n").dropFirst().first ?? ""
       #expect(!interactive.isEmpty, "docs/LANGUAGE.md has an 'Interactive use' section")
-      for c in ReplHelp.commands { #expect(interactive.contains("`\(c.usage)`"), "LANGUAGE.md lacks \(c.usage)") }
+      for c in ReplHelp.commands {
+        #expect(interactive.contains("`\(c.usage)`"), "LANGUAGE.md lacks \(c.usage)")
+      }
     }
 
     // MARK: - Bad input
@@ -353,13 +396,16 @@ extension KernelTests {
       var bytes: [UInt8] = Array("sock s = stream inet\n".utf8)
       var g = SystemRandomNumberGenerator()
       for _ in 0..<4096 { bytes.append(UInt8.random(in: 0...255, using: &g)) }
-      bytes += [0x00, 0xFF, 0xFE, 0x0A, 0x1B, 0x5B, 0x32, 0x4A, 0x0A]  // NUL, invalid UTF-8, an escape sequence
+      // NUL, invalid UTF-8, an escape sequence.
+      bytes += [0x00, 0xFF, 0xFE, 0x0A, 0x1B, 0x5B, 0x32, 0x4A, 0x0A]
       bytes += Array("\nlocal s\n".utf8)
       _ = FileManager.default.createFile(atPath: dir + "/in", contents: Data(bytes))
       let handle = try #require(FileHandle(forReadingAtPath: dir + "/in"))
       defer { try? handle.close() }
       let out = ReplOutput()
-      let repl = Repl(reader: PlainLineReader(fd: handle.fileDescriptor), options: ReplOptions(), output: { out.text += $0 })
+      let repl = Repl(
+        reader: PlainLineReader(fd: handle.fileDescriptor), options: ReplOptions(), output: { out.text += $0 }
+      )
       repl.run()
       #expect(out.text.contains("error:"))
       #expect(out.text.hasSuffix("= 0.0.0.0:0\n"), "\(out.text.suffix(300))")
@@ -398,14 +444,18 @@ extension KernelTests {
 
     @Test func completionFollowsTheGrammar() {
       let c = ReplCompleter(socketNames: ["client", "l"], backendNames: ["system", "sim"])
-      #expect(c.candidates(linePrefix: "expect ", word: "ECONN") == ["ECONNABORTED", "ECONNREFUSED", "ECONNRESET"])
+      #expect(
+        c.candidates(linePrefix: "expect ", word: "ECONN") == ["ECONNABORTED", "ECONNREFUSED", "ECONNRESET"])
       #expect(c.candidates(linePrefix: "", word: "ECONN") == ["ECONNABORTED", "ECONNREFUSED", "ECONNRESET"])
       #expect(c.candidates(linePrefix: "", word: "co") == ["connect"])
-      #expect(c.candidates(linePrefix: "sock s = stream inet; ", word: "") == ReplHelp.statements.map(\.keyword).sorted())
+      #expect(
+        c.candidates(linePrefix: "sock s = stream inet; ", word: "")
+          == ReplHelp.statements.map(\.keyword).sorted())
       #expect(c.candidates(linePrefix: "connect ", word: "") == ["client", "l"])
       #expect(c.candidates(linePrefix: "connect client ", word: "") == ["badptr", "client", "l", "unspec"])
       #expect(c.candidates(linePrefix: "connect client l ", word: "") == ["interrupt", "len", "nonblock"])
-      #expect(c.candidates(linePrefix: "sock x = ", word: "") == ["dgram", "fd", "file", "seqpacket", "stream"])
+      #expect(
+        c.candidates(linePrefix: "sock x = ", word: "") == ["dgram", "fd", "file", "seqpacket", "stream"])
       #expect(c.candidates(linePrefix: "sock x = stream ", word: "in") == ["inet", "inet6"])
       #expect(c.candidates(linePrefix: "set client ", word: "SO_RE") == ["SO_REUSEADDR", "SO_REUSEPORT"])
       #expect(c.candidates(linePrefix: "set client ", word: "SO_E") == [], "SO_ERROR cannot be set")
@@ -420,7 +470,8 @@ extension KernelTests {
     }
 
     @Test func completionSeesTheSessionsSockets() {
-      let reader = ScriptedLineReader(["sock listener = stream inet", "sock lx = dgram inet"], interactive: false)
+      let reader = ScriptedLineReader(
+        ["sock listener = stream inet", "sock lx = dgram inet"], interactive: false)
       replSession([], reader: reader)
       let names = reader.completer?.socketNames ?? []
       #expect(names == ["listener", "lx"])
@@ -428,7 +479,8 @@ extension KernelTests {
 
     // MARK: - A real terminal
 
-    @Test(.enabled(if: Tmux.available, "tmux is not installed")) func terminalOutcomeCompletionContinuationAndCtrlC() throws {
+    @Test(.enabled(if: Tmux.available, "tmux is not installed"))
+    func terminalOutcomeCompletionContinuationAndCtrlC() throws {
       let dir = temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: dir) }
       let t = try Tmux(command: [connBinary, "repl"], env: ["CONN_HISTORY": dir + "/history"])
@@ -487,7 +539,9 @@ extension KernelTests {
       try t.waitForExit()
     }
 
-    @Test(.enabled(if: Tmux.available, "tmux is not installed")) func terminalHistoryRecallAcrossSessions() throws {
+    @Test(.enabled(if: Tmux.available, "tmux is not installed")) func terminalHistoryRecallAcrossSessions()
+      throws
+    {
       let dir = temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: dir) }
       let env = ["CONN_HISTORY": dir + "/history"]
@@ -514,7 +568,8 @@ extension KernelTests {
       try t.waitForExit()
     }
 
-    @Test(.enabled(if: Tmux.available, "tmux is not installed")) func terminalHistoryThatCannotBeWrittenWarnsOnce() throws {
+    @Test(.enabled(if: Tmux.available, "tmux is not installed"))
+    func terminalHistoryThatCannotBeWrittenWarnsOnce() throws {
       let dir = temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: dir) }
       let t = try Tmux(command: [connBinary, "repl"], env: ["CONN_HISTORY": dir + "/missing/dir/history"])
@@ -530,14 +585,17 @@ extension KernelTests {
       #expect(!FileManager.default.fileExists(atPath: dir + "/missing"))
     }
 
-    @Test(.enabled(if: Tmux.available, "tmux is not installed")) func terminalCtrlCInterruptsABlockingConnectAndSaveReplays() throws {
+    @Test(.enabled(if: Tmux.available, "tmux is not installed"))
+    func terminalCtrlCInterruptsABlockingConnectAndSaveReplays() throws {
       let dir = temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: dir) }
       let t = try Tmux(command: [connBinary, "repl"], env: ["CONN_HISTORY": ""])
       defer { t.kill() }
       try t.waitFor("conn> ")
       // A full accept queue: the third connect's SYN is dropped and the call blocks.
-      t.send(text: "sock l = stream inet; bind l 127.0.0.1:0; listen l backlog 0; sock a = stream inet; connect a l")
+      t.send(
+        text:
+          "sock l = stream inet; bind l 127.0.0.1:0; listen l backlog 0; sock a = stream inet; connect a l")
       t.send(keys: "Enter")
       try t.waitFor("connect a l           = 0")
       t.send(text: "sock s = stream inet; connect s l")
@@ -565,7 +623,9 @@ extension KernelTests {
       #expect(r.status == 0, "\(r.stdout)\(r.stderr)\n\(saved)")
     }
 
-    @Test(.enabled(if: Tmux.available, "tmux is not installed")) func connAloneOnATerminalStartsTheRepl() throws {
+    @Test(.enabled(if: Tmux.available, "tmux is not installed")) func connAloneOnATerminalStartsTheRepl()
+      throws
+    {
       let t = try Tmux(command: [connBinary], env: ["CONN_HISTORY": ""])
       defer { t.kill() }
       try t.waitFor("conn> ")
@@ -604,7 +664,9 @@ final class Tmux {
     for (k, v) in env.sorted(by: { $0.key < $1.key }) { full.append("\(k)=\(v)") }
     full += command
     let shellCommand = full.map(Self.quote).joined(separator: " ")
-    let r = tmux(["-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "160", "-y", "50", shellCommand])
+    let r = tmux([
+      "-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "160", "-y", "50", shellCommand,
+    ])
     if r.status != 0 { throw Failure(description: "tmux new-session failed: \(r.output)") }
   }
 
@@ -627,7 +689,8 @@ final class Tmux {
     posix_spawn_file_actions_addopen(&actions, 1, file, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
     // closefrom(3): nothing else of this process reaches tmux (nor the server it starts).
-    let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
+    let open =
+      (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
     for fd in open where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
@@ -639,7 +702,9 @@ final class Tmux {
     let argv = ([Self.path, "-L", socket] + args).map { strdup($0) } + [nil]
     defer { for p in argv { free(p) } }
     var pid: pid_t = 0
-    guard posix_spawn(&pid, Self.path, &actions, &attributes, argv, environ) == 0 else { return (-1, "cannot start tmux") }
+    guard posix_spawn(&pid, Self.path, &actions, &attributes, argv, environ) == 0 else {
+      return (-1, "cannot start tmux")
+    }
     var status: Int32 = 0
     let deadline = Date().addingTimeInterval(10)
     while waitpid(pid, &status, WNOHANG) == 0 {

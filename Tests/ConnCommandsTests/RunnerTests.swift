@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 #if canImport(FoundationXML)
-import FoundationXML
+  import FoundationXML
 #endif
 
 /// A directory of scenarios for runner tests: names to texts.
@@ -19,22 +19,29 @@ func scenarioDirectory(_ files: [String: String]) -> String {
   return dir
 }
 
-let passing = "sock l = stream inet\nbind l 127.0.0.1:0\nsock s = stream inet\nconnect s l\nexpect ECONNREFUSED\n"
-let failing = "sock l = stream inet\nbind l 127.0.0.1:0\nsock s = stream inet\nconnect s l\nexpect EINPROGRESS\n"
+let passing =
+  "sock l = stream inet\nbind l 127.0.0.1:0\nsock s = stream inet\nconnect s l\nexpect ECONNREFUSED\n"
+let failing =
+  "sock l = stream inet\nbind l 127.0.0.1:0\nsock s = stream inet\nconnect s l\nexpect EINPROGRESS\n"
 let rootOnly = "# needs: root\nsock s = stream inet\n"
-let isolated = "net route 10.9.0.0/16 unreachable\nsock s = stream inet\nconnect s 10.9.0.1:80\nexpect EHOSTUNREACH\n"
+let isolated =
+  "net route 10.9.0.0/16 unreachable\nsock s = stream inet\nconnect s 10.9.0.1:80\nexpect EHOSTUNREACH\n"
 let broken = "sock s = stream inet\nconnect s 127.0.0.1:99999\n"
 
 extension KernelTests {
   @Suite(.serialized) struct RunnerTests {
     @Test func tapIsValidForProve() throws {
-      let dir = scenarioDirectory(["a.conn": passing, "b.conn": failing, "c.conn": isolated, "d.conn": broken])
+      let dir = scenarioDirectory([
+        "a.conn": passing, "b.conn": failing, "c.conn": isolated, "d.conn": broken,
+      ])
       defer { try? FileManager.default.removeItem(atPath: dir) }
       let r = try runConn(["run", "--format", "tap", dir])
       #expect(r.status == 1)
       #expect(r.stdout.hasPrefix("TAP version 14\n1..4\n"))
       #expect(r.stdout.contains("ok 1 - \(dir)/a.conn\n"))
-      #expect(r.stdout.contains("not ok 2 - \(dir)/b.conn\n  ---\n  message: \"expected EINPROGRESS, got ECONNREFUSED\""))
+      #expect(
+        r.stdout.contains(
+          "not ok 2 - \(dir)/b.conn\n  ---\n  message: \"expected EINPROGRESS, got ECONNREFUSED\""))
       #expect(r.stdout.contains("    line: 5\n    column: 8\n"))
       #expect(r.stdout.contains("ok 3 - \(dir)/c.conn # SKIP needs --isolate"))
       #expect(r.stdout.contains("not ok 4 - \(dir)/d.conn"))
@@ -43,8 +50,12 @@ extension KernelTests {
       // differs from TAP 14 only in its version line.
       guard FileManager.default.isExecutableFile(atPath: "/usr/bin/prove") else { return }
       let r13 = try runConn(["run", "--format", "tap13", dir])
-      func stable(_ s: String) -> [Substring] { s.split(separator: "\n").filter { !$0.contains("duration_ms:") } }
-      #expect(stable(r13.stdout) == stable(r.stdout.replacingOccurrences(of: "TAP version 14\n", with: "TAP version 13\n")))
+      func stable(_ s: String) -> [Substring] {
+        s.split(separator: "\n").filter { !$0.contains("duration_ms:") }
+      }
+      #expect(
+        stable(r13.stdout)
+          == stable(r.stdout.replacingOccurrences(of: "TAP version 14\n", with: "TAP version 13\n")))
       let tapFile = dir + "/report.tap"
       write(r13.stdout, to: tapFile)
       let p = Process()
@@ -61,25 +72,32 @@ extension KernelTests {
     }
 
     @Test func junitCountsAndCases() throws {
-      let dir = scenarioDirectory(["x/a.conn": passing, "x/b.conn": failing, "c.conn": isolated, "d.conn": broken])
+      let dir = scenarioDirectory([
+        "x/a.conn": passing, "x/b.conn": failing, "c.conn": isolated, "d.conn": broken,
+      ])
       defer { try? FileManager.default.removeItem(atPath: dir) }
       let r = try runConn(["run", "--format", "junit", dir])
       #expect(r.status == 1)
       #if canImport(FoundationXML)
-      let doc = try XMLDocument(xmlString: r.stdout)
-      let suite = try #require(try doc.nodes(forXPath: "/testsuites/testsuite").first as? XMLElement)
-      #expect(suite.attribute(forName: "tests")?.stringValue == "4")
-      #expect(suite.attribute(forName: "failures")?.stringValue == "1")
-      #expect(suite.attribute(forName: "errors")?.stringValue == "1")
-      #expect(suite.attribute(forName: "skipped")?.stringValue == "1")
-      let cases = try doc.nodes(forXPath: "//testcase")
-      #expect(cases.count == 4)
-      let failure = try #require(try doc.nodes(forXPath: "//testcase[@name='b.conn']/failure").first as? XMLElement)
-      #expect(failure.attribute(forName: "message")?.stringValue == "\(dir)/x/b.conn:5:8: expected EINPROGRESS, got ECONNREFUSED")
-      let skipped = try #require(try doc.nodes(forXPath: "//testcase[@name='c.conn']/skipped").first as? XMLElement)
-      #expect(skipped.attribute(forName: "message")?.stringValue?.hasPrefix("needs --isolate") == true)
-      let classname = try #require(try doc.nodes(forXPath: "//testcase[@name='a.conn']").first as? XMLElement)
-      #expect(classname.attribute(forName: "classname")?.stringValue?.hasSuffix(".x") == true)
+        let doc = try XMLDocument(xmlString: r.stdout)
+        let suite = try #require(try doc.nodes(forXPath: "/testsuites/testsuite").first as? XMLElement)
+        #expect(suite.attribute(forName: "tests")?.stringValue == "4")
+        #expect(suite.attribute(forName: "failures")?.stringValue == "1")
+        #expect(suite.attribute(forName: "errors")?.stringValue == "1")
+        #expect(suite.attribute(forName: "skipped")?.stringValue == "1")
+        let cases = try doc.nodes(forXPath: "//testcase")
+        #expect(cases.count == 4)
+        let failure = try #require(
+          try doc.nodes(forXPath: "//testcase[@name='b.conn']/failure").first as? XMLElement)
+        #expect(
+          failure.attribute(forName: "message")?.stringValue
+            == "\(dir)/x/b.conn:5:8: expected EINPROGRESS, got ECONNREFUSED")
+        let skipped = try #require(
+          try doc.nodes(forXPath: "//testcase[@name='c.conn']/skipped").first as? XMLElement)
+        #expect(skipped.attribute(forName: "message")?.stringValue?.hasPrefix("needs --isolate") == true)
+        let classname = try #require(
+          try doc.nodes(forXPath: "//testcase[@name='a.conn']").first as? XMLElement)
+        #expect(classname.attribute(forName: "classname")?.stringValue?.hasSuffix(".x") == true)
       #endif
     }
 

@@ -14,7 +14,8 @@ let packageRoot: String = {
 /// The `conn` executable built beside the test bundle.
 let connBinary: String = {
   let candidates = [
-    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("conn").path,
+    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("conn")
+      .path,
     packageRoot + "/.build/debug/conn",
   ]
   return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[1]
@@ -37,7 +38,9 @@ func runConn(
 ) throws -> ProcessResult {
   let p = Process()
   let unshare = "/usr/bin/unshare"
-  if withoutNetwork && Isolation.unavailableReason == nil && FileManager.default.isExecutableFile(atPath: unshare) {
+  if withoutNetwork && Isolation.unavailableReason == nil
+    && FileManager.default.isExecutableFile(atPath: unshare)
+  {
     p.executableURL = URL(fileURLWithPath: unshare)
     p.arguments = ["-n", "--", connBinary] + args
   } else {
@@ -75,7 +78,8 @@ func runConn(
   let outData = FileManager.default.contents(atPath: dir + "/out") ?? Data()
   let errData = FileManager.default.contents(atPath: dir + "/err") ?? Data()
   return ProcessResult(
-    status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+    stderr: String(decoding: errData, as: UTF8.self))
 }
 
 /// A fresh temporary directory, removed by the caller.

@@ -6,7 +6,9 @@ import Testing
 @Suite struct FilesTests {
   @Test func devicesAreRefusedWithoutReadingThem() throws {
     let start = Date()
-    #expect(throws: HostError.notRegular("/dev/zero", "a character device")) { try Host.readFile("/dev/zero") }
+    #expect(throws: HostError.notRegular("/dev/zero", "a character device")) {
+      try Host.readFile("/dev/zero")
+    }
     #expect(Date().timeIntervalSince(start) < 1)
   }
 
@@ -25,7 +27,9 @@ import Testing
     }
     writer.start()
     defer { close(readEnd) }
-    #expect(throws: HostError.tooLarge("/dev/fd/\(readEnd)", 10_000)) { try Host.readFile("/dev/fd/\(readEnd)", limit: 10_000) }
+    #expect(throws: HostError.tooLarge("/dev/fd/\(readEnd)", 10_000)) {
+      try Host.readFile("/dev/fd/\(readEnd)", limit: 10_000)
+    }
   }
 
   @Test func aFIFOWithNoWriterDoesNotHang() throws {

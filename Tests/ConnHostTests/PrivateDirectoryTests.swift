@@ -32,7 +32,8 @@ import Testing
     _ = FileManager.default.createFile(atPath: victim + "/precious", contents: Data("keep".utf8))
     let d = try make()
     try FileManager.default.createSymbolicLink(atPath: d.path + "/link-to-dir", withDestinationPath: victim)
-    try FileManager.default.createSymbolicLink(atPath: d.path + "/link-to-file", withDestinationPath: victim + "/precious")
+    try FileManager.default.createSymbolicLink(
+      atPath: d.path + "/link-to-file", withDestinationPath: victim + "/precious")
     d.remove()
     #expect(!FileManager.default.fileExists(atPath: d.path))
     #expect(FileManager.default.fileExists(atPath: victim + "/precious"))

@@ -37,13 +37,17 @@ final class FakeBackend: Backend {
     return o
   }
   func adopt(_ fd: Descriptor) throws(BackendError) { calls.append("adopt \(fd)") }
-  func openFile(_ path: String, limit: TimeSpan) throws(BackendError) -> Outcome { answer("open", .number(99)) }
+  func openFile(_ path: String, limit: TimeSpan) throws(BackendError) -> Outcome {
+    answer("open", .number(99))
+  }
   func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome {
     addresses[fd] = address
     return answer("bind", .ok)
   }
   func listen(_ fd: Descriptor, backlog: Int32) -> Outcome { answer("listen", .ok) }
-  func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan)
+    throws(BackendError) -> Outcome
+  {
     if let e = connectThrows { throw e }
     clock = clock + connectTakes
     calls.append("connect-target \(fd) \(target)")
@@ -55,9 +59,15 @@ final class FakeBackend: Backend {
     return o
   }
   func setNonblocking(_ fd: Descriptor, _ on: Bool) -> Outcome { answer("fcntl", .ok) }
-  func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError) -> Outcome { answer("setsockopt", .ok) }
-  func getOption(_ fd: Descriptor, _ option: SocketOption) throws(BackendError) -> Outcome { answer("getsockopt", .ok) }
-  func poll(_ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome {
+  func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError)
+    -> Outcome
+  { answer("setsockopt", .ok) }
+  func getOption(_ fd: Descriptor, _ option: SocketOption) throws(BackendError) -> Outcome {
+    answer("getsockopt", .ok)
+  }
+  func poll(
+    _ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan
+  ) throws(BackendError) -> Outcome {
     answer("poll", .events(.writable))
   }
   func peerName(_ fd: Descriptor) -> Outcome { answer("getpeername", .failure(.ENOTCONN)) }
@@ -108,7 +118,9 @@ func run(_ text: String, _ backend: FakeBackend) -> Failure? {
   @Test func alternativesMatchEither() {
     let b = FakeBackend()
     b.answers["connect"] = [.failure(.EALREADY), .failure(.EINPROGRESS)]
-    #expect(run("sock s = stream inet\nrepeat 2 { connect s 127.0.0.1:80; expect EINPROGRESS or EALREADY }", b) == nil)
+    #expect(
+      run("sock s = stream inet\nrepeat 2 { connect s 127.0.0.1:80; expect EINPROGRESS or EALREADY }", b)
+        == nil)
   }
 
   @Test func mismatchReportsExpectedActualAndMeaning() throws {
@@ -147,7 +159,8 @@ func run(_ text: String, _ backend: FakeBackend) -> Failure? {
   @Test func repeatRunsTheBlockCountTimes() {
     let b = FakeBackend()
     b.answers["connect"] = Array(repeating: .failure(.ECONNREFUSED), count: 5)
-    #expect(run("repeat 5 { sock s = stream inet; connect s 127.0.0.1:1; expect ECONNREFUSED; close s }", b) == nil)
+    #expect(
+      run("repeat 5 { sock s = stream inet; connect s 127.0.0.1:1; expect ECONNREFUSED; close s }", b) == nil)
     #expect(b.calls.filter { $0 == "connect" }.count == 5)
     #expect(b.closedAtEnd.isEmpty)
   }
@@ -156,13 +169,17 @@ func run(_ text: String, _ backend: FakeBackend) -> Failure? {
     let b = FakeBackend()
     _ = run("sock l = stream inet\nbind l 127.0.0.1:4242\nsock s = stream inet\nconnect s l", b)
     #expect(b.calls.contains("getsockname 3"))
-    #expect(b.calls.contains { $0.hasPrefix("connect-target 4 address(ConnSyntax.SocketAddress.inet(") && $0.contains("4242") })
+    #expect(
+      b.calls.contains {
+        $0.hasPrefix("connect-target 4 address(ConnSyntax.SocketAddress.inet(") && $0.contains("4242")
+      })
   }
 
   @Test func peerAddressMatchesASocketName() {
     let b = FakeBackend()
     b.answers["getpeername"] = [.address(.inet(.loopback, port: 4242))]
-    #expect(run("sock l = stream inet\nbind l 127.0.0.1:4242\nsock s = stream inet\npeer s\nexpect l", b) == nil)
+    #expect(
+      run("sock l = stream inet\nbind l 127.0.0.1:4242\nsock s = stream inet\npeer s\nexpect l", b) == nil)
   }
 
   @Test func closedNameReachesTheBackendAsTheStaleDescriptor() {
@@ -218,7 +235,8 @@ func run(_ text: String, _ backend: FakeBackend) -> Failure? {
   @Test func snapshotOfAFailedExpectation() throws {
     let b = FakeBackend()
     b.answers["connect"] = [.failure(.ECONNREFUSED)]
-    let f = try #require(run("sock s = stream inet\nconnect s 127.0.0.1:80 nonblock\nexpect EINPROGRESS\n", b))
+    let f = try #require(
+      run("sock s = stream inet\nconnect s 127.0.0.1:80 nonblock\nexpect EINPROGRESS\n", b))
     let text = FailureRenderer(color: false).render(f)
     let meaning = try #require(ErrnoCatalog.info(.ECONNREFUSED).meaning)
     let expected = """
@@ -238,14 +256,16 @@ func run(_ text: String, _ backend: FakeBackend) -> Failure? {
     b.answers["connect"] = [.failure(.ENOENT)]
     let f = try #require(run("sock u = stream unix\nconnect u \"x.sock\"\n", b))
     let text = FailureRenderer(color: false).render(f)
-    #expect(text.hasPrefix("""
-      t.conn:2:1: FAIL: unexpected ENOENT from 'connect' (no 'expect' names it)
-        connect u "x.sock"
-        ^~~~~~~~~~~~~~~~~~
-        expected: success
-        actual:   -1 ENOENT (No such file or directory)
+    #expect(
+      text.hasPrefix(
+        """
+        t.conn:2:1: FAIL: unexpected ENOENT from 'connect' (no 'expect' names it)
+          connect u "x.sock"
+          ^~~~~~~~~~~~~~~~~~
+          expected: success
+          actual:   -1 ENOENT (No such file or directory)
 
-      """))
+        """))
   }
 
   @Test func colourOnlyWhenAsked() throws {

@@ -4,7 +4,9 @@ import ConnSyntax
 import Testing
 
 /// Runs a scenario on a fresh simulated backend; returns the failure, the steps and the backend.
-func simulate(_ text: String, timeout: TimeSpan = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation)
+func simulate(
+  _ text: String, timeout: TimeSpan = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation
+)
   -> (failure: Failure?, steps: [Step], backend: SimBackend)
 {
   let script = Parser.parse(SourceFile(name: "sim.conn", text: text))
@@ -21,12 +23,14 @@ func simulate(_ text: String, timeout: TimeSpan = .seconds(10), sourceLocation: 
 
 func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
   let (f, _, _) = simulate(text, sourceLocation: sourceLocation)
-  #expect(f == nil, "\(f.map { FailureRenderer(color: false).render($0) } ?? "")", sourceLocation: sourceLocation)
+  #expect(
+    f == nil, "\(f.map { FailureRenderer(color: false).render($0) } ?? "")", sourceLocation: sourceLocation)
 }
 
 @Suite struct TCPStateMachineTests {
   @Test func blockingRefusedAndNonblockingRefusedWithSOError() {
-    expectPass("""
+    expectPass(
+      """
       sock closed = stream inet
       bind closed 127.0.0.1:0
       sock s = stream inet
@@ -49,7 +53,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
   }
 
   @Test func unreadErrorIsReturnedByTheNextConnect() {
-    expectPass("""
+    expectPass(
+      """
       sock closed = stream inet
       bind closed 127.0.0.1:0
       sock n = stream inet nonblock
@@ -63,7 +68,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
   }
 
   @Test func nonblockingSuccessThenZeroOnceThenEISCONN() {
-    expectPass("""
+    expectPass(
+      """
       sock l = stream inet
       bind l 127.0.0.1:0
       listen l
@@ -84,7 +90,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
 
   @Test func fullAcceptQueueDropsSYNsUntilAcceptMakesRoom() {
     // Backlog 0 holds one connection; the second SYN is dropped and retried at 1 s, 3 s...
-    let (f, steps, backend) = simulate("""
+    let (f, steps, backend) = simulate(
+      """
       sock l = stream inet
       bind l 127.0.0.1:0
       listen l backlog 0
@@ -111,7 +118,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
     let clock = ContinuousClock()
     var result: (failure: Failure?, steps: [Step], backend: SimBackend)!
     let wall = clock.measure {
-      result = simulate("""
+      result = simulate(
+        """
         net route 10.9.0.0/16 silent
         sock s = stream inet
         connect s 10.9.0.1:80
@@ -124,7 +132,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
   }
 
   @Test func synCountOneGivesUpAfterThreeSeconds() {
-    let (f, steps, _) = simulate("""
+    let (f, steps, _) = simulate(
+      """
       net route 10.9.0.0/16 silent
       sock s = stream inet
       set s TCP_SYNCNT 1
@@ -136,7 +145,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
   }
 
   @Test func interruptLeavesTheAttemptRunning() {
-    expectPass("""
+    expectPass(
+      """
       net route 10.9.0.0/16 silent
       sock s = stream inet
       connect s 10.9.0.1:80 interrupt 200ms
@@ -147,7 +157,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
   }
 
   @Test func sendTimeoutBoundsABlockingConnect() {
-    expectPass("""
+    expectPass(
+      """
       net route 10.9.0.0/16 silent
       sock s = stream inet
       set s SO_SNDTIMEO 100ms
@@ -159,7 +170,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
   }
 
   @Test func blockingCallPastTheLimitIsATimeoutFailure() {
-    let (f, _, _) = simulate("""
+    let (f, _, _) = simulate(
+      """
       net route 10.9.0.0/16 silent
       sock s = stream inet
       connect s 10.9.0.1:80
@@ -170,7 +182,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
   }
 
   @Test func routesGiveTheirErrnos() {
-    expectPass("""
+    expectPass(
+      """
       net route 10.8.0.0/16 unreachable
       net route 10.7.0.0/16 prohibit
       net route 10.6.0.0/16 blackhole
@@ -187,7 +200,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
   }
 
   @Test func fourTupleCollisionIsEADDRNOTAVAIL() {
-    expectPass("""
+    expectPass(
+      """
       sock l = stream inet
       bind l 127.0.0.1:0
       listen l
@@ -204,7 +218,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
   }
 
   @Test func exhaustedEphemeralRange() {
-    expectPass("""
+    expectPass(
+      """
       net ports 40000 40001
       sock l = stream inet
       bind l 127.0.0.1:0
@@ -222,7 +237,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
 
 @Suite struct ArgumentOrderTests {
   @Test func kernelOrderEBADFThenEFAULTThenENOTSOCK() {
-    expectPass("""
+    expectPass(
+      """
       sock bad = fd 999
       connect bad badptr
       expect EBADF
@@ -240,7 +256,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
   }
 
   @Test func descriptorsAreTheLowestFreeNumbers() {
-    let (_, steps, _) = simulate("""
+    let (_, steps, _) = simulate(
+      """
       sock a = stream inet
       sock b = stream inet
       close a
@@ -256,7 +273,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
 
 @Suite struct UDPAndUnixTests {
   @Test func udpReconnectAndDissolve() {
-    expectPass("""
+    expectPass(
+      """
       sock u = dgram inet
       connect u 127.0.0.1:9
       peer u
@@ -273,7 +291,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
   }
 
   @Test func unixErrors() {
-    expectPass("""
+    expectPass(
+      """
       sock s = stream unix
       connect s "missing.sock"
       expect ENOENT
@@ -297,7 +316,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
   }
 
   @Test func unixDatagramPeerConnectedElsewhereIsEPERM() {
-    expectPass("""
+    expectPass(
+      """
       sock a = dgram unix
       bind a "a.sock"
       sock b = dgram unix
@@ -311,7 +331,8 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
   }
 
   @Test func socketFilesNeedWritePermission() {
-    expectPass("""
+    expectPass(
+      """
       sock l = stream unix
       bind l "srv.sock"
       listen l

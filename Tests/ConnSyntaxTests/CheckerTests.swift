@@ -23,7 +23,8 @@ import Testing
 
   @Test func acceptDeclaresItsSocket() {
     let k = cleanStatements(
-      "sock l = stream inet\nbind l 127.0.0.1:0\nlisten l\naccept l as c\nexpect 4\npeer c\nexpect l\nclose c\n")
+      "sock l = stream inet\nbind l 127.0.0.1:0\nlisten l\naccept l as c\nexpect 4\npeer c\nexpect l\nclose c\n"
+    )
     #expect(k.count == 8)
   }
 
@@ -39,18 +40,21 @@ import Testing
 
   @Test func unknownErrnoInASecondAlternative() {
     assertDiagnostic(
-      "sock s = stream inet\nconnect s 127.0.0.1:1\nexpect ECONNREFUSED or 1️⃣ETIMEOUT\n", "check.unknown-errno",
+      "sock s = stream inet\nconnect s 127.0.0.1:1\nexpect ECONNREFUSED or 1️⃣ETIMEOUT\n",
+      "check.unknown-errno",
       hint: "ETIMEDOUT")
   }
 
   @Test func unknownOption() {
-    assertDiagnostic("sock s = stream inet\nset s 1️⃣SO_REUSEADR on\n", "check.unknown-option", hint: "SO_REUSEADDR")
+    assertDiagnostic(
+      "sock s = stream inet\nset s 1️⃣SO_REUSEADR on\n", "check.unknown-option", hint: "SO_REUSEADDR")
     let s = assertDiagnostic("sock s = stream inet\nget s 1️⃣SO_NOTHING_LIKE_IT\n", "check.unknown-option")
     #expect(s.diagnostics.first?.hint?.contains("known options") == true)
   }
 
   @Test func readOnlyOption() {
-    assertDiagnostic("sock s = stream inet\nset s 1️⃣SO_ERROR 0\n", "parse.invalid-value", message: "can only be read")
+    assertDiagnostic(
+      "sock s = stream inet\nset s 1️⃣SO_ERROR 0\n", "parse.invalid-value", message: "can only be read")
   }
 
   @Test func expectWithNoStatementBefore() {
@@ -60,31 +64,37 @@ import Testing
 
   @Test func secondExpect() {
     assertDiagnostic(
-      "sock s = stream inet\nclose s\nexpect ok\n1️⃣expect ok\n", "check.expectation-mismatch", hint: "join alternatives with 'or'")
+      "sock s = stream inet\nclose s\nexpect ok\n1️⃣expect ok\n", "check.expectation-mismatch",
+      hint: "join alternatives with 'or'")
   }
 
   @Test func expectAfterStatementsWithoutResults() {
     assertDiagnostic("net ports 1000 2000\n1️⃣expect ok\n", "check.expectation-mismatch", message: "'net'")
     assertDiagnostic("user nobody\n1️⃣expect ok\n", "check.expectation-mismatch")
-    assertDiagnostic("repeat 2 { sleep 1ms }\n1️⃣expect ok\n", "check.expectation-mismatch", message: "'repeat'")
+    assertDiagnostic(
+      "repeat 2 { sleep 1ms }\n1️⃣expect ok\n", "check.expectation-mismatch", message: "'repeat'")
   }
 
   @Test func pollEventsAfterConnect() {
     assertDiagnostic(
-      "sock s = stream inet\nconnect s 127.0.0.1:80 nonblock\nexpect 1️⃣writable\n", "check.expectation-mismatch",
+      "sock s = stream inet\nconnect s 127.0.0.1:80 nonblock\nexpect 1️⃣writable\n",
+      "check.expectation-mismatch",
       message: "poll events cannot follow 'connect'")
   }
 
   @Test func otherShapeMismatches() {
     assertDiagnostic(
-      "sock s = stream inet\nconnect s 127.0.0.1:80\nexpect 1️⃣timeout\n", "check.expectation-mismatch", hint: "ETIMEDOUT")
+      "sock s = stream inet\nconnect s 127.0.0.1:80\nexpect 1️⃣timeout\n", "check.expectation-mismatch",
+      hint: "ETIMEDOUT")
     assertDiagnostic(
       "sock s = stream inet\npoll s readable timeout 1s\nexpect 1️⃣ok\n", "check.expectation-mismatch")
-    assertDiagnostic("sock s = stream inet\nclose s\nexpect 1️⃣3\n", "check.expectation-mismatch", message: "a number")
+    assertDiagnostic(
+      "sock s = stream inet\nclose s\nexpect 1️⃣3\n", "check.expectation-mismatch", message: "a number")
     assertDiagnostic(
       "sock s = stream inet\nget s SO_ERROR\nexpect 1️⃣0\n", "check.expectation-mismatch", hint: "expect ok")
     assertDiagnostic(
-      "sock s = stream inet\nclose s\nexpect 1️⃣127.0.0.1:80\n", "check.expectation-mismatch", message: "an address")
+      "sock s = stream inet\nclose s\nexpect 1️⃣127.0.0.1:80\n", "check.expectation-mismatch",
+      message: "an address")
     assertDiagnostic("sock s = stream inet\npeer s\nexpect 1️⃣ok\n", "check.expectation-mismatch")
   }
 
@@ -108,19 +118,23 @@ import Testing
 
   @Test func duplicateAlternative() {
     assertDiagnostic(
-      "sock s = stream inet\nconnect s 127.0.0.1:1\nexpect EAGAIN or 1️⃣EWOULDBLOCK\n", "check.duplicate-expectation")
+      "sock s = stream inet\nconnect s 127.0.0.1:1\nexpect EAGAIN or 1️⃣EWOULDBLOCK\n",
+      "check.duplicate-expectation")
   }
 
   @Test func portOutOfRange() {
-    assertDiagnostic("sock s = stream inet\nconnect s 127.0.0.1:1️⃣70000\n", "check.out-of-range", message: "70000")
+    assertDiagnostic(
+      "sock s = stream inet\nconnect s 127.0.0.1:1️⃣70000\n", "check.out-of-range", message: "70000")
     assertDiagnostic("sock s = stream inet6\nbind s [::1]:1️⃣65536\n", "check.out-of-range")
   }
 
   @Test func malformedAddresses() {
-    assertDiagnostic("sock s = stream inet\nconnect s 1️⃣999.1.1.1:80\n", "check.malformed-address", message: "999.1.1.1")
+    assertDiagnostic(
+      "sock s = stream inet\nconnect s 1️⃣999.1.1.1:80\n", "check.malformed-address", message: "999.1.1.1")
     assertDiagnostic("sock s = stream inet6\nconnect s 1️⃣[::1\n", "lex.unterminated-bracket")
     assertDiagnostic("sock s = stream inet6\nconnect s [1️⃣::1::2]:80\n", "check.malformed-address")
-    assertDiagnostic("sock s = stream inet\nconnect s 1️⃣127.0.0.1\n", "check.malformed-address", hint: "127.0.0.1:80")
+    assertDiagnostic(
+      "sock s = stream inet\nconnect s 1️⃣127.0.0.1\n", "check.malformed-address", hint: "127.0.0.1:80")
     assertDiagnostic("sock s = stream inet6\nconnect s 1️⃣[::1]\n", "check.malformed-address", hint: "[::1]:80")
     assertDiagnostic("sock s = stream inet\nconnect s 1️⃣127.0.0.1:8x\n", "lex.malformed")
     assertDiagnostic("sock s = stream inet6\nconnect s [fe80::1%1️⃣]:80\n", "check.malformed-address")
@@ -148,7 +162,8 @@ import Testing
   @Test func pathLimitsComeFromTheContext() {
     let tight = PathLimits(relativePath: 10, absolutePath: 20, abstractName: 5)
     func ids(_ text: String) -> [String] {
-      Parser.parse(SourceFile(name: "t", text: text), context: ParseContext(pathLimits: tight)).diagnostics.map(\.id)
+      Parser.parse(SourceFile(name: "t", text: text), context: ParseContext(pathLimits: tight)).diagnostics
+        .map(\.id)
     }
     #expect(ids("sock s = stream unix\nbind s \"0123456789\"\n").isEmpty)
     #expect(ids("sock s = stream unix\nbind s \"0123456789a\"\n") == ["path.relative-too-long"])

@@ -45,7 +45,9 @@ private func normalized(_ lines: [String]) -> [String] {
       #expect(!expected.isEmpty, "\(name): an invalid fixture must expect at least one diagnostic")
       #expect(actual == expected, "\(name)")
       for d in script.diagnostics {
-        #expect(Int(d.range.end) <= bytes.count && d.range.start <= d.range.end, "\(name): \(d.id) range \(d.range)")
+        #expect(
+          Int(d.range.end) <= bytes.count && d.range.start <= d.range.end, "\(name): \(d.id) range \(d.range)"
+        )
         // Rendering never fails and names the file.
         #expect(DiagnosticRenderer(color: false).render(d, in: script.source).hasPrefix(name + ":"))
       }
@@ -53,14 +55,18 @@ private func normalized(_ lines: [String]) -> [String] {
     }
     // The fixtures exercise the main families of diagnostics.
     let wanted: Set<String> = [
-      "lex.invalid-character", "lex.invalid-utf8", "lex.unterminated-string", "lex.invalid-escape", "lex.malformed",
-      "lex.unterminated-bracket", "lex.bare-ipv6", "lex.empty-abstract", "parse.expected", "parse.unknown-statement",
-      "parse.unclosed-block", "parse.stray-brace", "parse.too-deep", "parse.invalid-value", "check.out-of-range",
+      "lex.invalid-character", "lex.invalid-utf8", "lex.unterminated-string", "lex.invalid-escape",
+      "lex.malformed",
+      "lex.unterminated-bracket", "lex.bare-ipv6", "lex.empty-abstract", "parse.expected",
+      "parse.unknown-statement",
+      "parse.unclosed-block", "parse.stray-brace", "parse.too-deep", "parse.invalid-value",
+      "check.out-of-range",
       "check.malformed-address", "check.undeclared-socket", "check.unknown-errno", "check.unknown-option",
       "check.expect-without-statement", "check.expectation-mismatch", "check.duplicate-expectation",
       "header.unknown-need",
     ]
-    #expect(wanted.subtracting(seenIDs).isEmpty, "not covered by fixtures: \(wanted.subtracting(seenIDs).sorted())")
+    #expect(
+      wanted.subtracting(seenIDs).isEmpty, "not covered by fixtures: \(wanted.subtracting(seenIDs).sorted())")
   }
 
   @Test func everyExpectedFileHasAScript() throws {

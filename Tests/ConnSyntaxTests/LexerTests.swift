@@ -18,7 +18,8 @@ private func single(_ text: String, sourceLocation: SourceLocation = #_sourceLoc
   let (tokens, diags) = Lexer.tokenize(Array(text.utf8))
   #expect(diags.isEmpty, "\(text): \(diags.map(\.id))", sourceLocation: sourceLocation)
   #expect(tokens.count == 2, "\(text) is \(tokens.count - 1) tokens", sourceLocation: sourceLocation)
-  #expect(tokens.first?.start == 0 && tokens.first?.end == UInt32(text.utf8.count), sourceLocation: sourceLocation)
+  #expect(
+    tokens.first?.start == 0 && tokens.first?.end == UInt32(text.utf8.count), sourceLocation: sourceLocation)
   #expect(tokens.last?.kind == .eof, sourceLocation: sourceLocation)
   return tokens.first?.kind
 }
@@ -61,7 +62,9 @@ private func single(_ text: String, sourceLocation: SourceLocation = #_sourceLoc
     #expect(single(word) == .prefix)
   }
 
-  @Test(arguments: [#""""#, #""/run/x.sock""#, #""a\\b""#, #""q\"q""#, #""\n\t\0""#, #""\x41\x7f""#, "\"caf\u{e9}\""])
+  @Test(arguments: [
+    #""""#, #""/run/x.sock""#, #""a\\b""#, #""q\"q""#, #""\n\t\0""#, #""\x41\x7f""#, "\"caf\u{e9}\"",
+  ])
   func strings(_ word: String) {
     #expect(single(word) == .string)
   }
@@ -103,7 +106,8 @@ private func single(_ text: String, sourceLocation: SourceLocation = #_sourceLoc
   }
 
   @Test func blanksIncludeTabsAndCarriageReturns() {
-    #expect(kinds("a\t b\r\nc\u{0B}\u{0C}d") == [.identifier, .identifier, .newline, .identifier, .identifier])
+    #expect(
+      kinds("a\t b\r\nc\u{0B}\u{0C}d") == [.identifier, .identifier, .newline, .identifier, .identifier])
   }
 
   @Test func tokenRangesOfAMixedLine() {

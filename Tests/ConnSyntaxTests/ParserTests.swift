@@ -45,7 +45,9 @@ private let decl = "sock s = stream inet\n"
       sock d = fd 1000
       sock e = file "/dev/null"
       """)
-    let specs: [SocketSpec] = k.compactMap { if case .sock(_, let spec) = $0 { return spec } else { return nil } }
+    let specs: [SocketSpec] = k.compactMap {
+      if case .sock(_, let spec) = $0 { return spec } else { return nil }
+    }
     #expect(
       specs == [
         .socket(SocketKind(.stream, .inet), nonblocking: false),
@@ -67,7 +69,9 @@ private let decl = "sock s = stream inet\n"
         bind s @abstract-name
         bind s unspec
         """)
-    let addrs: [SocketAddress] = k.compactMap { if case .bind(_, let a) = $0 { return a } else { return nil } }
+    let addrs: [SocketAddress] = k.compactMap {
+      if case .bind(_, let a) = $0 { return a } else { return nil }
+    }
     #expect(
       addrs == [
         .inet(.any, port: 0),
@@ -127,7 +131,8 @@ private let decl = "sock s = stream inet\n"
   }
 
   @Test func accept() {
-    guard case .accept(let l, let c, let o)? = lastStatement(decl + "accept s as conn nonblock interrupt 2s") else {
+    guard case .accept(let l, let c, let o)? = lastStatement(decl + "accept s as conn nonblock interrupt 2s")
+    else {
       Issue.record("not an accept")
       return
     }
@@ -162,7 +167,9 @@ private let decl = "sock s = stream inet\n"
   }
 
   @Test func poll() {
-    guard case .poll(_, let ev, let timeout, let o)? = lastStatement(decl + "poll s readable writable rdhup timeout 1.5s interrupt 10ms")
+    guard
+      case .poll(_, let ev, let timeout, let o)? = lastStatement(
+        decl + "poll s readable writable rdhup timeout 1.5s interrupt 10ms")
     else {
       Issue.record("not a poll")
       return
@@ -180,17 +187,22 @@ private let decl = "sock s = stream inet\n"
   }
 
   @Test func singleSocketStatements() {
-    let k = cleanStatements(decl + "peer s\nlocal s\nshutdown s read\nshutdown s write\nshutdown s both\nclose s")
+    let k = cleanStatements(
+      decl + "peer s\nlocal s\nshutdown s read\nshutdown s write\nshutdown s both\nclose s")
     #expect(k.map(\.keyword) == ["sock", "peer", "local", "shutdown", "shutdown", "shutdown", "close"])
-    let hows: [ShutdownHow] = k.compactMap { if case .shutdown(_, let h) = $0 { return h } else { return nil } }
+    let hows: [ShutdownHow] = k.compactMap {
+      if case .shutdown(_, let h) = $0 { return h } else { return nil }
+    }
     #expect(hows == [.read, .write, .both])
   }
 
-  @Test(arguments: [
-    ("250us", 250_000), ("10ms", 10_000_000), ("1.5s", 1_500_000_000), ("2m", 120_000_000_000),
-    ("7ns", 7), ("0.001s", 1_000_000), ("1.0000000004s", 1_000_000_000), ("0.5us", 500), ("60m", 3_600_000_000_000),
-    ("0.25m", 15_000_000_000), ("0.999999999m", 59_999_999_940),
-  ] as [(String, Int64)])
+  @Test(
+    arguments: [
+      ("250us", 250_000), ("10ms", 10_000_000), ("1.5s", 1_500_000_000), ("2m", 120_000_000_000),
+      ("7ns", 7), ("0.001s", 1_000_000), ("1.0000000004s", 1_000_000_000), ("0.5us", 500),
+      ("60m", 3_600_000_000_000),
+      ("0.25m", 15_000_000_000), ("0.999999999m", 59_999_999_940),
+    ] as [(String, Int64)])
   func sleepDurationsInNanoseconds(_ text: String, _ ns: Int64) {
     guard case .sleep(let d, _)? = lastStatement("sleep \(text)") else {
       Issue.record("not a sleep")
@@ -228,7 +240,8 @@ private let decl = "sock s = stream inet\n"
   }
 
   @Test func expectAlternatives() {
-    let e = expectation(decl + "connect s 127.0.0.1:1 nonblock\nexpect EINPROGRESS or EALREADY or ECONNREFUSED within 4s")
+    let e = expectation(
+      decl + "connect s 127.0.0.1:1 nonblock\nexpect EINPROGRESS or EALREADY or ECONNREFUSED within 4s")
     #expect(e?.errnos.members == [.ECONNREFUSED, .EALREADY, .EINPROGRESS])
     #expect(e?.within == .seconds(4))
     #expect(e?.isEmpty == false)
@@ -239,7 +252,8 @@ private let decl = "sock s = stream inet\n"
   }
 
   @Test func expectEventsNumbersAndAddresses() {
-    let ev = expectation(decl + "poll s readable writable timeout 1s\nexpect readable writable or error hup or timeout")
+    let ev = expectation(
+      decl + "poll s readable writable timeout 1s\nexpect readable writable or error hup or timeout")
     #expect(ev?.events == [[.readable, .writable], [.error, .hangup]])
     #expect(ev?.timeout == true)
     let n = expectation("sock s = fd 7\nexpect 7 or EBADF")
@@ -247,7 +261,8 @@ private let decl = "sock s = stream inet\n"
     let a = expectation(decl + "peer s\nexpect 127.0.0.1:80 or [::1]:80 or \"/x\" or @y or unnamed or unspec")
     #expect(
       a?.addresses == [
-        .inet(.loopback, port: 80), .inet6(.loopback, port: 80, scope: nil), .unix("/x"), .abstract("y"), .unix(""),
+        .inet(.loopback, port: 80), .inet6(.loopback, port: 80, scope: nil), .unix("/x"), .abstract("y"),
+        .unix(""),
         .unspec,
       ])
     let sock = expectation(decl + "sock l = stream inet\npeer s\nexpect l")
@@ -338,11 +353,14 @@ private let decl = "sock s = stream inet\n"
   }
 
   @Test func onlyTheFirstErrorOfAStatementIsReported() {
-    assertDiagnostic("sock s = stream inet\nconnect s 1️⃣999.1.1.1:99999 nonblock nonblock bogus [:::]:1 1.2.3.4:99999 = {}\n", "check.malformed-address")
+    assertDiagnostic(
+      "sock s = stream inet\nconnect s 1️⃣999.1.1.1:99999 nonblock nonblock bogus [:::]:1 1.2.3.4:99999 = {}\n",
+      "check.malformed-address")
   }
 
   @Test func trailingJunkAfterAStatement() {
-    assertDiagnostic("sock s = stream inet\nclose s 1️⃣extra\nclose s", "parse.expected", message: "after 'close'")
+    assertDiagnostic(
+      "sock s = stream inet\nclose s 1️⃣extra\nclose s", "parse.expected", message: "after 'close'")
   }
 
   @Test func failedDeclarationDoesNotCascade() {
@@ -390,7 +408,8 @@ private let decl = "sock s = stream inet\n"
 
   @Test func nestingDeeperThanTheLimit() {
     let depth = Parser.maxNesting + 8
-    let text = String(repeating: "repeat 1 {\n", count: depth) + "sleep 1ms\n" + String(repeating: "}\n", count: depth)
+    let text =
+      String(repeating: "repeat 1 {\n", count: depth) + "sleep 1ms\n" + String(repeating: "}\n", count: depth)
     let s = parse(text)
     #expect(s.diagnostics.map(\.id) == ["parse.too-deep"])
     let (line, _) = s.source.location(of: s.diagnostics.first?.range.start ?? 0)
@@ -423,7 +442,9 @@ private let decl = "sock s = stream inet\n"
   }
 
   @Test func aMillionBalancedBraces() {
-    let bytes = [UInt8](repeating: UInt8(ascii: "{"), count: 500_000) + [UInt8](repeating: UInt8(ascii: "}"), count: 500_000)
+    let bytes =
+      [UInt8](repeating: UInt8(ascii: "{"), count: 500_000)
+      + [UInt8](repeating: UInt8(ascii: "}"), count: 500_000)
     let s = parse(bytes: bytes)
     #expect(s.diagnostics.contains { $0.id == "parse.too-deep" })
     #expect(s.diagnostics.count <= Parser.maxDiagnostics + 1)

@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct RenderTests {
   @Test func plainRendering() {
-    let file = SourceFile(name: "demo.conn", text: "sock s = stream inet\nconnect s 127.0.0.1:80\nexpect ECONREFUSED\n")
+    let file = SourceFile(
+      name: "demo.conn", text: "sock s = stream inet\nconnect s 127.0.0.1:80\nexpect ECONREFUSED\n")
     let script = Parser.parse(file)
     #expect(script.diagnostics.count == 1)
     guard let d = script.diagnostics.first else { return }
@@ -74,7 +75,9 @@ import Testing
     #expect(lines[1].utf8.count < 200)
     // The caret sits under 'bogus'.
     let caret = lines[2].firstIndex(of: "^").map { lines[2].distance(from: lines[2].startIndex, to: $0) }
-    let word = lines[1].range(of: "bogus").map { lines[1].distance(from: lines[1].startIndex, to: $0.lowerBound) }
+    let word = lines[1].range(of: "bogus").map {
+      lines[1].distance(from: lines[1].startIndex, to: $0.lowerBound)
+    }
     #expect(caret != nil && caret == word)
   }
 }

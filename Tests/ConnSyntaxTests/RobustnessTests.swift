@@ -45,14 +45,17 @@ private let interesting: [[UInt8]] = [
   [UInt8(ascii: "{")], [UInt8(ascii: "}")], [UInt8(ascii: "[")], [UInt8(ascii: "]")], [UInt8(ascii: "\"")],
   [UInt8(ascii: "@")], [UInt8(ascii: ";")], [UInt8(ascii: "\n")], [0], [0xFF], [UInt8(ascii: "\\")],
   [UInt8(ascii: "#")], [UInt8(ascii: ":")], [UInt8(ascii: "%")], [UInt8(ascii: "/")], [UInt8(ascii: ".")],
-  [UInt8(ascii: "=")], [UInt8(ascii: "\r")], [0xC3], [0xE2, 0x82], Array("repeat 9 {".utf8), Array("expect".utf8),
+  [UInt8(ascii: "=")], [UInt8(ascii: "\r")], [0xC3], [0xE2, 0x82], Array("repeat 9 {".utf8),
+  Array("expect".utf8),
   Array("999999999999999999999".utf8), Array("0.999999999m".utf8), Array("::".utf8), Array("\\x".utf8),
 ]
 
 /// Words of the language and edge-case values, for grammar-shaped random input.
 private let words: [String] = [
-  "sock", "s", "=", "stream", "dgram", "inet", "inet6", "unix", "fd", "file", "connect", "bind", "listen", "backlog",
-  "accept", "as", "set", "get", "poll", "peer", "local", "shutdown", "both", "close", "sleep", "expect", "net",
+  "sock", "s", "=", "stream", "dgram", "inet", "inet6", "unix", "fd", "file", "connect", "bind", "listen",
+  "backlog",
+  "accept", "as", "set", "get", "poll", "peer", "local", "shutdown", "both", "close", "sleep", "expect",
+  "net",
   "route", "addr", "ports", "user", "root", "repeat", "{", "}", ";", "\n", "ok", "or", "within", "timeout",
   "unnamed", "unspec", "badptr", "nonblock", "interrupt", "len", "readable", "writable", "hup", "EAGAIN",
   "EWOULDBLOCK", "ECONNREFUSED", "EFOO", "SO_LINGER", "SO_ERROR", "SO_RCVTIMEO", "on", "off", "unreachable",
@@ -84,7 +87,9 @@ private func mutate(_ input: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
       let n = 1 + rng.below(min(16, b.count - i))
       b.removeSubrange(i..<(i + n))
     default:  // overwrite with a random byte
-      if b.isEmpty { b.append(UInt8(truncatingIfNeeded: rng.next())) } else {
+      if b.isEmpty {
+        b.append(UInt8(truncatingIfNeeded: rng.next()))
+      } else {
         b[rng.below(b.count)] = UInt8(truncatingIfNeeded: rng.next())
       }
     }
@@ -188,7 +193,8 @@ private func check(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLo
   }
 
   @Test func tenMegabyteString() {
-    let bytes = Array("sock s = stream unix\nbind s \"".utf8) + [UInt8](repeating: UInt8(ascii: "p"), count: 10 << 20)
+    let bytes =
+      Array("sock s = stream unix\nbind s \"".utf8) + [UInt8](repeating: UInt8(ascii: "p"), count: 10 << 20)
     let s = parse(bytes: bytes)
     #expect(s.diagnostics.map(\.id) == ["lex.unterminated-string"])
   }

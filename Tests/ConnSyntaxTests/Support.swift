@@ -83,7 +83,8 @@ func assertDiagnostics(
       #expect(d.message.contains(m), "message of \(e.id): \(d.message)", sourceLocation: sourceLocation)
     }
     if let h = e.hint {
-      #expect(d.hint?.contains(h) == true, "hint of \(e.id): \(d.hint ?? "nil")", sourceLocation: sourceLocation)
+      #expect(
+        d.hint?.contains(h) == true, "hint of \(e.id): \(d.hint ?? "nil")", sourceLocation: sourceLocation)
     }
   }
   for d in script.diagnostics {
@@ -100,7 +101,8 @@ func assertDiagnostic(
   _ marked: String, _ id: String, message: String? = nil, hint: String? = nil,
   sourceLocation: SourceLocation = #_sourceLocation
 ) -> Script {
-  assertDiagnostics(marked, [ExpectedDiagnostic(id, message: message, hint: hint)], sourceLocation: sourceLocation)
+  assertDiagnostics(
+    marked, [ExpectedDiagnostic(id, message: message, hint: hint)], sourceLocation: sourceLocation)
 }
 
 // MARK: - Parsing shortcuts
@@ -136,7 +138,8 @@ func lastStatement(_ text: String, sourceLocation: SourceLocation = #_sourceLoca
 }
 
 /// The expectation in `<prefix>\nexpect <alternatives>`, parsed clean.
-func expectation(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> ConnSyntax.Expectation? {
+func expectation(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> ConnSyntax.Expectation?
+{
   guard case .expect(let e)? = lastStatement(text, sourceLocation: sourceLocation) else {
     Issue.record("last statement is not an expect", sourceLocation: sourceLocation)
     return nil

@@ -6,7 +6,9 @@ import Testing
 
 /// Addresses go into a sockaddr and come back out as the language writes them.
 @Suite struct SockAddrTests {
-  func roundTrip(_ a: SocketAddress, dir: String = "/tmp/conn-abcdef", prefix: String = "conn.1.2.") -> (SocketAddress, Int) {
+  func roundTrip(_ a: SocketAddress, dir: String = "/tmp/conn-abcdef", prefix: String = "conn.1.2.") -> (
+    SocketAddress, Int
+  ) {
     var sa = SockAddr()
     let len = sa.encode(a, dir: { dir }, abstractPrefix: prefix)
     return (sa.decode(len, dir: dir, abstractPrefix: prefix), Int(len))

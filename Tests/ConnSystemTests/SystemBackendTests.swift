@@ -20,7 +20,9 @@ import Testing
     var byte: UInt8 = 0
     let start = Date()
     #expect(throws: BackendError.timedOut(.milliseconds(50))) {
-      _ = try timer.bounded(mayBlock: true, interrupt: nil, limit: .milliseconds(50)) { Int32(read(fds[0], &byte, 1)) }
+      _ = try timer.bounded(mayBlock: true, interrupt: nil, limit: .milliseconds(50)) {
+        Int32(read(fds[0], &byte, 1))
+      }
     }
     #expect(Date().timeIntervalSince(start) < 2)
     let (rc, err) = try timer.bounded(mayBlock: true, interrupt: .milliseconds(20), limit: .seconds(5)) {
@@ -44,7 +46,9 @@ import Testing
     let b = SystemBackend()
     ReservedDescriptors.add(1234, as: "a test's pipe")
     defer { ReservedDescriptors.remove(1234) }
-    #expect(throws: BackendError.refused("descriptor 1234 is conn's own (a test's pipe); a scenario may not use it")) {
+    #expect(
+      throws: BackendError.refused("descriptor 1234 is conn's own (a test's pipe); a scenario may not use it")
+    ) {
       try b.adopt(1234)
     }
     try b.adopt(999)
@@ -58,9 +62,13 @@ import Testing
     var lines: [String] = []
     b.trace = { lines.append($0.description) }
     try b.beginScenario(netRules: [])
-    guard case .number(let fd) = b.socket(SocketKind(.stream, .unix), nonblocking: false) else { throw Failed() }
+    guard case .number(let fd) = b.socket(SocketKind(.stream, .unix), nonblocking: false) else {
+      throw Failed()
+    }
     #expect(b.bind(Descriptor(fd), .unix(dir + "/mine.sock")) == .ok)
-    guard case .number(let fd2) = b.socket(SocketKind(.stream, .unix), nonblocking: false) else { throw Failed() }
+    guard case .number(let fd2) = b.socket(SocketKind(.stream, .unix), nonblocking: false) else {
+      throw Failed()
+    }
     #expect(b.bind(Descriptor(fd2), .unix(dir + "/replaced.sock")) == .ok)
     // Someone else's file now stands at the second path: it is not the scenario's to remove.
     unlink(dir + "/replaced.sock")
@@ -74,7 +82,9 @@ import Testing
   @Test func relativePathsLiveInAPrivateDirectoryThatGoesAway() throws {
     let b = SystemBackend()
     try b.beginScenario(netRules: [])
-    guard case .number(let fd) = b.socket(SocketKind(.dgram, .unix), nonblocking: false) else { throw Failed() }
+    guard case .number(let fd) = b.socket(SocketKind(.dgram, .unix), nonblocking: false) else {
+      throw Failed()
+    }
     #expect(b.bind(Descriptor(fd), .unix("here.sock")) == .ok)
     #expect(b.localName(Descriptor(fd)) == .address(.unix("here.sock")))
     let before = try FileManager.default.contentsOfDirectory(atPath: "/tmp").filter { $0.hasPrefix("conn-") }
@@ -88,7 +98,9 @@ import Testing
     var lines: [String] = []
     b.trace = { lines.append($0.description) }
     try b.beginScenario(netRules: [])
-    guard case .number(let fd) = b.socket(SocketKind(.stream, .inet), nonblocking: true) else { throw Failed() }
+    guard case .number(let fd) = b.socket(SocketKind(.stream, .inet), nonblocking: true) else {
+      throw Failed()
+    }
     _ = b.bind(Descriptor(fd), .inet(.loopback, port: 0))
     _ = try b.getOption(Descriptor(fd), .SO_ERROR)
     _ = b.close(Descriptor(fd))

@@ -1,0 +1,73 @@
+import ConnSyntax
+
+// `expect`: whether the last outcome is one of the alternatives, whether the call was quick
+// enough for `within`, and the failures that say what was expected and what came back, with the
+// errno's meaning for connect(2).
+
+extension Interpreter {
+  /// The errno's meaning for connect(2), for outcomes of connect or of SO_ERROR (a pending
+  /// connect's result); other calls' errnos get no connect-specific text.
+  func explanation(_ o: Outcome, from kind: StatementKind?) -> String? {
+    switch kind {
+    case .connect?, .get(_, .SO_ERROR)?: break
+    default: return nil
+    }
+    if case .failure(let e) = o {
+      let info = ErrnoCatalog.info(e)
+      guard let m = info.meaning else { return nil }
+      return "\(e.name) from connect(2): \(m)" + (info.linuxNote.map { " (Linux: \($0))" } ?? "")
+    }
+    return nil
+  }
+
+  func unexpected(_ o: Outcome, _ st: Statement, _ source: SourceFile) -> Failure {
+    Failure(
+      kind: .unexpectedErrno,
+      message: "unexpected \(o.expectationText) from '\(st.kind.keyword)' (no 'expect' names it)",
+      range: st.range, source: source, expected: "success", actual: o.description,
+      explanation: explanation(o, from: st.kind))
+  }
+
+  func matches(_ e: Expectation, _ o: Outcome, sockets: [Slot]) -> Bool {
+    switch o {
+    case .ok: return e.ok
+    case .number(let n): return e.ok || e.numbers.contains(n)
+    case .failure(let err): return e.errnos.contains(err)
+    case .unknownErrno: return false
+    case .events(let ev): return e.events.contains { ev.isSuperset(of: $0) }
+    case .pollTimeout: return e.timeout
+    case .address(let a):
+      if e.addresses.contains(a) { return true }
+      for s in sockets {
+        let fd = fds[Int(s)]
+        if fd >= 0, case .address(let bound) = backend.localName(fd), bound == a { return true }
+      }
+      return false
+    }
+  }
+
+  func check(_ p: Program, _ at: Int, _ index: Int32) throws(Failure) {
+    let e = p.expectations[Int(index)]
+    let st = p.statements[at]
+    guard let o = lastOutcome else {
+      throw Failure(
+        kind: .runtime, message: "nothing to check: no statement ran before this 'expect'", range: st.range,
+        source: p.source)
+    }
+    if !matches(e, o, sockets: p.expectedSockets[index] ?? []) {
+      let wanted = p.source.text(e.textRange)
+      throw Failure(
+        kind: .expectation, message: "expected \(wanted), got \(o.expectationText)", range: e.textRange,
+        source: p.source, expected: wanted, actual: o.description,
+        explanation: explanation(o, from: lastStatement))
+    }
+    if let w = e.within, lastElapsed > w {
+      throw Failure(
+        kind: .tooSlow,
+        message:
+          "the call took \(lastElapsed.humanDescription), more than the \(w.description) allowed by 'within'",
+        range: st.range, source: p.source, expected: "within \(w.description)",
+        actual: lastElapsed.humanDescription)
+    }
+  }
+}
