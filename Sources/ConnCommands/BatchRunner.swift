@@ -14,6 +14,8 @@ package struct BatchOptions: Sendable {
   package var runner = RunnerOptions()
   /// Arguments that make a worker run with the same options as this process.
   package var workerArguments: [String] = []
+  /// The executable a worker runs: this one (tests, which are not conn, name the built binary).
+  package var workerExecutable = Subprocess.currentExecutable
   package init() {}
 }
 
@@ -87,7 +89,7 @@ package final class BatchRunner {
   }
 
   private func spawn() -> Worker? {
-    Subprocess(path: Subprocess.currentExecutable, arguments: ["run", "--worker"] + options.workerArguments)
+    Subprocess(path: options.workerExecutable, arguments: ["run", "--worker"] + options.workerArguments)
       .map(Worker.init)
   }
 

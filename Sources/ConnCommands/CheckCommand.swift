@@ -4,7 +4,7 @@ import ConnSyntax
 import ConnSystem
 
 /// `conn check`: parse and check files without running anything.
-package struct CheckCommand: ParsableCommand {
+package struct CheckCommand: ConsoleCommand {
   package static let configuration = CommandConfiguration(
     commandName: "check",
     abstract: "Check scenario files for errors without running them.",
@@ -28,25 +28,25 @@ package struct CheckCommand: ParsableCommand {
     if paths.isEmpty { throw ValidationError("give at least one file or directory to check") }
   }
 
-  package func run() throws {
+  package func execute(_ console: Console) throws {
     let (files, missing) = expandPaths(paths)
-    let color = Host.wantsColor(onError: true)
+    let color = console.errorColor
     var failed = 0
     for m in missing {
-      Host.printErr("error: \(m): no such file or directory\n")
+      console.err("error: \(m): no such file or directory\n")
       failed += 1
     }
     if files.isEmpty && missing.isEmpty {
-      Host.printErr("error: no .conn files found in \(paths.joined(separator: " "))\n")
+      console.err("error: no .conn files found in \(paths.joined(separator: " "))\n")
       throw ExitCode(2)
     }
     for f in files {
       let loaded = LoadedScenario.load(f)
       if loaded.script.diagnostics.isEmpty {
-        if !quiet { Host.printOut("\(f): ok\n") }
+        if !quiet { console.out("\(f): ok\n") }
       } else {
         if loaded.script.hasErrors { failed += 1 }
-        Host.printErr(renderDiagnostics(loaded.script, color: color))
+        console.err(renderDiagnostics(loaded.script, color: color))
       }
     }
     if failed > 0 { throw ExitCode(1) }

@@ -26,29 +26,39 @@ package struct ConnMain: ParsableCommand {
 
   package init() {}
 
-  /// Entry point used by the executable: maps ArgumentParser's usage errors to exit code 2.
+  /// Entry point used by the executable: moves the tool's own streams out of the scenarios'
+  /// reach, runs the command, exits with its code.
   package static func mainEntry(_ arguments: [String]? = nil) -> Never {
     Host.unblockSignals()
     let given = arguments ?? Array(CommandLine.arguments.dropFirst())
+    // `conn` alone on a terminal starts the REPL.
+    let args = given.isEmpty && Host.inputIsTerminal ? ["repl"] : given
+    Host.exit(main(args, console: .standard, beforeRun: { StandardStreams.protect() }))
+  }
+
+  /// Parses and runs a command line; returns the exit code. Usage errors are code 2, as the
+  /// help says (ArgumentParser's own is 64).
+  package static func main(_ args: [String], console: Console, beforeRun: () -> Void = {}) -> Int32 {
     do {
-      // `conn` alone on a terminal starts the REPL.
-      var command = try parseAsRoot(given.isEmpty && Host.inputIsTerminal ? ["repl"] : given)
-      // From here on, descriptors 0, 1 and 2 are the scenarios'; the tool writes to its own.
-      StandardStreams.protect()
-      try command.run()
-      Host.exit(0)
+      var command = try parseAsRoot(args)
+      beforeRun()
+      if let c = command as? any ConsoleCommand {
+        try c.execute(console)
+      } else {
+        try command.run()
+      }
+      return 0
     } catch let code as ExitCode {
-      Host.exit(code.rawValue)
+      return code.rawValue
     } catch {
       let code = exitCode(for: error)
       let message = fullMessage(for: error)
       if code == .success {
-        Host.printOut(message + "\n")
-        Host.exit(0)
+        console.out(message + "\n")
+        return 0
       }
-      Host.printErr(message + "\n")
-      // ArgumentParser reports validation errors with code 64 (EX_USAGE); conn documents 2.
-      Host.exit(code.rawValue == 64 || code.rawValue == 1 ? 2 : code.rawValue)
+      console.err(message + "\n")
+      return code.rawValue == 64 || code.rawValue == 1 ? 2 : code.rawValue
     }
   }
 }

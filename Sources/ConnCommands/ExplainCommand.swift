@@ -5,7 +5,7 @@ import ConnSyntax
 import ConnSystem
 
 /// `conn explain ERRNO`: what an errno means for connect(2), and a scenario that provokes it.
-package struct ExplainCommand: ParsableCommand {
+package struct ExplainCommand: ConsoleCommand {
   package static let configuration = CommandConfiguration(
     commandName: "explain",
     abstract: "Explain what an errno means for connect(2), with a scenario that provokes it.",
@@ -21,10 +21,10 @@ package struct ExplainCommand: ParsableCommand {
 
   package init() {}
 
-  package func run() throws {
+  package func execute(_ console: Console) throws {
     guard let arg = errno else {
       for info in ErrnoCatalog.connectErrnos {
-        Host.printOut("\(pad(info.errno.name, 16))\(info.summary)\n")
+        console.out("\(pad(info.errno.name, 16))\(info.summary)\n")
       }
       return
     }
@@ -33,15 +33,15 @@ package struct ExplainCommand: ParsableCommand {
       ?? Errno(name: arg.uppercased())
     guard let e else {
       let suggestion = closestName(to: arg, in: Errno.allCases.map(\.name))
-      Host.printErr(
+      console.err(
         "error: unknown errno '\(arg)'" + (suggestion.map { "; did you mean \($0)?" } ?? "") + "\n")
       throw ExitCode(2)
     }
-    Host.printOut(explanation(e))
+    console.out(explanation(e))
   }
 }
 
-/// The text of `conn explain`, shared with the REPL's `:explain`.
+/// The text of `conn explain ERRNO`.
 package func explanation(_ e: Errno) -> String {
   let info = ErrnoCatalog.info(e)
   var out = "\(e.name) (\(platformErrnoNumber(e)) on this system): \(info.summary)\n"

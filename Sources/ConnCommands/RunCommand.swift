@@ -5,7 +5,7 @@ import ConnSyntax
 import ConnSystem
 
 /// `conn run`: run scenario files and report each, for people and for CI.
-package struct RunCommand: ParsableCommand {
+package struct RunCommand: ConsoleCommand {
   package static let configuration = CommandConfiguration(
     commandName: "run",
     abstract: "Run scenario files and check every answer.",
@@ -120,20 +120,20 @@ package struct RunCommand: ParsableCommand {
     return o
   }
 
-  package func run() throws {
+  package func execute(_ console: Console) throws {
     if worker { return runWorker() }
     var (files, missing) = expandPaths(paths)
-    for m in missing { Host.printErr("error: \(m): no such file or directory\n") }
+    for m in missing { console.err("error: \(m): no such file or directory\n") }
     if let f = filter { files = files.filter { matchesFilter($0, f) } }
     if let (k, n) = try parsedShard() { files = selectShard(files, index: k, of: n) }
     if files.isEmpty {
-      Host.printErr(
+      console.err(
         "error: no scenario found in \(paths.joined(separator: " "))\(filter.map { " matching '\($0)'" } ?? "")\n"
       )
       throw ExitCode(2)
     }
 
-    let colorOut = Host.wantsColor()
+    let colorOut = console.color
     // The report itself goes to stdout unless --output names a file.
     let humanOnStdout = format == .human || output != nil
     var batch = BatchOptions()
@@ -151,7 +151,8 @@ package struct RunCommand: ParsableCommand {
     // Live progress on a terminal; plain status lines, in input order, otherwise.
     let total = files.count * repeatCount
     let progress = RunProgress(
-      files: files, repeatCount: repeatCount, color: colorOut, live: humanOnStdout && Host.outputIsTerminal)
+      files: files, repeatCount: repeatCount, color: colorOut,
+      live: humanOnStdout && console.outputIsTerminal, console: console)
     if humanOnStdout {
       runner.onStart = { progress.started($0) }
       runner.onResult = { done, task, report in progress.finished(task: task, done: done, report) }
@@ -168,11 +169,11 @@ package struct RunCommand: ParsableCommand {
         do throws(HostError) {
           try Host.writeFile(output, document)
         } catch {
-          Host.printErr("error: --output: \(error.description)\n")
+          console.err("error: --output: \(error.description)\n")
           throw ExitCode(2)
         }
       } else {
-        Host.printOut(document)
+        console.out(document)
       }
     }
     let failed = summary.failed + summary.errors + missing.count + (strictSkips ? summary.skipped : 0)

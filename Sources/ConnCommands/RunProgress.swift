@@ -13,12 +13,14 @@ final class RunProgress {
   private let repeatCount: Int
   private let color: Bool
   private let live: Bool
+  private let console: Console
   private var printedUpTo = 0
   private var finished: [Int: ScenarioReport] = [:]
   private var completed = 0
   private let spool = TraceSpool()
 
-  init(files: [String], repeatCount: Int, color: Bool, live: Bool) {
+  init(files: [String], repeatCount: Int, color: Bool, live: Bool, console: Console) {
+    self.console = console
     self.files = files
     self.repeatCount = repeatCount
     self.color = color
@@ -31,12 +33,12 @@ final class RunProgress {
   /// Prints `s` below the live line (which is cleared first).
   private func emit(_ s: String) {
     if s.isEmpty { return }
-    if live { Host.printOut("\r\u{1B}[K") }
-    Host.printOut(s)
+    if live { console.out("\r\u{1B}[K") }
+    console.out(s)
   }
 
   func started(_ path: String) {
-    if live { Host.printOut("\r\u{1B}[K[\(completed + 1)/\(total)] \(path)") }
+    if live { console.out("\r\u{1B}[K[\(completed + 1)/\(total)] \(path)") }
   }
 
   func trace(task: Int, _ line: String) {
@@ -64,13 +66,13 @@ final class RunProgress {
 
   /// Whatever was not printed yet (all of it with --repeat), then the tail.
   func end(_ reports: [ScenarioReport], _ summary: RunSummary) {
-    if live { Host.printOut("\r\u{1B}[K") }
+    if live { console.out("\r\u{1B}[K") }
     var rest = ""
     for (i, r) in reports.enumerated().dropFirst(printedUpTo) {
       for k in 0..<repeatCount { spool.drain(i * repeatCount + k) { rest += $0 } }
       rest += Reporters.statusLine(r, color: color) + "\n"
     }
-    Host.printOut(rest + Reporters.humanTail(reports, summary, color: color))
+    console.out(rest + Reporters.humanTail(reports, summary, color: color))
     spool.removeAll()
   }
 }

@@ -10,14 +10,14 @@ import Testing
 extension KernelTests {
   @Suite(.serialized) struct CommandLineTests {
     @Test func helpListsEverySubcommand() throws {
-      let r = try runConn(["--help"])
+      let r = runInProcess(["--help"])
       #expect(r.status == 0)
       for sub in ["run", "check", "explain"] { #expect(r.stdout.contains("  \(sub)"), "--help lacks \(sub)") }
       #expect(r.stdout.contains("Exit codes"))
     }
 
     @Test func versionPrints() throws {
-      let r = try runConn(["--version"])
+      let r = runInProcess(["--version"])
       #expect(r.status == 0)
       #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == connVersion)
     }
@@ -27,7 +27,7 @@ extension KernelTests {
       defer { try? FileManager.default.removeItem(atPath: dir) }
       write(
         "sock s = stream inet; connect s 127.0.0.1:80 nonblock; expect EINPROGRESS\n", to: dir + "/ok.conn")
-      let r = try runConn(["check", dir + "/ok.conn"])
+      let r = runInProcess(["check", dir + "/ok.conn"])
       #expect(r.status == 0)
       #expect(r.stderr.isEmpty)
     }
@@ -36,7 +36,7 @@ extension KernelTests {
       let dir = temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: dir) }
       write("sock s = stream inet\nconnect s 127.0.0.1:80\nexpect ECONREFUSED\n", to: dir + "/bad.conn")
-      let r = try runConn(["check", dir + "/bad.conn"])
+      let r = runInProcess(["check", dir + "/bad.conn"])
       #expect(r.status == 1)
       #expect(r.stderr.contains("bad.conn:3:8: error: unknown errno name 'ECONREFUSED'"))
       #expect(r.stderr.contains("         ^~~~~~~~~~~"))
@@ -47,13 +47,13 @@ extension KernelTests {
     @Test func checkOnMissingFileAndDirectory() throws {
       let dir = temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: dir) }
-      let missing = try runConn(["check", dir + "/nope.conn"])
+      let missing = runInProcess(["check", dir + "/nope.conn"])
       #expect(missing.status == 1)
       #expect(missing.stderr.contains("no such file or directory"))
-      let empty = try runConn(["check", dir])
+      let empty = runInProcess(["check", dir])
       #expect(empty.status == 2)
       #expect(empty.stderr.contains("no .conn files"))
-      let usage = try runConn(["check"])
+      let usage = runInProcess(["check"])
       #expect(usage.status == 2)
     }
 
@@ -69,7 +69,7 @@ extension KernelTests {
       write(
         "sock l = stream inet\nbind l 127.0.0.1:0\nsock s = stream inet\nconnect s l\nexpect ECONNREFUSED\n",
         to: dir + "/a.conn")
-      let r = try runConn(["run", dir])
+      let r = runInProcess(["run", dir])
       #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
       #expect(r.stdout.contains("PASS  \(dir)/a.conn ("))
       #expect(r.stdout.contains("1 passed, 0 failed, 0 skipped"))
@@ -81,7 +81,7 @@ extension KernelTests {
       write(
         "sock l = stream inet\nbind l 127.0.0.1:0\nsock s = stream inet\nconnect s l\nexpect EINPROGRESS\n",
         to: dir + "/f.conn")
-      let r = try runConn(["run", dir + "/f.conn"])
+      let r = runInProcess(["run", dir + "/f.conn"])
       #expect(r.status == 1)
       #expect(r.stdout.contains("FAIL  \(dir)/f.conn ("))
       #expect(r.stdout.contains("f.conn:5:8: FAIL: expected EINPROGRESS, got ECONNREFUSED"))
@@ -94,7 +94,7 @@ extension KernelTests {
       defer { try? FileManager.default.removeItem(atPath: dir) }
       write(
         "sock s = stream inet; connect s 127.0.0.1:80 nonblock; expect EINPROGRESS\n", to: dir + "/v.conn")
-      let r = try runConn(["run", "-v", dir + "/v.conn"])
+      let r = runInProcess(["run", "-v", dir + "/v.conn"])
       #expect(r.status == 0)
       #expect(
         r.stdout.contains("connect(3, {inet 127.0.0.1:80}, 16) = -1 EINPROGRESS (Operation now in progress)")
@@ -104,9 +104,9 @@ extension KernelTests {
     @Test func runWithNothingToRunExitsTwo() throws {
       let dir = temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: dir) }
-      #expect(try runConn(["run", dir]).status == 2)
-      #expect(try runConn(["run"]).status == 2)
-      #expect(try runConn(["run", "--timeout", "soon", dir]).status == 2)
+      #expect(runInProcess(["run", dir]).status == 2)
+      #expect(runInProcess(["run"]).status == 2)
+      #expect(runInProcess(["run", "--timeout", "soon", dir]).status == 2)
     }
 
     /// Safety: a destination outside loopback is refused before the syscall, with its address named.
@@ -125,12 +125,12 @@ extension KernelTests {
     }
 
     @Test func explainPrintsMeaningAndScenario() throws {
-      let r = try runConn(["explain", "ECONNREFUSED"])
+      let r = runInProcess(["explain", "ECONNREFUSED"])
       #expect(r.status == 0)
       #expect(r.stdout.contains("ECONNREFUSED (111 on this system): Connection refused"))
       #expect(r.stdout.contains("From connect(2):"))
       #expect(r.stdout.contains("A scenario that provokes it:"))
-      let bad = try runConn(["explain", "ECONREFUSED"])
+      let bad = runInProcess(["explain", "ECONREFUSED"])
       #expect(bad.status == 2)
       #expect(bad.stderr.contains("did you mean ECONNREFUSED?"))
     }

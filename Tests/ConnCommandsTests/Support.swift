@@ -55,8 +55,8 @@ func runConn(
   // Output goes to files, so a large output can never block the child on a full pipe.
   let dir = temporaryDirectory()
   defer { try? FileManager.default.removeItem(atPath: dir) }
-  FileManager.default.createFile(atPath: dir + "/out", contents: nil)
-  FileManager.default.createFile(atPath: dir + "/err", contents: nil)
+  _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
+  _ = FileManager.default.createFile(atPath: dir + "/err", contents: nil)
   let out = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
   let err = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
   let input = Pipe()
@@ -82,6 +82,20 @@ func runConn(
     stderr: String(decoding: errData, as: UTF8.self))
 }
 
+/// Runs a conn command line in this process, through `ConnMain.main`, with its output collected
+/// (the commands are a library; only what needs a process of its own spawns the binary). A run
+/// must stay in this process: one scenario file, or `-j 1`.
+func runInProcess(_ args: [String]) -> ProcessResult {
+  final class Collected: @unchecked Sendable {
+    var out = ""
+    var err = ""
+  }
+  let c = Collected()
+  let console = Console(out: { c.out += $0 }, err: { c.err += $0 })
+  let status = ConnMain.main(args, console: console)
+  return ProcessResult(status: status, stdout: c.out, stderr: c.err)
+}
+
 /// A fresh temporary directory, removed by the caller.
 func temporaryDirectory() -> String {
   let path = NSTemporaryDirectory() + "conn-test-" + UUID().uuidString
@@ -90,7 +104,7 @@ func temporaryDirectory() -> String {
 }
 
 func write(_ text: String, to path: String) {
-  FileManager.default.createFile(atPath: path, contents: text.data(using: .utf8))
+  _ = FileManager.default.createFile(atPath: path, contents: text.data(using: .utf8))
 }
 
 /// Every scenario of the corpus, relative to the package root.
