@@ -29,6 +29,38 @@ extension SimBackend {
     return .success(addr)
   }
 
+  /// bind(2) for TCP and UDP: the address rules, then the port (a free ephemeral one for port
+  /// 0, else the conflict check).
+  func inetBind<S: InetSocket>(
+    _ h: Handle, _ address: SocketAddress, in table: inout SocketTable<S>, ports: inout PortTable, datagram: Bool
+  ) -> Outcome {
+    switch inetBindAddress(table[h].common, address) {
+    case .failure(let e): return .failure(e)
+    case .success(let addr):
+      var port = addr.port ?? 0
+      if port == 0 {
+        guard let p = ports.ephemeral(in: network.ephemeral) else { return .failure(.EADDRINUSE) }
+        port = p
+      } else if portConflict(h, addr, in: table, ports: ports, datagram: datagram) {
+        return .failure(.EADDRINUSE)
+      }
+      Self.setLocal(h, withPort(addr, port), in: &table, ports: &ports)
+      table[h].common.userBound = true
+      return .ok
+    }
+  }
+
+  /// Changes a socket's local address, keeping its protocol's port table in step.
+  static func setLocal<S: InetSocket>(_ h: Handle, _ a: SocketAddress?, in table: inout SocketTable<S>, ports: inout PortTable) {
+    let old = table[h].common.localPort
+    let new = a?.port ?? 0
+    if old != new {
+      ports.remove(h, port: old)
+      ports.add(h, port: new)
+    }
+    table[h].common.local = a
+  }
+
   /// bind(2)'s port check: EADDRINUSE unless both sides agreed to share (SO_REUSEADDR with no
   /// listener among them for TCP, or SO_REUSEPORT).
   func portConflict<S: InetSocket>(

@@ -42,6 +42,13 @@ struct CommonState {
   }
 
   var localPort: UInt16 { local?.port ?? 0 }
+
+  /// The connection ended with an error (a reset, a timeout): sk_err set, closed both ways.
+  mutating func ended(by e: Errno) {
+    error = e
+    shutRead = true
+    shutWrite = true
+  }
 }
 
 /// What setsockopt stores, with Linux's defaults.

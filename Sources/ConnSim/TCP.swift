@@ -167,9 +167,7 @@ extension SimBackend {
   /// The connect failed (RST or timeout): sk_err set, the socket closed for both directions.
   private func tcpFail(_ h: Handle, _ e: Errno) {
     tcp[h].state = .closed
-    tcp[h].common.error = e
-    tcp[h].common.shutRead = true
-    tcp[h].common.shutWrite = true
+    tcp[h].common.ended(by: e)
     tcp[h].peer = nil
     tcp[h].target = nil
     if !tcp[h].common.userBound, let l = tcp[h].common.local { setLocal(h, withPort(l, 0)) }
@@ -246,13 +244,7 @@ extension SimBackend {
   /// ECONNRESET) and dropped.
   private func stopListening(_ h: Handle) {
     for child in tcp[h].acceptQueue where tcp.contains(child) {
-      if let c = tcp[child].remote, tcp.contains(c) {
-        tcp[c].state = .closed
-        tcp[c].common.error = .ECONNRESET
-        tcp[c].common.shutRead = true
-        tcp[c].common.shutWrite = true
-        tcp[c].remote = nil
-      }
+      if let c = tcp[child].remote, tcp.contains(c) { resetConnection(c) }
       setLocal(child, nil)
       tcp.remove(child)
     }
@@ -261,10 +253,8 @@ extension SimBackend {
 
   /// The other end of a connection that is being reset.
   private func resetConnection(_ r: Handle) {
-    tcp[r].common.error = .ECONNRESET
+    tcp[r].common.ended(by: .ECONNRESET)
     tcp[r].state = .closed
-    tcp[r].common.shutRead = true
-    tcp[r].common.shutWrite = true
     tcp[r].remote = nil
   }
 
@@ -310,32 +300,10 @@ extension SimBackend {
 
   // MARK: - Ports
 
-  /// Changes a socket's local address, keeping the port table in step.
-  private func setLocal(_ h: Handle, _ a: SocketAddress?) {
-    let old = tcp[h].common.localPort
-    let new = a?.port ?? 0
-    if old != new {
-      tcpPorts.remove(h, port: old)
-      tcpPorts.add(h, port: new)
-    }
-    tcp[h].common.local = a
-  }
+  private func setLocal(_ h: Handle, _ a: SocketAddress?) { Self.setLocal(h, a, in: &tcp, ports: &tcpPorts) }
 
   func tcpBind(_ h: Handle, _ address: SocketAddress) -> Outcome {
-    switch inetBindAddress(tcp[h].common, address) {
-    case .failure(let e): return .failure(e)
-    case .success(let addr):
-      var port = addr.port ?? 0
-      if port == 0 {
-        guard let p = tcpPorts.ephemeral(in: network.ephemeral) else { return .failure(.EADDRINUSE) }
-        port = p
-      } else if portConflict(h, addr, in: tcp, ports: tcpPorts, datagram: false) {
-        return .failure(.EADDRINUSE)
-      }
-      setLocal(h, withPort(addr, port))
-      tcp[h].common.userBound = true
-      return .ok
-    }
+    inetBind(h, address, in: &tcp, ports: &tcpPorts, datagram: false)
   }
 
   // MARK: - poll

@@ -56,20 +56,7 @@ extension SimBackend {
   }
 
   func udpBind(_ h: Handle, _ address: SocketAddress) -> Outcome {
-    switch inetBindAddress(udp[h].common, address) {
-    case .failure(let e): return .failure(e)
-    case .success(let addr):
-      var port = addr.port ?? 0
-      if port == 0 {
-        guard let p = udpPorts.ephemeral(in: network.ephemeral) else { return .failure(.EADDRINUSE) }
-        port = p
-      } else if portConflict(h, addr, in: udp, ports: udpPorts, datagram: true) {
-        return .failure(.EADDRINUSE)
-      }
-      setUDPLocal(h, withPort(addr, port))
-      udp[h].common.userBound = true
-      return .ok
-    }
+    inetBind(h, address, in: &udp, ports: &udpPorts, datagram: true)
   }
 
   func udpRelease(_ h: Handle) {
@@ -77,16 +64,7 @@ extension SimBackend {
     udp.remove(h)
   }
 
-  /// Changes a socket's local address, keeping the port table in step.
-  private func setUDPLocal(_ h: Handle, _ a: SocketAddress?) {
-    let old = udp[h].common.localPort
-    let new = a?.port ?? 0
-    if old != new {
-      udpPorts.remove(h, port: old)
-      udpPorts.add(h, port: new)
-    }
-    udp[h].common.local = a
-  }
+  private func setUDPLocal(_ h: Handle, _ a: SocketAddress?) { Self.setLocal(h, a, in: &udp, ports: &udpPorts) }
 
   func udpShutdown(_ h: Handle, read rd: Bool, write wr: Bool) -> Outcome {
     // inet_shutdown: an unconnected datagram socket is TCP_CLOSE: ENOTCONN, flags set anyway.

@@ -160,9 +160,7 @@ extension SimBackend {
     for child in unix[h].acceptQueue where unix.contains(child) {
       if let c = unix[child].remote, unix.contains(c) {
         unix[c].state = .closed
-        unix[c].common.error = .ECONNRESET
-        unix[c].common.shutRead = true
-        unix[c].common.shutWrite = true
+        unix[c].common.ended(by: .ECONNRESET)
       }
       unix.remove(child)
     }
