@@ -46,46 +46,63 @@ package enum StepEvent: Sendable {
 
 package final class Interpreter {
   package let backend: Backend
-  package var options: RunOptions
+  @exclusivity(unchecked) package var options: RunOptions
   /// Called after every statement that ran (not for `expect`).
-  package var onStep: ((Step) -> Void)?
+  @exclusivity(unchecked) package var onStep: ((Step) -> Void)?
   /// Asked after every statement and loop iteration: true stops the run with a `.stopped`
   /// failure (the statement that was running keeps its outcome).
-  package var stopRequested: (() -> Bool)?
+  @exclusivity(unchecked) package var stopRequested: (() -> Bool)?
   /// Why a stop was requested, for the failure's message.
   package var stopReason = "interrupted"
   /// Instructions between two looks at the clock inside loops.
   package static let checkInterval = 1024
 
+  // The state below is read on every statement, by this class alone, on one thread: no run-time
+  // exclusivity check (it cost as much as a simulated call).
+
   // MARK: Bindings (by session slot)
 
   private var names: [String] = []
   private var slotByName: [String: Slot] = [:]
-  private(set) var fds: [Descriptor] = []
-  private var specs: [SocketSpec?] = []
-  private var ownedFlags: [Bool] = []
+  @exclusivity(unchecked) private(set) var fds: [Descriptor] = []
+  @exclusivity(unchecked) private var specs: [SocketSpec?] = []
+  @exclusivity(unchecked) private var ownedFlags: [Bool] = []
   /// Descriptors this run opened and has not closed: closed at the end.
-  private var opened = OpenDescriptors()
+  @exclusivity(unchecked) private var opened = OpenDescriptors()
 
   // MARK: The running program
 
-  private var program: Program?
-  private var pc = 0
-  private var loops: [(remaining: Int, body: Int)] = []
+  @exclusivity(unchecked) private var program: Program?
+  @exclusivity(unchecked) private var pc = 0
+  @exclusivity(unchecked) private var loops: [(remaining: Int, body: Int)] = []
   /// The last clock reading: a statement's start is the previous one's end.
-  private var clock = TimeSpan.zero
-  private var sinceCheck = 0
+  @exclusivity(unchecked) private var clock = TimeSpan.zero
+  @exclusivity(unchecked) private var sinceCheck = 0
   private var started = false
   /// Backend time after which the scenario fails (from `scenarioTimeout`), and the same in real time.
-  private var deadline: TimeSpan?
-  private var realDeadline: ContinuousClock.Instant?
+  @exclusivity(unchecked) private var deadline: TimeSpan?
+  @exclusivity(unchecked) private var realDeadline: ContinuousClock.Instant?
 
   // MARK: The last statement
 
-  package private(set) var lastOutcome: Outcome?
-  private(set) var lastElapsed = TimeSpan.zero
-  /// The last statement that ran (the REPL's context for an `expect` typed on its own line).
-  package private(set) var lastStatement: StatementKind?
+  @exclusivity(unchecked) package private(set) var lastOutcome: Outcome?
+  @exclusivity(unchecked) private(set) var lastElapsed = TimeSpan.zero
+  /// The last statement that ran (the REPL's context for an `expect` typed on its own line):
+  /// where it is, read only when asked for.
+  @exclusivity(unchecked) private var lastProgram: Program?
+  @exclusivity(unchecked) private var lastIndex = -1
+  package var lastStatement: StatementKind? {
+    guard let p = lastProgram, lastIndex >= 0 else { return nil }
+    return p.statements[lastIndex].kind
+  }
+
+  /// Records the statement at `index` as the last that ran (the program is retained only when
+  /// it changes: not on every statement).
+  @inline(__always)
+  private func setLast(_ p: Program, _ index: Int) {
+    if lastProgram !== p { lastProgram = p }
+    lastIndex = index
+  }
 
   package init(backend: Backend, options: RunOptions = RunOptions()) {
     self.backend = backend
@@ -127,7 +144,8 @@ package final class Interpreter {
       ownedFlags[i] = false
     }
     lastOutcome = nil
-    lastStatement = nil
+    lastProgram = nil
+    lastIndex = -1
     program = nil
     loops = []
     started = false
@@ -229,7 +247,7 @@ package final class Interpreter {
             backend.repeatLoop(false)
             // What a block leaves behind is not a statement an `expect` could check.
             lastOutcome = nil
-            lastStatement = p.statements[here].kind
+            setLast(p, here)
             pc += 1
           }
           try countInstruction(p, here)
@@ -237,7 +255,7 @@ package final class Interpreter {
         case .applied:
           // Topology is set up before the first statement (beginScenario).
           lastOutcome = nil
-          lastStatement = p.statements[here].kind
+          setLast(p, here)
           pc += 1
         default:
           let step = try perform(p, here)
@@ -304,7 +322,7 @@ package final class Interpreter {
     let elapsed = clock - t0
     lastOutcome = outcome
     lastElapsed = elapsed
-    lastStatement = p.statements[at].kind
+    setLast(p, at)
     var step: Step?
     if let onStep {
       step = Step(statement: p.statements[at], outcome: outcome, elapsed: elapsed)

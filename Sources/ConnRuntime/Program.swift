@@ -49,40 +49,63 @@ package enum Instruction: Sendable {
   case next(body: Int32)
 }
 
-package struct Program: Sendable {
+/// Made once and only read after (a class: the interpreter holds it without copying; its
+/// tables are constants, so reading them needs no exclusivity check).
+package final class Program: @unchecked Sendable {
   package let source: SourceFile
-  package var code: [Instruction] = []
+  package let code: [Instruction]
   /// The statement each instruction came from (for steps, failures and the REPL).
-  package var statements: [Statement] = []
+  package let statements: [Statement]
   /// Whether the instruction's statement is followed, in its block, by an `expect` (the errno
   /// rule: an errno with no `expect` after it fails the scenario).
-  package var checked: [Bool] = []
+  package let checked: [Bool]
   /// Script slot names, by session slot (for messages).
-  package var names: [Slot: String] = [:]
-  package var addresses: [SocketAddress] = []
-  package var strings: [String] = []
-  package var expectations: [Expectation] = []
+  package let names: [Slot: String]
+  package let addresses: [SocketAddress]
+  package let strings: [String]
+  package let expectations: [Expectation]
   /// For `expect` instructions whose alternatives name sockets: those sockets' slots.
-  package var expectedSockets: [Int32: [Slot]] = [:]
+  package let expectedSockets: [Int32: [Slot]]
 
   /// Compiles `script`; `slot` gives the session slot of a script's socket name.
   package init(_ script: Script, slot: (String) -> Slot) {
-    source = script.source
+    var c = Compiler()
     let slots = script.socketNames.map(slot)
-    for (i, s) in slots.enumerated() { names[s] = script.socketNames[i] }
-    code.reserveCapacity(script.statements.count + 1)
-    compile(script.statements, slots)
+    for (i, s) in slots.enumerated() { c.names[s] = script.socketNames[i] }
+    c.code.reserveCapacity(script.statements.count + 1)
+    c.compile(script.statements, slots)
+    source = script.source
+    code = c.code
+    statements = c.statements
+    checked = c.checked
+    names = c.names
+    addresses = c.addresses
+    strings = c.strings
+    expectations = c.expectations
+    expectedSockets = c.expectedSockets
   }
 
   package var count: Int { code.count }
+}
 
-  private mutating func emit(_ i: Instruction, _ st: Statement, checked: Bool) {
+/// Builds a program's tables.
+private struct Compiler {
+  var code: [Instruction] = []
+  var statements: [Statement] = []
+  var checked: [Bool] = []
+  var names: [Slot: String] = [:]
+  var addresses: [SocketAddress] = []
+  var strings: [String] = []
+  var expectations: [Expectation] = []
+  var expectedSockets: [Int32: [Slot]] = [:]
+
+  mutating func emit(_ i: Instruction, _ st: Statement, checked: Bool) {
     code.append(i)
     statements.append(st)
     self.checked.append(checked)
   }
 
-  private mutating func compile(_ block: [Statement], _ slots: [Slot]) {
+  mutating func compile(_ block: [Statement], _ slots: [Slot]) {
     for (index, st) in block.enumerated() {
       var followed = false
       if index + 1 < block.count, case .expect = block[index + 1].kind { followed = true }

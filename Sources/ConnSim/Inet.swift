@@ -32,7 +32,8 @@ extension SimBackend {
   /// bind(2) for TCP and UDP: the address rules, then the port (a free ephemeral one for port
   /// 0, else the conflict check).
   func inetBind<S: InetSocket>(
-    _ h: Handle, _ address: SocketAddress, in table: inout SocketTable<S>, ports: inout PortTable, datagram: Bool
+    _ h: Handle, _ address: SocketAddress, in table: inout SocketTable<S>, ports: inout PortTable,
+    datagram: Bool
   ) -> Outcome {
     switch inetBindAddress(table[h].common, address) {
     case .failure(let e): return .failure(e)
@@ -51,7 +52,9 @@ extension SimBackend {
   }
 
   /// Changes a socket's local address, keeping its protocol's port table in step.
-  static func setLocal<S: InetSocket>(_ h: Handle, _ a: SocketAddress?, in table: inout SocketTable<S>, ports: inout PortTable) {
+  static func setLocal<S: InetSocket>(
+    _ h: Handle, _ a: SocketAddress?, in table: inout SocketTable<S>, ports: inout PortTable
+  ) {
     let old = table[h].common.localPort
     let new = a?.port ?? 0
     if old != new {
@@ -66,21 +69,20 @@ extension SimBackend {
   func portConflict<S: InetSocket>(
     _ h: Handle, _ addr: SocketAddress, in table: SocketTable<S>, ports: PortTable, datagram: Bool
   ) -> Bool {
-    let s = table[h].common
-    for o in ports.holders(of: addr.port ?? 0) where o != h {
+    let s = table[h].common.options
+    var clash = false
+    ports.forEachHolder(of: addr.port ?? 0) { o in
+      if o == h { return true }
       let other = table[o]
       guard let ol = other.common.local,
-        overlaps(addr, v6only: s.options.v6only, ol, v6only: other.common.options.v6only)
-      else {
-        continue
-      }
-      if s.options.reusePort && other.common.options.reusePort { continue }
-      if s.options.reuseAddr && other.common.options.reuseAddr && (datagram || !other.isListening) {
-        continue
-      }
-      return true
+        overlaps(addr, v6only: s.v6only, ol, v6only: other.common.options.v6only)
+      else { return true }
+      if s.reusePort && other.common.options.reusePort { return true }
+      if s.reuseAddr && other.common.options.reuseAddr && (datagram || !other.isListening) { return true }
+      clash = true
+      return false
     }
-    return false
+    return clash
   }
 
   /// Do two bound addresses overlap (equal, or one is a wildcard of a family the other covers)?

@@ -5,32 +5,70 @@
 // each pick (Linux too spreads its picks), so no lookup walks every socket.
 
 struct PortTable {
-  /// The sockets on each port (usually none or one).
-  private var owners: [UInt16: [Handle]] = [:]
+  /// For each port, the first node of its list of holders (0: none; nodes count from 1).
+  private var head = [Int32](repeating: 0, count: 65536)
+  private var nodeHandle: [Handle] = [Handle(index: -1, generation: 0)]
+  private var nodeNext: [Int32] = [0]
+  private var freeNodes: [Int32] = []
+  /// Bit set: the port has had holders since the last `removeAll` (to clear only those).
+  private var touched = [UInt64](repeating: 0, count: 1024)
   /// Bit set: some socket holds the port.
   private var inUse = [UInt64](repeating: 0, count: 1024)
   /// Where the next ephemeral search starts, as an offset into the range.
   private var cursor = 0
 
-  func holders(of port: UInt16) -> [Handle] { owners[port] ?? [] }
+  /// Calls `body` with each socket on `port`, until it returns false.
+  @inline(__always)
+  func forEachHolder(of port: UInt16, _ body: (Handle) -> Bool) {
+    var n = head[Int(port)]
+    while n != 0 {
+      if !body(nodeHandle[Int(n)]) { return }
+      n = nodeNext[Int(n)]
+    }
+  }
 
   func isTaken(_ port: UInt16) -> Bool { inUse[Int(port) >> 6] & (1 << UInt64(port & 63)) != 0 }
 
   mutating func add(_ h: Handle, port: UInt16) {
     guard port != 0 else { return }
-    owners[port, default: []].append(h)
+    let n: Int32
+    if let f = freeNodes.popLast() {
+      n = f
+      nodeHandle[Int(n)] = h
+    } else {
+      n = Int32(nodeHandle.count)
+      nodeHandle.append(h)
+      nodeNext.append(0)
+    }
+    touched[Int(port) >> 6] |= 1 << UInt64(port & 63)
+    // Appended at the end, so holders are visited in the order they came (as a list would be).
+    nodeNext[Int(n)] = 0
+    if head[Int(port)] == 0 {
+      head[Int(port)] = n
+    } else {
+      var last = head[Int(port)]
+      while nodeNext[Int(last)] != 0 { last = nodeNext[Int(last)] }
+      nodeNext[Int(last)] = n
+    }
     inUse[Int(port) >> 6] |= 1 << UInt64(port & 63)
   }
 
   mutating func remove(_ h: Handle, port: UInt16) {
-    guard port != 0, var list = owners[port], let i = list.firstIndex(of: h) else { return }
-    list.remove(at: i)
-    if list.isEmpty {
-      owners[port] = nil
-      inUse[Int(port) >> 6] &= ~(1 << UInt64(port & 63))
-    } else {
-      owners[port] = list
+    guard port != 0 else { return }
+    var previous: Int32 = 0
+    var n = head[Int(port)]
+    while n != 0 && nodeHandle[Int(n)] != h {
+      previous = n
+      n = nodeNext[Int(n)]
     }
+    guard n != 0 else { return }
+    if previous == 0 {
+      head[Int(port)] = nodeNext[Int(n)]
+    } else {
+      nodeNext[Int(previous)] = nodeNext[Int(n)]
+    }
+    freeNodes.append(n)
+    if head[Int(port)] == 0 { inUse[Int(port) >> 6] &= ~(1 << UInt64(port & 63)) }
   }
 
   /// The next port of `range` that no socket holds, searching on from the last pick; nil when
@@ -57,8 +95,18 @@ struct PortTable {
   }
 
   mutating func removeAll() {
-    owners.removeAll(keepingCapacity: true)
-    for i in inUse.indices { inUse[i] = 0 }
+    for w in touched.indices where touched[w] != 0 {
+      var bits = touched[w]
+      while bits != 0 {
+        head[w * 64 + bits.trailingZeroBitCount] = 0
+        bits &= bits - 1
+      }
+      touched[w] = 0
+      inUse[w] = 0
+    }
+    nodeHandle.removeSubrange(1...)
+    nodeNext.removeSubrange(1...)
+    freeNodes.removeAll(keepingCapacity: true)
     cursor = 0
   }
 }

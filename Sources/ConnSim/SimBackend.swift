@@ -17,22 +17,25 @@ import ConnSyntax
 package final class SimBackend: Backend {
   package let name = "sim"
   package let virtualTime = true
-  package var trace: ((TraceRecord) -> Void)?
+  @exclusivity(unchecked) package var trace: ((TraceRecord) -> Void)?
   package var pathLimits: PathLimits { .kernel }
 
+  // The state below is read and changed on every call, by this class alone, one call at a
+  // time: the run-time exclusivity check on each access cost more than the simulated call.
+
   /// Virtual monotonic time, in nanoseconds.
-  var clock: Int64 = 0
-  var events = EventQueue()
-  var descriptors: DescriptorTable
-  var tcp = SocketTable<TCPSocket>()
-  var udp = SocketTable<UDPSocket>()
-  var unix = SocketTable<UnixSocket>()
-  var tcpPorts = PortTable()
-  var udpPorts = PortTable()
-  var network = SimNetwork(rules: [])
-  var files = SimFileSystem()
-  var abstractNames: [String: Handle] = [:]
-  var fsUID: UInt32 = 0
+  @exclusivity(unchecked) var clock: Int64 = 0
+  @exclusivity(unchecked) var events = EventQueue()
+  @exclusivity(unchecked) var descriptors: DescriptorTable
+  @exclusivity(unchecked) var tcp = SocketTable<TCPSocket>()
+  @exclusivity(unchecked) var udp = SocketTable<UDPSocket>()
+  @exclusivity(unchecked) var unix = SocketTable<UnixSocket>()
+  @exclusivity(unchecked) var tcpPorts = PortTable()
+  @exclusivity(unchecked) var udpPorts = PortTable()
+  @exclusivity(unchecked) var network = SimNetwork(rules: [])
+  @exclusivity(unchecked) var files = SimFileSystem()
+  @exclusivity(unchecked) var abstractNames: [String: Handle] = [:]
+  @exclusivity(unchecked) var fsUID: UInt32 = 0
   /// RLIMIT_NOFILE: no descriptor at or above it (EMFILE).
   let descriptorLimit: Int
 

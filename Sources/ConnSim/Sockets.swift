@@ -71,40 +71,45 @@ struct SocketOptions {
   var receiveBuffer: Int64?
 }
 
-/// A family's sockets: slots reused through a free list, each with a generation.
+/// A family's sockets: slots reused through a free list, each with a generation. A slot keeps
+/// its last socket after removal (it is overwritten when the slot is reused), so reading and
+/// changing a live socket never copies it.
 struct SocketTable<Socket> {
-  private(set) var slots: [Socket?] = []
+  private(set) var slots: [Socket] = []
   private var generations: [UInt32] = []
+  private var live: [Bool] = []
   private var free: [Int32] = []
   private(set) var count = 0
 
-  /// The socket behind a handle, if it still exists.
+  /// Whether the socket behind a handle still exists.
   @inline(__always)
   func contains(_ h: Handle) -> Bool {
     let i = Int(h.index)
-    return i < slots.count && generations[i] == h.generation && slots[i] != nil
+    return i < slots.count && live[i] && generations[i] == h.generation
   }
 
   subscript(h: Handle) -> Socket {
-    get { slots[Int(h.index)]! }
-    _modify { yield &slots[Int(h.index)]! }
+    @inline(__always) _read { yield slots[Int(h.index)] }
+    @inline(__always) _modify { yield &slots[Int(h.index)] }
   }
 
   mutating func add(_ s: Socket) -> Handle {
     count += 1
     if let i = free.popLast() {
       slots[Int(i)] = s
+      live[Int(i)] = true
       return Handle(index: i, generation: generations[Int(i)])
     }
     slots.append(s)
     generations.append(0)
+    live.append(true)
     return Handle(index: Int32(slots.count - 1), generation: 0)
   }
 
   mutating func remove(_ h: Handle) {
     guard contains(h) else { return }
     count -= 1
-    slots[Int(h.index)] = nil
+    live[Int(h.index)] = false
     generations[Int(h.index)] &+= 1
     free.append(h.index)
   }
@@ -112,6 +117,7 @@ struct SocketTable<Socket> {
   mutating func removeAll() {
     slots.removeAll(keepingCapacity: true)
     generations.removeAll(keepingCapacity: true)
+    live.removeAll(keepingCapacity: true)
     free.removeAll(keepingCapacity: true)
     count = 0
   }

@@ -121,14 +121,17 @@ extension SimBackend {
 
   /// Is another connection already using this local address and port towards `dest`?
   private func fourTupleTaken(_ h: Handle, local: SocketAddress, dest: SocketAddress) -> Bool {
-    for o in tcpPorts.holders(of: local.port ?? 0) where o != h {
+    var taken = false
+    tcpPorts.forEachHolder(of: local.port ?? 0) { o in
+      if o == h { return true }
       let other = tcp[o]
       guard other.state == .synSent || other.state == .established, let ol = other.common.local,
         let op = other.peer ?? other.target
-      else { continue }
-      if sameEndpoint(ol, local) && sameEndpoint(op, dest) { return true }
+      else { return true }
+      taken = sameEndpoint(ol, local) && sameEndpoint(op, dest)
+      return !taken
     }
-    return false
+    return taken
   }
 
   // MARK: - The SYN and its answers
@@ -195,12 +198,14 @@ extension SimBackend {
   /// A listening socket that would take a SYN for `target`.
   private func findListener(_ target: SocketAddress) -> Handle? {
     let dest = resolvedDestination(target)
-    for h in tcpPorts.holders(of: dest.port ?? 0) {
+    var found: Handle?
+    tcpPorts.forEachHolder(of: dest.port ?? 0) { h in
       let s = tcp[h]
-      guard s.state == .listening, let l = s.common.local else { continue }
-      if listenerTakes(l, v6only: s.common.options.v6only, dest) { return h }
+      guard s.state == .listening, let l = s.common.local else { return true }
+      if listenerTakes(l, v6only: s.common.options.v6only, dest) { found = h }
+      return found == nil
     }
-    return nil
+    return found
   }
 
   // MARK: - Disconnecting and closing

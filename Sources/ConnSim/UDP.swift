@@ -64,7 +64,9 @@ extension SimBackend {
     udp.remove(h)
   }
 
-  private func setUDPLocal(_ h: Handle, _ a: SocketAddress?) { Self.setLocal(h, a, in: &udp, ports: &udpPorts) }
+  private func setUDPLocal(_ h: Handle, _ a: SocketAddress?) {
+    Self.setLocal(h, a, in: &udp, ports: &udpPorts)
+  }
 
   func udpShutdown(_ h: Handle, read rd: Bool, write wr: Bool) -> Outcome {
     // inet_shutdown: an unconnected datagram socket is TCP_CLOSE: ENOTCONN, flags set anyway.
