@@ -38,6 +38,8 @@ let package = Package(
     .executableTarget(name: "conn", dependencies: ["ConnCommands"]),
     // Benchmarks (scripts/bench.sh builds it in release mode); never part of `swift test`.
     .executableTarget(name: "conn-bench", dependencies: ["ConnSyntax", "ConnRuntime", "ConnHost"]),
+    // The front end under libFuzzer (scripts/fuzz.sh); built plainly, a replayer of saved inputs.
+    .executableTarget(name: "conn-fuzz", dependencies: ["ConnSyntax", "ConnRuntime", "ConnHost"]),
     .testTarget(name: "ConnSyntaxTests", dependencies: ["ConnSyntax"], resources: [.copy("Fixtures")]),
     .testTarget(name: "ConnRuntimeTests", dependencies: ["ConnRuntime"]),
     .testTarget(name: "ConnHostTests", dependencies: ["ConnHost", "CConnShims"]),

@@ -6,6 +6,14 @@ import ConnSystem
 // Schedules scenarios: in this process when one job suffices, otherwise across worker processes
 // (`conn run --worker`), one scenario at a time each. Results come back in completion order
 // through `onResult`; `run` returns them in input order, with `--repeat` runs merged.
+//
+// - The runs of one scenario (`--repeat`) go one after another, never side by side: a scenario
+//   with a fixed port would otherwise collide with itself.
+// - A stop request (SIGINT, SIGTERM, SIGHUP) ends scheduling; the workers are asked to stop
+//   (SIGTERM: they end their scenario between statements and clean up), given a few seconds,
+//   then killed; what did not run is reported as not run.
+// - A worker that dies or runs past the scenario limit (plus a grace) is replaced, and its
+//   scenario reported as what happened to it.
 
 package struct BatchOptions: Sendable {
   package var jobs = 1
@@ -29,6 +37,10 @@ package final class BatchRunner {
   /// Receives the trace lines of each run (`-v`) as they happen: (task, line). A task is the
   /// index of one run: file index * repeat count + run.
   package var onTrace: ((Int, String) -> Void)?
+  /// The signal that asks the run to stop, if one came.
+  package var stopSignal: () -> Int32? = { nil }
+  /// How long stopped workers get to finish their scenario and clean up.
+  package static let stopGrace: Int64 = 5_000_000_000
 
   package init(files: [String], options: BatchOptions) {
     self.files = files
@@ -38,11 +50,13 @@ package final class BatchRunner {
   private var results: [ScenarioReport?] = []
   private var finished = 0
   private var stopScheduling = false
+  private var schedule: RunSchedule!
 
   /// Runs everything; returns one report per file, in input order.
   package func run() -> [ScenarioReport] {
     let total = files.count * options.repeatCount
     results = [ScenarioReport?](repeating: nil, count: total)
+    schedule = RunSchedule(files: files.count, repeatCount: options.repeatCount)
     if options.jobs <= 1 || total <= 1 {
       runInProcess(total)
     } else {
@@ -52,26 +66,27 @@ package final class BatchRunner {
   }
 
   private func path(ofTask t: Int) -> String { files[t / options.repeatCount] }
-  package func file(ofTask t: Int) -> Int { t / options.repeatCount }
+
+  private var shouldStop: Bool { stopScheduling || stopSignal() != nil }
 
   private func record(_ t: Int, _ report: ScenarioReport, total: Int) {
     results[t] = report
     finished += 1
+    schedule.finished(t)
     if options.failFast && (report.status == .fail || report.status == .error) { stopScheduling = true }
     onResult?(finished, t, report)
   }
 
-  /// Runs tasks `from..<total` here. Each file is read and parsed once, however many times
-  /// `--repeat` runs it (standard input can only be read once).
-  private func runInProcess(_ total: Int, from first: Int = 0) {
+  /// Runs the tasks not run yet, here. Each file is read and parsed once for all its runs
+  /// (standard input can only be read once).
+  private func runInProcess(_ total: Int) {
     let runner = ScenarioRunner(options: options.runner)
+    runner.stopRequested = { [stopSignal] in stopSignal() != nil }
     var parsed: (path: String, script: Script)?
-    for t in first..<total {
-      if stopScheduling { break }
+    while !shouldStop, let t = schedule.next() {
       let path = path(ofTask: t)
       onStart?(path)
       if let onTrace { runner.traceSink = { onTrace(t, $0) } }
-      // A file is read and parsed once for all its runs (they follow one another).
       let script =
         parsed?.path == path
         ? parsed!.script : LoadedScenario.load(path, pathLimits: options.runner.pathLimits).script
@@ -89,20 +104,18 @@ package final class BatchRunner {
   }
 
   private func spawn() -> Worker? {
-    Subprocess(path: options.workerExecutable, arguments: ["run", "--worker"] + options.workerArguments)
-      .map(Worker.init)
+    Subprocess(path: options.workerExecutable, arguments: ["run", "--worker"] + options.workerArguments).map(
+      Worker.init)
   }
 
   private func runInWorkers(_ total: Int) {
-    var next = 0
     var workers: [Worker?] = []
     let count = min(options.jobs, total)
     let watchdog = options.runner.scenarioTimeout.nanoseconds + 30_000_000_000
+    var stopDeadline: Int64?
 
     func assign(_ w: Worker) {
-      guard next < total, !stopScheduling else { return }
-      let t = next
-      next += 1
+      guard !shouldStop, let t = schedule.next() else { return }
       w.task = t
       w.started = Host.monotonicNow()
       onStart?(path(ofTask: t))
@@ -121,6 +134,14 @@ package final class BatchRunner {
       record(t, r, total: total)
     }
 
+    func replace(_ i: Int) {
+      workers[i] = nil
+      if !shouldStop && schedule.hasWaiting, let fresh = spawn() {
+        workers[i] = fresh
+        assign(fresh)
+      }
+    }
+
     for _ in 0..<count {
       guard let w = spawn() else { break }
       workers.append(w)
@@ -132,18 +153,33 @@ package final class BatchRunner {
       return
     }
     while workers.contains(where: { $0?.task != nil }) {
-      let ready = Subprocess.waitReadable(workers.map { $0?.process }, timeoutMilliseconds: 500)
+      // A stop: ask every busy worker to end its scenario, once; past the grace, kill.
+      if let signal = stopSignal(), stopDeadline == nil {
+        stopDeadline = Host.monotonicNow() + Self.stopGrace
+        for w in workers { if let w, w.task != nil { w.process.terminate() } }
+        _ = signal
+      }
+      if let d = stopDeadline, Host.monotonicNow() > d {
+        for (i, wo) in workers.enumerated() {
+          guard let w = wo, w.task != nil else { continue }
+          w.process.kill()
+          _ = w.process.finish()
+          crash(
+            w,
+            "killed: it did not stop within \(TimeSpan(nanoseconds: Self.stopGrace).description) of being asked to"
+          )
+          workers[i] = nil
+        }
+        break
+      }
+      let ready = Subprocess.waitReadable(workers.map { $0?.process }, timeoutMilliseconds: 200)
       for i in ready {
         guard let w = workers[i] else { continue }
         guard let lines = w.process.readLines() else {
           // The worker is gone: whatever it was running is an error; replace the worker.
           let status = w.process.finish()
           crash(w, "the worker process ended while running this scenario (wait status \(status))")
-          workers[i] = nil
-          if next < total && !stopScheduling, let fresh = spawn() {
-            workers[i] = fresh
-            assign(fresh)
-          }
+          replace(i)
           continue
         }
         for line in lines {
@@ -163,27 +199,27 @@ package final class BatchRunner {
         guard let w = wo, w.task != nil, now - w.started > watchdog else { continue }
         w.process.kill()
         _ = w.process.finish()
-        crash(w, "killed after \(TimeSpan(nanoseconds: watchdog).description): the scenario did not finish")
-        workers[i] = nil
-        if next < total && !stopScheduling, let fresh = spawn() {
-          workers[i] = fresh
-          assign(fresh)
-        }
+        crash(
+          w,
+          "killed after \(TimeSpan(nanoseconds: watchdog).description) of real time: the scenario ran past its limit (\(options.runner.scenarioTimeout.description)) and did not stop"
+        )
+        replace(i)
       }
     }
     for w in workers { if let w { _ = w.process.finish() } }
     // Workers that could not be started or replaced leave tasks behind: run them here.
-    if next < total && !stopScheduling { runInProcess(total, from: next) }
+    if !shouldStop && schedule.hasWaiting { runInProcess(total) }
   }
 
   /// One report per file: repeated runs that disagree make the scenario flaky (a failure).
   private func merge() -> [ScenarioReport] {
     var out: [ScenarioReport] = []
+    let stopped = stopSignal().map { "not run (stopped by \(StopSignal.name($0)))" }
     for (f, path) in files.enumerated() {
       let runs = (0..<options.repeatCount).compactMap { results[f * options.repeatCount + $0] }
       guard var first = runs.first else {
         var r = ScenarioReport(path: path, status: .skip, backend: options.runner.backend.rawValue)
-        r.skipReason = "not run (--fail-fast stopped the run)"
+        r.skipReason = stopped ?? "not run (--fail-fast stopped the run)"
         out.append(r)
         continue
       }
@@ -215,6 +251,68 @@ package final class BatchRunner {
       }
     }
     return out
+  }
+}
+
+/// Which run goes next: the lowest-numbered file that has runs left and none running, so each
+/// file's runs go one after another, never two at once. Ready files wait in a min-heap.
+struct RunSchedule {
+  private let repeatCount: Int
+  private var nextRun: [Int]
+  private var ready: [Int]
+  private var unstarted: Int
+
+  init(files: Int, repeatCount: Int) {
+    self.repeatCount = repeatCount
+    nextRun = [Int](repeating: 0, count: files)
+    ready = Array(0..<files)  // sorted: already a heap
+    unstarted = files * repeatCount
+  }
+
+  /// Whether some run has not started yet.
+  var hasWaiting: Bool { unstarted > 0 }
+
+  /// The next task to start, if any can start now.
+  mutating func next() -> Int? {
+    guard let f = pop() else { return nil }
+    nextRun[f] += 1
+    unstarted -= 1
+    return f * repeatCount + nextRun[f] - 1
+  }
+
+  /// A run ended: its file's next run may start.
+  mutating func finished(_ task: Int) {
+    let f = task / repeatCount
+    if nextRun[f] < repeatCount { push(f) }
+  }
+
+  private mutating func push(_ f: Int) {
+    ready.append(f)
+    var i = ready.count - 1
+    while i > 0 && ready[(i - 1) / 2] > ready[i] {
+      ready.swapAt(i, (i - 1) / 2)
+      i = (i - 1) / 2
+    }
+  }
+
+  private mutating func pop() -> Int? {
+    guard let top = ready.first else { return nil }
+    let last = ready.removeLast()
+    if !ready.isEmpty {
+      ready[0] = last
+      var i = 0
+      while true {
+        let l = 2 * i + 1
+        let r = l + 1
+        var m = i
+        if l < ready.count && ready[l] < ready[m] { m = l }
+        if r < ready.count && ready[r] < ready[m] { m = r }
+        if m == i { break }
+        ready.swapAt(i, m)
+        i = m
+      }
+    }
+    return top
   }
 }
 

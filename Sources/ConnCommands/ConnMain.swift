@@ -20,7 +20,9 @@ package struct ConnMain: ParsableCommand {
       2 bad usage or nothing to run. The language reference is docs/LANGUAGE.md.
       """,
     version: connVersion,
-    subcommands: [RunCommand.self, CheckCommand.self, ExplainCommand.self, ReplCommand.self],
+    subcommands: [
+      RunCommand.self, CheckCommand.self, ExplainCommand.self, ReplCommand.self, CleanCommand.self,
+    ],
     defaultSubcommand: nil
   )
 
@@ -33,7 +35,13 @@ package struct ConnMain: ParsableCommand {
     let given = arguments ?? Array(CommandLine.arguments.dropFirst())
     // `conn` alone on a terminal starts the REPL.
     let args = given.isEmpty && Host.inputIsTerminal ? ["repl"] : given
-    Host.exit(main(args, console: .standard, beforeRun: { StandardStreams.protect() }))
+    Host.exit(
+      main(
+        args, console: .standard,
+        beforeRun: {
+          StandardStreams.protect()
+          StopSignal.install()
+        }))
   }
 
   /// Parses and runs a command line; returns the exit code. Usage errors are code 2, as the

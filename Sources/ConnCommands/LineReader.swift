@@ -28,6 +28,8 @@ package protocol LineReading: AnyObject {
   func readLine(prompt: String) -> InputEvent
   /// Records an entered line (or a whole block) in the history, where there is one.
   func remember(_ entry: String)
+  /// Whether `remember` keeps anything (then the REPL prepares history entries).
+  var keepsHistory: Bool { get }
   /// Supplies completions for the words being typed, where there is completion.
   var completer: ReplCompleter? { get set }
   /// The session is over: save what needs saving.
@@ -103,6 +105,7 @@ package final class PlainLineReader: LineReading {
   }
 
   package func remember(_ entry: String) {}
+  package var keepsHistory: Bool { false }
   package func close() {}
 }
 
@@ -132,6 +135,7 @@ package final class ScriptedLineReader: LineReading {
   }
 
   package func remember(_ entry: String) { history.append(entry) }
+  package var keepsHistory: Bool { true }
   package func close() {}
 }
 
@@ -251,6 +255,8 @@ package final class ReadlineLineReader: LineReading {
       }
     }
   }
+
+  package var keepsHistory: Bool { true }
 
   package func remember(_ entry: String) {
     let entry = entry.trimmingSpaces

@@ -47,6 +47,7 @@ package final class Repl {
   var interpreter: Interpreter
   /// Socket names declared so far, in order, for the parser and for completion.
   var declared: [String] = []
+  var declaredNames: Set<String> = []
   var closedNames: Set<String> = []
   var record = SessionRecord()
   /// The lines of an open `repeat` block.
@@ -192,6 +193,7 @@ package final class Repl {
   /// Puts the lines of the statement just entered into the history: a block as one line when
   /// it can be joined back into one, so that Up recalls it whole.
   func rememberPending() {
+    if !reader.keepsHistory { return }
     let lines = pendingLines.map(\.trimmingSpaces).filter { !$0.isEmpty }
     if lines.count <= 1 || lines.contains(where: { $0.contains("#") }) {
       for l in lines { reader.remember(l) }
@@ -343,7 +345,7 @@ package final class Repl {
   }
 
   func declare(_ name: String) {
-    if !declared.contains(name) { declared.append(name) }
+    if declaredNames.insert(name).inserted { declared.append(name) }
   }
 
   /// How `:save` checks a step's outcome: socket names stand for addresses with kernel-chosen ports.
@@ -424,9 +426,13 @@ final class StepRouter {
 }
 
 extension String {
+  /// Without leading and trailing blanks (spaces, tabs, CR), on bytes: it runs on every line.
   var trimmingSpaces: String {
-    String(
-      drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }
-        .reversed())
+    let u = utf8
+    func blank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D }
+    guard let first = u.firstIndex(where: { !blank($0) }) else { return "" }
+    let last = u.lastIndex(where: { !blank($0) })!
+    if first == u.startIndex && last == u.index(before: u.endIndex) { return self }
+    return String(self[first...last])
   }
 }

@@ -36,8 +36,13 @@ package struct ReplCommand: ParsableCommand {
 
   @Option(
     name: .customLong("allow-net"),
-    help: "Also allow destinations in this prefix (repeatable). Loopback is always allowed.")
-  package var allowNet: [IPPrefix] = []
+    help: ArgumentHelp(
+      "Also allow destinations in this prefix on the host network (repeatable; 'all' allows every one, with a warning). Loopback is always allowed.",
+      valueName: "prefix"))
+  package var allowNet: [String] = []
+
+  /// What `--allow-net` says, checked.
+  var allowedNetworks: AllowedNetworks { (try? AllowedNetworks(allowNet)) ?? AllowedNetworks() }
 
   @Flag(
     help:
@@ -58,6 +63,7 @@ package struct ReplCommand: ParsableCommand {
       )
     }
     if isolate, let why = Isolation.unavailableReason { throw ValidationError("--isolate: \(why)") }
+    _ = try AllowedNetworks(allowNet)
   }
 
   package func run() throws {
@@ -65,7 +71,8 @@ package struct ReplCommand: ParsableCommand {
     var options = ReplOptions()
     options.backend = Repl.backendChoices.first { $0.rawValue == backend } ?? .system
     options.timeout = timeout
-    options.allowNet = allowNet
+    options.allowNet = allowedNetworks.effective
+    if allowedNetworks.everything { Host.printErr(AllowedNetworks.warning) }
     options.color = Host.wantsColor()
     if isolate {
       // Statements run on this thread: it moves into the new namespace, the host stays as it is.

@@ -64,6 +64,7 @@ extension Repl {
     interpreter.finish()
     interpreter = Self.makeInterpreter(options, router)
     declared = []
+    declaredNames = []
     closedNames = []
     record = SessionRecord()
     pendingBytes = []
@@ -101,7 +102,7 @@ extension Repl {
       return error("cannot save to \(path): there is no directory \(dir)")
     }
     do throws(HostError) {
-      try Host.writeFile(path, record.render(backend: interpreter.backend.name))
+      try record.write(to: path, backend: interpreter.backend.name)
     } catch {
       switch error {
       case .unreadable(_, let why): return self.error("cannot save to \(path): \(why)")

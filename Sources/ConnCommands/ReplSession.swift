@@ -1,3 +1,4 @@
+import ConnHost
 import ConnRuntime
 import ConnSyntax
 
@@ -8,6 +9,10 @@ import ConnSyntax
 // with a port the kernel chose as the name of the socket bound to it (or, when no socket is,
 // as a comment). A statement that a Ctrl-C interrupted gets an `interrupt` option of the time
 // it took, so that the saved run is interrupted too.
+//
+// A session may run for millions of lines: past `memoryLimit` entries, the older ones are
+// written out to a file in a private directory, and `:save` copies that file, so the record's
+// memory stays bounded however long the session runs.
 
 struct SessionRecord {
   struct Entry {
@@ -23,24 +28,46 @@ struct SessionRecord {
     var isComment: Bool
   }
 
-  var entries: [Entry] = []
+  /// The entries not yet written out (the latest ones).
+  private(set) var entries: [Entry] = []
   var needsLinux = false
   var needsRoot = false
-
-  var statementCount: Int { entries.filter { !$0.isComment }.count }
+  private(set) var statementCount = 0
+  /// Entries kept in memory before the older ones go to the spool file.
+  var memoryLimit = 4096
+  private var spool: SpoolFile?
 
   mutating func statement(_ text: String, expect: String?, hasResult: Bool) {
-    entries.append(
-      Entry(lines: [text], generated: expect, typed: nil, hasResult: hasResult, isComment: false))
+    add(Entry(lines: [text], generated: expect, typed: nil, hasResult: hasResult, isComment: false))
   }
 
   mutating func block(_ lines: [String]) {
-    entries.append(Entry(lines: lines, generated: nil, typed: nil, hasResult: false, isComment: false))
+    add(Entry(lines: lines, generated: nil, typed: nil, hasResult: false, isComment: false))
   }
 
   mutating func comment(_ lines: [String]) {
-    entries.append(
-      Entry(lines: lines.map { "# " + $0 }, generated: nil, typed: nil, hasResult: false, isComment: true))
+    add(Entry(lines: lines.map { "# " + $0 }, generated: nil, typed: nil, hasResult: false, isComment: true))
+  }
+
+  private mutating func add(_ e: Entry) {
+    if !e.isComment { statementCount += 1 }
+    entries.append(e)
+    if entries.count > memoryLimit { spill() }
+  }
+
+  /// Writes out every entry before the last statement (a typed `expect` may still change it).
+  private mutating func spill() {
+    guard let keep = entries.lastIndex(where: { !$0.isComment }), keep > 0 else { return }
+    if spool == nil { spool = SpoolFile() }
+    var text = ""
+    for e in entries[..<keep] { Self.append(e, to: &text) }
+    guard spool!.append(text) else { return }  // the file cannot be written: keep them here
+    entries.removeSubrange(..<keep)
+  }
+
+  private static func append(_ e: Entry, to out: inout String) {
+    for l in e.lines { out += l + "\n" }
+    if let x = e.typed ?? e.generated { out += x + "\n" }
   }
 
   /// A typed `expect` that passed checks the last statement that ran.
@@ -49,18 +76,58 @@ struct SessionRecord {
     entries[i].typed = text
   }
 
-  func render(backend: String) -> String {
+  private func header(backend: String) -> String {
     var out = "# Saved by conn repl \(connVersion) (backend: \(backend)). Replay it with: conn run FILE\n"
     var needs: [String] = []
     if needsRoot { needs.append("root") }
     if needsLinux { needs.append("linux") }
     if !needs.isEmpty { out += "# needs: " + needs.joined(separator: " ") + "\n" }
-    out += "\n"
-    for e in entries {
-      for l in e.lines { out += l + "\n" }
-      if let x = e.typed ?? e.generated { out += x + "\n" }
-    }
+    return out + "\n"
+  }
+
+  /// The entries still in memory, as text.
+  private var tail: String {
+    var out = ""
+    for e in entries { Self.append(e, to: &out) }
     return out
+  }
+
+  /// The whole record as text (for tests and short sessions).
+  func render(backend: String) -> String {
+    header(backend: backend) + (spool?.contents() ?? "") + tail
+  }
+
+  /// Writes the record to `path`, streaming what was spooled.
+  func write(to path: String, backend: String) throws(HostError) {
+    try Host.writeFile(path, header(backend: backend))
+    if let spool { try Host.appendFile(path, copying: spool.path) }
+    try Host.appendFile(path, tail)
+  }
+}
+
+/// A file in a private directory that text is appended to, removed with its directory.
+final class SpoolFile {
+  private let directory: PrivateDirectory?
+  let path: String
+
+  init() {
+    if case .success(let d) = PrivateDirectory.make() {
+      directory = d
+      path = d.path + "/spool"
+    } else {
+      directory = nil
+      path = "/nonexistent/conn-spool"
+    }
+  }
+
+  func append(_ text: String) -> Bool {
+    guard directory != nil, let fd = Host.openForAppend(path) else { return false }
+    defer { Host.closeFile(fd) }
+    return Host.writeAll(fd, text)
+  }
+
+  func contents() -> String {
+    (try? Host.readFile(path, limit: Int.max)).map { String(decoding: $0, as: UTF8.self) } ?? ""
   }
 }
 

@@ -44,8 +44,10 @@ package struct FailureInfo: Sendable, Equatable {
 package struct ScenarioReport: Sendable {
   package var path: String
   package var status: ScenarioStatus
-  /// Wall time of the run.
+  /// How long the run took: wall time, or the simulation's virtual time (`virtualTime`).
   package var duration: TimeSpan
+  /// `duration` is virtual time (a scenario the simulation ran to its end).
+  package var virtualTime = false
   package var failure: FailureInfo?
   /// Rendered diagnostics (error) or failure excerpt (fail), ready to print.
   package var detail: String

@@ -14,6 +14,9 @@ package struct RunSummary: Sendable {
   package var passed = 0
   package var failed = 0
   package var errors = 0
+  /// Of the errors, those that did not parse or check (the rest ended abnormally: a worker that
+  /// died, a scenario killed past its limit).
+  package var syntaxErrors = 0
   package var skipped = 0
   package var total: Int { passed + failed + errors + skipped }
   package var duration = TimeSpan.zero
@@ -27,13 +30,18 @@ package struct RunSummary: Sendable {
       switch r.status {
       case .pass: passed += 1
       case .fail: failed += 1
-      case .error: errors += 1
+      case .error:
+        errors += 1
+        if r.failure?.kind == "syntax" || r.failure == nil { syntaxErrors += 1 }
       case .skip: skipped += 1
       }
     }
     self.duration = duration
     self.jobs = jobs
-    virtual = !reports.isEmpty && reports.allSatisfy { $0.backend == "sim" }
+    // Virtual only when every scenario that ran was timed by the simulation's clock (a scenario
+    // killed in real time, or one that did not parse, was not).
+    let timed = reports.filter { $0.status != .skip }
+    virtual = !timed.isEmpty && timed.allSatisfy(\.virtualTime)
     if virtual { self.duration = TimeSpan(nanoseconds: reports.reduce(0) { $0 + $1.duration.nanoseconds }) }
   }
 }
@@ -87,7 +95,12 @@ enum Reporters {
       out +=
         "(\(s.total) scenario\(s.total == 1 ? "" : "s") in \(s.duration.humanDescription) with \(s.jobs) job\(s.jobs == 1 ? "" : "s")"
     }
-    out += s.errors > 0 ? "; \(s.errors) of the failed did not parse or check)\n" : ")\n"
+    var notes: [String] = []
+    if s.syntaxErrors > 0 { notes.append("\(s.syntaxErrors) of the failed did not parse or check") }
+    if s.errors > s.syntaxErrors {
+      notes.append("\(s.errors - s.syntaxErrors) ended abnormally (a worker died or was killed)")
+    }
+    out += notes.isEmpty ? ")\n" : "; " + notes.joined(separator: "; ") + ")\n"
     return out
   }
 

@@ -40,8 +40,13 @@ package struct RunCommand: ConsoleCommand {
 
   @Option(
     name: .customLong("allow-net"),
-    help: "Also allow destinations in this prefix (repeatable). Loopback is always allowed.")
-  package var allowNet: [IPPrefix] = []
+    help: ArgumentHelp(
+      "Also allow destinations in this prefix on the host network (repeatable; 'all' allows every one, with a warning). Loopback is always allowed.",
+      valueName: "prefix"))
+  package var allowNet: [String] = []
+
+  /// What `--allow-net` says, checked.
+  var allowedNetworks: AllowedNetworks { (try? AllowedNetworks(allowNet)) ?? AllowedNetworks() }
 
   @Option(name: [.customShort("j"), .long], help: "Parallel jobs (default: the number of cores).")
   package var jobs: Int?
@@ -80,6 +85,10 @@ package struct RunCommand: ConsoleCommand {
   @Flag(help: .hidden)
   package var worker = false
 
+  /// A worker's parent: the worker stops when it is gone.
+  @Option(name: .customLong("parent"), help: .hidden)
+  package var parent: Int32?
+
   @Flag(help: .hidden)
   package var color = false
 
@@ -107,13 +116,14 @@ package struct RunCommand: ConsoleCommand {
     if isolate, backend != .sim, let why = Isolation.unavailableReason {
       throw ValidationError("--isolate: \(why)")
     }
+    _ = try AllowedNetworks(allowNet)
   }
 
   var runnerOptions: RunnerOptions {
     var o = RunnerOptions()
     o.timeout = timeout
     o.scenarioTimeout = scenarioTimeout
-    o.allowNet = allowNet
+    o.allowNet = allowedNetworks.effective
     o.verbose = verbose
     o.backend = backend
     o.isolate = isolate
@@ -146,7 +156,11 @@ package struct RunCommand: ConsoleCommand {
     // into a report file.
     batch.runner.color = colorOut && format == .human && output == nil
     batch.workerArguments = workerArguments(color: batch.runner.color)
+    if allowedNetworks.everything { console.err(AllowedNetworks.warning) }
     let runner = BatchRunner(files: files, options: batch)
+    runner.stopSignal = { StopSignal.received }
+    // Private directories that killed runs left behind (their lock is free) go now.
+    PrivateDirectory.removeStale()
 
     // Live progress on a terminal; plain status lines, in input order, otherwise.
     let total = files.count * repeatCount
@@ -176,6 +190,10 @@ package struct RunCommand: ConsoleCommand {
         console.out(document)
       }
     }
+    if let signal = StopSignal.received {
+      console.err("conn: stopped by \(StopSignal.name(signal)); the report above is partial\n")
+      throw ExitCode(StopSignal.exitStatus(signal))
+    }
     let failed = summary.failed + summary.errors + missing.count + (strictSkips ? summary.skipped : 0)
     if failed > 0 { throw ExitCode(1) }
   }
@@ -185,20 +203,25 @@ package struct RunCommand: ConsoleCommand {
       "--timeout", timeout.description, "--scenario-timeout", scenarioTimeout.description, "--backend",
       backend.rawValue,
     ]
-    for p in allowNet { a += ["--allow-net", p.description] }
+    a += allowedNetworks.arguments
     if verbose { a.append("--verbose") }
     if isolate { a.append("--isolate") }
     if color { a.append("--color") }
+    a += ["--parent", "\(Host.processID)"]
     return a
   }
 
-  /// Worker mode: read "index<TAB>path" lines, run each, answer with a report record.
+  /// Worker mode: read "index<TAB>path" lines, run each, answer with a report record. A worker
+  /// dies with its parent (SIGTERM: it ends its scenario and cleans up), and takes no new
+  /// scenario once asked to stop.
   func runWorker() {
+    if let parent, !StopSignal.dieWithParent(parent) { return }
     var options = runnerOptions
     options.color = color
     let runner = ScenarioRunner(options: options)
+    runner.stopRequested = { StopSignal.received != nil }
     let reader = PlainLineReader(fd: StandardStreams.input)
-    while case .line(let bytes) = reader.readLine(prompt: "") {
+    while StopSignal.received == nil, case .line(let bytes) = reader.readLine(prompt: "") {
       let line = String(decoding: bytes, as: UTF8.self)
       guard let tab = line.firstIndex(of: "\t"), let index = Int(line[..<tab]) else { continue }
       let path = WorkerProtocol.unescape(line[line.index(after: tab)...])

@@ -67,6 +67,9 @@ package final class ScenarioRunner {
     return nil
   }
 
+  /// The descriptors this process holds (for the simulation to hold them too), read once.
+  static let processDescriptors = Host.openDescriptorNumbers()
+
   static let hasIPv6Loopback: Bool = {
     let b = SystemBackend()
     defer { b.endScenario(closing: []) }
@@ -82,7 +85,11 @@ package final class ScenarioRunner {
     switch choice ?? options.backend {
     case .system, .both:
       return SystemBackend(allowedNetworks: options.allowNet, isolated: options.isolate, namespace: namespace)
-    case .sim: return SimBackend(descriptorLimit: Host.openFileLimit())
+    case .sim:
+      // Beside the kernel (`both`), the process's descriptors as they are now; alone, as they
+      // were when the runner started.
+      let occupied = options.backend == .both ? Host.openDescriptorNumbers() : Self.processDescriptors
+      return SimBackend(descriptorLimit: Host.openFileLimit(), occupied: occupied)
     }
   }
 
@@ -147,6 +154,7 @@ package final class ScenarioRunner {
     let result = makeInterpreter(backend).run(script)
     backend.trace = nil
     // The simulation reports its virtual time, so its output is the same on every run.
+    report.virtualTime = backend.virtualTime
     report.duration = backend.virtualTime ? backend.now() - virtualStart : elapsed()
     if case .failure(let f) = result {
       report.status = .fail

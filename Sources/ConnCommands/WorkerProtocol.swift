@@ -47,6 +47,7 @@ enum WorkerProtocol {
     put("path", r.path)
     put("status", r.status.rawValue)
     put("duration", "\(r.duration.nanoseconds)")
+    put("virtual", r.virtualTime ? "1" : nil)
     put("detail", r.detail.isEmpty ? nil : r.detail)
     put("skip", r.skipReason)
     put("backend", r.backend)
@@ -105,6 +106,7 @@ enum WorkerProtocol {
         case "path": r.path = v
         case "status": r.status = ScenarioStatus(rawValue: v) ?? .error
         case "duration": r.duration = TimeSpan(nanoseconds: Int64(v) ?? 0)
+        case "virtual": r.virtualTime = v == "1"
         case "detail": r.detail = v
         case "skip": r.skipReason = v
         case "backend": r.backend = v

@@ -124,6 +124,37 @@ extension Host {
     if let result { throw result }
   }
 
+  /// Appends text to a file (as the real user, like `writeFile`).
+  package static func appendFile(_ path: String, _ text: String) throws(HostError) {
+    let failure: HostError? = asRealIdentity {
+      guard let fd = openForAppend(path) else { return .unreadable(path, systemErrorText(errno)) }
+      defer { _ = close(fd) }
+      return writeAll(fd, text) ? nil : .unreadable(path, systemErrorText(errno))
+    }
+    if let failure { throw failure }
+  }
+
+  /// Appends another file's contents to a file, 64 KiB at a time (as the real user).
+  package static func appendFile(_ path: String, copying source: String) throws(HostError) {
+    let failure: HostError? = asRealIdentity {
+      let input = open(source, O_RDONLY | O_CLOEXEC)
+      if input < 0 { return .unreadable(source, systemErrorText(errno)) }
+      defer { _ = close(input) }
+      guard let output = openForAppend(path) else { return .unreadable(path, systemErrorText(errno)) }
+      defer { _ = close(output) }
+      var chunk = [UInt8](repeating: 0, count: 1 << 16)
+      while true {
+        let n = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 { return .unreadable(source, systemErrorText(errno)) }
+        if n == 0 { return nil }
+        let ok = chunk.withUnsafeBytes { writeAll(output, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        if !ok { return .unreadable(path, systemErrorText(errno)) }
+      }
+    }
+    if let failure { throw failure }
+  }
+
   /// Runs `body` with the calling thread's file-system identity set back to the real user and
   /// group, then restores whatever it was.
   package static func asRealIdentity<T>(_ body: () -> T) -> T {

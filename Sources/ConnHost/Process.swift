@@ -132,6 +132,12 @@ package final class Subprocess {
 
   deinit { _ = finish() }
 
+  /// Asks the child to stop (SIGTERM).
+  package func terminate() {
+    if reaped { return }
+    _ = sendSignal(pid, SIGTERM)
+  }
+
   package func kill() {
     if reaped { return }  // the pid may belong to another process by now
     _ = sendSignal(pid, SIGKILL)

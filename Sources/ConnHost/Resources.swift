@@ -10,6 +10,7 @@
 
 extension Host {
   package static var isRoot: Bool { geteuid() == 0 }
+  package static var processID: Int32 { getpid() }
   package static var isLinux: Bool {
     #if os(Linux)
       return true
@@ -64,6 +65,25 @@ extension Host {
       var n = 0
       for fd in 0..<4096 where fcntl(Int32(fd), F_GETFD) != -1 { n += 1 }
       return n
+    #endif
+  }
+
+  /// The numbers of the descriptors open in this process (Linux; 0, 1 and 2 elsewhere).
+  package static func openDescriptorNumbers() -> [Int32] {
+    #if os(Linux)
+      guard let dp = opendir("/proc/self/fd") else { return [0, 1, 2] }
+      let own = dirfd(dp)
+      var out: [Int32] = []
+      while let ent = readdir(dp) {
+        let name = withUnsafePointer(to: ent.pointee.d_name) { p in
+          p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        }
+        if let n = Int32(name), n != own { out.append(n) }
+      }
+      closedir(dp)
+      return out.sorted()
+    #else
+      return [0, 1, 2]
     #endif
   }
 

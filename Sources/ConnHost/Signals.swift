@@ -5,6 +5,7 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import CConnShims
 
 // Signals as the tool handles them.
 
@@ -20,3 +21,36 @@ extension Host {
     signal(SIGPIPE, SIG_IGN)
   }
 }
+
+/// A request to stop the run, from SIGINT, SIGTERM or SIGHUP (a Ctrl-C to the process group, a
+/// CI cancel, a closed terminal). The run ends between statements, removes what it made, and
+/// writes what it has.
+package enum StopSignal {
+  /// Installs the handlers; the calling thread is the one whose blocked call a signal cuts short.
+  package static func install() { _ = conn_stop_install() }
+
+  /// The signal that asked to stop, or nil.
+  package static var received: Int32? {
+    let s = conn_stop_signal()
+    return s == 0 ? nil : s
+  }
+
+  package static func name(_ signal: Int32) -> String {
+    switch signal {
+    case SIGINT: return "SIGINT"
+    case SIGTERM: return "SIGTERM"
+    case SIGHUP: return "SIGHUP"
+    default: return "signal \(signal)"
+    }
+  }
+
+  /// The exit status a shell gives a process killed by the signal (128 + its number).
+  package static func exitStatus(_ signal: Int32) -> Int32 { 128 + signal }
+
+  /// For a worker: SIGTERM when the parent dies. False if the parent is already gone.
+  package static func dieWithParent(_ parent: Int32) -> Bool { conn_die_with_parent(parent) == 0 }
+
+  package static func terminate(_ pid: Int32) { _ = sendTerminate(pid) }
+}
+
+private func sendTerminate(_ pid: Int32) -> Int32 { kill(pid, SIGTERM) }

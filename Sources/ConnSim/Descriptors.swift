@@ -3,7 +3,8 @@ import ConnRuntime
 // The simulated process's descriptor table. As on Linux, a new descriptor is the lowest number
 // not in use, and none is handed out at or above the limit on open files (RLIMIT_NOFILE, which
 // the command line reads from the real process so that the two backends agree): EMFILE. 0, 1
-// and 2 are open from the start, as in a fresh process.
+// and 2 are open from the start, as in a fresh process, and so is every number the real process
+// holds for itself (given by the command line), so that both backends count alike.
 //
 // Finding the lowest free number is a walk over a two-level bitmap (a word per 64 descriptors,
 // and a summary bit per full word), so it costs the same with ten or a million open.
@@ -22,9 +23,21 @@ struct DescriptorTable {
   private var full: [UInt64] = []
   let limit: Int
 
-  init(limit: Int) {
+  init(limit: Int, occupied: [Descriptor] = []) {
     self.limit = max(limit, 3)
     for name in ["<stdin>", "<stdout>", "<stderr>"] { _ = allocate(.file(name)) }
+    for fd in occupied where fd > 2 && Int(fd) < self.limit { occupy(fd) }
+  }
+
+  /// Marks a number as taken by something outside the scenario (the tool's own descriptors).
+  private mutating func occupy(_ fd: Descriptor) {
+    let i = Int(fd)
+    while used.count <= i / 64 { used.append(0) }
+    while full.count <= i / 4096 { full.append(0) }
+    while entries.count <= i { entries.append(nil) }
+    entries[i] = .file("<conn>")
+    used[i / 64] |= 1 << UInt64(i % 64)
+    if used[i / 64] == .max { full[i / 4096] |= 1 << UInt64((i / 64) % 64) }
   }
 
   subscript(fd: Descriptor) -> DescriptorEntry? {

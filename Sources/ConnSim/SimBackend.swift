@@ -38,18 +38,22 @@ package final class SimBackend: Backend {
   @exclusivity(unchecked) var fsUID: UInt32 = 0
   /// RLIMIT_NOFILE: no descriptor at or above it (EMFILE).
   let descriptorLimit: Int
+  /// Numbers the real process holds for itself (taken in the simulation too).
+  let occupied: [Descriptor]
 
-  /// `descriptorLimit`: the limit on open files, as the real process has it (so that both
-  /// backends answer EMFILE at the same count).
-  package init(descriptorLimit: Int = 1024) {
+  /// `descriptorLimit`: the limit on open files, as the real process has it; `occupied`: the
+  /// descriptors the process has open besides 0, 1 and 2. With both, the two backends number
+  /// descriptors alike and answer EMFILE at the same count.
+  package init(descriptorLimit: Int = 1024, occupied: [Descriptor] = []) {
     self.descriptorLimit = descriptorLimit
-    descriptors = DescriptorTable(limit: descriptorLimit)
+    self.occupied = occupied
+    descriptors = DescriptorTable(limit: descriptorLimit, occupied: occupied)
   }
 
   /// Forgets every socket and file; the clock is left alone (a finished scenario's time stays
   /// readable) and restarts at zero in beginScenario.
   private func reset() {
-    descriptors = DescriptorTable(limit: descriptorLimit)
+    descriptors = DescriptorTable(limit: descriptorLimit, occupied: occupied)
     events.removeAll()
     tcp.removeAll()
     udp.removeAll()

@@ -207,6 +207,11 @@ extension ParserState {
     while buf[slash] != 0x2F { slash += 1 }
     var len = 0
     if slash + 1 >= e { throw error(.malformedAddress("missing prefix length after '/'", at: token.range)) }
+    if e - (slash + 1) > 1 && buf[slash + 1] == 0x30 {
+      throw error(
+        .malformedAddress(
+          "prefix length '\(lexer.text(slash + 1, e))' has a leading zero", at: SourceRange(slash + 1, e)))
+    }
     for i in (slash + 1)..<e {
       let c = buf[i]
       guard c >= 0x30 && c <= 0x39, len < 1000 else {

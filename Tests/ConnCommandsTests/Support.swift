@@ -33,8 +33,8 @@ struct ProcessResult {
 /// it, the process runs in a fresh network namespace (`unshare -n`) where one exists, so that
 /// even a broken refusal could not send a packet to the host's network.
 func runConn(
-  _ args: [String], stdin: String? = nil, env: [String: String] = [:], timeout: TimeInterval = 60,
-  withoutNetwork: Bool = false
+  _ args: [String], stdin: String? = nil, stdinHandle: FileHandle? = nil, env: [String: String] = [:],
+  timeout: TimeInterval = 60, withoutNetwork: Bool = false
 ) throws -> ProcessResult {
   let p = Process()
   let unshare = "/usr/bin/unshare"
@@ -62,7 +62,7 @@ func runConn(
   let input = Pipe()
   p.standardOutput = out
   p.standardError = err
-  p.standardInput = input
+  p.standardInput = stdinHandle ?? input
   try p.run()
   if let s = stdin { input.fileHandleForWriting.write(s.data(using: .utf8)!) }
   try? input.fileHandleForWriting.close()

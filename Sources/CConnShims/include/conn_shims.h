@@ -42,6 +42,16 @@ int conn_sun_path_offset(void);
 /// pipe2(O_CLOEXEC) on Linux; pipe + FD_CLOEXEC elsewhere.
 int conn_pipe_cloexec(int fds[2]);
 
+/* Stopping on a signal (stop.c). */
+/// Installs handlers for SIGINT, SIGTERM and SIGHUP that record the signal (no SA_RESTART) and
+/// pass it on to the calling thread, which runs statements. Returns 0 or -1.
+int conn_stop_install(void);
+/// The first stop signal that arrived, or 0.
+int conn_stop_signal(void);
+/// Asks for SIGTERM when the parent process ends (Linux), then checks that `parent` is still the
+/// parent: 0 when so, 1 when it is already gone, -1 on error.
+int conn_die_with_parent(int parent);
+
 /* Network namespaces (netns.c). */
 /// unshare(CLONE_NEWNET) for the calling thread; -1 and errno on failure.
 int conn_unshare_net(void);
