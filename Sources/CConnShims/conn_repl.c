@@ -6,13 +6,13 @@
 #include <signal.h>
 #include <string.h>
 
-static volatile sig_atomic_t conn_sigint_pending;
+/* The interrupt word (stop.c) is the Ctrl-C flag: one word the interpreter looks at. */
 /* The thread that runs statements: a blocked call there must see the signal to return EINTR. */
 static volatile long conn_sigint_target;
 
 static void conn_sigint_handler(int sig) {
   int saved = errno;
-  conn_sigint_pending = 1;
+  conn_interrupt_word = 1;
   long target = conn_sigint_target;
   if (target != 0 && conn_gettid() != target) conn_tgkill(target, sig);
   errno = saved;
@@ -35,7 +35,7 @@ int conn_sigint_install(void) {
 
 int conn_sigint_take(void) {
   /* One atomic step: a Ctrl-C that lands between a read and a clear would be lost. */
-  return __atomic_exchange_n(&conn_sigint_pending, 0, __ATOMIC_SEQ_CST);
+  return __atomic_exchange_n(&conn_interrupt_word, 0, __ATOMIC_SEQ_CST);
 }
 
-int conn_sigint_peek(void) { return conn_sigint_pending; }
+int conn_sigint_peek(void) { return conn_interrupt_word; }

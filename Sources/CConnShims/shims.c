@@ -85,14 +85,16 @@ const void *conn_bad_pointer(void) {
 #include <sys/un.h>
 #include <errno.h>
 
-static __thread volatile sig_atomic_t conn_fired;
+static __thread volatile int conn_fired;
 #ifdef __linux__
 static __thread int conn_have_timer;
 static __thread timer_t conn_timer;
-#define CONN_SIG (SIGRTMIN + 4)
+#define CONN_SIG CONN_WATCH_SIGNAL
 #else
-#define CONN_SIG SIGUSR2
+#define CONN_SIG CONN_WATCH_SIGNAL
 #endif
+
+volatile int *conn_interrupt_fired_flag(void) { return &conn_fired; }
 
 static void conn_handler(int sig) {
   (void)sig;
@@ -123,6 +125,12 @@ static void conn_unblock(void) {
   sigaddset(&set, CONN_SIG);
   pthread_sigmask(SIG_UNBLOCK, &set, NULL);
   conn_unblocked = 1;
+}
+
+int conn_interrupt_prepare(void) {
+  if (conn_interrupt_install() != 0) return -1;
+  conn_unblock();
+  return 0;
 }
 
 int conn_interrupt_arm(long long ns) {

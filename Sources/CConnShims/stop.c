@@ -15,10 +15,14 @@
 
 static volatile sig_atomic_t conn_stop_signo;
 static volatile long conn_stop_target;
+volatile int conn_interrupt_word;
+
+int conn_interrupt_requested(void) { return __atomic_load_n(&conn_interrupt_word, __ATOMIC_RELAXED); }
 
 static void conn_stop_handler(int sig) {
   int saved = errno;
   if (conn_stop_signo == 0) conn_stop_signo = sig;
+  conn_interrupt_word = 1;
   long target = conn_stop_target;
   if (target != 0 && conn_gettid() != target) conn_tgkill(target, sig);
   errno = saved;

@@ -39,6 +39,8 @@ package final class BatchRunner {
   package var onTrace: ((Int, String) -> Void)?
   /// The signal that asks the run to stop, if one came.
   package var stopSignal: () -> Int32? = { nil }
+  /// What the interpreter of an in-process run checks between statements (the signal word).
+  package var stopCheck: (@convention(c) () -> Int32)?
   /// How long stopped workers get to finish their scenario and clean up.
   package static let stopGrace: Int64 = 5_000_000_000
 
@@ -81,7 +83,7 @@ package final class BatchRunner {
   /// (standard input can only be read once).
   private func runInProcess(_ total: Int) {
     let runner = ScenarioRunner(options: options.runner)
-    runner.stopRequested = { [stopSignal] in stopSignal() != nil }
+    runner.stopCheck = stopCheck
     var parsed: (path: String, script: Script)?
     while !shouldStop, let t = schedule.next() {
       let path = path(ofTask: t)

@@ -47,6 +47,20 @@ package struct ConnMain: ParsableCommand {
   /// Parses and runs a command line; returns the exit code. Usage errors are code 2, as the
   /// help says (ArgumentParser's own is 64).
   package static func main(_ args: [String], console: Console, beforeRun: () -> Void = {}) -> Int32 {
+    // `conn run ...` as people type it: read directly (see FastRun); anything else, and every
+    // usage error, goes through ArgumentParser.
+    if args.first == "run", let request = FastRun.parse(Array(args.dropFirst())) {
+      beforeRun()
+      do {
+        try request.execute(console)
+        return 0
+      } catch let code as ExitCode {
+        return code.rawValue
+      } catch {
+        console.err("error: \(error)\n")
+        return 1
+      }
+    }
     do {
       var command = try parseAsRoot(args)
       beforeRun()

@@ -91,7 +91,9 @@ package final class PlainLineReader: LineReading {
       switch Host.readSome(fd, into: &chunk) {
       case .bytes(let n): buffer.append(contentsOf: chunk[0..<n])
       case .end, .failed: eof = true
-      case .interrupted: _ = Host.takeInterrupt()  // Ctrl-C on a pipe: nothing to clear
+      case .interrupted:
+        _ = Host.takeInterrupt()  // Ctrl-C on a pipe: nothing to clear
+        if StopSignal.received != nil { return .end }  // SIGTERM, SIGHUP: the session ends
       }
     }
   }

@@ -81,7 +81,7 @@ package final class Repl {
     run.requireExpectations = false
     let interpreter = Interpreter(backend: backend, options: run)
     interpreter.onStep = { router.sink?($0) }
-    interpreter.stopRequested = { Host.interruptPending }
+    interpreter.stopCheck = StopSignal.check
     interpreter.stopReason = Self.interruptedMessage
     return interpreter
   }
@@ -97,7 +97,8 @@ package final class Repl {
   /// Reads and runs lines until `:quit` or the end of the input, then closes everything.
   package func run() {
     if reader.isInteractive { write(banner) }
-    while !quitting {
+    // SIGTERM or SIGHUP ends the session (Ctrl-C only interrupts); everything is cleaned up.
+    while !quitting && StopSignal.received == nil {
       reader.completer = ReplCompleter(
         socketNames: declared, backendNames: Self.backendChoices.map(\.rawValue))
       handle(reader.readLine(prompt: pendingBytes.isEmpty ? Self.prompt : Self.continuationPrompt))

@@ -158,11 +158,11 @@ extension Repl {
     var rows = [["NAME", "FD", "KIND", "STATE", "LOCAL", "PEER"]]
     for b in bindings {
       var kind: String
-      switch b.spec {
-      case .socket(let k, _)?: kind = "\(k.type.rawValue) \(k.family.rawValue)"
-      case .descriptor?: kind = "fd"
-      case .file?: kind = "file"
-      case nil: kind = Self.kindName(backend, b.fd)
+      switch b.origin {
+      case .socket(let k): kind = "\(k.type.rawValue) \(k.family.rawValue)"
+      case .descriptor: kind = "fd"
+      case .file: kind = "file"
+      case .accepted: kind = Self.kindName(backend, b.fd)
       }
       var state = "-"
       var local = "-"

@@ -44,8 +44,8 @@ package final class ScenarioRunner {
   package let options: RunnerOptions
   /// Receives each trace line (`-v`) as it happens.
   package var traceSink: ((String) -> Void)?
-  /// Asked between statements: true stops the scenario (a signal to the runner).
-  package var stopRequested: (() -> Bool)?
+  /// Checked between statements: non-zero stops the scenario (a signal to the runner).
+  package var stopCheck: (@convention(c) () -> Int32)?
 
   package init(options: RunnerOptions) { self.options = options }
 
@@ -101,7 +101,7 @@ package final class ScenarioRunner {
     runOptions.timeout = options.timeout
     runOptions.scenarioTimeout = options.scenarioTimeout
     let interpreter = Interpreter(backend: backend, options: runOptions)
-    interpreter.stopRequested = stopRequested
+    interpreter.stopCheck = stopCheck
     interpreter.stopReason = "stopped by a signal"
     return interpreter
   }

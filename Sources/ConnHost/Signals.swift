@@ -29,6 +29,11 @@ package enum StopSignal {
   /// Installs the handlers; the calling thread is the one whose blocked call a signal cuts short.
   package static func install() { _ = conn_stop_install() }
 
+  /// What an interpreter calls between statements: non-zero once a stop signal (or, in the
+  /// REPL, Ctrl-C) arrived. A C function: calling it costs a few instructions, and a loop can
+  /// never keep an old value of the word.
+  package static let check: @convention(c) () -> Int32 = conn_interrupt_requested
+
   /// The signal that asked to stop, or nil.
   package static var received: Int32? {
     let s = conn_stop_signal()

@@ -60,14 +60,6 @@ package protocol Backend: AnyObject {
   func sleep(_ duration: TimeSpan) -> TimeSpan
   func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome
 
-  /// The interpreter enters (`true`) or leaves (`false`) a `repeat` loop. Inside one, a backend
-  /// may keep what it sets up for a call alive for the next call of the loop; it releases it when
-  /// the outermost loop ends. (The default does nothing.)
-  func repeatLoop(_ entering: Bool)
-}
-
-extension Backend {
-  package func repeatLoop(_ entering: Bool) {}
 }
 
 /// The address argument of a connect after names are resolved.

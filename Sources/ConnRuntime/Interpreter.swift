@@ -26,11 +26,23 @@ package struct RunOptions: Sendable {
   package init() {}
 }
 
+/// Where a name's descriptor came from (plain values: the interpreter stores one per statement).
+package enum BindingOrigin: Sendable, Equatable {
+  /// `sock NAME = TYPE FAMILY`.
+  case socket(SocketKind)
+  /// `sock NAME = fd N`.
+  case descriptor
+  /// `sock NAME = file "PATH"`.
+  case file
+  /// `accept ... as NAME`.
+  case accepted
+}
+
 /// A socket name's current binding.
 package struct SocketBinding: Sendable {
   package var name: String
   package var fd: Descriptor
-  package var spec: SocketSpec?
+  package var origin: BindingOrigin
   /// Descriptors of `fd N` are not conn's to close.
   package var owned: Bool
 }
@@ -49,9 +61,10 @@ package final class Interpreter {
   @exclusivity(unchecked) package var options: RunOptions
   /// Called after every statement that ran (not for `expect`).
   @exclusivity(unchecked) package var onStep: ((Step) -> Void)?
-  /// Asked after every statement and loop iteration: true stops the run with a `.stopped`
-  /// failure (the statement that was running keeps its outcome).
-  @exclusivity(unchecked) package var stopRequested: (() -> Bool)?
+  /// Called after every statement and loop iteration: non-zero stops the run with a `.stopped`
+  /// failure (the statement that was running keeps its outcome). A C function (the host's
+  /// signal word): a few instructions, and never an old value.
+  @exclusivity(unchecked) package var stopCheck: (@convention(c) () -> Int32)?
   /// Why a stop was requested, for the failure's message.
   package var stopReason = "interrupted"
   /// Instructions between two looks at the clock inside loops.
@@ -65,7 +78,7 @@ package final class Interpreter {
   private var names: [String] = []
   private var slotByName: [String: Slot] = [:]
   @exclusivity(unchecked) private(set) var fds: [Descriptor] = []
-  @exclusivity(unchecked) private var specs: [SocketSpec?] = []
+  @exclusivity(unchecked) private var origins: [BindingOrigin] = []
   @exclusivity(unchecked) private var ownedFlags: [Bool] = []
   /// Descriptors this run opened and has not closed: closed at the end.
   @exclusivity(unchecked) private var opened = OpenDescriptors()
@@ -79,13 +92,18 @@ package final class Interpreter {
   @exclusivity(unchecked) private var clock = TimeSpan.zero
   @exclusivity(unchecked) private var sinceCheck = 0
   private var started = false
-  /// Backend time after which the scenario fails (from `scenarioTimeout`), and the same in real time.
-  @exclusivity(unchecked) private var deadline: TimeSpan?
+  /// Backend time (ns) after which the scenario fails (from `scenarioTimeout`; Int64.max: none),
+  /// and the same in real time.
+  @exclusivity(unchecked) private var deadlineNanoseconds = Int64.max
+  @exclusivity(unchecked) private var timeoutNanoseconds = Int64.max
   @exclusivity(unchecked) private var realDeadline: ContinuousClock.Instant?
 
   // MARK: The last statement
 
-  @exclusivity(unchecked) package private(set) var lastOutcome: Outcome?
+  /// The last statement's outcome as plain values: stored on every statement, so it costs a
+  /// few stores, not a copy of an enum that may hold an address.
+  @exclusivity(unchecked) private(set) var last = LastOutcome()
+  package var lastOutcome: Outcome? { last.outcome }
   @exclusivity(unchecked) private(set) var lastElapsed = TimeSpan.zero
   /// The last statement that ran (the REPL's context for an `expect` typed on its own line):
   /// where it is, read only when asked for.
@@ -129,7 +147,8 @@ package final class Interpreter {
   package func begin(netRules: [NetRule]) throws(BackendError) {
     try backend.beginScenario(netRules: netRules)
     started = true
-    deadline = options.scenarioTimeout.map { backend.now() + $0 }
+    deadlineNanoseconds = options.scenarioTimeout.map { (backend.now() + $0).nanoseconds } ?? .max
+    timeoutNanoseconds = options.timeout.nanoseconds
     realDeadline = options.scenarioTimeout.map { ContinuousClock.now + .nanoseconds($0.nanoseconds) }
   }
 
@@ -140,10 +159,10 @@ package final class Interpreter {
     opened = OpenDescriptors()
     for i in fds.indices {
       fds[i] = -1
-      specs[i] = nil
+      origins[i] = .descriptor
       ownedFlags[i] = false
     }
-    lastOutcome = nil
+    last.clear()
     lastProgram = nil
     lastIndex = -1
     program = nil
@@ -191,7 +210,7 @@ package final class Interpreter {
     slotByName[name] = s
     names.append(name)
     fds.append(-1)
-    specs.append(nil)
+    origins.append(.descriptor)
     ownedFlags.append(false)
     return s
   }
@@ -203,16 +222,18 @@ package final class Interpreter {
 
   private func binding(_ s: Slot) -> SocketBinding? {
     let i = Int(s)
-    return fds[i] < 0 ? nil : SocketBinding(name: names[i], fd: fds[i], spec: specs[i], owned: ownedFlags[i])
+    return fds[i] < 0
+      ? nil : SocketBinding(name: names[i], fd: fds[i], origin: origins[i], owned: ownedFlags[i])
   }
 
   /// Every name that has a descriptor, in the order the names first appeared.
   package var allBindings: [SocketBinding] { names.indices.compactMap { binding(Slot($0)) } }
 
-  private func declare(_ s: Slot, fd: Descriptor, spec: SocketSpec?, owned: Bool) {
+  @inline(__always)
+  private func declare(_ s: Slot, fd: Descriptor, origin: BindingOrigin, owned: Bool) {
     let i = Int(s)
     fds[i] = fd
-    specs[i] = spec
+    origins[i] = origin
     ownedFlags[i] = owned
     if owned { opened.add(fd) }
   }
@@ -220,66 +241,94 @@ package final class Interpreter {
   // MARK: - Execution
 
   /// Runs instructions until the program ends, fails, or (when `pausing`) a statement has run.
+  ///
+  /// The hot path of every scenario: per statement, one switch on a plain-value instruction,
+  /// one clock read (a statement's start is the previous one's end), one look at the stop word,
+  /// and the backend call. Nothing is copied or built unless someone asked for it (`onStep`).
   private func advance(pausing: Bool) -> StepEvent {
     guard let p = program else { return .finished }
     do throws(Failure) {
       while pc < p.code.count {
         let here = pc
-        switch p.code[here] {
+        let instruction = p.code[here]
+        switch instruction {
         case .expect(let index):
           try check(p, here, index)
           pc += 1
+          continue
         case .loop(let count, let exit):
           if count > 0 {
             loops.append((count, here + 1))
-            backend.repeatLoop(true)
             pc += 1
           } else {
             pc = Int(exit)
           }
           try countInstruction(p, here)
+          continue
         case .next:
           loops[loops.count - 1].remaining -= 1
           if loops[loops.count - 1].remaining > 0 {
             pc = loops[loops.count - 1].body
           } else {
             loops.removeLast()
-            backend.repeatLoop(false)
             // What a block leaves behind is not a statement an `expect` could check.
-            lastOutcome = nil
+            last.clear()
             setLast(p, here)
             pc += 1
           }
           try countInstruction(p, here)
-          if let stop = stopRequested, stop() { throw stopped(p, here) }
+          if let stop = stopCheck, stop() != 0 { throw stopped(p, here) }
+          continue
         case .applied:
           // Topology is set up before the first statement (beginScenario).
-          lastOutcome = nil
+          last.clear()
           setLast(p, here)
           pc += 1
+          continue
         default:
-          let step = try perform(p, here)
-          pc += 1
-          if pausing {
-            return .ran(
-              step ?? Step(statement: p.statements[here], outcome: lastOutcome ?? .ok, elapsed: lastElapsed))
+          break
+        }
+        // A statement.
+        let t0 = clock
+        if t0.nanoseconds > deadlineNanoseconds { throw limitFailure(p, here, virtual: backend.virtualTime) }
+        try countInstruction(p, here)
+        // The call's limit: the user's timeout, or what is left of the scenario (at least 1 ms).
+        let left = deadlineNanoseconds &- t0.nanoseconds
+        let limit = left < timeoutNanoseconds ? TimeSpan(nanoseconds: max(left, 1_000_000)) : options.timeout
+        let outcome = try call(instruction, p, here, limit: limit)
+        clock = backend.now()
+        last.set(outcome)
+        lastElapsed = clock - t0
+        setLast(p, here)
+        pc += 1
+        if onStep != nil || pausing {
+          let step = Step(statement: p.statements[here], outcome: outcome, elapsed: lastElapsed)
+          onStep?(step)
+          if let stop = stopCheck, stop() != 0 { throw stopped(p, here) }
+          if outcome.isError && options.requireExpectations && !p.checked[here] {
+            throw unexpected(outcome, p.statements[here], p.source)
           }
+          if pausing { return .ran(step) }
+          continue
+        }
+        if let stop = stopCheck, stop() != 0 { throw stopped(p, here) }
+        if outcome.isError && options.requireExpectations && !p.checked[here] {
+          throw unexpected(outcome, p.statements[here], p.source)
         }
       }
       program = nil
       return .finished
     } catch {
       program = nil
-      for _ in loops { backend.repeatLoop(false) }
       loops.removeAll()
       return .failed(error)
     }
   }
 
-  /// Counts an instruction that is not a statement; now and then looks at the clocks.
+  /// Counts an instruction; now and then looks at the clocks (an empty loop included).
   @inline(__always)
   private func countInstruction(_ p: Program, _ at: Int) throws(Failure) {
-    sinceCheck += 1
+    sinceCheck &+= 1
     if sinceCheck >= Self.checkInterval {
       sinceCheck = 0
       clock = backend.now()
@@ -288,7 +337,7 @@ package final class Interpreter {
   }
 
   private func checkDeadlines(_ p: Program, _ at: Int) throws(Failure) {
-    if let d = deadline, clock > d { throw limitFailure(p, at, virtual: backend.virtualTime) }
+    if clock.nanoseconds > deadlineNanoseconds { throw limitFailure(p, at, virtual: backend.virtualTime) }
     if backend.virtualTime, let r = realDeadline, ContinuousClock.now > r {
       throw limitFailure(p, at, virtual: false)
     }
@@ -307,43 +356,18 @@ package final class Interpreter {
     Failure(kind: .stopped, message: stopReason, range: p.statements[at].range, source: p.source)
   }
 
-  /// Runs one statement: the call, its bookkeeping, the step report, the errno rule.
-  private func perform(_ p: Program, _ at: Int) throws(Failure) -> Step? {
-    let t0 = clock
-    if let d = deadline, t0 > d { throw limitFailure(p, at, virtual: backend.virtualTime) }
-    sinceCheck += 1
-    if sinceCheck >= Self.checkInterval {
-      sinceCheck = 0
-      try checkDeadlines(p, at)
-    }
-    let limit = callLimit(timeout: options.timeout, scenarioLeft: deadline.map { $0 - t0 })
-    let outcome = try call(p, at, limit: limit)
-    clock = backend.now()
-    let elapsed = clock - t0
-    lastOutcome = outcome
-    lastElapsed = elapsed
-    setLast(p, at)
-    var step: Step?
-    if let onStep {
-      step = Step(statement: p.statements[at], outcome: outcome, elapsed: elapsed)
-      onStep(step!)
-    }
-    if let stop = stopRequested, stop() { throw stopped(p, at) }
-    if outcome.isError && options.requireExpectations && !p.checked[at] {
-      throw unexpected(outcome, p.statements[at], p.source)
-    }
-    return step
-  }
-
   @inline(__always)
   private func fd(_ s: Slot, _ p: Program, _ at: Int) throws(Failure) -> Descriptor {
     let fd = fds[Int(s)]
-    if fd < 0 {
-      throw Failure(
-        kind: .runtime, message: "socket '\(names[Int(s)])' has not been created",
-        range: p.statements[at].range, source: p.source)
-    }
+    if fd < 0 { throw notCreated(s, p, at) }
     return fd
+  }
+
+  private func notCreated(_ s: Slot, _ p: Program, _ at: Int) -> Failure {
+    Failure(
+      kind: .runtime, message: "socket '\(names[Int(s)])' has not been created",
+      range: p.statements[at].range,
+      source: p.source)
   }
 
   /// Runs a backend call that may fail as a tool (time limit, safety), turning that into a
@@ -359,12 +383,14 @@ package final class Interpreter {
     }
   }
 
-  private func call(_ p: Program, _ at: Int, limit: TimeSpan) throws(Failure) -> Outcome {
-    switch p.code[at] {
+  private func call(_ instruction: Instruction, _ p: Program, _ at: Int, limit: TimeSpan) throws(Failure)
+    -> Outcome
+  {
+    switch instruction {
     case .socket(let s, let kind, let nb):
       let outcome = backend.socket(kind, nonblocking: nb)
       if case .number(let fd) = outcome {
-        declare(s, fd: Descriptor(fd), spec: .socket(kind, nonblocking: nb), owned: true)
+        declare(s, fd: Descriptor(fd), origin: .socket(kind), owned: true)
       }
       return outcome
     case .descriptor(let s, let n):
@@ -372,12 +398,12 @@ package final class Interpreter {
         try backend.adopt(n)
         return .ok
       }
-      declare(s, fd: n, spec: .descriptor(n), owned: false)
+      declare(s, fd: n, origin: .descriptor, owned: false)
       return .number(Int64(n))
     case .openFile(let s, let path):
       let file = p.strings[Int(path)]
       let outcome = try tool(p, at) { () throws(BackendError) in try backend.openFile(file, limit: limit) }
-      if case .number(let fd) = outcome { declare(s, fd: Descriptor(fd), spec: .file(file), owned: true) }
+      if case .number(let fd) = outcome { declare(s, fd: Descriptor(fd), origin: .file, owned: true) }
       return outcome
     case .bind(let s, let a):
       return backend.bind(try fd(s, p, at), p.addresses[Int(a)])
@@ -402,7 +428,7 @@ package final class Interpreter {
       let listener = try fd(l, p, at)
       let outcome = try tool(p, at) { () throws(BackendError) in try backend.accept(listener, o, limit: limit)
       }
-      if case .number(let c) = outcome { declare(into, fd: Descriptor(c), spec: nil, owned: true) }
+      if case .number(let c) = outcome { declare(into, fd: Descriptor(c), origin: .accepted, owned: true) }
       return outcome
     case .setNonblocking(let s, let on):
       return backend.setNonblocking(try fd(s, p, at), on)
@@ -446,7 +472,7 @@ package final class Interpreter {
     while left > .zero && rounds < 1000 {
       left = backend.sleep(left)
       rounds += 1
-      if left > .zero, let stop = stopRequested, stop() { throw stopped(p, at) }
+      if left > .zero, let stop = stopCheck, stop() != 0 { throw stopped(p, at) }
     }
     if d > limit {
       throw Failure(
@@ -466,5 +492,54 @@ package final class Interpreter {
         range: p.statements[at].range, source: p.source)
     }
     return a
+  }
+}
+
+/// An outcome as plain values: its kind and a number (the descriptor, the errno, the events);
+/// the rare outcomes that carry more (an address, an errno without a name) keep the whole value.
+struct LastOutcome {
+  enum Kind: UInt8 { case none, ok, number, failure, events, pollTimeout, rich }
+  private(set) var kind = Kind.none
+  private(set) var value: Int64 = 0
+  private var rich: Outcome?
+
+  @inline(__always)
+  mutating func set(_ o: Outcome) {
+    if kind == .rich { rich = nil }
+    switch o {
+    case .ok: kind = .ok
+    case .number(let n):
+      kind = .number
+      value = n
+    case .failure(let e):
+      kind = .failure
+      value = Int64(e.rawValue)
+    case .events(let ev):
+      kind = .events
+      value = Int64(ev.rawValue)
+    case .pollTimeout: kind = .pollTimeout
+    case .address, .unknownErrno:
+      kind = .rich
+      rich = o
+    }
+  }
+
+  mutating func clear() {
+    kind = .none
+    rich = nil
+  }
+
+  var errno: Errno? { kind == .failure ? Errno(rawValue: UInt8(value)) : nil }
+
+  var outcome: Outcome? {
+    switch kind {
+    case .none: return nil
+    case .ok: return .ok
+    case .number: return .number(value)
+    case .failure: return .failure(Errno(rawValue: UInt8(value))!)
+    case .events: return .events(PollEvents(rawValue: UInt8(value)))
+    case .pollTimeout: return .pollTimeout
+    case .rich: return rich
+    }
   }
 }

@@ -49,6 +49,19 @@ package enum Instruction: Sendable {
   case next(body: Int32)
 }
 
+/// An `expect` as plain values, so that checking the usual ones (ok, errnos, timeout) is a few
+/// comparisons; alternatives that need more (poll events, numbers, addresses, sockets) send the
+/// check to the full `Expectation`.
+package struct CompiledExpectation: Sendable {
+  package var ok: Bool
+  package var timeout: Bool
+  package var errnos: ErrnoSet
+  /// `within`, in nanoseconds (Int64.max: none).
+  package var within: Int64
+  /// There are alternatives besides ok, errnos and timeout.
+  package var complex: Bool
+}
+
 /// Made once and only read after (a class: the interpreter holds it without copying; its
 /// tables are constants, so reading them needs no exclusivity check).
 package final class Program: @unchecked Sendable {
@@ -64,8 +77,10 @@ package final class Program: @unchecked Sendable {
   package let addresses: [SocketAddress]
   package let strings: [String]
   package let expectations: [Expectation]
-  /// For `expect` instructions whose alternatives name sockets: those sockets' slots.
-  package let expectedSockets: [Int32: [Slot]]
+  /// The same, as plain values, by the same index.
+  package let checks: [CompiledExpectation]
+  /// For each expectation, the slots of the sockets its alternatives name (mostly none).
+  package let expectedSockets: [[Slot]]
 
   /// Compiles `script`; `slot` gives the session slot of a script's socket name.
   package init(_ script: Script, slot: (String) -> Slot) {
@@ -82,6 +97,7 @@ package final class Program: @unchecked Sendable {
     addresses = c.addresses
     strings = c.strings
     expectations = c.expectations
+    checks = c.checks
     expectedSockets = c.expectedSockets
   }
 
@@ -97,7 +113,8 @@ private struct Compiler {
   var addresses: [SocketAddress] = []
   var strings: [String] = []
   var expectations: [Expectation] = []
-  var expectedSockets: [Int32: [Slot]] = [:]
+  var checks: [CompiledExpectation] = []
+  var expectedSockets: [[Slot]] = []
 
   mutating func emit(_ i: Instruction, _ st: Statement, checked: Bool) {
     code.append(i)
@@ -146,7 +163,11 @@ private struct Compiler {
       case .expect(let e):
         expectations.append(e)
         let index = Int32(expectations.count - 1)
-        if !e.sockets.isEmpty { expectedSockets[index] = e.sockets.map(s) }
+        expectedSockets.append(e.sockets.map(s))
+        checks.append(
+          CompiledExpectation(
+            ok: e.ok, timeout: e.timeout, errnos: e.errnos, within: e.within?.nanoseconds ?? .max,
+            complex: !(e.events.isEmpty && e.numbers.isEmpty && e.addresses.isEmpty && e.sockets.isEmpty)))
         emit(.expect(index), st, checked: false)
       case .net: emit(.applied, st, checked: false)
       case .user(let u): emit(.user(u), st, checked: followed)

@@ -46,12 +46,12 @@ package struct CallOptions: Hashable, Sendable {
 
   /// connect: set O_NONBLOCK on the socket before the call. accept: give the accepted socket
   /// O_NONBLOCK (accept4's SOCK_NONBLOCK); the listener's own mode decides whether accept blocks.
-  package var nonblock: Bool {
+  @inlinable package var nonblock: Bool {
     get { bits & Self.nonblockBit != 0 }
     set { bits = newValue ? bits | Self.nonblockBit : bits & ~Self.nonblockBit }
   }
   /// Deliver a signal after this long, so the call returns EINTR.
-  package var interrupt: TimeSpan? {
+  @inlinable package var interrupt: TimeSpan? {
     get { bits & Self.interruptBit != 0 ? TimeSpan(nanoseconds: interruptNanoseconds) : nil }
     set {
       interruptNanoseconds = newValue?.nanoseconds ?? 0
@@ -59,7 +59,7 @@ package struct CallOptions: Hashable, Sendable {
     }
   }
   /// Pass this address length instead of the family's own (EINVAL on purpose).
-  package var addressLength: Int32? {
+  @inlinable package var addressLength: Int32? {
     get { bits & Self.lengthBit != 0 ? length : nil }
     set {
       length = newValue ?? 0

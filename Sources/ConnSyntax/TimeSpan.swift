@@ -3,17 +3,22 @@
 
 /// A span of time in nanoseconds. (Not `Swift.Duration`: this one is 8 bytes and prints as the
 /// language writes it.)
+///
+/// Its arithmetic is `@inlinable`: the interpreter compares times on every statement.
 package struct TimeSpan: Hashable, Comparable, Sendable {
   package var nanoseconds: Int64
-  package init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
-  package static func milliseconds(_ ms: Int64) -> TimeSpan { TimeSpan(nanoseconds: ms * 1_000_000) }
-  package static func seconds(_ s: Int64) -> TimeSpan { TimeSpan(nanoseconds: s * 1_000_000_000) }
+  @inlinable package init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+  @inlinable package static func milliseconds(_ ms: Int64) -> TimeSpan {
+    TimeSpan(nanoseconds: ms * 1_000_000)
+  }
+  @inlinable package static func seconds(_ s: Int64) -> TimeSpan { TimeSpan(nanoseconds: s * 1_000_000_000) }
   package static let zero = TimeSpan(nanoseconds: 0)
-  package static func < (l: TimeSpan, r: TimeSpan) -> Bool { l.nanoseconds < r.nanoseconds }
-  package static func + (l: TimeSpan, r: TimeSpan) -> TimeSpan {
+  @inlinable package static func < (l: TimeSpan, r: TimeSpan) -> Bool { l.nanoseconds < r.nanoseconds }
+  @inlinable package static func > (l: TimeSpan, r: TimeSpan) -> Bool { l.nanoseconds > r.nanoseconds }
+  @inlinable package static func + (l: TimeSpan, r: TimeSpan) -> TimeSpan {
     TimeSpan(nanoseconds: l.nanoseconds &+ r.nanoseconds)
   }
-  package static func - (l: TimeSpan, r: TimeSpan) -> TimeSpan {
+  @inlinable package static func - (l: TimeSpan, r: TimeSpan) -> TimeSpan {
     TimeSpan(nanoseconds: l.nanoseconds &- r.nanoseconds)
   }
   package var seconds: Double { Double(nanoseconds) / 1e9 }

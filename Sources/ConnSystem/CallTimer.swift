@@ -9,64 +9,46 @@ import CConnShims
 import ConnRuntime
 import ConnSyntax
 
-// The time limit of a blocking call: a per-thread timer (timer_create with SIGEV_THREAD_ID)
-// whose signal makes the blocked call return EINTR. Its invariant lives here: a timer armed for
-// one call is settled before any call it must not interrupt.
-//
-// Inside a `repeat` loop the timer stays armed after a call (one syscall per call, not two): the
-// next blocking call re-arms it, and `settle()`, which every call that could otherwise be cut
-// short (poll, sleep, open, a Unix bind, a lingering close) and the end of the loop make first,
-// disarms it. It fires, if ever, a whole limit after the call, where nothing waits.
+// The time limit of a blocking call. The limit is watched by the process's watchdog thread
+// (watchdog.c): arming and disarming are a few atomic stores, no system call, and only a call
+// that really overruns is signalled (its blocked call returns EINTR, which is a timeout, not an
+// answer). A user's `interrupt DUR` shorter than the limit is a per-thread timer instead
+// (timer_create with SIGEV_THREAD_ID), armed and disarmed around the call: the EINTR it causes
+// is the scenario's answer.
 
 struct CallTimer {
-  private var loopDepth = 0
-  /// Armed by the last blocking call and not yet settled.
-  private var pending = false
-
-  init() { _ = conn_interrupt_install() }
-
   /// Runs `call`, bounded by the smaller of the user's `interrupt` and the run's `limit` when
-  /// it may block. Returns the call's result and errno. EINTR caused by the limit (not by the
-  /// user's interrupt) is a failure of the run, not an answer.
-  mutating func bounded(mayBlock: Bool, interrupt: TimeSpan?, limit: TimeSpan, _ call: () -> Int32)
-    throws(BackendError) -> (Int32, Int32)
+  /// it may block. Returns the call's result and errno.
+  func bounded(mayBlock: Bool, interrupt: TimeSpan?, limit: TimeSpan, _ call: () -> Int32)
+    throws(BackendError) -> (
+      Int32, Int32
+    )
   {
-    if !mayBlock && interrupt == nil {
+    if let i = interrupt, i <= limit {
+      // The user's interrupt comes first: the limit cannot matter for this call.
+      let armed = conn_interrupt_arm(i.nanoseconds) == 0
+      let rc = call()
+      let err = rc < 0 ? errno : 0
+      if armed { _ = conn_interrupt_disarm() }
+      return (rc, err)
+    }
+    if !mayBlock {
       let rc = call()
       return (rc, rc < 0 ? errno : 0)
     }
-    let userFirst = interrupt.map { $0 <= limit } ?? false
-    let armFor = userFirst ? interrupt! : limit
-    let armed = conn_interrupt_arm(armFor.nanoseconds) == 0
+    if conn_watch_arm(limit.nanoseconds) != 0 {
+      // No watchdog (no thread could be made): the per-thread timer bounds the call instead.
+      let armed = conn_interrupt_arm(limit.nanoseconds) == 0
+      let rc = call()
+      let err = rc < 0 ? errno : 0
+      let fired = armed && conn_interrupt_disarm() != 0
+      if rc < 0 && err == EINTR && fired { throw .timedOut(limit) }
+      return (rc, err)
+    }
     let rc = call()
     let err = rc < 0 ? errno : 0
-    let fired: Bool
-    if armed && loopDepth > 0 && interrupt == nil {
-      fired = conn_interrupt_fired() != 0
-      pending = !fired
-    } else {
-      fired = conn_interrupt_disarm() != 0
-      pending = false
-    }
-    if rc < 0 && err == EINTR && fired && !userFirst { throw .timedOut(limit) }
+    let overran = conn_watch_disarm() != 0
+    if rc < 0 && err == EINTR && overran { throw .timedOut(limit) }
     return (rc, err)
-  }
-
-  /// Disarms a timer left armed by the last call.
-  @inline(__always) mutating func settle() {
-    if pending {
-      _ = conn_interrupt_disarm()
-      pending = false
-    }
-  }
-
-  mutating func loop(_ entering: Bool) {
-    loopDepth = entering ? loopDepth + 1 : max(loopDepth - 1, 0)
-    if loopDepth == 0 { settle() }
-  }
-
-  mutating func reset() {
-    loopDepth = 0
-    settle()
   }
 }

@@ -24,32 +24,32 @@ import ConnSyntax
 package final class SystemBackend: Backend {
   package let name = "system"
   package let virtualTime = false
-  package var trace: ((TraceRecord) -> Void)?
+  @exclusivity(unchecked) package var trace: ((TraceRecord) -> Void)?
   /// A relative path gets the private directory in front, an abstract name a private prefix.
   package static let pathLimits = PathLimits(
     relativePath: 107 - PrivateDirectory.pathPrefixLength, absolutePath: 107, abstractName: 80)
   package var pathLimits: PathLimits { Self.pathLimits }
 
   /// Destinations allowed beyond loopback (`--allow-net`).
-  package var allowedNetworks: [IPPrefix]
+  @exclusivity(unchecked) package var allowedNetworks: [IPPrefix]
   /// True when the scenario runs in a network namespace of its own: every destination is safe.
-  package var isolated: Bool
+  @exclusivity(unchecked) package var isolated: Bool
   /// The namespace the scenario was given; destinations beyond loopback are allowed only while
   /// the calling thread is still in it.
-  package var namespace: UInt64?
+  @exclusivity(unchecked) package var namespace: UInt64?
 
-  private var flags = DescriptorFlags()
-  private var timer = CallTimer()
-  private var names = NameCache()
-  /// Whether any socket was given SO_LINGER (a lingering close waits, so it settles the timer).
-  private var lingerSet = false
-  private var privateDirectory: PrivateDirectory?
+  // The state below is read or changed on every call, by this class alone, on one thread: no
+  // run-time exclusivity check (it cost as much as the interpreter's own work on a call).
+  @exclusivity(unchecked) private var flags = DescriptorFlags()
+  private let timer = CallTimer()
+  @exclusivity(unchecked) private var names = NameCache()
+  @exclusivity(unchecked) private var privateDirectory: PrivateDirectory?
   /// Socket files bound at absolute paths: removed at the end if they are still those sockets.
-  private var boundFiles: [(path: String, device: UInt64, inode: UInt64)] = []
+  @exclusivity(unchecked) private var boundFiles: [(path: String, device: UInt64, inode: UInt64)] = []
   /// `user` changed the file-system identity: endScenario gives the real one back.
-  private var identityChanged = false
+  @exclusivity(unchecked) private var identityChanged = false
   /// The scenario named or got descriptor 0, 1 or 2: they are put back at the end.
-  private var touchedStandardStreams = false
+  @exclusivity(unchecked) private var touchedStandardStreams = false
   private let abstractPrefix: String
   private static let counter = AtomicCounter()
 
@@ -72,7 +72,6 @@ package final class SystemBackend: Backend {
   }
 
   package func endScenario(closing descriptors: [Descriptor]) {
-    timer.reset()
     for fd in descriptors {
       let o = result(sysClose(fd))
       trace?(TraceRecord(.close(fd), o, note: "cleanup"))
@@ -160,7 +159,6 @@ package final class SystemBackend: Backend {
   }
 
   package func openFile(_ path: String, limit: TimeSpan) throws(BackendError) -> Outcome {
-    timer.settle()
     // open(2) can block (a FIFO with no writer): bounded like any blocking call.
     let (fd, err) = try timer.bounded(mayBlock: true, interrupt: nil, limit: limit) {
       sysOpen(path, O_RDONLY | O_CLOEXEC)
@@ -174,10 +172,6 @@ package final class SystemBackend: Backend {
   }
 
   package func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome {
-    switch address {
-    case .unix, .abstract: timer.settle()  // a file-system call: nothing pending may interrupt it
-    default: break
-    }
     var sa = SockAddr()
     let len = sa.encode(address, dir: { self.scenarioDirectory() }, abstractPrefix: abstractPrefix)
     let rc = sa.withPointer { sysBind(fd, $0, len) }
@@ -227,8 +221,6 @@ package final class SystemBackend: Backend {
   @inline(__always) private func mayBlock(_ fd: Descriptor) -> Bool {
     !flags.has(fd, DescriptorFlags.nonblocking | DescriptorFlags.datagram)
   }
-
-  package func repeatLoop(_ entering: Bool) { timer.loop(entering) }
 
   package func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan)
     throws(BackendError) -> Outcome
@@ -286,7 +278,6 @@ package final class SystemBackend: Backend {
     -> Outcome
   {
     names.invalidate(fd)
-    if option == .SO_LINGER { lingerSet = true }
     guard let (level, name) = SocketConstants.option(option) else {
       throw .failed("\(option.rawValue) is not available on this platform")
     }
@@ -351,7 +342,6 @@ package final class SystemBackend: Backend {
   package func poll(
     _ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan
   ) throws(BackendError) -> Outcome {
-    timer.settle()
     var p = pollfd(fd: fd, events: SocketConstants.pollBits(events), revents: 0)
     let wait = min(timeout ?? limit, limit)
     // ppoll is bounded by its own timeout; only a user interrupt needs the timer.
@@ -410,7 +400,6 @@ package final class SystemBackend: Backend {
   }
 
   package func close(_ fd: Descriptor) -> Outcome {
-    if lingerSet { timer.settle() }  // a lingering close waits, and a signal would cut it short
     let o = result(sysClose(fd))
     flags.set(fd, 0)
     names.invalidate(fd)
@@ -419,7 +408,6 @@ package final class SystemBackend: Backend {
   }
 
   package func sleep(_ duration: TimeSpan) -> TimeSpan {
-    timer.settle()
     var ts = timespec(
       tv_sec: Int(duration.nanoseconds / 1_000_000_000), tv_nsec: Int(duration.nanoseconds % 1_000_000_000))
     var rem = timespec()

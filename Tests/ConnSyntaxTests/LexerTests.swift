@@ -217,3 +217,12 @@ private func single(_ text: String, sourceLocation: SourceLocation = #_sourceLoc
     for d in diags { #expect(d.range.start <= d.range.end && Int(d.range.end) <= bytes.count) }
   }
 }
+
+/// The vocabulary's names are written out by hand (start-up cost): they must match the cases.
+@Suite struct VocabularyNameTests {
+  @Test func errnoAndKeywordNamesMatchTheirCases() {
+    #expect(Errno.names.count == Errno.allCases.count)
+    for e in Errno.allCases { #expect(e.name == String(describing: e)) }
+    #expect(StatementKeyword.names == StatementKeyword.allCases.map { String(describing: $0) })
+  }
+}

@@ -10,7 +10,7 @@ import Testing
 /// files a scenario leaves, the trace.
 @Suite(.serialized) struct SystemBackendTests {
   @Test func aBlockingCallPastItsLimitTimesOutAndTheUsersInterruptIsAnAnswer() throws {
-    var timer = CallTimer()
+    let timer = CallTimer()
     var fds: [Int32] = [0, 0]
     #expect(pipe(&fds) == 0)
     defer {
@@ -31,15 +31,65 @@ import Testing
     #expect(rc == -1 && err == EINTR)
   }
 
-  @Test func aTimerLeftArmedInALoopIsSettledBeforeItCanCutAnotherCallShort() throws {
-    var timer = CallTimer()
-    timer.loop(true)
-    _ = try timer.bounded(mayBlock: true, interrupt: nil, limit: .milliseconds(30)) { 0 }
-    timer.settle()
-    // Sleep past where the timer would have fired: nothing interrupts.
+  /// The watchdog signals only a call that overruns: a thousand quick calls under a short limit,
+  /// then a wait past it, see no signal; and every overrun of a loop is caught.
+  @Test func theWatchdogSignalsOnlyCallsThatOverrun() throws {
+    let timer = CallTimer()
+    for _ in 0..<1000 {
+      let (rc, _) = try timer.bounded(mayBlock: true, interrupt: nil, limit: .milliseconds(30)) { 0 }
+      #expect(rc == 0)
+    }
     var ts = timespec(tv_sec: 0, tv_nsec: 80_000_000)
-    #expect(nanosleep(&ts, nil) == 0)
-    timer.loop(false)
+    #expect(nanosleep(&ts, nil) == 0, "a signal came after the calls had ended")
+    var fds: [Int32] = [0, 0]
+    #expect(pipe(&fds) == 0)
+    defer {
+      close(fds[0])
+      close(fds[1])
+    }
+    var byte: UInt8 = 0
+    for _ in 0..<5 {
+      #expect(throws: BackendError.timedOut(.milliseconds(20))) {
+        _ = try timer.bounded(mayBlock: true, interrupt: nil, limit: .milliseconds(20)) {
+          Int32(read(fds[0], &byte, 1))
+        }
+      }
+    }
+  }
+
+  /// Several threads, each with its own limit, each timed out on its own.
+  @Test func eachThreadHasItsOwnLimit() throws {
+    final class Results: @unchecked Sendable {
+      var times: [Double] = [0, 0, 0]
+      let lock = NSLock()
+    }
+    let results = Results()
+    let limits: [Int64] = [30, 90, 150]
+    var threads: [Thread] = []
+    for (k, ms) in limits.enumerated() {
+      let t = Thread {
+        var fds: [Int32] = [0, 0]
+        _ = pipe(&fds)
+        var byte: UInt8 = 0
+        let start = Date()
+        _ = try? CallTimer().bounded(mayBlock: true, interrupt: nil, limit: .milliseconds(ms)) {
+          Int32(read(fds[0], &byte, 1))
+        }
+        results.lock.lock()
+        results.times[k] = Date().timeIntervalSince(start)
+        results.lock.unlock()
+        close(fds[0])
+        close(fds[1])
+      }
+      threads.append(t)
+      t.start()
+    }
+    let deadline = Date().addingTimeInterval(5)
+    while results.times.contains(0) && Date() < deadline { usleep(10_000) }
+    for (k, ms) in limits.enumerated() {
+      #expect(results.times[k] >= Double(ms) / 1000 * 0.9, "thread \(k) stopped early: \(results.times[k])s")
+      #expect(results.times[k] < Double(ms) / 1000 + 1, "thread \(k) stopped late: \(results.times[k])s")
+    }
   }
 
   @Test func theToolsOwnDescriptorsAreRefused() throws {

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <poll.h>
+#include <signal.h>
 
 /// strerrorname_np where available (glibc 2.32+), else NULL.
 const char *conn_errno_name(int err);
@@ -42,12 +43,33 @@ int conn_sun_path_offset(void);
 /// pipe2(O_CLOEXEC) on Linux; pipe + FD_CLOEXEC elsewhere.
 int conn_pipe_cloexec(int fds[2]);
 
+/* The watchdog of blocking calls (watchdog.c). */
+/// The signal that interrupts a blocked call (the timers' and the watchdog's).
+#ifdef SIGRTMIN
+#define CONN_WATCH_SIGNAL (SIGRTMIN + 4)
+#else
+#define CONN_WATCH_SIGNAL SIGUSR2
+#endif
+/// Arms the calling thread's limit: past `limit_ns` from now, the watchdog signals it. No system
+/// call in the common case. Returns 0, or -1 when no watchdog could be had.
+int conn_watch_arm(long long limit_ns);
+/// Takes the arming back; returns 1 if the limit had passed (the signal has landed), else 0.
+int conn_watch_disarm(void);
+/// The calling thread's "the interrupt signal arrived" flag.
+volatile int *conn_interrupt_fired_flag(void);
+/// Installs the interrupt signal's handler and unblocks it for the calling thread.
+int conn_interrupt_prepare(void);
+
 /* Stopping on a signal (stop.c). */
 /// Installs handlers for SIGINT, SIGTERM and SIGHUP that record the signal (no SA_RESTART) and
 /// pass it on to the calling thread, which runs statements. Returns 0 or -1.
 int conn_stop_install(void);
 /// The first stop signal that arrived, or 0.
 int conn_stop_signal(void);
+/// Set by every stop signal and by the REPL's Ctrl-C: the one word an interpreter checks.
+extern volatile int conn_interrupt_word;
+/// The word, read (a function, so that a loop can never keep an old value).
+int conn_interrupt_requested(void);
 /// Asks for SIGTERM when the parent process ends (Linux), then checks that `parent` is still the
 /// parent: 0 when so, 1 when it is already gone, -1 on error.
 int conn_die_with_parent(int parent);
