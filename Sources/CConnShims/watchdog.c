@@ -148,12 +148,15 @@ static struct conn_watch_slot *conn_watch_slot(void) {
   return s;
 }
 
-int conn_watch_arm(long long limit_ns) {
+int conn_watch_arm(long long limit_ns, long long start_ns) {
   struct conn_watch_slot *s = conn_watch_slot();
   if (!s) return -1;
-  long long deadline = conn_now() + (limit_ns > 0 ? limit_ns : 1);
+  /* The caller's clock reading when it has a fresh one (the interpreter reads the clock after
+     every statement), else ours. */
+  long long deadline = (start_ns > 0 ? start_ns : conn_now()) + (limit_ns > 0 ? limit_ns : 1);
   conn_my_number += 1;
-  *conn_interrupt_fired_flag() = 0;
+  /* The fired flag is 0 here: every path that lets the signal land (disarm below, and
+     conn_interrupt_disarm) clears it. */
   __atomic_store_n(&s->deadline, deadline, __ATOMIC_RELEASE);
   __atomic_store_n(&s->arming, conn_my_number << 1, __ATOMIC_RELEASE);
   /* Wake the watchdog only if it would otherwise look too late. */

@@ -86,11 +86,11 @@ package struct ConnMain: ParsableCommand {
 }
 
 extension TimeSpan: ExpressibleByArgument {
-  package init?(argument: String) {
+  public init?(argument: String) {
     guard let t = Parser.duration(argument) else { return nil }
     self = t
   }
-  package var defaultValueDescription: String { description }
+  public var defaultValueDescription: String { description }
 }
 
 extension IPPrefix: ExpressibleByArgument {

@@ -39,7 +39,7 @@ extension Interpreter {
     case .address(let a):
       if e.addresses.contains(a) { return true }
       for s in sockets {
-        let fd = fds[Int(s)]
+        let fd = slots[Int(s)].fd
         if fd >= 0, case .address(let bound) = backend.localName(fd), bound == a { return true }
       }
       return false

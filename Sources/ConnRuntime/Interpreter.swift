@@ -27,7 +27,7 @@ package struct RunOptions: Sendable {
 }
 
 /// Where a name's descriptor came from (plain values: the interpreter stores one per statement).
-package enum BindingOrigin: Sendable, Equatable {
+package enum BindingOrigin: Sendable, Equatable, BitwiseCopyable {
   /// `sock NAME = TYPE FAMILY`.
   case socket(SocketKind)
   /// `sock NAME = fd N`.
@@ -36,6 +36,14 @@ package enum BindingOrigin: Sendable, Equatable {
   case file
   /// `accept ... as NAME`.
   case accepted
+}
+
+/// A slot's binding as the interpreter keeps it: plain values.
+struct SlotState: BitwiseCopyable {
+  var fd: Descriptor
+  var origin: BindingOrigin
+  var owned: Bool
+  static let empty = SlotState(fd: -1, origin: .descriptor, owned: false)
 }
 
 /// A socket name's current binding.
@@ -77,11 +85,10 @@ package final class Interpreter {
 
   private var names: [String] = []
   private var slotByName: [String: Slot] = [:]
-  @exclusivity(unchecked) private(set) var fds: [Descriptor] = []
-  @exclusivity(unchecked) private var origins: [BindingOrigin] = []
-  @exclusivity(unchecked) private var ownedFlags: [Bool] = []
+  /// Each slot's descriptor (-1: none), where it came from, and whether the run owns it.
+  let slots = PlainArray(filler: SlotState.empty)
   /// Descriptors this run opened and has not closed: closed at the end.
-  @exclusivity(unchecked) private var opened = OpenDescriptors()
+  private let opened = OpenDescriptors()
 
   // MARK: The running program
 
@@ -156,12 +163,8 @@ package final class Interpreter {
   package func finish() {
     guard started else { return }
     backend.endScenario(closing: opened.all())
-    opened = OpenDescriptors()
-    for i in fds.indices {
-      fds[i] = -1
-      origins[i] = .descriptor
-      ownedFlags[i] = false
-    }
+    opened.removeAll()
+    slots.reset()
     last.clear()
     lastProgram = nil
     lastIndex = -1
@@ -209,9 +212,7 @@ package final class Interpreter {
     let s = Slot(names.count)
     slotByName[name] = s
     names.append(name)
-    fds.append(-1)
-    origins.append(.descriptor)
-    ownedFlags.append(false)
+    slots.append(.empty)
     return s
   }
 
@@ -222,8 +223,9 @@ package final class Interpreter {
 
   private func binding(_ s: Slot) -> SocketBinding? {
     let i = Int(s)
-    return fds[i] < 0
-      ? nil : SocketBinding(name: names[i], fd: fds[i], origin: origins[i], owned: ownedFlags[i])
+    let state = slots[i]
+    return state.fd < 0
+      ? nil : SocketBinding(name: names[i], fd: state.fd, origin: state.origin, owned: state.owned)
   }
 
   /// Every name that has a descriptor, in the order the names first appeared.
@@ -231,10 +233,7 @@ package final class Interpreter {
 
   @inline(__always)
   private func declare(_ s: Slot, fd: Descriptor, origin: BindingOrigin, owned: Bool) {
-    let i = Int(s)
-    fds[i] = fd
-    origins[i] = origin
-    ownedFlags[i] = owned
+    slots[Int(s)] = SlotState(fd: fd, origin: origin, owned: owned)
     if owned { opened.add(fd) }
   }
 
@@ -247,6 +246,9 @@ package final class Interpreter {
   /// and the backend call. Nothing is copied or built unless someone asked for it (`onStep`).
   private func advance(pausing: Bool) -> StepEvent {
     guard let p = program else { return .finished }
+    // Time may have passed since the last statement (a paused step, a REPL line): the kernel
+    // backend bounds the next blocking call from this reading.
+    clock = backend.now()
     do throws(Failure) {
       while pc < p.code.count {
         let here = pc
@@ -304,6 +306,8 @@ package final class Interpreter {
         if onStep != nil || pausing {
           let step = Step(statement: p.statements[here], outcome: outcome, elapsed: lastElapsed)
           onStep?(step)
+          // Printing a step takes time: the next statement starts now.
+          clock = backend.now()
           if let stop = stopCheck, stop() != 0 { throw stopped(p, here) }
           if outcome.isError && options.requireExpectations && !p.checked[here] {
             throw unexpected(outcome, p.statements[here], p.source)
@@ -358,7 +362,7 @@ package final class Interpreter {
 
   @inline(__always)
   private func fd(_ s: Slot, _ p: Program, _ at: Int) throws(Failure) -> Descriptor {
-    let fd = fds[Int(s)]
+    let fd = slots[Int(s)].fd
     if fd < 0 { throw notCreated(s, p, at) }
     return fd
   }

@@ -75,7 +75,17 @@ struct EventQueue {
 
 extension SimBackend {
   /// Runs every event due at or before `t`, in order, and moves the clock to `t`.
+  @inline(__always)
   func advance(to t: Int64) {
+    // Most calls find nothing pending: no scan.
+    if events.isEmpty {
+      if t > clock { clock = t }
+      return
+    }
+    advanceThroughEvents(to: t)
+  }
+
+  private func advanceThroughEvents(to t: Int64) {
     while let e = nextLiveEvent(), e.time <= t {
       _ = events.removeFirst()
       if e.time > clock { clock = e.time }

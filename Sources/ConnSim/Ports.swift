@@ -27,6 +27,12 @@ struct PortTable {
     }
   }
 
+  /// The same walk without a closure, for the hot paths: the first node of a port's holders
+  /// (0: none), a node's holder, the next node.
+  @inline(__always) func firstNode(of port: UInt16) -> Int32 { head[Int(port)] }
+  @inline(__always) func holder(_ n: Int32) -> Handle { nodeHandle[Int(n)] }
+  @inline(__always) func nextNode(_ n: Int32) -> Int32 { nodeNext[Int(n)] }
+
   func isTaken(_ port: UInt16) -> Bool { inUse[Int(port) >> 6] & (1 << UInt64(port & 63)) != 0 }
 
   mutating func add(_ h: Handle, port: UInt16) {

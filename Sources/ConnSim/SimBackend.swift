@@ -411,9 +411,9 @@ package final class SimBackend: Backend {
     switch socketRef(fd) {
     case .failure(let e): return emit(call, .failure(e))
     case .success(let ref):
-      let s = common(ref)
-      if let l = s.local { return emit(call, .address(l)) }
-      return emit(call, .address(s.kind.family == .unix ? .unix("") : anyAddress(s.kind.family)))
+      let (local, family) = withCommon(ref) { ($0.local, $0.kind.family) }
+      if let l = local { return emit(call, .address(l)) }
+      return emit(call, .address(family == .unix ? .unix("") : anyAddress(family)))
     }
   }
 

@@ -57,9 +57,9 @@ extension SimBackend {
       err = .EINPROGRESS
     }
     if tcp[h].state == .synSent {
-      let s = tcp[h].common
-      if s.nonblocking { return .failure(err) }
-      let timeout: TimeSpan? = s.options.sendTimeout.nanoseconds > 0 ? s.options.sendTimeout : nil
+      if tcp[h].common.nonblocking { return .failure(err) }
+      let sendTimeout = tcp[h].common.options.sendTimeout
+      let timeout: TimeSpan? = sendTimeout.nanoseconds > 0 ? sendTimeout : nil
       switch try wait(
         until: { tcp[h].state != .synSent }, timeout: timeout, interrupt: options.interrupt, limit: limit)
       {
@@ -84,8 +84,7 @@ extension SimBackend {
   /// The protocol part: length and family checks, route, source address and port, the SYN.
   private func tcpStart(_ h: Handle, _ address: SocketAddress, length: Int) -> Errno? {
     var dest = address
-    let s = tcp[h].common
-    switch s.kind.family {
+    switch tcp[h].common.kind.family {
     case .inet:
       if length < 16 { return .EINVAL }
       guard case .inet = address else { return .EAFNOSUPPORT }
@@ -93,7 +92,7 @@ extension SimBackend {
       if length < 24 { return .EINVAL }
       guard case .inet6(let ip, let port, _) = address else { return .EAFNOSUPPORT }
       if let v4 = ip.mappedIPv4 {
-        if s.options.v6only { return .ENETUNREACH }
+        if tcp[h].common.options.v6only { return .ENETUNREACH }
         dest = .inet6(.mapping(v4), port: port, scope: nil)
       }
     case .unix: return .EINVAL
@@ -102,12 +101,13 @@ extension SimBackend {
     if case .error(let e) = network.route(routed) { return e }
     if let ip = ipv4(of: routed), network.isBroadcast(ip) || ip.isMulticast { return .ENETUNREACH }
     // Source address and port.
-    let source = sourceAddress(for: routed, bound: s.local)
-    if s.localPort == 0 {
+    let source = sourceAddress(for: routed, bound: tcp[h].common.local)
+    let localPort = tcp[h].common.localPort
+    if localPort == 0 {
       guard let p = tcpPorts.ephemeral(in: network.ephemeral) else { return .EADDRNOTAVAIL }
       setLocal(h, withPort(source, p))
     } else {
-      let local = withPort(source, s.localPort)
+      let local = withPort(source, localPort)
       if fourTupleTaken(h, local: local, dest: routed) { return .EADDRNOTAVAIL }
       tcp[h].common.local = local
     }
@@ -198,14 +198,19 @@ extension SimBackend {
   /// A listening socket that would take a SYN for `target`.
   private func findListener(_ target: SocketAddress) -> Handle? {
     let dest = resolvedDestination(target)
-    var found: Handle?
-    tcpPorts.forEachHolder(of: dest.port ?? 0) { h in
-      let s = tcp[h]
-      guard s.state == .listening, let l = s.common.local else { return true }
-      if listenerTakes(l, v6only: s.common.options.v6only, dest) { found = h }
-      return found == nil
+    // Walked by hand and read field by field: a whole socket copied per holder cost more than
+    // the rest of a simulated connect.
+    var n = tcpPorts.firstNode(of: dest.port ?? 0)
+    while n != 0 {
+      let h = tcpPorts.holder(n)
+      if tcp[h].state == .listening, let l = tcp[h].common.local,
+        listenerTakes(l, v6only: tcp[h].common.options.v6only, dest)
+      {
+        return h
+      }
+      n = tcpPorts.nextNode(n)
     }
-    return found
+    return nil
   }
 
   // MARK: - Disconnecting and closing

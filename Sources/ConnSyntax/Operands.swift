@@ -34,24 +34,24 @@ package enum ConnectTarget: Hashable, Sendable {
 ///
 /// Stored packed (16 bytes instead of 32: optionals as flag bits), since every connect, accept,
 /// poll and sleep statement holds one.
-package struct CallOptions: Hashable, Sendable {
-  private var interruptNanoseconds: Int64 = 0
-  private var length: Int32 = 0
-  private var bits: UInt8 = 0
-  private static let nonblockBit: UInt8 = 1
-  private static let interruptBit: UInt8 = 2
-  private static let lengthBit: UInt8 = 4
+public struct CallOptions: Hashable, Sendable {
+  @usableFromInline var interruptNanoseconds: Int64 = 0
+  @usableFromInline var length: Int32 = 0
+  @usableFromInline var bits: UInt8 = 0
+  @usableFromInline static let nonblockBit: UInt8 = 1
+  @usableFromInline static let interruptBit: UInt8 = 2
+  @usableFromInline static let lengthBit: UInt8 = 4
 
   package init() {}
 
   /// connect: set O_NONBLOCK on the socket before the call. accept: give the accepted socket
   /// O_NONBLOCK (accept4's SOCK_NONBLOCK); the listener's own mode decides whether accept blocks.
-  @inlinable package var nonblock: Bool {
+  @inlinable public var nonblock: Bool {
     get { bits & Self.nonblockBit != 0 }
     set { bits = newValue ? bits | Self.nonblockBit : bits & ~Self.nonblockBit }
   }
   /// Deliver a signal after this long, so the call returns EINTR.
-  @inlinable package var interrupt: TimeSpan? {
+  @inlinable public var interrupt: TimeSpan? {
     get { bits & Self.interruptBit != 0 ? TimeSpan(nanoseconds: interruptNanoseconds) : nil }
     set {
       interruptNanoseconds = newValue?.nanoseconds ?? 0
@@ -59,7 +59,7 @@ package struct CallOptions: Hashable, Sendable {
     }
   }
   /// Pass this address length instead of the family's own (EINVAL on purpose).
-  @inlinable package var addressLength: Int32? {
+  @inlinable public var addressLength: Int32? {
     get { bits & Self.lengthBit != 0 ? length : nil }
     set {
       length = newValue ?? 0

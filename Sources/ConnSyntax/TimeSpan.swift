@@ -4,21 +4,21 @@
 /// A span of time in nanoseconds. (Not `Swift.Duration`: this one is 8 bytes and prints as the
 /// language writes it.)
 ///
-/// Its arithmetic is `@inlinable`: the interpreter compares times on every statement.
-package struct TimeSpan: Hashable, Comparable, Sendable {
-  package var nanoseconds: Int64
-  @inlinable package init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
-  @inlinable package static func milliseconds(_ ms: Int64) -> TimeSpan {
+/// Public and `@inlinable` (see Errno): the interpreter compares times on every statement.
+public struct TimeSpan: Hashable, Comparable, Sendable {
+  public var nanoseconds: Int64
+  @inlinable public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+  @inlinable public static func milliseconds(_ ms: Int64) -> TimeSpan {
     TimeSpan(nanoseconds: ms * 1_000_000)
   }
-  @inlinable package static func seconds(_ s: Int64) -> TimeSpan { TimeSpan(nanoseconds: s * 1_000_000_000) }
+  @inlinable public static func seconds(_ s: Int64) -> TimeSpan { TimeSpan(nanoseconds: s * 1_000_000_000) }
   package static let zero = TimeSpan(nanoseconds: 0)
-  @inlinable package static func < (l: TimeSpan, r: TimeSpan) -> Bool { l.nanoseconds < r.nanoseconds }
-  @inlinable package static func > (l: TimeSpan, r: TimeSpan) -> Bool { l.nanoseconds > r.nanoseconds }
-  @inlinable package static func + (l: TimeSpan, r: TimeSpan) -> TimeSpan {
+  @inlinable public static func < (l: TimeSpan, r: TimeSpan) -> Bool { l.nanoseconds < r.nanoseconds }
+  @inlinable public static func > (l: TimeSpan, r: TimeSpan) -> Bool { l.nanoseconds > r.nanoseconds }
+  @inlinable public static func + (l: TimeSpan, r: TimeSpan) -> TimeSpan {
     TimeSpan(nanoseconds: l.nanoseconds &+ r.nanoseconds)
   }
-  @inlinable package static func - (l: TimeSpan, r: TimeSpan) -> TimeSpan {
+  @inlinable public static func - (l: TimeSpan, r: TimeSpan) -> TimeSpan {
     TimeSpan(nanoseconds: l.nanoseconds &- r.nanoseconds)
   }
   package var seconds: Double { Double(nanoseconds) / 1e9 }

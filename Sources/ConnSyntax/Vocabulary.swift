@@ -3,7 +3,11 @@
 // errno *means* lives in ConnRuntime's catalog and its number in the backend that produces it.
 
 /// An errno by name. Numbers differ between platforms; the kernel backend maps them.
-package enum Errno: UInt8, CaseIterable, Sendable, Hashable, Error {
+///
+/// `public`, like the few other value types the interpreter and the backends touch on every
+/// statement: the optimizer inlines across modules only public declarations (see
+/// docs/ARCHITECTURE.md, "Access").
+public enum Errno: UInt8, CaseIterable, Sendable, Hashable, Error {
   case EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, EBADF, ECHILD, EAGAIN, ENOMEM
   case EACCES, EFAULT, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, ENFILE, EMFILE
   case ENOTTY, ETXTBSY, EFBIG, ENOSPC, ESPIPE, EROFS, EMLINK, EPIPE, EDOM, ERANGE, EDEADLK
@@ -47,9 +51,9 @@ package enum Errno: UInt8, CaseIterable, Sendable, Hashable, Error {
 }
 
 /// A set of errnos as a 128-bit mask: `expect EINPROGRESS or EALREADY` without allocation.
-package struct ErrnoSet: Hashable, Sendable {
-  package var low: UInt64 = 0
-  package var high: UInt64 = 0
+public struct ErrnoSet: Hashable, Sendable {
+  @usableFromInline package var low: UInt64 = 0
+  @usableFromInline package var high: UInt64 = 0
   package init() {}
   package var isEmpty: Bool { low == 0 && high == 0 }
 
@@ -64,10 +68,10 @@ package struct ErrnoSet: Hashable, Sendable {
     high |= 1 << UInt64(i - 64)
     return !had
   }
-  @inlinable package func contains(_ e: Errno) -> Bool { contains(rawErrno: e.rawValue) }
+  @inlinable public func contains(_ e: Errno) -> Bool { contains(rawErrno: e.rawValue) }
 
   /// Membership by the errno's raw value (the interpreter keeps outcomes as plain numbers).
-  @inlinable package func contains(rawErrno i8: UInt8) -> Bool {
+  @inlinable public func contains(rawErrno i8: UInt8) -> Bool {
     let i = Int(i8)
     return i < 64 ? low & (1 << UInt64(i)) != 0 : high & (1 << UInt64(i - 64)) != 0
   }
@@ -131,13 +135,13 @@ package struct PollEvents: OptionSet, Hashable, Sendable {
   }
 }
 
-package enum SocketType: String, CaseIterable, Sendable { case stream, dgram, seqpacket }
-package enum AddressFamily: String, CaseIterable, Sendable { case inet, inet6, unix }
+public enum SocketType: String, CaseIterable, Sendable, BitwiseCopyable { case stream, dgram, seqpacket }
+public enum AddressFamily: String, CaseIterable, Sendable, BitwiseCopyable { case inet, inet6, unix }
 
-package struct SocketKind: Hashable, Sendable {
-  package var type: SocketType
-  package var family: AddressFamily
-  package init(_ type: SocketType, _ family: AddressFamily) {
+public struct SocketKind: Hashable, Sendable, BitwiseCopyable {
+  public var type: SocketType
+  public var family: AddressFamily
+  @inlinable public init(_ type: SocketType, _ family: AddressFamily) {
     self.type = type
     self.family = family
   }

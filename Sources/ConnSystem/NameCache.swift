@@ -63,7 +63,7 @@ struct DescriptorFlags {
     fd >= 0 && Int(fd) < small.count && small[Int(fd)] & bits != 0
   }
 
-  mutating func set(_ fd: Descriptor, _ value: UInt8) {
+  @inline(__always) mutating func set(_ fd: Descriptor, _ value: UInt8) {
     guard fd >= 0 && fd < Self.limit else { return }
     let i = Int(fd)
     if i >= small.count {

@@ -41,7 +41,7 @@ package final class SystemBackend: Backend {
   // The state below is read or changed on every call, by this class alone, on one thread: no
   // run-time exclusivity check (it cost as much as the interpreter's own work on a call).
   @exclusivity(unchecked) private var flags = DescriptorFlags()
-  private let timer = CallTimer()
+  @exclusivity(unchecked) private var timer = CallTimer()
   @exclusivity(unchecked) private var names = NameCache()
   @exclusivity(unchecked) private var privateDirectory: PrivateDirectory?
   /// Socket files bound at absolute paths: removed at the end if they are still those sockets.
@@ -60,7 +60,7 @@ package final class SystemBackend: Backend {
     abstractPrefix = "conn.\(getpid()).\(SystemBackend.counter.next())."
   }
 
-  package func now() -> TimeSpan { TimeSpan(nanoseconds: Platform.monotonicNanoseconds()) }
+  package func now() -> TimeSpan { TimeSpan(nanoseconds: timer.now()) }
 
   // MARK: - Scenario lifetime
 

@@ -7,12 +7,14 @@ import ConnHost
 
 struct SuiteOptions {
   var conn = ""
+  /// An older conn to measure side by side (scripts/bench.sh --baseline-rev builds one).
+  var baseline: String?
   var floor = ""
   var python: String?
   var pythonScript = ""
   var work = ""
   var json: String?
-  var runs = 5
+  var runs = 7
   var iterations = 100_000
   var startupRuns = 21
   var parseMB = 20
@@ -20,12 +22,19 @@ struct SuiteOptions {
   var simIterations = 1_000_000
   var simSmallIterations = 100_000
   var isolationScenarios = 100
+  /// Iterations of the instruction-count loops (callgrind runs them at this and twice this).
+  var countIterations = 20_000
+  var valgrind: String?
+  /// The binaries callgrind counts: copies without debug information (valgrind 3.19 cannot
+  /// read the DWARF 5 that Swift writes); the measured binaries when not given.
+  var countConn: String?
+  var countBaseline: String?
   var smoke = false
   var only: Set<String>?
 
   mutating func makeSmoke() {
     smoke = true
-    runs = 1
+    runs = 2
     iterations = 300
     startupRuns = 3
     parseMB = 1
@@ -33,6 +42,7 @@ struct SuiteOptions {
     simIterations = 20_000
     simSmallIterations = 2_000
     isolationScenarios = 3
+    valgrind = nil
   }
 }
 
@@ -42,7 +52,9 @@ struct Entry {
   var name: String
   var figures: [(String, Double)] = []
   var target: String?
+  /// true: met; false: missed; nil: the spread is larger than the margin (or no target).
   var met: Bool?
+  var verdict: String?
   var note: String?
 }
 
@@ -85,16 +97,26 @@ final class Suite {
   // MARK: - Run everything
 
   func run() throws(BenchError) {
+    let loadBefore = loadAverage()
     say("conn benchmarks\(o.smoke ? " (smoke run: minimal sizes, figures meaningless)" : "")")
     say("  machine: \(machine())")
-    say("  medians of \(o.runs) run\(o.runs == 1 ? "" : "s") unless said; ratios from the same run")
+    say("  load average before: \(loadBefore)")
+    say(
+      "  every figure: the median of \(o.runs) runs unless said, with its quartiles and range; programs compared"
+    )
+    say("  are measured in the same rounds (A B A B ..., the order alternating), and ratios are per round")
+    say(
+      "  a target is met when the median and both quartiles meet it, MISSED when they all miss it, else the"
+    )
+    say("  spread is larger than the margin and the verdict is 'cannot tell'")
+    if let b = o.baseline { say("  baseline: \(b)") }
     say()
     // Measured CPU-bound first: the socket loops leave the kernel tens of thousands of
     // connections to retire (TIME_WAIT) on both cores, which would slow what comes after them.
     // Printed in the issue's order.
     let sections: [(String, () throws(BenchError) -> Void)] = [
-      ("parse", parse), ("sim", sim), ("startup", startup), ("batch", batch), ("isolation", isolation),
-      ("loops", loops),
+      ("parse", parse), ("sim", sim), ("instructions", instructions), ("startup", startup), ("batch", batch),
+      ("isolation", isolation), ("loops", loops),
     ]
     var output: [String: [String]] = [:]
     var found: [String: [Entry]] = [:]
@@ -108,11 +130,13 @@ final class Suite {
       pending = nil
     }
     entries = []
-    for key in ["loops", "startup", "parse", "batch", "sim", "isolation"] {
+    for key in ["loops", "startup", "parse", "batch", "sim", "isolation", "instructions"] {
       for line in output[key] ?? [] { say(line) }
       entries += found[key] ?? []
     }
     summary()
+    say()
+    say("  load average after: \(loadAverage())")
     if let j = o.json { try write(j, json()) }
   }
 
@@ -128,6 +152,47 @@ final class Suite {
       }
     }
     return "Linux \(release), \(model), \(Host.processorCount()) cores"
+  }
+
+  /// The 1, 5 and 15 minute load averages, as /proc/loadavg gives them.
+  func loadAverage() -> String {
+    guard let b = try? Host.readFile("/proc/loadavg") else { return "unknown" }
+    let parts = String(decoding: b, as: UTF8.self).split(separator: " ")
+    return parts.count >= 3 ? "\(parts[0]) \(parts[1]) \(parts[2]) (1, 5, 15 min)" : "unknown"
+  }
+
+  /// Runs each program once per round, the order reversed every other round, and returns
+  /// every program's wall times (and peak RSS) by key, round by round.
+  func rounds(_ n: Int, _ programs: [(String, [String])]) throws(BenchError) -> (
+    wall: [String: [Double]], rss: [String: [Double]]
+  ) {
+    var wall: [String: [Double]] = [:]
+    var rss: [String: [Double]] = [:]
+    for r in 0..<n {
+      let order = r % 2 == 0 ? programs : programs.reversed()
+      for (k, argv) in order {
+        let s = try Measure.run(argv, log: log())
+        wall[k, default: []].append(s.wall)
+        rss[k, default: []].append(Double(s.peakRSS))
+      }
+    }
+    return (wall, rss)
+  }
+
+  /// Round-by-round ratios of two programs measured in the same rounds.
+  func paired(_ a: [Double]?, _ b: [Double]?) -> Samples {
+    guard let a, let b else { return Samples([]) }
+    return Samples(zip(a, b).map { $0 / $1 })
+  }
+
+  func record(
+    _ section: String, _ name: String, _ figures: [(String, Double)], target: String? = nil,
+    verdict: Verdict? = nil, note: String? = nil
+  ) {
+    entries.append(
+      Entry(
+        section: section, name: name, figures: figures, target: target, met: verdict?.met,
+        verdict: verdict?.text, note: note))
   }
 
   // MARK: - 1. Interpreter overhead against the syscall floor
@@ -156,76 +221,53 @@ final class Suite {
       }),
   ]
 
+  static let loopGoal = 1.05
+
   func loops() throws(BenchError) {
     let n = o.iterations
     say("1. Interpreter overhead against the syscall floor: conn run -j 1 (kernel backend), \(n) iterations")
-    say("   C floor: the same syscalls in C (cc -O2); C+calls: the C floor plus the one call conn adds,")
-    say("   the timer that bounds a blocking call (timer_settime before it); python3: the same loop")
-    say("   per iteration = (whole run - run with 0 iterations) / \(n)")
-    let header =
-      pad("   loop", 34) + pad("", 15) + pad("C floor", 11, right: true) + pad("C+calls", 11, right: true)
-      + pad("conn", 11, right: true) + pad("python3", 11, right: true) + pad("conn/C", 9, right: true)
-      + pad("conn/C+calls", 14, right: true) + pad("py/C", 8, right: true) + "   target"
-    say(header)
+    say("   C: the same syscalls in C (cc -O2); python3: the same loop (scripts/bench/floor.py)")
+    say("   whole process, wall time; conn/C is the median of the rounds' ratios")
     for loop in Suite.loopKinds {
       let file = o.work + "/\(loop.key).conn"
-      let empty = o.work + "/\(loop.key)-0.conn"
       try write(file, loop.scenario(n))
-      try write(empty, loop.scenario(0))
-      var programs: [(String, [String], [String])] = [
-        ("c", [o.floor, loop.key, "\(n)"], [o.floor, loop.key, "0"]),
-        ("c_calls", [o.floor, loop.key, "\(n)", "same"], [o.floor, loop.key, "0", "same"]),
-        ("conn", [o.conn, "run", "-j", "1", file], [o.conn, "run", "-j", "1", empty]),
+      var programs: [(String, [String])] = [
+        ("c", [o.floor, loop.key, "\(n)"]),
+        ("conn", [o.conn, "run", "-j", "1", file]),
       ]
-      if let py = o.python {
-        programs.append(
-          ("python", [py, o.pythonScript, loop.key, "\(n)"], [py, o.pythonScript, loop.key, "0"]))
+      if let b = o.baseline { programs.append(("baseline", [b, "run", "-j", "1", file])) }
+      if let py = o.python { programs.append(("python", [py, o.pythonScript, loop.key, "\(n)"])) }
+      let (wall, _) = try rounds(o.runs, programs)
+      let connOverC = paired(wall["conn"], wall["c"])
+      let verdict = Verdict(connOverC, .atMost(Suite.loopGoal), ratio)
+      say("   \(loop.title)")
+      say("      C        \(Samples(wall["c"] ?? []).describe(human))")
+      say("      conn     \(Samples(wall["conn"] ?? []).describe(human))")
+      var figures: [(String, Double)] = [("iterations", Double(n))]
+      figures += Samples(wall["c"] ?? []).figures("c_whole_s")
+      figures += Samples(wall["conn"] ?? []).figures("conn_whole_s")
+      figures += connOverC.figures("conn_over_c")
+      if o.baseline != nil {
+        let baseOverC = paired(wall["baseline"], wall["c"])
+        let connOverBase = paired(wall["conn"], wall["baseline"])
+        say("      baseline \(Samples(wall["baseline"] ?? []).describe(human))")
+        say("      baseline/C \(baseOverC.describe(ratio))")
+        say("      conn/baseline \(connOverBase.describe(ratio))")
+        figures += baseOverC.figures("baseline_over_c") + connOverBase.figures("conn_over_baseline")
       }
-      var whole: [String: [Double]] = [:]
-      var start: [String: [Double]] = [:]
-      for _ in 0..<o.runs {
-        // Side by side: each run measures every program once, in the same order.
-        for (k, full, zero) in programs {
-          whole[k, default: []].append(try Measure.run(full, log: log()).wall)
-          start[k, default: []].append(try Measure.run(zero, log: log()).wall)
-        }
+      if o.python != nil {
+        let pyOverC = paired(wall["python"], wall["c"])
+        say(
+          "      python3  \(Samples(wall["python"] ?? []).describe(human))   python3/C \(pyOverC.describe(ratio))"
+        )
+        figures += pyOverC.figures("python_over_c")
       }
-      func w(_ k: String) -> Double { median(whole[k] ?? []) }
-      func per(_ k: String) -> Double { (median(whole[k] ?? []) - median(start[k] ?? [])) / Double(n) }
-      let perC = per("c"), perCalls = per("c_calls"), perConn = per("conn"), perPy = per("python")
-      let r = perConn / perC
-      let met = r <= 1.10
-      say(
-        pad("   " + loop.title, 34) + pad("per iteration", 15) + pad(human(seconds: perC), 11, right: true)
-          + pad(human(seconds: perCalls), 11, right: true) + pad(human(seconds: perConn), 11, right: true)
-          + pad(human(seconds: perPy), 11, right: true) + pad(ratio(r), 9, right: true)
-          + pad(ratio(perConn / perCalls), 14, right: true) + pad(ratio(perPy / perC), 8, right: true)
-          + "   conn/C <= 1.10x: \(met ? "met" : "MISSED")")
-      let wr = w("conn") / w("c")
-      say(
-        pad("", 34) + pad("whole process", 15) + pad(human(seconds: w("c")), 11, right: true)
-          + pad(human(seconds: w("c_calls")), 11, right: true)
-          + pad(human(seconds: w("conn")), 11, right: true)
-          + pad(human(seconds: w("python")), 11, right: true) + pad(ratio(wr), 9, right: true)
-          + pad(ratio(w("conn") / w("c_calls")), 14, right: true)
-          + pad(ratio(w("python") / w("c")), 8, right: true))
-      entries.append(
-        Entry(
-          section: "loops", name: loop.key,
-          figures: [
-            ("iterations", Double(n)),
-            ("c_per_iteration_s", perC), ("c_calls_per_iteration_s", perCalls),
-            ("conn_per_iteration_s", perConn),
-            ("python_per_iteration_s", perPy),
-            ("conn_over_c", r), ("conn_over_c_calls", perConn / perCalls), ("python_over_c", perPy / perC),
-            ("c_whole_s", w("c")), ("c_calls_whole_s", w("c_calls")), ("conn_whole_s", w("conn")),
-            ("python_whole_s", w("python")),
-            ("conn_over_c_whole", wr), ("python_over_c_whole", w("python") / w("c")),
-            ("c_startup_s", median(start["c"] ?? [])), ("conn_startup_s", median(start["conn"] ?? [])),
-            ("python_startup_s", median(start["python"] ?? [])),
-          ], target: "conn/C <= 1.10 per iteration", met: met))
+      say("      conn/C   \(connOverC.describe(ratio))   target: \(verdict.text)")
+      record(
+        "loops", loop.key, figures, target: "conn/C <= \(ratio(Suite.loopGoal)) whole process",
+        verdict: verdict)
     }
-    if o.python == nil { say("   (python3 not found: its columns are n/a)") }
+    if o.python == nil { say("   (python3 not found: no python3 rows)") }
     say()
   }
 
@@ -238,50 +280,34 @@ final class Suite {
     var programs: [(String, String, [String])] = [
       ("conn", "conn run one.conn", [o.conn, "run", one]),
       ("c", "C floor (socket, exit)", [o.floor, "startup"]),
+      ("swift", "a Swift program that exits (conn-bench hello)", [Subprocess.currentExecutable, "hello"]),
     ]
+    if let b = o.baseline { programs.append(("baseline", "baseline conn run one.conn", [b, "run", one])) }
     if let py = o.python {
-      programs.insert(
-        ("python", "python3 -c 'import socket; socket.socket(...)'", [py, "-c", pyCode]), at: 1)
+      programs.append(("python", "python3 -c 'import socket; socket.socket(...)'", [py, "-c", pyCode]))
     }
-    var wall: [String: [Double]] = [:]
-    var rss: [String: [Double]] = [:]
-    // Warm the page cache first; then interleave.
+    // Warm the page cache first; then the rounds.
     for (_, _, argv) in programs { _ = try Measure.run(argv, log: log()) }
-    for _ in 0..<o.startupRuns {
-      for (k, _, argv) in programs {
-        let s = try Measure.run(argv, log: log())
-        wall[k, default: []].append(s.wall)
-        rss[k, default: []].append(Double(s.peakRSS))
-      }
-    }
-    say("2. Start-up: a one-statement scenario (sock s = stream inet), median of \(o.startupRuns) runs")
-    say(
-      pad("   program", 52) + pad("wall", 10, right: true) + pad("peak RSS", 11, right: true)
-        + pad("wall/conn", 11, right: true))
-    let connWall = median(wall["conn"] ?? [])
-    let connRSS = median(rss["conn"] ?? [])
+    let (wall, rss) = try rounds(o.startupRuns, programs.map { ($0.0, $0.2) })
+    say("2. Start-up: a one-statement scenario (sock s = stream inet), \(o.startupRuns) rounds")
+    let connWall = Samples(wall["conn"] ?? [])
+    let connRSS = Samples(rss["conn"] ?? [])
+    let wallVerdict = Verdict(connWall, .atMost(0.003), human)
+    let rssVerdict = Verdict(connRSS, .atMost(15e6), megabytes)
+    var figures: [(String, Double)] = []
     for (k, title, _) in programs {
-      let wv = median(wall[k] ?? [])
-      let rv = median(rss[k] ?? [])
-      var line =
-        pad("   " + title, 52) + pad(human(seconds: wv), 10, right: true)
-        + pad(megabytes(rv), 11, right: true)
-        + pad(ratio(wv / connWall), 11, right: true)
-      if k == "conn" {
-        line += "   target < 5 ms and < 20 MB: \(connWall < 0.005 && connRSS < 20e6 ? "met" : "MISSED")"
-      }
-      say(line)
+      let w = Samples(wall[k] ?? [])
+      let m = Samples(rss[k] ?? [])
+      say("   \(title)")
+      say("      wall      \(w.describe(human))")
+      say("      peak RSS  \(megabytes(m.median))")
+      if k != "conn" { say("      \(k)/conn \(paired(wall[k], wall["conn"]).describe(ratio))") }
+      figures += w.figures("\(k)_wall_s") + [("\(k)_peak_rss_bytes", m.median)]
     }
-    let pyWall = median(wall["python"] ?? [])
-    entries.append(
-      Entry(
-        section: "startup", name: "one_statement",
-        figures: [
-          ("conn_wall_s", connWall), ("conn_peak_rss_bytes", connRSS),
-          ("python_wall_s", pyWall), ("python_peak_rss_bytes", median(rss["python"] ?? [])),
-          ("c_wall_s", median(wall["c"] ?? [])), ("c_peak_rss_bytes", median(rss["c"] ?? [])),
-          ("python_over_conn", pyWall / connWall),
-        ], target: "conn < 5 ms median and < 20 MB", met: connWall < 0.005 && connRSS < 20e6))
+    say("   target: wall \(wallVerdict.text); peak RSS \(rssVerdict.text)")
+    record(
+      "startup", "one_statement", figures, target: "conn <= 3 ms and <= 15 MB",
+      verdict: Verdict(all: [wallVerdict, rssVerdict]))
     say()
   }
 
@@ -294,58 +320,37 @@ final class Suite {
     guard let line = s.output.split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
       throw .failed("conn-bench parse printed no figures:\n\(s.output)")
     }
-    func field(_ name: String) -> Double {
-      let key = Array("\"\(name)\":".utf8)
-      let b = Array(line.utf8)
-      guard b.count >= key.count,
-        let at = (0...(b.count - key.count)).first(where: { b[$0..<($0 + key.count)].elementsEqual(key) })
-      else {
-        return .nan
-      }
-      let rest = b[(at + key.count)...].prefix { $0 != UInt8(ascii: ",") && $0 != UInt8(ascii: "}") }
-      return Double(String(decoding: rest, as: UTF8.self)) ?? .nan
-    }
-    let mbps = field("mb_per_s")
-    let bytes = field("bytes")
-    let statements = field("statements")
+    let rates = Samples(jsonList(String(line), "rates"))
+    let bytes = jsonField(String(line), "bytes")
+    let statements = jsonField(String(line), "statements")
     // Memory: a process that parses the file once, as `conn check` or `conn run` does (the
     // throughput process parses it again and again, and its peak also holds what the allocator
-    // kept from earlier runs). Median of a few such processes.
+    // kept from earlier runs).
     var peaks: [Double] = []
     for _ in 0..<(o.smoke ? 1 : 3) {
       peaks.append(
         Double(
           try Measure.run(
             [Subprocess.currentExecutable, "parse", "--mb", "\(o.parseMB)", "--once"], log: log()
-          ).peakRSS))
+          ).peakRSS) / bytes)
     }
-    let peak = median(peaks)
-    let peakRatio = peak / bytes
+    let memory = Samples(peaks)
+    let rateVerdict = Verdict(rates, .atLeast(500), { fixed($0, 0) + " MB/s" })
+    let memoryVerdict = Verdict(memory, .atMost(3), ratio)
     say(
-      "3. Parse: lex + parse + check of a generated \(o.parseMB) MB scenario (conn-bench parse), median of \(runs) runs after a warm-up"
+      "3. Parse: lex + parse + check of a generated \(o.parseMB) MB scenario (conn-bench parse), \(runs) runs after a warm-up"
     )
+    say("   \(fixed(statements, 0)) top-level statements")
+    say("   throughput  \(rates.describe { fixed($0, 0) + " MB/s" })   target: \(rateVerdict.text)")
     say(
-      "   throughput      \(fixed(mbps, 0)) MB/s (\(fixed(statements, 0)) top-level statements)   target >= 300 MB/s: \(mbps >= 300 ? "met" : "MISSED")"
+      "   peak RSS    \(memory.describe(ratio)) the file, in a process that parses it once (file included)   target: \(memoryVerdict.text)"
     )
-    say(
-      "   peak RSS        \(megabytes(peak)) = \(ratio(peakRatio)) the file (a process that parses it once, file included;"
-    )
-    say(
-      "                   \(megabytes(Double(s.peakRSS))) in the one that parsed it \(runs + 1) times)   target <= 3x: \(peakRatio <= 3 ? "met" : "MISSED")"
-    )
-    entries.append(
-      Entry(
-        section: "parse", name: "throughput",
-        figures: [("bytes", bytes), ("mb_per_s", mbps), ("median_s", field("median_seconds"))],
-        target: ">= 300 MB/s", met: mbps >= 300))
-    entries.append(
-      Entry(
-        section: "parse", name: "memory",
-        figures: [
-          ("peak_rss_bytes", peak), ("peak_over_file", peakRatio),
-          ("repeated_runs_peak_rss_bytes", Double(s.peakRSS)),
-        ],
-        target: "peak RSS <= 3x the file", met: peakRatio <= 3))
+    record(
+      "parse", "throughput", [("bytes", bytes)] + rates.figures("mb_per_s"), target: ">= 500 MB/s",
+      verdict: rateVerdict)
+    record(
+      "parse", "memory", memory.figures("peak_over_file"), target: "peak RSS <= 3x the file",
+      verdict: memoryVerdict)
     say()
   }
 
@@ -377,78 +382,86 @@ final class Suite {
       while name.count < 4 { name = "0" + name }
       try write(dir + "/s\(name).conn", Suite.smallScenario(i))
     }
-    var kernel: [Double] = []
-    var sim: [Double] = []
-    for _ in 0..<o.runs {
-      kernel.append(try Measure.run([o.conn, "run", dir], log: log()).wall)
-      sim.append(try Measure.run([o.conn, "run", "--backend", "sim", dir], log: log()).wall)
+    var programs: [(String, [String])] = [
+      ("kernel", [o.conn, "run", dir]), ("sim", [o.conn, "run", "--backend", "sim", dir]),
+    ]
+    if let b = o.baseline {
+      programs += [
+        ("baseline_kernel", [b, "run", dir]), ("baseline_sim", [b, "run", "--backend", "sim", dir]),
+      ]
     }
-    let k = median(kernel), s = median(sim)
+    let (wall, _) = try rounds(o.runs, programs)
     let n = Double(o.batchFiles)
     say(
       "4. Batch: \(o.batchFiles) small scenario files, conn run DIR (default jobs: \(Host.processorCount()))")
-    say(
-      "   kernel backend  \(pad(human(seconds: k), 9, right: true))  (\(human(seconds: k / n)) per scenario)   target < 2 s: \(k < 2 ? "met" : "MISSED")"
-    )
-    say(
-      "   --backend sim   \(pad(human(seconds: s), 9, right: true))  (\(human(seconds: s / n)) per scenario)   target < 0.5 s: \(s < 0.5 ? "met" : "MISSED")"
-    )
-    entries.append(
-      Entry(
-        section: "batch", name: "kernel", figures: [("files", n), ("wall_s", k), ("per_scenario_s", k / n)],
-        target: "< 2 s", met: k < 2))
-    entries.append(
-      Entry(
-        section: "batch", name: "sim", figures: [("files", n), ("wall_s", s), ("per_scenario_s", s / n)],
-        target: "< 0.5 s", met: s < 0.5))
+    for (key, title, goal) in [("kernel", "kernel backend", 2.0), ("sim", "--backend sim", 0.5)] {
+      let w = Samples(wall[key] ?? [])
+      let v = Verdict(w, .atMost(goal), human)
+      say("   \(title)")
+      say(
+        "      whole batch  \(w.describe(human)), \(human(seconds: w.median / n)) per scenario   target: \(v.text)"
+      )
+      var figures: [(String, Double)] = [("files", n)] + w.figures("wall_s")
+      if o.baseline != nil {
+        let b = Samples(wall["baseline_" + key] ?? [])
+        let r = paired(wall[key], wall["baseline_" + key])
+        say("      baseline     \(b.describe(human))")
+        say("      conn/baseline \(r.describe(ratio))")
+        figures += b.figures("baseline_wall_s") + r.figures("conn_over_baseline")
+      }
+      record("batch", key, figures, target: "< \(human(seconds: goal))", verdict: v)
+    }
     say()
   }
 
   // MARK: - 5. Simulated backend
 
+  static func simScenario(_ n: Int) -> String {
+    "sock p = stream inet\nbind p 127.0.0.1:0\nrepeat \(n) { sock s = stream inet; connect s p; expect ECONNREFUSED; close s }\n"
+  }
+
   func sim() throws(BenchError) {
-    let scenario = { (n: Int) in
-      "sock p = stream inet\nbind p 127.0.0.1:0\nrepeat \(n) { sock s = stream inet; connect s p; expect ECONNREFUSED; close s }\n"
-    }
     let big = o.work + "/sim-big.conn", small = o.work + "/sim-small.conn", zero = o.work + "/sim-0.conn"
-    try write(big, scenario(o.simIterations))
-    try write(small, scenario(o.simSmallIterations))
-    try write(zero, scenario(0))
-    var tBig: [Double] = [], tZero: [Double] = [], rBig: [Double] = [], rSmall: [Double] = []
-    for _ in 0..<o.runs {
-      let b = try Measure.run([o.conn, "run", "-j", "1", "--backend", "sim", big], log: log())
-      tBig.append(b.wall)
-      rBig.append(Double(b.peakRSS))
-      let s = try Measure.run([o.conn, "run", "-j", "1", "--backend", "sim", small], log: log())
-      rSmall.append(Double(s.peakRSS))
-      tZero.append(try Measure.run([o.conn, "run", "-j", "1", "--backend", "sim", zero], log: log()).wall)
+    try write(big, Suite.simScenario(o.simIterations))
+    try write(small, Suite.simScenario(o.simSmallIterations))
+    try write(zero, Suite.simScenario(0))
+    func argv(_ conn: String, _ file: String) -> [String] {
+      [conn, "run", "-j", "1", "--backend", "sim", file]
     }
-    let per = (median(tBig) - median(tZero)) / Double(o.simIterations)
-    let rate = 1 / per
-    let growth = median(rBig) / median(rSmall)
+    var programs: [(String, [String])] = [
+      ("big", argv(o.conn, big)), ("small", argv(o.conn, small)), ("zero", argv(o.conn, zero)),
+    ]
+    if let b = o.baseline { programs += [("baseline_big", argv(b, big)), ("baseline_zero", argv(b, zero))] }
+    let (wall, rss) = try rounds(o.runs, programs)
+    // Connects per second, round by round: the iterations over the run's time less the same
+    // program's start-up in that round.
+    func rates(_ full: String, _ empty: String) -> Samples {
+      Samples(zip(wall[full] ?? [], wall[empty] ?? []).map { Double(o.simIterations) / ($0 - $1) })
+    }
+    let rate = rates("big", "zero")
+    let growth = Samples(zip(rss["big"] ?? [], rss["small"] ?? []).map { $0 / $1 })
+    let rateVerdict = Verdict(rate, .atLeast(5e6), { fixed($0 / 1e6, 2) + " M/s" })
+    let growthVerdict = Verdict(growth, .atMost(1.10), ratio)
     say("5. Simulated backend: socket, connect (refused), expect, close; conn run -j 1 --backend sim")
+    say("   \(o.simIterations) iterations, whole process \(Samples(wall["big"] ?? []).describe(human))")
+    say("   connects/s  \(rate.describe { fixed($0 / 1e6, 2) + " M" })   target: \(rateVerdict.text)")
+    var figures: [(String, Double)] =
+      [("iterations", Double(o.simIterations))] + rate.figures("connects_per_s")
+    if o.baseline != nil {
+      let b = rates("baseline_big", "baseline_zero")
+      let r = paired(wall["big"], wall["baseline_big"])
+      say(
+        "   baseline    \(b.describe { fixed($0 / 1e6, 2) + " M" })   conn/baseline whole process \(r.describe(ratio))"
+      )
+      figures += b.figures("baseline_connects_per_s") + r.figures("conn_over_baseline")
+    }
+    record("sim", "connects", figures, target: ">= 5 million connects/s", verdict: rateVerdict)
     say(
-      "   \(o.simIterations) iterations: \(human(seconds: median(tBig))) whole process, \(human(seconds: per)) per connect = \(fixed(rate / 1e6, 2)) million connects/s   target >= 2 million/s: \(rate >= 2e6 ? "met" : "MISSED")"
+      "   peak RSS    \(megabytes(Samples(rss["small"] ?? []).median)) at \(o.simSmallIterations) iterations, \(megabytes(Samples(rss["big"] ?? []).median)) at \(o.simIterations): growth \(growth.describe(ratio))   target: \(growthVerdict.text)"
     )
-    say(
-      "   peak RSS: \(megabytes(median(rSmall))) at \(o.simSmallIterations) iterations, \(megabytes(median(rBig))) at \(o.simIterations) = \(ratio(growth))   target flat (<= 1.10x): \(growth <= 1.10 ? "met" : "MISSED")"
-    )
-    entries.append(
-      Entry(
-        section: "sim", name: "connects",
-        figures: [
-          ("iterations", Double(o.simIterations)), ("whole_s", median(tBig)), ("per_connect_s", per),
-          ("connects_per_s", rate),
-        ],
-        target: ">= 2 million connects/s", met: rate >= 2e6))
-    entries.append(
-      Entry(
-        section: "sim", name: "memory",
-        figures: [
-          ("small_iterations", Double(o.simSmallIterations)), ("small_peak_rss_bytes", median(rSmall)),
-          ("big_peak_rss_bytes", median(rBig)), ("growth", growth),
-        ],
-        target: "flat: peak RSS at 10x the iterations <= 1.10x", met: growth <= 1.10))
+    record(
+      "sim", "memory", growth.figures("growth"), target: "flat: peak RSS at 10x the iterations <= 1.10x",
+      verdict: growthVerdict)
     say()
   }
 
@@ -460,7 +473,7 @@ final class Suite {
     )
     if !Host.isRoot {
       say("   skipped: needs root (network namespaces need CAP_SYS_ADMIN)")
-      entries.append(Entry(section: "isolation", name: "per_scenario", note: "skipped: not root"))
+      record("isolation", "per_scenario", [], note: "skipped: not root")
       say()
       return
     }
@@ -474,27 +487,89 @@ final class Suite {
     if probe.status != 0 {
       let why = probe.output.split(separator: "\n").first.map(String.init) ?? "status \(probe.status)"
       say("   skipped: \(why)")
-      entries.append(Entry(section: "isolation", name: "per_scenario", note: "skipped: \(why)"))
+      record("isolation", "per_scenario", [], note: "skipped: \(why)")
       say()
       return
     }
-    var iso: [Double] = [], plain: [Double] = []
-    for _ in 0..<o.runs {
-      iso.append(try Measure.run([o.conn, "run", "-j", "1", "--isolate", dir], log: log()).wall)
-      plain.append(try Measure.run([o.conn, "run", "-j", "1", dir], log: log()).wall)
-    }
+    let (wall, _) = try rounds(
+      o.runs,
+      [
+        ("isolated", [o.conn, "run", "-j", "1", "--isolate", dir]),
+        ("plain", [o.conn, "run", "-j", "1", dir]),
+      ])
     let n = Double(o.isolationScenarios)
-    let per = (median(iso) - median(plain)) / n
-    say(
-      "   isolated \(human(seconds: median(iso))), plain \(human(seconds: median(plain))): \(human(seconds: per)) more per scenario   target < 20 ms: \(per < 0.020 ? "met" : "MISSED")"
-    )
-    entries.append(
-      Entry(
-        section: "isolation", name: "per_scenario",
-        figures: [
-          ("scenarios", n), ("isolated_s", median(iso)), ("plain_s", median(plain)), ("per_scenario_s", per),
-        ],
-        target: "< 20 ms per scenario", met: per < 0.020))
+    let per = Samples(zip(wall["isolated"] ?? [], wall["plain"] ?? []).map { ($0 - $1) / n })
+    let v = Verdict(per, .atMost(0.020), human)
+    say("   isolated \(Samples(wall["isolated"] ?? []).describe(human))")
+    say("   plain    \(Samples(wall["plain"] ?? []).describe(human))")
+    say("   more per scenario \(per.describe(human))   target: \(v.text)")
+    record(
+      "isolation", "per_scenario", [("scenarios", n)] + per.figures("per_scenario_s"),
+      target: "< 20 ms per scenario", verdict: v)
+    say()
+  }
+
+  // MARK: - 7. Instructions
+
+  /// Instructions counted by callgrind: the same on any load, so a figure to compare across
+  /// machines and builds. Per iteration = (count at 2N - count at N) / N.
+  func instructions() throws(BenchError) {
+    say("7. Instructions (valgrind --tool=callgrind; the same whatever the load)")
+    guard let vg = o.valgrind else {
+      say("   skipped: \(o.smoke ? "not in a smoke run" : "valgrind not found")")
+      record("instructions", "per_iteration", [], note: "skipped")
+      say()
+      return
+    }
+    let n = o.countIterations
+    func count(_ argv: [String]) throws(BenchError) -> Double {
+      let out = o.work + "/callgrind.out"
+      _ = try Measure.run([vg, "--tool=callgrind", "--callgrind-out-file=" + out] + argv, log: log())
+      let text = (try? Host.readFile(out)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+      for line in text.split(separator: "\n") where line.hasPrefix("summary:") || line.hasPrefix("totals:") {
+        if let v = Double(line.split(separator: " ").dropFirst().first ?? "") { return v }
+      }
+      throw .failed("callgrind wrote no total for \(argv.joined(separator: " "))")
+    }
+    func perIteration(_ argv: (String) -> [String], _ scenario: (Int) -> String) throws(BenchError) -> Double
+    {
+      let a = o.work + "/count-a.conn", b = o.work + "/count-b.conn"
+      try write(a, scenario(n))
+      try write(b, scenario(2 * n))
+      return (try count(argv(b)) - count(argv(a))) / Double(n)
+    }
+    let refused = Suite.loopKinds[0].scenario
+    let one = o.work + "/one.conn"
+    try write(one, "sock s = stream inet\n")
+    var figures: [(String, Double)] = []
+    var rows: [(String, String, Double)] = []
+    var programs: [(String, String)] = [("conn", o.countConn ?? o.conn)]
+    if let b = o.countBaseline ?? o.baseline { programs.append(("baseline", b)) }
+    let floorPer =
+      (try count([o.floor, "refused", "\(2 * n)"]) - count([o.floor, "refused", "\(n)"])) / Double(n)
+    rows.append(("C", "refused connect loop, per iteration", floorPer))
+    figures.append(("c_refused_per_iteration", floorPer))
+    for (k, bin) in programs {
+      let kernel = try perIteration({ [bin, "run", "-j", "1", $0] }, refused)
+      let sim = try perIteration({ [bin, "run", "-j", "1", "--backend", "sim", $0] }, Suite.simScenario)
+      let start = try count([bin, "run", one])
+      rows += [
+        (k, "refused connect loop, per iteration", kernel),
+        (k, "  of which conn's own, per statement (4)", (kernel - floorPer) / 4),
+        (k, "simulated loop, per iteration", sim), (k, "start-up, one-statement scenario", start),
+      ]
+      figures += [
+        ("\(k)_refused_per_iteration", kernel), ("\(k)_own_per_statement", (kernel - floorPer) / 4),
+        ("\(k)_sim_per_iteration", sim), ("\(k)_startup", start),
+      ]
+    }
+    for (k, what, v) in rows { say("   \(pad(k, 9))\(pad(what, 44))\(pad(fixed(v, 0), 12, right: true))") }
+    let own = figures.first { $0.0 == "conn_own_per_statement" }?.1 ?? .nan
+    let v = Verdict(Samples([own]), .atMost(150), { fixed($0, 0) })
+    say("   conn's own instructions per statement of the kernel loop: target \(v.text)")
+    record(
+      "instructions", "per_iteration", figures, target: "<= 150 instructions of conn per statement",
+      verdict: v)
     say()
   }
 
@@ -504,10 +579,11 @@ final class Suite {
     say("Targets")
     for e in entries {
       guard let t = e.target else {
-        if let n = e.note { say("   \(pad(e.section + "/" + e.name, 24))\(n)") }
+        if let n = e.note { say("   \(pad(e.section + "/" + e.name, 30))\(n)") }
         continue
       }
-      say("   \(pad(e.section + "/" + e.name, 24))\(pad(t, 48))\(e.met == true ? "met" : "MISSED")")
+      let word = e.met == true ? "met" : e.met == false ? "MISSED" : "cannot tell"
+      say("   \(pad(e.section + "/" + e.name, 30))\(pad(t, 48))\(word)")
     }
   }
 
@@ -519,13 +595,40 @@ final class Suite {
       let figures = e.figures.map { "\(jsonString($0.0)): \(jsonNumber($0.1))" }.joined(separator: ", ")
       fields.append("\"figures\": {\(figures)}")
       if let t = e.target { fields.append("\"target\": \(jsonString(t))") }
-      if let m = e.met { fields.append("\"met\": \(m)") }
+      if e.target != nil { fields.append("\"met\": \(e.met.map { "\($0)" } ?? "null")") }
+      if let v = e.verdict { fields.append("\"verdict\": \(jsonString(v))") }
       if let n = e.note { fields.append("\"note\": \(jsonString(n))") }
       out += "    {" + fields.joined(separator: ", ") + "}" + (i + 1 < entries.count ? "," : "") + "\n"
     }
     out += "  ],\n  \"table\": \(jsonString(lines.joined(separator: "\n")))\n}\n"
     return out
   }
+}
+
+/// A number after `"name":` in a one-line JSON object.
+func jsonField(_ line: String, _ name: String) -> Double {
+  let key = Array("\"\(name)\":".utf8)
+  let b = Array(line.utf8)
+  guard b.count >= key.count,
+    let at = (0...(b.count - key.count)).first(where: { b[$0..<($0 + key.count)].elementsEqual(key) })
+  else {
+    return .nan
+  }
+  let rest = b[(at + key.count)...].prefix { $0 != UInt8(ascii: ",") && $0 != UInt8(ascii: "}") }
+  return Double(String(decoding: rest, as: UTF8.self)) ?? .nan
+}
+
+/// A list of numbers after `"name":[` in a one-line JSON object.
+func jsonList(_ line: String, _ name: String) -> [Double] {
+  let key = Array("\"\(name)\":[".utf8)
+  let b = Array(line.utf8)
+  guard b.count >= key.count,
+    let at = (0...(b.count - key.count)).first(where: { b[$0..<($0 + key.count)].elementsEqual(key) })
+  else {
+    return []
+  }
+  let rest = b[(at + key.count)...].prefix { $0 != UInt8(ascii: "]") }
+  return String(decoding: rest, as: UTF8.self).split(separator: ",").compactMap { Double($0) }
 }
 
 func benchSuite(_ args: [String]) {
@@ -545,9 +648,13 @@ func benchSuite(_ args: [String]) {
   while i < args.count {
     switch args[i] {
     case "--conn": o.conn = value()
+    case "--baseline": o.baseline = value()
     case "--floor": o.floor = value()
     case "--python": o.python = value()
     case "--python-script": o.pythonScript = value()
+    case "--valgrind": o.valgrind = value()
+    case "--count-conn": o.countConn = value()
+    case "--count-baseline": o.countBaseline = value()
     case "--work": o.work = value()
     case "--json": o.json = value()
     case "--runs": runs = Int(value())
@@ -564,9 +671,13 @@ func benchSuite(_ args: [String]) {
   if let r = runs, r >= 1, r <= 100 { o.runs = r }
   if let n = iterations, n >= 1, n <= 10_000_000 { o.iterations = n }
   if o.python == "" || o.pythonScript.isEmpty { o.python = nil }
+  if o.valgrind == "" { o.valgrind = nil }
+  if o.baseline == "" { o.baseline = nil }
+  if o.countConn == "" { o.countConn = nil }
+  if o.countBaseline == "" { o.countBaseline = nil }
   guard !o.conn.isEmpty, !o.floor.isEmpty, !o.work.isEmpty else {
     Host.printErr(
-      "usage: conn-bench suite --conn PATH --floor PATH --work DIR [--python PATH --python-script PATH] [--json PATH] [--runs K] [--iterations N] [--only LIST] [--smoke]\n"
+      "usage: conn-bench suite --conn PATH --floor PATH --work DIR [--baseline PATH] [--python PATH --python-script PATH] [--valgrind PATH] [--json PATH] [--runs K] [--iterations N] [--only LIST] [--smoke]\n"
     )
     Host.exit(2)
   }

@@ -48,20 +48,17 @@ extension KernelTests {
         decoding: FileManager.default.contents(atPath: out + "/stdout") ?? Data(), as: UTF8.self)
       #expect(p.terminationStatus == 0, "bench.sh --smoke exited with \(p.terminationStatus):\n\(text)")
 
-      // Every measurement, with its figures and its targets.
+      // Every measurement, with its figures, spreads and targets, and the load around them.
       for heading in [
         "1. Interpreter overhead", "2. Start-up", "3. Parse", "4. Batch", "5. Simulated backend",
-        "6. Isolation", "Targets",
+        "6. Isolation", "7. Instructions", "Targets", "load average before", "load average after",
       ] {
         #expect(text.contains(heading), "no '\(heading)' section:\n\(text)")
       }
-      for row in [
-        "refused connect", "nonblocking connect + accept", "UDP connect", "per iteration", "whole process",
-      ] {
+      for row in ["refused connect", "nonblocking connect + accept", "UDP connect", "quartiles", "range"] {
         #expect(text.contains(row), "no '\(row)' row:\n\(text)")
       }
-      for figure in ["conn/C", "conn run one.conn", "MB/s", "million connects/s", "per scenario", "peak RSS"]
-      {
+      for figure in ["conn/C", "conn run one.conn", "MB/s", "connects/s", "per scenario", "peak RSS"] {
         #expect(text.contains(figure), "no '\(figure)' figure:\n\(text)")
       }
 
@@ -72,13 +69,16 @@ extension KernelTests {
       let results = try #require(document["results"] as? [[String: Any]])
       let sections = Set(results.compactMap { $0["section"] as? String })
       #expect(
-        sections == ["loops", "startup", "parse", "batch", "sim", "isolation"], "sections: \(sections)")
+        sections == ["loops", "startup", "parse", "batch", "sim", "isolation", "instructions"],
+        "sections: \(sections)")
       let loops = results.filter { $0["section"] as? String == "loops" }
       #expect(loops.count == 3)
       for loop in loops {
         let figures = try #require(loop["figures"] as? [String: Any])
-        #expect(figures["conn_over_c"] is Double, "\(loop)")
-        #expect(figures["conn_per_iteration_s"] is Double, "\(loop)")
+        for key in ["conn_over_c", "conn_over_c_q1", "conn_over_c_q3", "c_whole_s", "conn_whole_s"] {
+          #expect(figures[key] is Double, "no \(key) in \(loop)")
+        }
+        #expect(loop["verdict"] is String, "\(loop)")
       }
     }
   }

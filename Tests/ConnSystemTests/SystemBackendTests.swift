@@ -10,7 +10,7 @@ import Testing
 /// files a scenario leaves, the trace.
 @Suite(.serialized) struct SystemBackendTests {
   @Test func aBlockingCallPastItsLimitTimesOutAndTheUsersInterruptIsAnAnswer() throws {
-    let timer = CallTimer()
+    var timer = CallTimer()
     var fds: [Int32] = [0, 0]
     #expect(pipe(&fds) == 0)
     defer {
@@ -34,7 +34,7 @@ import Testing
   /// The watchdog signals only a call that overruns: a thousand quick calls under a short limit,
   /// then a wait past it, see no signal; and every overrun of a loop is caught.
   @Test func theWatchdogSignalsOnlyCallsThatOverrun() throws {
-    let timer = CallTimer()
+    var timer = CallTimer()
     for _ in 0..<1000 {
       let (rc, _) = try timer.bounded(mayBlock: true, interrupt: nil, limit: .milliseconds(30)) { 0 }
       #expect(rc == 0)
@@ -57,6 +57,39 @@ import Testing
     }
   }
 
+  /// A call's limit counts from the interpreter's last clock reading (taken right after the
+  /// previous statement), once; a call with no fresh reading counts from its own start.
+  @Test func theLimitCountsFromTheLastClockReadingOnce() throws {
+    var timer = CallTimer()
+    var fds: [Int32] = [0, 0]
+    #expect(pipe(&fds) == 0)
+    defer {
+      close(fds[0])
+      close(fds[1])
+    }
+    var byte: UInt8 = 0
+    _ = timer.now()
+    usleep(150_000)
+    // The 200 ms limit began 150 ms ago, at the reading: about 50 ms are left.
+    var start = Date()
+    #expect(throws: BackendError.timedOut(.milliseconds(200))) {
+      _ = try timer.bounded(mayBlock: true, interrupt: nil, limit: .milliseconds(200)) {
+        Int32(read(fds[0], &byte, 1))
+      }
+    }
+    let first = Date().timeIntervalSince(start)
+    #expect(first < 0.140, "the limit did not count from the reading: \(first)s")
+    // The reading is used up: this call gets its whole 200 ms.
+    start = Date()
+    #expect(throws: BackendError.timedOut(.milliseconds(200))) {
+      _ = try timer.bounded(mayBlock: true, interrupt: nil, limit: .milliseconds(200)) {
+        Int32(read(fds[0], &byte, 1))
+      }
+    }
+    let second = Date().timeIntervalSince(start)
+    #expect(second >= 0.180, "a used reading was used again: \(second)s")
+  }
+
   /// Several threads, each with its own limit, each timed out on its own.
   @Test func eachThreadHasItsOwnLimit() throws {
     final class Results: @unchecked Sendable {
@@ -72,7 +105,8 @@ import Testing
         _ = pipe(&fds)
         var byte: UInt8 = 0
         let start = Date()
-        _ = try? CallTimer().bounded(mayBlock: true, interrupt: nil, limit: .milliseconds(ms)) {
+        var timer = CallTimer()
+        _ = try? timer.bounded(mayBlock: true, interrupt: nil, limit: .milliseconds(ms)) {
           Int32(read(fds[0], &byte, 1))
         }
         results.lock.lock()

@@ -11,51 +11,21 @@
  *                     so that the child's peak RSS is its own (a child forked from a large
  *                     parent inherits the parent's resident pages into its ru_maxrss)
  *
- * Option after N: "same" also makes the one extra call that conn makes: the timer that bounds
- * every call that can block (timer_settime before a blocking connect or accept; in a loop conn
- * leaves it armed until the next one, and disarms it once at the end; it arms none for a
- * nonblocking or datagram socket, and reads a bound socket's address once). It splits conn's
- * overhead into that syscall cost and conn's own work. Exits 1 on any unexpected answer. */
+ * conn makes exactly these calls too (its time limits cost no system call: a watchdog thread
+ * signals only a call that overruns), so conn/C is conn's own work. Exits 1 on any unexpected
+ * answer. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <fcntl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static int same;
-static timer_t timer;
-
-static void on_signal(int sig) { (void)sig; }
-
-static void timer_setup(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGRTMIN + 4, &sa, NULL);
-  struct sigevent sev;
-  memset(&sev, 0, sizeof sev);
-  sev.sigev_notify = SIGEV_THREAD_ID;
-  sev.sigev_signo = SIGRTMIN + 4;
-  sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-  if (timer_create(CLOCK_MONOTONIC, &sev, &timer) != 0) { perror("timer_create"); exit(1); }
-}
-
-static void arm(int on) {
-  struct itimerspec its;
-  memset(&its, 0, sizeof its);
-  if (on) its.it_value.tv_sec = 10;
-  timer_settime(timer, 0, &its, NULL);
-}
 
 static void fail(const char *what) {
   perror(what);
@@ -84,7 +54,6 @@ static void refused(long n) {
   for (long i = 0; i < n; i++) {
     int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s < 0) fail("socket");
-    if (same) arm(1);
     int rc = connect(s, (struct sockaddr *)&a, sizeof a);
     int err = errno;
     if (rc == 0 || err != ECONNREFUSED) fail("connect (expected ECONNREFUSED)");
@@ -104,7 +73,6 @@ static void accepting(long n) {
     if (connect(c, (struct sockaddr *)&a, sizeof a) == 0 || errno != EINPROGRESS) fail("connect (expected EINPROGRESS)");
     struct sockaddr_storage peer;
     socklen_t len = sizeof peer;
-    if (same) arm(1);
     int s = accept4(l, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
     if (s < 0) fail("accept");
     close(s);
@@ -156,7 +124,7 @@ static int measure(int argc, char **argv) {
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "measure") == 0) return measure(argc, argv);
   if (argc < 2) {
-    fprintf(stderr, "usage: floor refused|accept|udp N [same] | floor startup\n");
+    fprintf(stderr, "usage: floor refused|accept|udp N | floor startup | floor measure LOG PROGRAM ARG...\n");
     return 2;
   }
   if (strcmp(argv[1], "startup") == 0) {
@@ -168,12 +136,9 @@ int main(int argc, char **argv) {
   if (argc < 3) return 2;
   long n = atol(argv[2]);
   if (n < 0 || n > 100000000) return 2;
-  same = argc > 3 && strcmp(argv[3], "same") == 0;
-  if (same) timer_setup();
   if (strcmp(argv[1], "refused") == 0) refused(n);
   else if (strcmp(argv[1], "accept") == 0) accepting(n);
   else if (strcmp(argv[1], "udp") == 0) udp(n);
   else return 2;
-  if (same) arm(0);
   return 0;
 }

@@ -50,9 +50,10 @@ int conn_pipe_cloexec(int fds[2]);
 #else
 #define CONN_WATCH_SIGNAL SIGUSR2
 #endif
-/// Arms the calling thread's limit: past `limit_ns` from now, the watchdog signals it. No system
-/// call in the common case. Returns 0, or -1 when no watchdog could be had.
-int conn_watch_arm(long long limit_ns);
+/// Arms the calling thread's limit: `limit_ns` past `start_ns` (CLOCK_MONOTONIC; 0: now), the
+/// watchdog signals it. No system call in the common case. Returns 0, or -1 when no watchdog
+/// could be had.
+int conn_watch_arm(long long limit_ns, long long start_ns);
 /// Takes the arming back; returns 1 if the limit had passed (the signal has landed), else 0.
 int conn_watch_disarm(void);
 /// The calling thread's "the interrupt signal arrived" flag.
