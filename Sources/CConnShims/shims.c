@@ -199,3 +199,13 @@ int conn_pipe_cloexec(int fds[2]) {
   return 0;
 #endif
 }
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+void conn_keep_freed_memory(void) {
+#ifdef __GLIBC__
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+#endif
+}

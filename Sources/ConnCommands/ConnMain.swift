@@ -32,6 +32,7 @@ package struct ConnMain: ParsableCommand {
   /// reach, runs the command, exits with its code.
   package static func mainEntry(_ arguments: [String]? = nil) -> Never {
     Host.unblockSignals()
+    Host.keepFreedMemory()
     let given = arguments ?? Array(CommandLine.arguments.dropFirst())
     // `conn` alone on a terminal starts the REPL.
     let args = given.isEmpty && Host.inputIsTerminal ? ["repl"] : given

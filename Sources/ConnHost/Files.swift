@@ -93,7 +93,9 @@ extension Host {
     }
     var out: [UInt8] = []
     if st.st_size > 0 { out.reserveCapacity(Int(st.st_size)) }
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    // Not zeroed: read fills what is used (zeroing 64 KB cost a small scenario more than parsing it).
+    let chunkSize = st.st_size > 0 ? min(Int(st.st_size) + 1, 1 << 16) : 1 << 16
+    var chunk = [UInt8](unsafeUninitializedCapacity: chunkSize) { _, n in n = chunkSize }
     while true {
       let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
       if n < 0 {

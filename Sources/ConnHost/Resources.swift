@@ -5,6 +5,7 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import CConnShims
 
 // What the machine and the process have: cores, identity, the clock, memory, descriptors.
 
@@ -38,6 +39,13 @@ extension Host {
   package static func processorCount() -> Int {
     let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
     return n > 0 ? n : 1
+  }
+
+  /// Lets the allocator keep freed memory for the next scenario: a batch allocates and frees the
+  /// same blocks (the simulation's 256 KB port tables) scenario after scenario, and giving them
+  /// back to the kernel each time cost a brk pair and fresh zeroed pages per scenario.
+  package static func keepFreedMemory() {
+    conn_keep_freed_memory()
   }
 
   /// The limit on open files (RLIMIT_NOFILE's soft limit): the simulation answers EMFILE where

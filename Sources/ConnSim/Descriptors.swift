@@ -16,7 +16,11 @@ enum DescriptorEntry {
 }
 
 struct DescriptorTable {
+  /// What each number the scenario opened refers to (nil: free, or one of `occupied`).
   private(set) var entries: [DescriptorEntry?] = []
+  /// Numbers the real process holds for itself (often high, near the limit): in the bitmaps
+  /// only, so that a scenario does not pay for an entry per number below them.
+  private var occupied: Set<Descriptor> = []
   /// Bit set: the descriptor is open.
   private var used: [UInt64] = []
   /// Bit set: that word of `used` is full.
@@ -32,16 +36,21 @@ struct DescriptorTable {
   /// Marks a number as taken by something outside the scenario (the tool's own descriptors).
   private mutating func occupy(_ fd: Descriptor) {
     let i = Int(fd)
-    while used.count <= i / 64 { used.append(0) }
-    while full.count <= i / 4096 { full.append(0) }
-    while entries.count <= i { entries.append(nil) }
-    entries[i] = .file("<conn>")
-    used[i / 64] |= 1 << UInt64(i % 64)
-    if used[i / 64] == .max { full[i / 4096] |= 1 << UInt64((i / 64) % 64) }
+    markUsed(i)
+    occupied.insert(fd)
+  }
+
+  @inline(__always) private mutating func markUsed(_ i: Int) {
+    let w = i / 64
+    if used.count <= w { used.append(contentsOf: repeatElement(0, count: w + 1 - used.count)) }
+    if full.count <= w / 64 { full.append(contentsOf: repeatElement(0, count: w / 64 + 1 - full.count)) }
+    used[w] |= 1 << UInt64(i % 64)
+    if used[w] == .max { full[w / 64] |= 1 << UInt64(w % 64) }
   }
 
   subscript(fd: Descriptor) -> DescriptorEntry? {
-    fd >= 0 && Int(fd) < entries.count ? entries[Int(fd)] : nil
+    if fd >= 0 && Int(fd) < entries.count, let e = entries[Int(fd)] { return e }
+    return !occupied.isEmpty && occupied.contains(fd) ? .file("<conn>") : nil
   }
 
   /// The lowest number not in use (it may be past the limit).
@@ -61,21 +70,26 @@ struct DescriptorTable {
   mutating func allocate(_ entry: DescriptorEntry) -> Descriptor? {
     let fd = lowestFree()
     if fd >= limit { return nil }
-    let w = fd / 64
-    while used.count <= w { used.append(0) }
-    while full.count <= w / 64 { full.append(0) }
-    while entries.count <= fd { entries.append(nil) }
+    if entries.count <= fd {
+      entries.append(contentsOf: repeatElement(nil, count: max(fd + 1 - entries.count, 16)))
+    }
     entries[fd] = entry
-    used[w] |= 1 << UInt64(fd % 64)
-    if used[w] == .max { full[w / 64] |= 1 << UInt64(w % 64) }
+    markUsed(fd)
     return Descriptor(fd)
   }
 
   /// Frees a descriptor; returns what it was.
   mutating func release(_ fd: Descriptor) -> DescriptorEntry? {
-    guard let e = self[fd] else { return nil }
     let i = Int(fd)
-    entries[i] = nil
+    let e: DescriptorEntry
+    if fd >= 0 && i < entries.count, let opened = entries[i] {
+      e = opened
+      entries[i] = nil
+    } else if !occupied.isEmpty, occupied.remove(fd) != nil {
+      e = .file("<conn>")
+    } else {
+      return nil
+    }
     used[i / 64] &= ~(1 << UInt64(i % 64))
     full[i / 4096] &= ~(1 << UInt64((i / 64) % 64))
     return e

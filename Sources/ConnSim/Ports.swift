@@ -5,22 +5,34 @@
 // each pick (Linux too spreads its picks), so no lookup walks every socket.
 
 struct PortTable {
-  /// For each port, the first node of its list of holders (0: none; nodes count from 1).
-  private var head = [Int32](repeating: 0, count: 65536)
+  /// For each port, the first node of its list of holders (nodes count from 1), valid where
+  /// `inUse` says the port has holders (else 0: none). Never zeroed as a whole: a scenario touches a few ports,
+  /// and zeroing 65,536 heads cost more than a small scenario's whole run (the allocator hands
+  /// out a block this size as fresh pages, which cost nothing until written).
+  private var head = [Int32](unsafeUninitializedCapacity: 65536) { _, n in n = 65536 }
   private var nodeHandle: [Handle] = [Handle(index: -1, generation: 0)]
   private var nodeNext: [Int32] = [0]
   private var freeNodes: [Int32] = []
-  /// Bit set: the port has had holders since the last `removeAll` (to clear only those).
-  private var touched = [UInt64](repeating: 0, count: 1024)
   /// Bit set: some socket holds the port.
   private var inUse = [UInt64](repeating: 0, count: 1024)
   /// Where the next ephemeral search starts, as an offset into the range.
   private var cursor = 0
 
+  /// The first holder node of `port` (0: none).
+  @inline(__always)
+  private func first(_ port: UInt16) -> Int32 {
+    inUse[Int(port) >> 6] & (1 << UInt64(port & 63)) != 0 ? head[Int(port)] : 0
+  }
+
+  @inline(__always)
+  private mutating func setFirst(_ port: UInt16, _ n: Int32) {
+    head[Int(port)] = n
+  }
+
   /// Calls `body` with each socket on `port`, until it returns false.
   @inline(__always)
   func forEachHolder(of port: UInt16, _ body: (Handle) -> Bool) {
-    var n = head[Int(port)]
+    var n = first(port)
     while n != 0 {
       if !body(nodeHandle[Int(n)]) { return }
       n = nodeNext[Int(n)]
@@ -29,7 +41,7 @@ struct PortTable {
 
   /// The same walk without a closure, for the hot paths: the first node of a port's holders
   /// (0: none), a node's holder, the next node.
-  @inline(__always) func firstNode(of port: UInt16) -> Int32 { head[Int(port)] }
+  @inline(__always) func firstNode(of port: UInt16) -> Int32 { first(port) }
   @inline(__always) func holder(_ n: Int32) -> Handle { nodeHandle[Int(n)] }
   @inline(__always) func nextNode(_ n: Int32) -> Int32 { nodeNext[Int(n)] }
 
@@ -46,13 +58,12 @@ struct PortTable {
       nodeHandle.append(h)
       nodeNext.append(0)
     }
-    touched[Int(port) >> 6] |= 1 << UInt64(port & 63)
     // Appended at the end, so holders are visited in the order they came (as a list would be).
     nodeNext[Int(n)] = 0
-    if head[Int(port)] == 0 {
-      head[Int(port)] = n
+    if first(port) == 0 {
+      setFirst(port, n)
     } else {
-      var last = head[Int(port)]
+      var last = first(port)
       while nodeNext[Int(last)] != 0 { last = nodeNext[Int(last)] }
       nodeNext[Int(last)] = n
     }
@@ -62,19 +73,19 @@ struct PortTable {
   mutating func remove(_ h: Handle, port: UInt16) {
     guard port != 0 else { return }
     var previous: Int32 = 0
-    var n = head[Int(port)]
+    var n = first(port)
     while n != 0 && nodeHandle[Int(n)] != h {
       previous = n
       n = nodeNext[Int(n)]
     }
     guard n != 0 else { return }
     if previous == 0 {
-      head[Int(port)] = nodeNext[Int(n)]
+      setFirst(port, nodeNext[Int(n)])
     } else {
       nodeNext[Int(previous)] = nodeNext[Int(n)]
     }
     freeNodes.append(n)
-    if head[Int(port)] == 0 { inUse[Int(port) >> 6] &= ~(1 << UInt64(port & 63)) }
+    if first(port) == 0 { inUse[Int(port) >> 6] &= ~(1 << UInt64(port & 63)) }
   }
 
   /// The next port of `range` that no socket holds, searching on from the last pick; nil when
@@ -101,14 +112,9 @@ struct PortTable {
   }
 
   mutating func removeAll() {
-    for w in touched.indices where touched[w] != 0 {
-      var bits = touched[w]
-      while bits != 0 {
-        head[w * 64 + bits.trailingZeroBitCount] = 0
-        bits &= bits - 1
-      }
-      touched[w] = 0
-      inUse[w] = 0
+    // Nothing to clear when no port was ever held since the last time.
+    if nodeHandle.count > 1 {
+      for w in inUse.indices where inUse[w] != 0 { inUse[w] = 0 }
     }
     nodeHandle.removeSubrange(1...)
     nodeNext.removeSubrange(1...)

@@ -84,4 +84,6 @@ int conn_loopback_up(void);
 unsigned long long conn_netns_inode(void);
 /// 0 if this process may create network namespaces, else the errno that unshare gives.
 int conn_probe_unshare_net(void);
+/// Lets glibc's allocator keep freed memory instead of returning it to the kernel at once.
+void conn_keep_freed_memory(void);
 #endif
