@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #ifdef __linux__
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -70,4 +71,35 @@ int conn_probe_unshare_net(void) {
 #else
   return ENOSYS;
 #endif
+}
+
+int conn_open_netns(void) {
+#ifdef __linux__
+  return open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+int conn_setns_net(int fd) {
+#ifdef __linux__
+  return setns(fd, CLONE_NEWNET);
+#else
+  (void)fd;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+unsigned long long conn_fd_inode(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return 0;
+  return (unsigned long long)st.st_ino;
+}
+
+unsigned long long conn_initial_netns_inode(void) {
+  struct stat st;
+  if (stat("/proc/1/ns/net", &st) != 0) return 0;
+  return (unsigned long long)st.st_ino;
 }

@@ -288,7 +288,7 @@ package final class Repl {
     case .repeat:
       printAggregate(aggregate)
       if let f = failure { write(renderFailure(f)) }
-      if let f = failure, f.kind != .expectation && f.kind != .tooSlow {
+      if let f = failure, f.kind != .expectation && f.kind != .tooSlow && f.kind != .tooFast {
         record.comment(
           ["not saved (stopped: \(f.message)):"] + blockLines(st, script.source, aggregate, [], indent: ""))
       } else {

@@ -10,7 +10,7 @@ package enum ScenarioStatus: String, Sendable, CaseIterable {
 
 /// Where and why a scenario failed, as plain values.
 package struct FailureInfo: Sendable, Equatable {
-  /// expectation, unexpectedErrno, tooSlow, backend, runtime, syntax, flaky, crash
+  /// expectation, unexpectedErrno, tooSlow, tooFast, backend, runtime, syntax, flaky, crash
   package var kind: String
   package var message: String
   package var line: Int

@@ -60,6 +60,12 @@ package final class ScenarioRunner {
     if options.backend != .sim && !options.isolate && (r.isolate || !script.netRules.isEmpty) {
       return "needs --isolate (it changes the network with 'net' statements)"
     }
+    if options.backend != .sim && !options.isolate && script.hasTopology {
+      return "needs --isolate (it makes hosts, links, routes or firewall rules)"
+    }
+    if r.nft && options.backend != .sim && SystemBackend.nftPath == nil {
+      return "needs nftables' nft command (apt-get install nftables)"
+    }
     // The simulation models ::1 whatever the host has.
     if r.ipv6 && options.backend != .sim && !ScenarioRunner.hasIPv6Loopback {
       return "needs IPv6 loopback (::1)"
@@ -73,7 +79,7 @@ package final class ScenarioRunner {
   static let hasIPv6Loopback: Bool = {
     let b = SystemBackend()
     defer { b.endScenario(closing: []) }
-    guard case .number(let fd) = b.socket(SocketKind(.dgram, .inet6), nonblocking: false) else {
+    guard case .number(let fd)? = try? b.socket(SocketKind(.dgram, .inet6), nonblocking: false) else {
       return false
     }
     defer { _ = b.close(Descriptor(fd)) }

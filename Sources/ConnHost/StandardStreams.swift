@@ -82,6 +82,21 @@ package enum ReservedDescriptors {
   }
 
   package static func add(_ fd: Int32, as what: String) { locked { entries[fd] = what } }
+
+  /// Moves a descriptor the tool keeps out of the scenarios' way (to a high, close-on-exec
+  /// number, so that a scenario's own descriptors are numbered as in a fresh process) and
+  /// registers it. Returns the new number (the old one is closed), or `fd` if it cannot move.
+  package static func moveOutOfReach(_ fd: Int32, as what: String) -> Int32 {
+    let floor = min(StandardStreams.protectedFloor + 16, Int32(max(Host.openFileLimit() - 64, 3)))
+    let high = fcntl(fd, F_DUPFD_CLOEXEC, floor)
+    if high < 0 {
+      add(fd, as: what)
+      return fd
+    }
+    _ = close(fd)
+    add(high, as: what)
+    return high
+  }
   package static func remove(_ fd: Int32) { _ = locked { entries.removeValue(forKey: fd) } }
 
   /// What the descriptor is to the tool, or nil when it is not the tool's.

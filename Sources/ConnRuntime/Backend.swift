@@ -31,7 +31,12 @@ package protocol Backend: AnyObject {
   /// Ends a scenario: closes what is listed, restores identity, removes what begin created.
   func endScenario(closing descriptors: [Descriptor])
 
-  func socket(_ kind: SocketKind, nonblocking: Bool) -> Outcome
+  /// Creates a socket on a host of the scenario's network (0: the scenario's own host).
+  func socket(_ kind: SocketKind, nonblocking: Bool, on host: Int32) throws(BackendError) -> Outcome
+  /// Carries out topology statements in order, as one change (the kernel backend batches the
+  /// commands of consecutive statements). `hostNames` names every host of the session by
+  /// number (`self` first). A failure names its statement: `.inStep(index, why)`.
+  func applyTopology(_ steps: [TopologyStatement], hostNames: [String]) throws(BackendError)
   /// `sock x = fd N`: the number is the scenario's to use, unless it is one the tool itself
   /// lives on (its output, its worker pipes): then the backend refuses it.
   func adopt(_ fd: Descriptor) throws(BackendError)
@@ -60,6 +65,13 @@ package protocol Backend: AnyObject {
   func sleep(_ duration: TimeSpan) -> TimeSpan
   func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome
 
+}
+
+extension Backend {
+  /// A socket on the scenario's own host.
+  package func socket(_ kind: SocketKind, nonblocking: Bool) throws(BackendError) -> Outcome {
+    try socket(kind, nonblocking: nonblocking, on: 0)
+  }
 }
 
 /// The address argument of a connect after names are resolved.

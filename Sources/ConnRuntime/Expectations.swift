@@ -85,5 +85,13 @@ extension Interpreter {
         range: st.range, source: p.source, expected: "within \(w.description)",
         actual: lastElapsed.humanDescription)
     }
+    if let a = e.after, lastElapsed < a {
+      throw Failure(
+        kind: .tooFast,
+        message:
+          "the call took \(lastElapsed.humanDescription), less than the \(a.description) that 'after' demands",
+        range: st.range, source: p.source, expected: "after \(a.description)",
+        actual: lastElapsed.humanDescription)
+    }
   }
 }

@@ -12,6 +12,8 @@ package struct Failure: Error, Sendable {
     case unexpectedErrno
     /// The call took longer than `within` allowed.
     case tooSlow
+    /// The call took less time than `after` demanded.
+    case tooFast
     /// The tool stopped the call or refused it (time limit of a call, safety, not modelled).
     case backend
     /// A name could not be resolved at run time (the address of an unbound socket...).

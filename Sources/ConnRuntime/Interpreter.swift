@@ -85,6 +85,9 @@ package final class Interpreter {
 
   private var names: [String] = []
   private var slotByName: [String: Slot] = [:]
+  /// Host names by session number (`self` first), for the backend's topology.
+  package private(set) var hostNames: [String] = ["self"]
+  private var hostByName: [String: Int32] = ["self": 0]
   /// Each slot's descriptor (-1: none), where it came from, and whether the run owns it.
   let slots = PlainArray(filler: SlotState.empty)
   /// Descriptors this run opened and has not closed: closed at the end.
@@ -165,6 +168,9 @@ package final class Interpreter {
     backend.endScenario(closing: opened.all())
     opened.removeAll()
     slots.reset()
+    // The backend took the hosts down with the scenario.
+    hostNames = ["self"]
+    hostByName = ["self": 0]
     last.clear()
     lastProgram = nil
     lastIndex = -1
@@ -195,7 +201,7 @@ package final class Interpreter {
         return Failure(kind: .backend, message: error.message, range: .none, source: script.source)
       }
     }
-    program = Program(script, slot: slot(for:))
+    program = Program(script, slot: slot(for:), host: hostNumber(for:))
     pc = 0
     loops = []
     clock = backend.now()
@@ -206,6 +212,15 @@ package final class Interpreter {
   package func step() -> StepEvent { advance(pausing: true) }
 
   // MARK: - Bindings
+
+  /// The session's number for a host name (`self` is 0; a new name gets the next number).
+  package func hostNumber(for name: String) -> Int32 {
+    if let h = hostByName[name] { return h }
+    let h = Int32(hostNames.count)
+    hostByName[name] = h
+    hostNames.append(name)
+    return h
+  }
 
   package func slot(for name: String) -> Slot {
     if let s = slotByName[name] { return s }
@@ -287,6 +302,13 @@ package final class Interpreter {
           setLast(p, here)
           pc += 1
           continue
+        case .topology:
+          try applyTopology(p, here)
+          if let stop = stopCheck, stop() != 0 { throw stopped(p, pc - 1) }
+          if pausing, let st = lastStatementRan(p) {
+            return .ran(Step(statement: st, outcome: .ok, elapsed: lastElapsed))
+          }
+          continue
         default:
           break
         }
@@ -356,6 +378,38 @@ package final class Interpreter {
       range: p.statements[at].range, source: p.source)
   }
 
+  /// Carries out the topology statement at `at` and the ones right after it, as one change.
+  private func applyTopology(_ p: Program, _ at: Int) throws(Failure) {
+    var end = at
+    var steps: [TopologyStatement] = []
+    while end < p.code.count, case .topology(let i) = p.code[end] {
+      steps.append(p.topology[Int(i)])
+      end += 1
+    }
+    let t0 = backend.now()
+    do throws(BackendError) {
+      try backend.applyTopology(steps, hostNames: hostNames)
+    } catch {
+      var failedAt = at
+      var why = error
+      if case .inStep(let k, let e) = error {
+        failedAt = at + max(0, min(k, steps.count - 1))
+        why = e
+      }
+      throw Failure(
+        kind: .backend, message: why.message, range: p.statements[failedAt].range, source: p.source)
+    }
+    clock = backend.now()
+    lastElapsed = clock - t0
+    last.clear()
+    setLast(p, end - 1)
+    pc = end
+  }
+
+  private func lastStatementRan(_ p: Program) -> Statement? {
+    pc > 0 && pc - 1 < p.statements.count ? p.statements[pc - 1] : nil
+  }
+
   private func stopped(_ p: Program, _ at: Int) -> Failure {
     Failure(kind: .stopped, message: stopReason, range: p.statements[at].range, source: p.source)
   }
@@ -391,8 +445,11 @@ package final class Interpreter {
     -> Outcome
   {
     switch instruction {
-    case .socket(let s, let kind, let nb):
-      let outcome = backend.socket(kind, nonblocking: nb)
+    case .socket(let s, let kind, let nb, let host):
+      let outcome =
+        host == 0
+        ? try tool(p, at) { () throws(BackendError) in try backend.socket(kind, nonblocking: nb, on: 0) }
+        : try tool(p, at) { () throws(BackendError) in try backend.socket(kind, nonblocking: nb, on: host) }
       if case .number(let fd) = outcome {
         declare(s, fd: Descriptor(fd), origin: .socket(kind), owned: true)
       }
@@ -411,6 +468,9 @@ package final class Interpreter {
       return outcome
     case .bind(let s, let a):
       return backend.bind(try fd(s, p, at), p.addresses[Int(a)])
+    case .bindSocket(let s, let other):
+      let sock = try fd(s, p, at)
+      return backend.bind(sock, try boundAddress(of: other, p, at))
     case .listen(let s, let backlog):
       return backend.listen(try fd(s, p, at), backlog: backlog)
     case .connect(let s, let target, let o):
@@ -463,7 +523,7 @@ package final class Interpreter {
       return .ok
     case .user(let u):
       return try tool(p, at) { () throws(BackendError) in try backend.setUser(u) }
-    case .expect, .applied, .loop, .next:
+    case .expect, .applied, .loop, .next, .topology:
       return .ok
     }
   }

@@ -68,6 +68,8 @@ package enum BackendError: Error, Equatable, Sendable {
   case notModelled(String)
   /// Anything else the backend could not do (a helper command failed, ...).
   case failed(String)
+  /// One of a group of topology statements failed: which one (its place in the group), and why.
+  indirect case inStep(Int, BackendError)
 
   package var message: String {
     switch self {
@@ -75,6 +77,7 @@ package enum BackendError: Error, Equatable, Sendable {
     case .refused(let m): return m
     case .notModelled(let m): return "not modelled by the simulated backend: \(m)"
     case .failed(let m): return m
+    case .inStep(_, let e): return e.message
     }
   }
 }

@@ -21,11 +21,13 @@ package enum CompiledTarget: Sendable {
 
 /// One instruction. Every case holds plain values only, so copying one costs nothing.
 package enum Instruction: Sendable {
-  case socket(Slot, SocketKind, nonblocking: Bool)
+  case socket(Slot, SocketKind, nonblocking: Bool, host: Int32)
   case descriptor(Slot, Descriptor)
   /// `strings[path]`.
   case openFile(Slot, path: Int32)
   case bind(Slot, address: Int32)
+  /// Bind to the address the second socket is bound to (read when the bind runs).
+  case bindSocket(Slot, Slot)
   case listen(Slot, backlog: Int32)
   case connect(Slot, CompiledTarget, CallOptions)
   case accept(Slot, into: Slot, CallOptions)
@@ -43,6 +45,9 @@ package enum Instruction: Sendable {
   case user(UserIdentity)
   /// A `net` statement: its rule was applied before the first statement ran.
   case applied
+  /// `topology[index]`: a host, link, route, address, firewall rule or sysctl, carried out here
+  /// (with the topology instructions right after it, as one change).
+  case topology(Int32)
   /// Enter a `repeat`: run the body `count` times; with a count of zero, go to `exit`.
   case loop(count: Int, exit: Int32)
   /// The end of a loop body: back to `body` while iterations are left.
@@ -81,10 +86,14 @@ package final class Program: @unchecked Sendable {
   package let checks: [CompiledExpectation]
   /// For each expectation, the slots of the sockets its alternatives name (mostly none).
   package let expectedSockets: [[Slot]]
+  /// Topology statements, their hosts numbered as the session numbers them.
+  package let topology: [TopologyStatement]
 
-  /// Compiles `script`; `slot` gives the session slot of a script's socket name.
-  package init(_ script: Script, slot: (String) -> Slot) {
+  /// Compiles `script`; `slot` gives the session slot of a script's socket name, `host` the
+  /// session number of a host name (`self` is 0).
+  package init(_ script: Script, slot: (String) -> Slot, host: (String) -> Int32 = { _ in 0 }) {
     var c = Compiler()
+    c.hosts = script.hostNames.map(host)
     let slots = script.socketNames.map(slot)
     for (i, s) in slots.enumerated() { c.names[s] = script.socketNames[i] }
     c.code.reserveCapacity(script.statements.count + 1)
@@ -99,6 +108,7 @@ package final class Program: @unchecked Sendable {
     expectations = c.expectations
     checks = c.checks
     expectedSockets = c.expectedSockets
+    topology = c.topology
   }
 
   package var count: Int { code.count }
@@ -115,6 +125,9 @@ private struct Compiler {
   var expectations: [Expectation] = []
   var checks: [CompiledExpectation] = []
   var expectedSockets: [[Slot]] = []
+  var topology: [TopologyStatement] = []
+  /// Session host numbers by script host index.
+  var hosts: [Int32] = []
 
   mutating func emit(_ i: Instruction, _ st: Statement, checked: Bool) {
     code.append(i)
@@ -128,8 +141,9 @@ private struct Compiler {
       if index + 1 < block.count, case .expect = block[index + 1].kind { followed = true }
       func s(_ r: SocketRef) -> Slot { slots[Int(r.slot)] }
       switch st.kind {
-      case .sock(let r, .socket(let kind, let nb)):
-        emit(.socket(s(r), kind, nonblocking: nb), st, checked: followed)
+      case .sock(let r, .socket(let kind, let nb, let host)):
+        emit(
+          .socket(s(r), kind, nonblocking: nb, host: host.map { hosts[Int($0.index)] } ?? 0), st, checked: followed)
       case .sock(let r, .descriptor(let n)): emit(.descriptor(s(r), n), st, checked: followed)
       case .sock(let r, .file(let path)):
         strings.append(path)
@@ -137,6 +151,7 @@ private struct Compiler {
       case .bind(let r, let a):
         addresses.append(a)
         emit(.bind(s(r), address: Int32(addresses.count - 1)), st, checked: followed)
+      case .bindTo(let r, let other): emit(.bindSocket(s(r), s(other)), st, checked: followed)
       case .listen(let r, let backlog):
         emit(.listen(s(r), backlog: backlog ?? Linux.defaultListenBacklog), st, checked: followed)
       case .connect(let r, let target, let o):
@@ -167,9 +182,13 @@ private struct Compiler {
         checks.append(
           CompiledExpectation(
             ok: e.ok, timeout: e.timeout, errnos: e.errnos, within: e.within?.nanoseconds ?? .max,
-            complex: !(e.events.isEmpty && e.numbers.isEmpty && e.addresses.isEmpty && e.sockets.isEmpty)))
+            complex: !(e.events.isEmpty && e.numbers.isEmpty && e.addresses.isEmpty && e.sockets.isEmpty)
+              || e.after != nil))
         emit(.expect(index), st, checked: false)
       case .net: emit(.applied, st, checked: false)
+      case .topology(let t):
+        topology.append(t.mapHosts { hosts[Int($0)] })
+        emit(.topology(Int32(topology.count - 1)), st, checked: false)
       case .user(let u): emit(.user(u), st, checked: followed)
       case .repeat(let count, let body):
         let start = code.count

@@ -146,7 +146,8 @@ package final class SimBackend: Backend {
 
   // MARK: - Backend: socket, descriptors, files
 
-  package func socket(_ kind: SocketKind, nonblocking: Bool) -> Outcome {
+  package func socket(_ kind: SocketKind, nonblocking: Bool, on host: Int32) throws(BackendError) -> Outcome {
+    if host != 0 { throw .notModelled("sockets on other hosts") }
     advance(to: clock)
     let call = TracedCall.socket(kind, nonblocking: nonblocking)
     if kind.type == .seqpacket && kind.family != .unix {
@@ -164,6 +165,10 @@ package final class SimBackend: Backend {
       return emit(call, .failure(.EMFILE))
     }
     return emit(call, .number(Int64(fd)))
+  }
+
+  package func applyTopology(_ steps: [TopologyStatement], hostNames: [String]) throws(BackendError) {
+    throw .notModelled("hosts, links, routes, addresses, firewall rules and sysctls")
   }
 
   /// Every descriptor number is the scenario's: the simulated process has nothing else.

@@ -17,6 +17,8 @@ package struct Statement: Sendable {
 package enum StatementKind: Sendable {
   case sock(SocketRef, SocketSpec)
   case bind(SocketRef, SocketAddress)
+  /// `bind s l`: bind to the address another socket is bound to (getsockname at run time).
+  case bindTo(SocketRef, boundAddressOf: SocketRef)
   case listen(SocketRef, backlog: Int32?)
   indirect case connect(SocketRef, ConnectTarget, CallOptions)
   indirect case accept(SocketRef, into: SocketRef, CallOptions)
@@ -30,6 +32,7 @@ package enum StatementKind: Sendable {
   case sleep(TimeSpan, CallOptions)
   case expect(Expectation)
   indirect case net(NetRule)
+  indirect case topology(TopologyStatement)
   case user(UserIdentity)
   case `repeat`(count: Int, body: [Statement])
 
@@ -37,7 +40,7 @@ package enum StatementKind: Sendable {
   package var keyword: String {
     switch self {
     case .sock: return "sock"
-    case .bind: return "bind"
+    case .bind, .bindTo: return "bind"
     case .listen: return "listen"
     case .connect: return "connect"
     case .accept: return "accept"
@@ -51,6 +54,7 @@ package enum StatementKind: Sendable {
     case .sleep: return "sleep"
     case .expect: return "expect"
     case .net: return "net"
+    case .topology(let t): return t.keyword
     case .user: return "user"
     case .repeat: return "repeat"
     }
@@ -80,11 +84,11 @@ extension StatementKind {
   package var resultShape: ResultShape {
     switch self {
     case .sock, .accept: return .descriptor
-    case .bind, .listen, .connect, .set, .shutdown, .close, .sleep: return .status
+    case .bind, .bindTo, .listen, .connect, .set, .shutdown, .close, .sleep: return .status
     case .get(_, let o): return o == .SO_ERROR ? .socketError : .value
     case .poll: return .events
     case .peer, .local: return .address
-    case .expect, .net, .user, .repeat: return .none
+    case .expect, .net, .topology, .user, .repeat: return .none
     }
   }
 
@@ -98,14 +102,17 @@ package struct Requirements: Hashable, Sendable {
   package var linux = false
   package var isolate = false
   package var ipv6 = false
+  /// nftables' `nft` command (firewall rules on the kernel).
+  package var nft = false
   package init() {}
-  package var isEmpty: Bool { !root && !linux && !isolate && !ipv6 }
+  package var isEmpty: Bool { !root && !linux && !isolate && !ipv6 && !nft }
   package var names: [String] {
     var n: [String] = []
     if root { n.append("root") }
     if linux { n.append("linux") }
     if isolate { n.append("isolate") }
     if ipv6 { n.append("ipv6") }
+    if nft { n.append("nft") }
     return n
   }
 }
@@ -116,6 +123,8 @@ package struct Script: Sendable {
   package var statements: [Statement]
   /// Socket names by slot.
   package var socketNames: [String]
+  /// Host names by index: `self` first, then each `host` statement's.
+  package var hostNames: [String] = ["self"]
   package var requirements: Requirements
   package var diagnostics: [Diagnostic]
   package var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
@@ -130,6 +139,19 @@ package struct Script: Sendable {
     self.socketNames = socketNames
     self.requirements = requirements
     self.diagnostics = diagnostics
+  }
+
+  /// Whether any statement is a topology statement (such a scenario needs its own network).
+  package var hasTopology: Bool {
+    func walk(_ s: [Statement]) -> Bool {
+      s.contains {
+        if case .topology = $0.kind { return true }
+        if case .repeat(_, let body) = $0.kind { return walk(body) }
+        if case .sock(_, .socket(_, _, let host?)) = $0.kind, host.index != HostRef.selfIndex { return true }
+        return false
+      }
+    }
+    return walk(statements)
   }
 
   /// Every `net` rule, in order, wherever it appears.

@@ -13,9 +13,25 @@ struct Checker {
   var failedSlots: Set<Int32> = []
   var failedStarts: [UInt32] = []
 
+  /// Indexed by host: has a `host` statement declared it yet? (`self` always is.)
+  private var hostDeclared: [Bool] = []
+  /// The links declared so far (host indexes, the smaller first), with their prefixes.
+  private var links: [HostPair: [IPPrefix]] = [:]
+
   init(script: Script) {
     self.script = script
     declared = [Bool](repeating: false, count: script.socketNames.count)
+    hostDeclared = [Bool](repeating: false, count: script.hostNames.count)
+    if !hostDeclared.isEmpty { hostDeclared[0] = true }
+  }
+
+  /// Hosts and links of earlier pieces of a session.
+  mutating func predeclareTopology(hosts: [String], links: [(String, String, [IPPrefix])]) {
+    let index = Dictionary(script.hostNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+    for h in hosts { if let i = index[h] { hostDeclared[i] = true } }
+    for (a, b, p) in links {
+      if let i = index[a], let j = index[b] { self.links[HostPair(Int32(i), Int32(j))] = p }
+    }
   }
 
   /// For an `expect` that opens the text: the session's previous statement.
@@ -40,6 +56,77 @@ struct Checker {
     declared[Int(r.slot)] = true  // report each name once
   }
 
+  private mutating func useHost(_ h: HostRef) {
+    let i = Int(h.index)
+    if i < hostDeclared.count && hostDeclared[i] { return }
+    let name = script.hostNames[i]
+    let candidates = hostDeclared.indices.filter { hostDeclared[$0] }.map { script.hostNames[$0] }
+    diagnostics.append(
+      .undeclaredHost(name, at: h.range, suggestion: closestName(to: name, in: candidates, maxDistance: 2)))
+    hostDeclared[i] = true  // report each name once
+  }
+
+  private mutating func checkTopology(_ t: TopologyStatement) {
+    switch t {
+    case .host(let h, _):
+      if hostDeclared[Int(h.index)] {
+        diagnostics.append(.topology("host '\(script.hostNames[Int(h.index)])' is declared twice", at: h.range))
+      }
+      hostDeclared[Int(h.index)] = true
+    case .link(let a, let b, let prefixes):
+      useHost(a)
+      useHost(b)
+      if a.index == b.index {
+        diagnostics.append(.topology("a link joins two different hosts", at: b.range))
+        return
+      }
+      let pair = HostPair(a.index, b.index)
+      if links[pair] != nil {
+        diagnostics.append(
+          .topology(
+            "'\(script.hostNames[Int(a.index)])' and '\(script.hostNames[Int(b.index)])' are linked already",
+            at: b.range, hint: "one link per pair of hosts; add a router host for a second path"))
+      }
+      links[pair] = prefixes
+    case .linkState(let a, let b, _):
+      useHost(a)
+      useHost(b)
+      requireLink(a, b)
+    case .route(let h, let p, let target):
+      useHost(h)
+      if case .viaHost(let g) = target {
+        useHost(g)
+        guard let prefixes = requireLink(h, g) else { return }
+        let v4: Bool
+        if case .v4 = p { v4 = true } else { v4 = false }
+        if !prefixes.contains(where: { if case .v4 = $0 { return v4 } else { return !v4 } }) {
+          diagnostics.append(
+            .topology(
+              "the link to '\(script.hostNames[Int(g.index)])' has no \(v4 ? "IPv4" : "IPv6") prefix for this route",
+              at: g.range))
+        }
+      }
+    case .address(let h, let device, _, _):
+      useHost(h)
+      if case .link(let to) = device {
+        useHost(to)
+        requireLink(h, to)
+      }
+    case .firewall(let h, _, _, _), .sysctl(let h, _, _):
+      useHost(h)
+    }
+  }
+
+  @discardableResult
+  private mutating func requireLink(_ a: HostRef, _ b: HostRef) -> [IPPrefix]? {
+    if let p = links[HostPair(a.index, b.index)] { return p }
+    diagnostics.append(
+      .topology(
+        "there is no link between '\(script.hostNames[Int(a.index)])' and '\(script.hostNames[Int(b.index)])'",
+        at: b.range, hint: "link \(script.hostNames[Int(a.index)]) \(script.hostNames[Int(b.index)]) 10.9.0.0/24"))
+    return nil
+  }
+
   private mutating func checkBlock(
     _ statements: [Statement], from blockStart: UInt32, outer: Statement? = nil
   ) {
@@ -47,12 +134,16 @@ struct Checker {
     var previous = -1
     for i in statements.indices {
       switch statements[i].kind {
+      case .sock(let r, .socket(_, _, let host?)):
+        useHost(host)
+        declared[Int(r.slot)] = true
       case .sock(let r, _): declared[Int(r.slot)] = true
+      case .topology(let t): checkTopology(t)
       case .bind(let r, _), .listen(let r, _), .set(let r, _), .get(let r, _), .poll(let r, _, _, _),
         .peer(let r),
         .local(let r), .shutdown(let r, _), .close(let r):
         use(r)
-      case .connect(let r, .boundAddressOf(let other), _):
+      case .connect(let r, .boundAddressOf(let other), _), .bindTo(let r, let other):
         use(r)
         use(other)
       case .connect(let r, _, _):
@@ -125,5 +216,15 @@ struct Checker {
     if !(e.addresses.isEmpty && e.sockets.isEmpty) && s != .address {
       mismatch("an address", "only 'peer' and 'local' give an address")
     }
+  }
+}
+
+/// Two hosts, in either order.
+struct HostPair: Hashable {
+  let low: Int32
+  let high: Int32
+  init(_ a: Int32, _ b: Int32) {
+    low = min(a, b)
+    high = max(a, b)
   }
 }

@@ -75,7 +75,7 @@ extension Diagnostic {
   static func unknownNeed(_ word: String, at r: SourceRange) -> Diagnostic {
     Diagnostic(
       id: "header.unknown-need", "unknown requirement '\(word)'", at: r,
-      hint: "known: root, linux, isolate, ipv6")
+      hint: "known: root, linux, isolate, ipv6, nft")
   }
 
   // Syntax
@@ -105,6 +105,20 @@ extension Diagnostic {
   }
   static func outOfRange(_ message: String, at r: SourceRange) -> Diagnostic {
     Diagnostic(id: "check.out-of-range", message, at: r)
+  }
+  static func badHostName(_ message: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "parse.host-name", message, at: r)
+  }
+  static func badSysctl(_ message: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "parse.sysctl", message, at: r)
+  }
+  static func undeclaredHost(_ name: String, at r: SourceRange, suggestion: String?) -> Diagnostic {
+    Diagnostic(
+      id: "check.undeclared-host", "host '\(name)' is not declared", at: r,
+      hint: suggestion.map { "did you mean '\($0)'?" } ?? "declare it first: host \(name)")
+  }
+  static func topology(_ message: String, at r: SourceRange, hint: String? = nil) -> Diagnostic {
+    Diagnostic(id: "check.topology", message, at: r, hint: hint)
   }
   static func hostBitsSet(_ p: IPPrefix, at r: SourceRange) -> Diagnostic {
     Diagnostic(

@@ -15,6 +15,7 @@ package struct Expectation: Hashable, Sendable {
     var addresses: [SocketAddress] = []
     var sockets: [SocketRef] = []
     var within: TimeSpan?
+    var after: TimeSpan?
   }
 
   final class Storage: @unchecked Sendable {
@@ -92,6 +93,14 @@ package struct Expectation: Hashable, Sendable {
     _modify {
       unique()
       yield &storage.a.sockets
+    }
+  }
+  /// The previous statement must have taken at least this long.
+  package var after: TimeSpan? {
+    get { storage.a.after }
+    set {
+      unique()
+      storage.a.after = newValue
     }
   }
   /// The previous statement must have taken at most this long.

@@ -16,7 +16,9 @@ struct ExpectationTable {
   private var others: [Expectation.Alternatives: Expectation.Storage] = [:]
 
   private static func key(_ a: Expectation.Alternatives) -> Key? {
-    guard a.numbers.isEmpty, a.addresses.isEmpty, a.sockets.isEmpty, a.events.count <= 7 else { return nil }
+    guard a.numbers.isEmpty, a.addresses.isEmpty, a.sockets.isEmpty, a.events.count <= 7, a.after == nil else {
+      return nil
+    }
     var misc: UInt64 =
       (a.ok ? 1 : 0) | (a.timeout ? 2 : 0) | (a.within != nil ? 4 : 0) | UInt64(a.events.count) << 3
     for (i, e) in a.events.enumerated() { misc |= UInt64(e.rawValue) << (8 + 8 * UInt64(i)) }

@@ -1,4 +1,4 @@
-// The header of a scenario: `# needs: root linux isolate ipv6` lines among the comments before
+// The header of a scenario: `# needs: root linux isolate ipv6 nft` lines among the comments before
 // the first statement say what the scenario needs; the runner skips it, with the reason, where
 // a need is not met.
 
@@ -31,6 +31,7 @@ enum Header {
             case "linux": req.linux = true
             case "isolate": req.isolate = true
             case "ipv6": req.ipv6 = true
+            case "nft": req.nft = true
             default:
               diags.append(.unknownNeed(w, at: SourceRange(word.startIndex, word.endIndex)))
             }

@@ -4,11 +4,13 @@
 enum StatementKeyword: CaseIterable {
   case sock, bind, listen, connect, accept, set, get, poll, peer, local, shutdown, close, sleep
   case expect, net, user, `repeat`
+  case host, link, route, addr, firewall, sysctl
   /// Written out (not `String(describing:)`, which is slow at start-up); a test checks the order.
   static let names = [
     "sock", "bind", "listen", "connect", "accept", "set", "get", "poll", "peer", "local", "shutdown", "close",
     "sleep",
     "expect", "net", "user", "repeat",
+    "host", "link", "route", "addr", "firewall", "sysctl",
   ]
 
   /// The keyword spelled by `n` bytes at `p`: the bytes, read as one little-endian word, are
@@ -36,6 +38,12 @@ enum StatementKeyword: CaseIterable {
     case word("net"): return .net
     case word("user"): return .user
     case word("repeat"): return .repeat
+    case word("host"): return .host
+    case word("link"): return .link
+    case word("route"): return .route
+    case word("addr"): return .addr
+    case word("firewall"): return .firewall
+    case word("sysctl"): return .sysctl
     default: return nil
     }
   }

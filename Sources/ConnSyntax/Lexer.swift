@@ -41,6 +41,9 @@ package struct Lexer {
     classes = ByteClass.table
   }
 
+  /// Moves on to `p` (the parser read the bytes before it itself).
+  mutating func seek(_ p: Int) { pos = min(max(p, pos), buf.count) }
+
   mutating func report(_ d: Diagnostic) {
     if diagnostics.count < diagnosticLimit { diagnostics.append(d) }
   }
@@ -143,6 +146,12 @@ package struct Lexer {
       return badWord(start)
     }
     if slashes == 1 && percents == 0 { return tok(.prefix, start) }
+    // A sysctl key: letters first, dots between names, nothing else of an address.
+    if first != ByteClass.digit && dots > 0 && colons == 0 && slashes == 0 && percents == 0
+      && buf[start] != 0x2E && buf[pos - 1] != 0x2E
+    {
+      return tok(.dottedName, start)
+    }
     if first == ByteClass.digit && colons == 0 && slashes == 0 && percents == 0 && dots == 1
       && isDuration(start, pos)
     {

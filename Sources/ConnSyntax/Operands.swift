@@ -13,8 +13,8 @@ package struct SocketRef: Hashable, Sendable {
 }
 
 package enum SocketSpec: Hashable, Sendable {
-  /// socket(family, type [| SOCK_NONBLOCK], 0)
-  case socket(SocketKind, nonblocking: Bool)
+  /// socket(family, type [| SOCK_NONBLOCK], 0), on a host of the scenario (nil: `self`).
+  case socket(SocketKind, nonblocking: Bool, on: HostRef? = nil)
   /// A bare descriptor number, open or not: for EBADF.
   case descriptor(Int32)
   /// open(path, O_RDONLY): a descriptor that is not a socket, for ENOTSOCK.

@@ -38,9 +38,11 @@ package enum Parser {
       failedStarts = p.failedStarts
       var diags = p.lexer.diagnostics + p.diagnostics
       diags.sort { $0.range.start < $1.range.start }
-      return Script(
+      var script = Script(
         source: source, statements: statements, socketNames: p.names.names,
         requirements: Requirements(), diagnostics: diags)
+      script.hostNames = p.hosts.names
+      return script
     }
     let (requirements, headerDiags) = Header.parse(source)
     script.requirements = requirements
@@ -111,6 +113,7 @@ struct ParserState {
   var token: Token
   var diagnostics: [Diagnostic] = []
   var names = NameTable()
+  var hosts = HostTable()
   var depth = 0
   /// Line of each open `repeat`, for "'}' expected (to close 'repeat' at line N)".
   var openBlocks: [UInt32] = []
@@ -173,7 +176,7 @@ struct ParserState {
 
   func describe(_ t: Token) -> String {
     switch t.kind {
-    case .identifier, .integer, .duration, .ipv4, .ipv6, .prefix, .abstractName:
+    case .identifier, .integer, .duration, .ipv4, .ipv6, .prefix, .abstractName, .dottedName:
       return "'\(lexer.text(Int(t.start), Int(t.end)))'"
     case .string: return "a string"
     default: return t.kind.description

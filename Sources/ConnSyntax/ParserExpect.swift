@@ -1,4 +1,4 @@
-// The rule for `expect`: alternatives joined by `or`, an optional `within`. The alternatives are
+// The rule for `expect`: alternatives joined by `or`, an optional `within` and `after`. The alternatives are
 // collected as plain values and then shared (ExpectationTable), so that a long scenario's
 // expectations cost one reference each.
 
@@ -14,9 +14,22 @@ extension ParserState {
       consume()
     }
     let textRange = SourceRange(Int(textStart), Int(textEnd))
-    if isWord("within") {
-      consume()
-      e.within = try parseDuration("a duration after 'within', such as 4s")
+    // The call's time: at least `after`, at most `within`, in either order.
+    for _ in 0..<2 {
+      if isWord("within") && e.within == nil {
+        consume()
+        e.within = try parseDuration("a duration after 'within', such as 4s")
+      } else if isWord("after") && e.after == nil {
+        let r = token.range
+        consume()
+        e.after = try parseDuration("a duration after 'after', such as 900ms")
+        if let w = e.within, let a = e.after, a > w {
+          throw error(.outOfRange("'after \(a.description)' is longer than 'within \(w.description)'", at: r))
+        }
+      }
+    }
+    if let w = e.within, let a = e.after, a > w {
+      throw error(.outOfRange("'after \(a.description)' is longer than 'within \(w.description)'", at: textRange))
     }
     return .expect(Expectation(storage: expectations.shared(e), textRange: textRange))
   }

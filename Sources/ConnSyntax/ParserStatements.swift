@@ -41,6 +41,12 @@ extension ParserState {
     case .net: kind = try parseNet()
     case .user: kind = try parseUser()
     case .repeat: return try parseRepeat(start)
+    case .host: kind = .topology(try parseHost())
+    case .link: kind = .topology(try parseLink())
+    case .route: kind = .topology(try parseRoute())
+    case .addr: kind = .topology(try parseAddr())
+    case .firewall: kind = .topology(try parseFirewall())
+    case .sysctl: kind = .topology(try parseSysctl())
     }
     return Statement(kind, SourceRange(Int(start), Int(lastConsumedEnd)))
   }
@@ -90,12 +96,20 @@ extension ParserState {
       nonblock = true
       consume()
     }
-    return .sock(name, .socket(SocketKind(type, family), nonblocking: nonblock))
+    var host: HostRef?
+    if isWord("on") {
+      consume()
+      host = try parseHostRef()
+    }
+    return .sock(name, .socket(SocketKind(type, family), nonblocking: nonblock, on: host))
   }
 
-  /// bind NAME ADDRESS
+  /// bind NAME (ADDRESS | NAME)
   mutating func parseBind() throws(StatementError) -> StatementKind {
     let name = try parseSocketRef()
+    if token.kind == .identifier && !isWord("unspec") {
+      return .bindTo(name, boundAddressOf: try parseSocketRef())
+    }
     let addr = try parseAddress(allowUnspec: true)
     return .bind(name, addr)
   }

@@ -10,6 +10,7 @@ package enum TokenKind: UInt8, Sendable {
   case prefix  // 10.0.0.0/8, fd00::/64
   case string  // "run/x.sock"
   case abstractName  // @name
+  case dottedName  // net.ipv4.tcp_syn_retries (a sysctl key)
   case equals, semicolon, newline, leftBrace, rightBrace
   case invalid  // already reported by the lexer
   case eof
@@ -24,6 +25,7 @@ package enum TokenKind: UInt8, Sendable {
     case .prefix: return "a prefix"
     case .string: return "a string"
     case .abstractName: return "an abstract name"
+    case .dottedName: return "a dotted name"
     case .equals: return "'='"
     case .semicolon: return "';'"
     case .newline: return "end of line"

@@ -64,6 +64,22 @@ package final class SystemBackend: Backend {
 
   // MARK: - Scenario lifetime
 
+  /// nftables' `nft`, if installed (firewall statements need it).
+  package static var nftPath: String? { Topology.nftPath }
+
+  /// The scenario's hosts and links (made by the first topology statement).
+  @exclusivity(unchecked) private var topology: Topology?
+
+  package func applyTopology(_ steps: [TopologyStatement], hostNames: [String]) throws(BackendError) {
+    guard isolated, let ns = namespace else {
+      throw .refused(
+        "'\(steps.first?.keyword ?? "host")' statements change the network and run only inside a private namespace: needs --isolate"
+      )
+    }
+    if topology == nil { topology = try Topology(namespace: ns) }
+    try topology!.apply(steps, names: hostNames)
+  }
+
   package func beginScenario(netRules: [NetRule]) throws(BackendError) {
     if !netRules.isEmpty && !isolated {
       throw .failed(
@@ -83,6 +99,8 @@ package final class SystemBackend: Backend {
       identityChanged = false
     }
     removeBoundFiles()
+    topology?.close()
+    topology = nil
     privateDirectory?.remove()
     privateDirectory = nil
     if touchedStandardStreams {
@@ -126,7 +144,7 @@ package final class SystemBackend: Backend {
     return o
   }
 
-  package func socket(_ kind: SocketKind, nonblocking nb: Bool) -> Outcome {
+  package func socket(_ kind: SocketKind, nonblocking nb: Bool, on host: Int32) throws(BackendError) -> Outcome {
     let domain: Int32
     switch kind.family {
     case .inet: domain = AF_INET
@@ -141,8 +159,19 @@ package final class SystemBackend: Backend {
     }
     type |= SocketConstants.cloexec
     if nb { type |= SocketConstants.nonblock }
-    let fd = sysSocket(domain, type, 0)
-    let o: Outcome = fd < 0 ? Platform.failure(errno) : .number(Int64(fd))
+    let fd: Int32
+    let err: Int32
+    if host == 0 {
+      fd = sysSocket(domain, type, 0)
+      err = errno
+    } else {
+      guard let t = topology else { throw .failed("host \(host) does not exist") }
+      (fd, err) = try t.inNamespace(host) { () throws(BackendError) in
+        let fd = sysSocket(domain, type, 0)
+        return (fd, errno)
+      }
+    }
+    let o: Outcome = fd < 0 ? Platform.failure(err) : .number(Int64(fd))
     if fd >= 0 {
       flags.set(
         fd, (nb ? DescriptorFlags.nonblocking : 0) | (kind.type == .dgram ? DescriptorFlags.datagram : 0))

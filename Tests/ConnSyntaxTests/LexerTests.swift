@@ -118,12 +118,18 @@ private func single(_ text: String, sourceLocation: SourceLocation = #_sourceLoc
   }
 
   @Test func malformedWords() {
-    for word in ["2h", "10ms5", "1x", "abc.def", "1_000", "1.5h", "5us.1", ".5s"] {
+    for word in ["2h", "10ms5", "1x", "abc.", "1_000", "1.5h", "5us.1", ".5s"] {
       let (tokens, diags) = Lexer.tokenize(Array(word.utf8))
       #expect(tokens.map(\.kind) == [.invalid, .eof], "\(word)")
       #expect(diags.map(\.id) == ["lex.malformed"], "\(word)")
       #expect(diags.first?.range == SourceRange(0, word.utf8.count), "\(word)")
     }
+  }
+
+  @Test func sysctlKeysAreDottedNames() {
+    let (tokens, diags) = Lexer.tokenize(Array("net.ipv4.tcp_syn_retries net.ipv4.neigh.srv.mcast_solicit".utf8))
+    #expect(tokens.map(\.kind) == [.dottedName, .dottedName, .eof])
+    #expect(diags.isEmpty)
   }
 
   @Test func bareIPv6IsDiagnosedWithAHint() {

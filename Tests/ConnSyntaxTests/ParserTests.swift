@@ -9,7 +9,7 @@ private let decl = "sock s = stream inet\n"
     let kinds = cleanStatements("sock s = stream inet; connect s 127.0.0.1:80 nonblock; expect EINPROGRESS")
     #expect(kinds.count == 3)
     guard kinds.count == 3 else { return }
-    guard case .sock(let s, .socket(let kind, let nb)) = kinds[0] else {
+    guard case .sock(let s, .socket(let kind, let nb, _)) = kinds[0] else {
       Issue.record("not a sock: \(kinds[0])")
       return
     }

@@ -82,6 +82,14 @@ int conn_unshare_net(void);
 int conn_loopback_up(void);
 /// The inode of the calling thread's network namespace (to tell namespaces apart), 0 if unknown.
 unsigned long long conn_netns_inode(void);
+/// A descriptor for the calling thread's network namespace (keeps it alive while open).
+int conn_open_netns(void);
+/// Moves the calling thread into the network namespace `fd` refers to.
+int conn_setns_net(int fd);
+/// The inode of what `fd` refers to (a namespace's identity), 0 on error.
+unsigned long long conn_fd_inode(int fd);
+/// The inode of the host's own network namespace (that of process 1), 0 if unreadable.
+unsigned long long conn_initial_netns_inode(void);
 /// 0 if this process may create network namespaces, else the errno that unshare gives.
 int conn_probe_unshare_net(void);
 /// Lets glibc's allocator keep freed memory instead of returning it to the kernel at once.

@@ -1,0 +1,390 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+import CConnShims
+import ConnHost
+import ConnRuntime
+import ConnSyntax
+
+// The scenario's network on the kernel: each `host` a network namespace of its own, each `link`
+// a veth pair between two of them, routes and addresses set with iproute2's `ip`, firewall rules
+// with nftables' `nft`, sysctls written to /proc/sys from inside the host's namespace.
+//
+// Every namespace here is made by this code (unshare), held by a descriptor, and checked to be
+// neither the host's nor another's before anything is changed in it; nothing is ever done in
+// the namespace conn started in. The scenario's thread works in `self` and enters another host's
+// namespace (setns) only to make a socket there, run a tool there or write one of its sysctls,
+// and goes back at once. When the scenario ends the descriptors are closed and the kernel
+// removes the namespaces, their links and their rules; if conn is killed, the same happens
+// when the process goes.
+//
+// Commands are built from parsed values only (addresses, prefixes, numbers, host names that the
+// parser allowed), never from scenario text.
+
+final class Topology {
+  struct HostNamespace {
+    var name: String
+    var fd: Int32
+    var router: Bool
+    /// The nft table and chains exist.
+    var firewallReady = false
+  }
+
+  struct Link {
+    var first: Int32
+    var second: Int32
+    var prefixes: [IPPrefix]
+  }
+
+  /// By session number; `self` (0) is the scenario's own namespace.
+  private var hosts: [Int32: HostNamespace] = [:]
+  private var links: [HostPair: Link] = [:]
+  private let selfInode: UInt64
+  private let initialInode: UInt64
+
+  /// Takes `self` as the calling thread's namespace, which must be the scenario's private one.
+  init(namespace: UInt64) throws(BackendError) {
+    selfInode = namespace
+    initialInode = conn_initial_netns_inode()
+    guard conn_netns_inode() == namespace, namespace != 0, namespace != initialInode else {
+      throw .refused("refusing to change the network: this thread is not in its private namespace")
+    }
+    let opened = conn_open_netns()
+    guard opened >= 0 else { throw .failed("cannot open this scenario's namespace: \(Platform.strerror(errno))") }
+    let fd = ReservedDescriptors.moveOutOfReach(opened, as: "the scenario's network namespace")
+    hosts[0] = HostNamespace(name: "self", fd: fd, router: false)
+    // ICMP answers without rate limits, so that errors do not turn into timeouts at random.
+    try writeSysctl("net.ipv4.icmp_ratemask", "0")
+    try writeSysctl("net.ipv6.icmp.ratelimit", "0")
+  }
+
+  /// Closes every namespace but the scenario's own: the kernel removes them with their links.
+  func close() {
+    if let me = hosts[0] { _ = conn_setns_net(me.fd) }
+    for (_, h) in hosts {
+      ReservedDescriptors.remove(h.fd)
+      _ = sysClose(h.fd)
+    }
+    hosts = [:]
+    links = [:]
+  }
+
+  deinit { close() }
+
+  // MARK: - Running a group of statements
+
+  /// `ip -batch` lines gathered for one host, with the statement each came from.
+  private struct Batch {
+    var lines: [String] = []
+    var steps: [Int] = []
+    mutating func add(_ line: String, _ step: Int) {
+      lines.append(line)
+      steps.append(step)
+    }
+  }
+
+  func apply(_ steps: [TopologyStatement], names: [String]) throws(BackendError) {
+    var linkAdds = Batch()
+    var perHost: [(Int32, Batch)] = []
+    func add(_ h: Int32, _ line: String, _ step: Int) {
+      if let i = perHost.firstIndex(where: { $0.0 == h }) {
+        perHost[i].1.add(line, step)
+      } else {
+        var b = Batch()
+        b.add(line, step)
+        perHost.append((h, b))
+      }
+    }
+    func flush() throws(BackendError) {
+      if !linkAdds.lines.isEmpty {
+        try runIP(in: 0, linkAdds)
+        linkAdds = Batch()
+      }
+      for (h, b) in perHost { try runIP(in: h, b) }
+      perHost = []
+    }
+    func name(_ h: HostRef) -> String { names[Int(h.index)] }
+
+    for (k, step) in steps.enumerated() {
+      do throws(BackendError) {
+        switch step {
+        case .host(let h, let router):
+          try flush()
+          try makeHost(h.index, name: name(h), router: router)
+        case .link(let a, let b, let prefixes):
+          guard let ha = hosts[a.index], let hb = hosts[b.index] else { throw .failed("unknown host") }
+          let pid = getpid()
+          linkAdds.add(
+            "link add \(name(b)) netns /proc/\(pid)/fd/\(ha.fd) type veth peer name \(name(a)) netns /proc/\(pid)/fd/\(hb.fd)",
+            k)
+          links[HostPair(a.index, b.index)] = Link(first: a.index, second: b.index, prefixes: prefixes)
+          // Up first, then the addresses: an IPv6 address added before the link is up loses its
+          // first neighbour solicitation (a 1 s stall).
+          for (end, peer, n) in [(a, b, UInt32(1)), (b, a, UInt32(2))] {
+            add(end.index, "link set \(name(peer)) up", k)
+            for p in prefixes {
+              let v6 = isV6(p)
+              add(end.index, "addr add \(address(n, in: p).description)/\(p.length) dev \(name(peer))\(v6 ? " nodad" : "")", k)
+            }
+          }
+        case .linkState(let a, let b, let up):
+          add(a.index, "link set \(name(b)) \(up ? "up" : "down")", k)
+        case .route(let h, let p, let target):
+          // The family follows from the prefix (::/0 is IPv6's default route).
+          let family = ""
+          let prefix = p.description
+          switch target {
+          case .via(let gw): add(h.index, "\(family)route add \(prefix) via \(gw.description)", k)
+          case .viaHost(let g):
+            guard let gw = gateway(g.index, for: h.index, v6: isV6(p)) else {
+              throw .failed("'\(name(g))' has no \(isV6(p) ? "IPv6" : "IPv4") address on the link to '\(name(h))'")
+            }
+            add(h.index, "\(family)route add \(prefix) via \(gw.description)", k)
+          case .unreachable: add(h.index, "\(family)route add unreachable \(prefix)", k)
+          case .prohibit: add(h.index, "\(family)route add prohibit \(prefix)", k)
+          case .blackhole: add(h.index, "\(family)route add blackhole \(prefix)", k)
+          }
+        case .address(let h, let device, let p, let isAdd):
+          let dev: String
+          switch device {
+          case .loopback: dev = "lo"
+          case .link(let to): dev = name(to)
+          }
+          add(h.index, "addr \(isAdd ? "add" : "del") \(p.description) dev \(dev)\(isAdd && isV6(p) ? " nodad" : "")", k)
+        case .firewall(let h, let chain, let match, let verdict):
+          try flush()
+          try addFirewallRule(h.index, chain, match, verdict)
+        case .sysctl(let h, let key, let value):
+          try flush()
+          try inNamespace(h.index) { () throws(BackendError) in try writeSysctl(key, value) }
+        }
+      } catch {
+        if case .inStep = error { throw error }
+        throw .inStep(k, error)
+      }
+    }
+    try flush()
+  }
+
+  private func isV6(_ p: IPPrefix) -> Bool {
+    if case .v6 = p { return true }
+    return false
+  }
+
+  /// Host `g`'s address, of the family asked, on its link to `h`.
+  private func gateway(_ g: Int32, for h: Int32, v6: Bool) -> IPAddress? {
+    guard let l = links[HostPair(g, h)] else { return nil }
+    guard let p = l.prefixes.first(where: { isV6($0) == v6 }) else { return nil }
+    return address(l.first == g ? 1 : 2, in: p)
+  }
+
+  // MARK: - Hosts
+
+  private func makeHost(_ number: Int32, name: String, router: Bool) throws(BackendError) {
+    guard let me = hosts[0] else { throw .failed("the scenario's namespace is gone") }
+    if hosts[number] != nil { throw .failed("host '\(name)' exists already") }
+    if conn_unshare_net() != 0 {
+      throw .failed("cannot make a namespace for host '\(name)': \(Platform.strerror(errno))")
+    }
+    let opened = conn_open_netns()
+    let fd = opened >= 0 ? ReservedDescriptors.moveOutOfReach(opened, as: "host \(name)'s network namespace") : -1
+    let inode = conn_netns_inode()
+    // Whatever happens next, the thread goes back to the scenario's namespace.
+    defer { _ = conn_setns_net(me.fd) }
+    guard fd >= 0, inode != 0, inode != selfInode, inode != initialInode,
+      !hosts.values.contains(where: { conn_fd_inode($0.fd) == inode })
+    else {
+      if fd >= 0 {
+        ReservedDescriptors.remove(fd)
+        _ = sysClose(fd)
+      }
+      throw .failed("the namespace of host '\(name)' could not be confirmed as new; nothing was changed")
+    }
+    hosts[number] = HostNamespace(name: name, fd: fd, router: router)
+    if conn_loopback_up() != 0 {
+      throw .failed("cannot bring loopback up on host '\(name)': \(Platform.strerror(errno))")
+    }
+    try writeSysctl("net.ipv4.icmp_ratemask", "0")
+    try writeSysctl("net.ipv6.icmp.ratelimit", "0")
+    if router {
+      try writeSysctl("net.ipv4.ip_forward", "1")
+      try writeSysctl("net.ipv6.conf.all.forwarding", "1")
+    }
+  }
+
+  /// Runs `body` with the thread in host `h`'s namespace, and comes back.
+  func inNamespace<R>(_ h: Int32, _ body: () throws(BackendError) -> R) throws(BackendError) -> R {
+    if h == 0 { return try body() }
+    guard let host = hosts[h], let me = hosts[0] else { throw .failed("unknown host \(h)") }
+    guard conn_setns_net(host.fd) == 0 else {
+      throw .failed("cannot enter host '\(host.name)': \(Platform.strerror(errno))")
+    }
+    defer {
+      if conn_setns_net(me.fd) != 0 || conn_netns_inode() != selfInode {
+        // Not back in the scenario's namespace: stop rather than go on elsewhere.
+        Host.printErr("conn: could not return to the scenario's network namespace\n")
+        Host.exit(70)
+      }
+    }
+    // Confirm where we are: a namespace this scenario made.
+    guard conn_netns_inode() == conn_fd_inode(host.fd), conn_netns_inode() != initialInode else {
+      throw .refused("refusing to work in host '\(host.name)': its namespace could not be confirmed")
+    }
+    return try body()
+  }
+
+  // MARK: - Sysctls
+
+  /// Writes a `net.*` sysctl of the namespace the thread is in.
+  private func writeSysctl(_ key: String, _ value: String) throws(BackendError) {
+    let path = "/proc/sys/" + key.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "/")
+    // /proc/sys/net resolves to the opening thread's namespace.
+    let fd = open(path, O_WRONLY | O_CLOEXEC)
+    if fd < 0 {
+      let e = errno
+      if e == ENOENT {
+        throw .failed(
+          "\(key) is not a setting of a host's own network namespace (the kernel namespaces only some net.* settings; the others exist only in the machine's namespace)"
+        )
+      }
+      throw .failed("cannot set \(key): \(Platform.strerror(e))")
+    }
+    defer { _ = sysClose(fd) }
+    if !Host.writeAll(fd, value + "\n") {
+      throw .failed("the kernel refused \(key) = \(value): \(Platform.strerror(errno))")
+    }
+  }
+
+  // MARK: - Tools
+
+  /// nftables' `nft`, looked up once.
+  static let nftPath: String? = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft", "/bin/nft"].first {
+    access($0, X_OK) == 0
+  }
+
+  private func runIP(in h: Int32, _ batch: Batch) throws(BackendError) {
+    guard let ip = Isolation.ipPath else {
+      throw .inStep(batch.steps.first ?? 0, .failed("the network statements need iproute2's ip command"))
+    }
+    let (status, output) = try inNamespace(h) { () throws(BackendError) in
+      try Topology.run(ip, ["-batch", "-"], input: batch.lines.joined(separator: "\n") + "\n")
+    }
+    if status == 0 { return }
+    // "Command failed -:N" names the batch line that failed.
+    var failed = 0
+    let marker = "Command failed -:"
+    for l in output where l.hasPrefix(marker) {
+      failed = Int(l.dropFirst(marker.count).prefix { $0.isNumber }) ?? 0
+    }
+    let index = failed > 0 && failed <= batch.lines.count ? failed - 1 : 0
+    let detail = output.filter { !$0.hasPrefix("Command failed") }.joined(separator: "; ")
+    throw .inStep(
+      batch.steps[index],
+      .failed("ip \(batch.lines[index]): \(detail.isEmpty ? "failed (status \(status))" : detail)"))
+  }
+
+  private func addFirewallRule(
+    _ h: Int32, _ chain: FirewallChain, _ m: FirewallMatch, _ v: FirewallVerdict
+  ) throws(BackendError) {
+    guard let nft = Topology.nftPath else {
+      throw .failed("firewall rules need nftables' nft command, which is not installed")
+    }
+    guard var host = hosts[h] else { throw .failed("unknown host \(h)") }
+    var lines: [String] = []
+    if !host.firewallReady {
+      lines.append("add table inet conn")
+      for c in FirewallChain.allCases {
+        lines.append(
+          "add chain inet conn \(c.rawValue) { type filter hook \(c.rawValue) priority 0 ; policy accept ; }")
+      }
+    }
+    lines.append("add rule inet conn \(chain.rawValue) \(Topology.ruleText(m, v))")
+    let (status, output) = try inNamespace(h) { () throws(BackendError) in
+      try Topology.run(nft, ["-f", "-"], input: lines.joined(separator: "\n") + "\n")
+    }
+    if status != 0 {
+      throw .failed("nft: \(output.joined(separator: "; ").prefix(300))")
+    }
+    host.firewallReady = true
+    hosts[h] = host
+  }
+
+  /// The nftables rule for a match and a verdict.
+  static func ruleText(_ m: FirewallMatch, _ v: FirewallVerdict) -> String {
+    var parts: [String] = []
+    if let s = m.source { parts.append("\(s.isV6 ? "ip6" : "ip") saddr \(s.description)") }
+    if let d = m.destination { parts.append("\(d.isV6 ? "ip6" : "ip") daddr \(d.description)") }
+    if let proto = m.proto {
+      if m.sourcePort == nil && m.destinationPort == nil {
+        parts.append("meta l4proto \(proto.rawValue)")
+      }
+      if let p = m.sourcePort { parts.append("\(proto.rawValue) sport \(p)") }
+      if let p = m.destinationPort { parts.append("\(proto.rawValue) dport \(p)") }
+    }
+    switch v {
+    case .accept: parts.append("accept")
+    case .drop: parts.append("drop")
+    case .reject: parts.append("reject")
+    case .rejectWithReset: parts.append("reject with tcp reset")
+    case .rejectWithICMP(let family, let type): parts.append("reject with \(family.rawValue) type \(type.rawValue)")
+    }
+    return parts.joined(separator: " ")
+  }
+
+  /// Runs a tool with `input` on its standard input; its output, standard error included.
+  /// Bounded: 10 seconds, then it is killed.
+  static func run(_ path: String, _ args: [String], input: String) throws(BackendError) -> (Int32, [String]) {
+    guard let p = Subprocess(path: path, arguments: args, mergeStandardError: true) else {
+      throw .failed("cannot start \(path)")
+    }
+    p.send(input)
+    p.closeInput()
+    var output: [String] = []
+    let deadline = Host.monotonicNow() + 10_000_000_000
+    var timedOut = false
+    while true {
+      let left = deadline - Host.monotonicNow()
+      if left <= 0 {
+        timedOut = true
+        p.kill()
+        break
+      }
+      if Subprocess.waitReadable([p], timeoutMilliseconds: Int32(min(left / 1_000_000, 1000))).isEmpty {
+        continue
+      }
+      guard let more = p.readLines() else { break }
+      if output.count < 100 { output += more }
+    }
+    let status = p.finish()
+    if timedOut { throw .failed("\(path) did not finish within 10s") }
+    return (status, output.filter { !$0.isEmpty })
+  }
+
+  // MARK: - Sockets
+
+  /// A socket made in host `h`'s namespace (it keeps that namespace for good).
+  func socket(on h: Int32, _ make: () -> Int32) throws(BackendError) -> Int32 {
+    try inNamespace(h) { () throws(BackendError) in make() }
+  }
+}
+
+extension IPPrefix {
+  var isV6: Bool {
+    if case .v6 = self { return true }
+    return false
+  }
+}
+
+/// Two hosts, in either order.
+struct HostPair: Hashable {
+  let low: Int32
+  let high: Int32
+  init(_ a: Int32, _ b: Int32) {
+    low = min(a, b)
+    high = max(a, b)
+  }
+}
