@@ -91,7 +91,8 @@ extension Repl {
 
   func renderFailure(_ f: Failure) -> String {
     let label =
-      f.kind == .expectation || f.kind == .tooSlow || f.kind == .tooFast ? paint("FAIL:", "1;31") : paint("stopped:", "1;31")
+      f.kind == .expectation || f.kind == .tooSlow || f.kind == .tooFast
+      ? paint("FAIL:", "1;31") : paint("stopped:", "1;31")
     var out =
       paint(location(f.source, f.range.start), "1") + label + " " + paint(printable(f.message), "1") + "\n"
     out += excerpt(f.source, f.range)

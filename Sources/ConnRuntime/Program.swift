@@ -143,7 +143,8 @@ private struct Compiler {
       switch st.kind {
       case .sock(let r, .socket(let kind, let nb, let host)):
         emit(
-          .socket(s(r), kind, nonblocking: nb, host: host.map { hosts[Int($0.index)] } ?? 0), st, checked: followed)
+          .socket(s(r), kind, nonblocking: nb, host: host.map { hosts[Int($0.index)] } ?? 0), st,
+          checked: followed)
       case .sock(let r, .descriptor(let n)): emit(.descriptor(s(r), n), st, checked: followed)
       case .sock(let r, .file(let path)):
         strings.append(path)

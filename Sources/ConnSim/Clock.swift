@@ -15,6 +15,8 @@ struct SynAttempt {
   let start: Int64
   /// Which transmission this is (0 is the first SYN).
   var transmission: Int
+  /// Not a SYN: the end of a neighbour resolution that got no answer (EHOSTUNREACH).
+  var neighbourFailure = false
 }
 
 struct Event {

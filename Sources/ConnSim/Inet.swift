@@ -25,7 +25,7 @@ extension SimBackend {
     default: return .failure(.EINVAL)
     }
     if s.localPort != 0 || (s.local != nil && s.userBound) { return .failure(.EINVAL) }
-    if !s.options.freebind && !network.isLocal(addr) { return .failure(.EADDRNOTAVAIL) }
+    if !s.options.freebind && !hosts[Int(s.host)].network.isLocal(addr) { return .failure(.EADDRNOTAVAIL) }
     return .success(addr)
   }
 
@@ -40,7 +40,9 @@ extension SimBackend {
     case .success(let addr):
       var port = addr.port ?? 0
       if port == 0 {
-        guard let p = ports.ephemeral(in: network.ephemeral) else { return .failure(.EADDRINUSE) }
+        guard let p = ports.ephemeral(in: hosts[Int(table[h].common.host)].network.ephemeral) else {
+          return .failure(.EADDRINUSE)
+        }
         port = p
       } else if portConflict(h, addr, in: table, ports: ports, datagram: datagram) {
         return .failure(.EADDRINUSE)
@@ -74,6 +76,8 @@ extension SimBackend {
     ports.forEachHolder(of: addr.port ?? 0) { o in
       if o == h { return true }
       let other = table[o]
+      // Ports belong to a network namespace: another host's sockets never clash.
+      if other.common.host != table[h].common.host { return true }
       guard let ol = other.common.local,
         overlaps(addr, v6only: s.v6only, ol, v6only: other.common.options.v6only)
       else { return true }
@@ -118,8 +122,9 @@ extension SimBackend {
     }
   }
 
-  /// The source address of a packet to `dest` from a socket bound to `bound`.
-  func sourceAddress(for dest: SocketAddress, bound: SocketAddress?) -> SocketAddress {
+  /// The source address of a packet to `dest` from a socket on host `host` bound to `bound`.
+  func sourceAddress(for dest: SocketAddress, bound: SocketAddress?, on host: Int32) -> SocketAddress {
+    let network = hosts[Int(host)].network
     if let l = bound {
       switch l {
       case .inet(let ip, _) where !ip.isAny: return l

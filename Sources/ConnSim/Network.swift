@@ -1,45 +1,65 @@
 import ConnRuntime
 import ConnSyntax
 
-// The simulated network: which destinations are local, which routes exist and what each route
-// does to a packet. Built from the scenario's `net` statements on top of Linux's defaults:
-// loopback (127.0.0.0/8 and ::1) and no default route.
+// One simulated host's network: its addresses (loopback, `net addr` prefixes, the addresses of
+// its links), its routes (connected prefixes of links that are up, `route` and `net route`
+// statements) and what each route does to a packet. Built from the scenario's `net` statements
+// and its topology statements (Hosts.swift) on top of Linux's defaults: loopback (127.0.0.0/8
+// and ::1) and no default route.
 
 enum RouteVerdict: Equatable {
   /// Delivered to this host (a listener may answer).
   case local
-  /// The packet leaves and nothing ever answers (a silent route).
+  /// The packet leaves and nothing ever answers (a silent route; a blackhole seen from afar).
   case lost
   /// The route lookup fails with this errno.
   case error(Errno)
+  /// Out of an interface (its index) toward this next hop on the link.
+  case link(Int, nextHop: IPAddress)
+}
+
+/// A host's end of a link.
+struct SimInterface {
+  /// The host at the other end.
+  var peer: Int32
+  /// The interface's name: the peer host's name.
+  var name: String
+  /// The interface's addresses with their prefix lengths (10.9.0.1/24).
+  var addresses: [IPPrefix]
+  var up = true
+}
+
+/// A route written by a `route` statement.
+struct SimRoute {
+  var prefix: IPPrefix
+  var target: Target
+  enum Target: Equatable {
+    case via(IPAddress)
+    case verdict(RouteVerdict)
+  }
 }
 
 struct SimNetwork {
-  struct Route {
-    var prefix: IPPrefix
-    var verdict: RouteVerdict
-  }
-  var routes: [Route] = []
-  /// Prefixes of this host beyond loopback (`net addr`), with the address written.
+  /// `net route` rules.
+  var routes: [SimRoute] = []
+  /// Prefixes of this host beyond loopback (`net addr`, `addr add ... lo`), with the address
+  /// written: the whole prefix is local, as on Linux's loopback.
   var localPrefixes: [IPPrefix] = []
+  /// Loopback's own addresses (`addr del lo 127.0.0.1/8` takes IPv4's away).
+  var loopbackV4 = true
+  var loopbackV6 = true
+  var interfaces: [SimInterface] = []
 
   /// The address written in each `net addr`, used as the source for destinations in its prefix.
   var extraLocal: [SocketAddress] {
-    localPrefixes.map {
-      switch $0 {
-      case .v4(let a, _): return .inet(a, port: 0)
-      case .v6(let a, _): return .inet6(a, port: 0, scope: nil)
-      }
-    }
+    localPrefixes.map(\.hostAddress.socketAddress)
   }
 
   /// The configured address whose prefix holds `a`.
   func localSource(for a: SocketAddress) -> SocketAddress? {
-    for p in localPrefixes where p.contains(a) {
-      switch p {
-      case .v4(let x, _): return .inet(x, port: 0)
-      case .v6(let x, _): return .inet6(x, port: 0, scope: nil)
-      }
+    for p in localPrefixes where p.contains(a) { return p.hostAddress.socketAddress }
+    for i in interfaces where i.up {
+      for p in i.addresses where p.networkOnly.contains(a) { return p.hostAddress.socketAddress }
     }
     return nil
   }
@@ -57,7 +77,7 @@ struct SimNetwork {
         case .blackhole: v = .error(.EINVAL)
         case .silent: v = .lost
         }
-        routes.append(Route(prefix: p, verdict: v))
+        routes.append(SimRoute(prefix: p, target: .verdict(v)))
       case .address(let p):
         // Like 127.0.0.0/8 on loopback, every address of the prefix belongs to this host
         // (the kernel side runs `ip addr add PREFIX dev lo`).
@@ -72,37 +92,103 @@ struct SimNetwork {
   func isLocal(_ a: SocketAddress) -> Bool {
     switch a {
     case .inet(let ip, _):
-      if ip.isLoopback || ip.isAny { return true }
-      return localPrefixes.contains { $0.contains(a) }
+      if ip.isAny { return true }
+      if ip.isLoopback && loopbackV4 { return true }
     case .inet6(let ip, _, _):
-      if ip.isLoopback || ip.isAny { return true }
+      if ip.isAny { return true }
+      if ip.isLoopback { return loopbackV6 }
       if let v4 = ip.mappedIPv4 { return isLocal(.inet(v4, port: 0)) }
-      return localPrefixes.contains { $0.contains(a) }
     default: return true
     }
+    if localPrefixes.contains(where: { $0.contains(a) }) { return true }
+    for i in interfaces {
+      for p in i.addresses where p.hostAddress.socketAddress.sameIP(a) { return true }
+    }
+    return false
   }
 
-  /// The limited and loopback-subnet broadcast addresses.
+  /// The limited and loopback-subnet broadcast addresses, and the broadcast address of each
+  /// IPv4 prefix of a link.
   func isBroadcast(_ ip: IPv4Address) -> Bool {
-    ip == .broadcast || ip.value == 0x7fff_ffff
+    if ip == .broadcast || ip.value == 0x7fff_ffff { return true }
+    for i in interfaces {
+      for case .v4(let a, let len) in i.addresses where len < 31 {
+        let host: UInt32 = len == 0 ? .max : UInt32.max >> UInt32(len)
+        if ip.value == (a.value | host) { return true }
+      }
+    }
+    return false
   }
 
-  /// Route lookup for a destination, longest prefix first; Linux's local table wins for this
-  /// host's own addresses. No match: ENETUNREACH (there is no default route).
+  /// Route lookup for a destination: this host's own addresses first (Linux's local table),
+  /// then the longest prefix among the connected prefixes of links that are up and the routes
+  /// written. No match: ENETUNREACH (there is no default route).
   func route(_ a: SocketAddress) -> RouteVerdict {
     switch a {
     case .inet(let ip, _):
-      if ip.isLoopback || ip.isAny { return .local }
+      if ip.isAny { return .local }
+      // Without 127.0.0.1/8 on loopback, 127.0.0.0/8 matches no route.
+      if ip.isLoopback { return loopbackV4 ? .local : .error(.ENETUNREACH) }
     case .inet6(let ip, _, _):
-      if ip.isLoopback || ip.isAny { return .local }
+      if ip.isAny { return .local }
+      // ::1 taken away: the kernel has no source address for it.
+      if ip.isLoopback { return loopbackV6 ? .local : .error(.EADDRNOTAVAIL) }
       if let v4 = ip.mappedIPv4 { return route(.inet(v4, port: 0)) }
     default: return .local
     }
     if isLocal(a) { return .local }
-    var best: Route?
+    var best: (length: Int, verdict: RouteVerdict)?
+    func offer(_ length: Int, _ v: RouteVerdict) {
+      if best == nil || length > best!.length { best = (length, v) }
+    }
+    for (k, i) in interfaces.enumerated() where i.up {
+      for p in i.addresses where p.networkOnly.contains(a) {
+        offer(p.length, .link(k, nextHop: a.ipAddress!))
+      }
+    }
     for r in routes where r.prefix.contains(a) {
-      if best == nil || r.prefix.length > best!.prefix.length { best = r }
+      switch r.target {
+      case .verdict(let v): offer(r.prefix.length, v)
+      case .via(let gw):
+        // The gateway must be on a link that is up (a route whose link went down is gone).
+        if let k = onLink(gw) { offer(r.prefix.length, .link(k, nextHop: gw)) }
+      }
     }
     return best?.verdict ?? .error(.ENETUNREACH)
   }
+}
+
+extension SimNetwork {
+  /// The interface (up) whose prefix holds `ip`.
+  func onLink(_ ip: IPAddress) -> Int? {
+    let a = ip.socketAddress
+    for (k, i) in interfaces.enumerated() where i.up {
+      if i.addresses.contains(where: { $0.networkOnly.contains(a) }) { return k }
+    }
+    return nil
+  }
+}
+
+extension IPPrefix {
+  /// The address as written (10.9.0.1 of 10.9.0.1/24).
+  var hostAddress: IPAddress {
+    switch self {
+    case .v4(let a, _): return .v4(a)
+    case .v6(let a, _): return .v6(a)
+    }
+  }
+}
+
+extension SocketAddress {
+  /// The IP address, v4-mapped IPv6 read as IPv4; nil for Unix addresses.
+  var ipAddress: IPAddress? {
+    switch self {
+    case .inet(let a, _): return .v4(a)
+    case .inet6(let a, _, _): return a.mappedIPv4.map(IPAddress.v4) ?? .v6(a)
+    default: return nil
+    }
+  }
+
+  /// The same IP address, whatever the port (and v4-mapped or not).
+  func sameIP(_ o: SocketAddress) -> Bool { ipAddress != nil && ipAddress == o.ipAddress }
 }

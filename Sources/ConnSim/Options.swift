@@ -106,8 +106,10 @@ extension SimBackend {
       case .TCP_SYNCNT, .TCP_NODELAY, .TCP_USER_TIMEOUT:
         if k.family == .unix { return .failure(.EOPNOTSUPP) }
         if !isTCP { return .failure(.ENOPROTOOPT) }
+        // Unset, TCP_SYNCNT reads as the host's net.ipv4.tcp_syn_retries.
         return option == .TCP_SYNCNT
-          ? .number(Int64(o.synCount)) : option == .TCP_NODELAY ? b(o.noDelay) : .number(o.userTimeout)
+          ? .number(Int64(o.synCount ?? hosts[Int(s.host)].synRetries))
+          : option == .TCP_NODELAY ? b(o.noDelay) : .number(o.userTimeout)
       case .IPV6_V6ONLY:
         return k.family == .unix
           ? .failure(.EOPNOTSUPP) : k.family != .inet6 ? .failure(.ENOPROTOOPT) : b(o.v6only)

@@ -32,7 +32,8 @@ package final class SimBackend: Backend {
   @exclusivity(unchecked) var unix = SocketTable<UnixSocket>()
   @exclusivity(unchecked) var tcpPorts = PortTable()
   @exclusivity(unchecked) var udpPorts = PortTable()
-  @exclusivity(unchecked) var network = SimNetwork(rules: [])
+  /// The scenario's hosts: `self` first (its `net` rules), then each `host` statement's.
+  @exclusivity(unchecked) var hosts: [SimHost] = [SimHost(name: "self", network: SimNetwork(rules: []))]
   @exclusivity(unchecked) var files = SimFileSystem()
   @exclusivity(unchecked) var abstractNames: [String: Handle] = [:]
   @exclusivity(unchecked) var fsUID: UInt32 = 0
@@ -70,7 +71,7 @@ package final class SimBackend: Backend {
   package func beginScenario(netRules: [NetRule]) throws(BackendError) {
     reset()
     clock = 0
-    network = SimNetwork(rules: netRules)
+    hosts = [SimHost(name: "self", network: SimNetwork(rules: netRules))]
   }
 
   package func endScenario(closing descriptors: [Descriptor]) {
@@ -147,7 +148,9 @@ package final class SimBackend: Backend {
   // MARK: - Backend: socket, descriptors, files
 
   package func socket(_ kind: SocketKind, nonblocking: Bool, on host: Int32) throws(BackendError) -> Outcome {
-    if host != 0 { throw .notModelled("sockets on other hosts") }
+    if host < 0 || Int(host) >= hosts.count || hosts[Int(host)].name.isEmpty {
+      throw .failed("host \(host) does not exist")
+    }
     advance(to: clock)
     let call = TracedCall.socket(kind, nonblocking: nonblocking)
     if kind.type == .seqpacket && kind.family != .unix {
@@ -157,8 +160,8 @@ package final class SimBackend: Backend {
     let ref: SocketRef
     switch (kind.family, kind.type) {
     case (.unix, _): ref = .unix(unix.add(UnixSocket(kind: kind, nonblocking: nonblocking)))
-    case (_, .stream): ref = .tcp(tcp.add(TCPSocket(kind: kind, nonblocking: nonblocking)))
-    default: ref = .udp(udp.add(UDPSocket(kind: kind, nonblocking: nonblocking)))
+    case (_, .stream): ref = .tcp(tcp.add(TCPSocket(kind: kind, nonblocking: nonblocking, host: host)))
+    default: ref = .udp(udp.add(UDPSocket(kind: kind, nonblocking: nonblocking, host: host)))
     }
     guard let fd = open(ref) else {
       release(ref)
@@ -168,7 +171,8 @@ package final class SimBackend: Backend {
   }
 
   package func applyTopology(_ steps: [TopologyStatement], hostNames: [String]) throws(BackendError) {
-    throw .notModelled("hosts, links, routes, addresses, firewall rules and sysctls")
+    advance(to: clock)
+    try applyTopologySteps(steps, hostNames: hostNames)
   }
 
   /// Every descriptor number is the scenario's: the simulated process has nothing else.

@@ -23,6 +23,8 @@ enum SocketRef: Hashable {
 /// Options and state every family shares: what setsockopt stores, O_NONBLOCK, the bound address.
 struct CommonState {
   let kind: SocketKind
+  /// The host the socket lives on (0: the scenario's own).
+  var host: Int32 = 0
   var nonblocking: Bool
   /// The bound address (nil: unbound). Ports in it are real ports.
   var local: SocketAddress?
@@ -61,7 +63,8 @@ struct SocketOptions {
   var v6only = false
   var freebind = false
   var bindAddressNoPort = false
-  var synCount = 6
+  /// TCP_SYNCNT (nil: the host's net.ipv4.tcp_syn_retries).
+  var synCount: Int?
   var userTimeout: Int64 = 0
   var sendTimeout = TimeSpan.zero
   var receiveTimeout = TimeSpan.zero

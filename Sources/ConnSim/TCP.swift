@@ -24,8 +24,13 @@ struct TCPSocket: InetSocket {
   /// The connection attempt under way (events of older attempts are dropped), and its target.
   var attempt: UInt32 = 0
   var target: SocketAddress?
+  /// An ICMP error for the first SYN, kept as a soft error (what a timeout then reports).
+  var softError: Errno?
 
-  init(kind: SocketKind, nonblocking: Bool) { common = CommonState(kind: kind, nonblocking: nonblocking) }
+  init(kind: SocketKind, nonblocking: Bool, host: Int32 = 0) {
+    common = CommonState(kind: kind, nonblocking: nonblocking)
+    common.host = host
+  }
 
   /// Linux queues backlog + 1 connections.
   var queueFull: Bool { acceptQueue.count > backlog }
@@ -98,10 +103,12 @@ extension SimBackend {
     case .unix: return .EINVAL
     }
     let routed = resolvedDestination(dest)
+    let host = tcp[h].common.host
+    let network = hosts[Int(host)].network
     if case .error(let e) = network.route(routed) { return e }
     if let ip = ipv4(of: routed), network.isBroadcast(ip) || ip.isMulticast { return .ENETUNREACH }
     // Source address and port.
-    let source = sourceAddress(for: routed, bound: tcp[h].common.local)
+    let source = sourceAddress(for: routed, bound: tcp[h].common.local, on: host)
     let localPort = tcp[h].common.localPort
     if localPort == 0 {
       guard let p = tcpPorts.ephemeral(in: network.ephemeral) else { return .EADDRNOTAVAIL }
@@ -112,6 +119,7 @@ extension SimBackend {
       tcp[h].common.local = local
     }
     tcp[h].peer = nil
+    tcp[h].softError = nil
     tcp[h].state = .synSent
     tcp[h].attempt &+= 1
     tcp[h].target = routed
@@ -123,7 +131,7 @@ extension SimBackend {
   private func fourTupleTaken(_ h: Handle, local: SocketAddress, dest: SocketAddress) -> Bool {
     var taken = false
     tcpPorts.forEachHolder(of: local.port ?? 0) { o in
-      if o == h { return true }
+      if o == h || tcp[o].common.host != tcp[h].common.host { return true }
       let other = tcp[o]
       guard other.state == .synSent || other.state == .established, let ol = other.common.local,
         let op = other.peer ?? other.target
@@ -136,27 +144,60 @@ extension SimBackend {
 
   // MARK: - The SYN and its answers
 
-  /// A SYN (or its retransmission) arrives where it is going.
+  /// A SYN (or its retransmission) goes out, and meets what it meets (Hosts.swift).
   func processSyn(_ a: SynAttempt) {
     let h = a.socket
     guard tcp.contains(h), tcp[h].state == .synSent, tcp[h].attempt == a.attempt else { return }
-    if a.transmission > tcp[h].common.options.synCount {
-      tcpFail(h, .ETIMEDOUT)
+    if a.neighbourFailure {
+      tcpFail(h, .EHOSTUNREACH)
       return
     }
-    if case .local = network.route(a.target) {
-      if let listener = findListener(a.target) {
-        if tcp[listener].queueFull {
-          retry(a)  // the SYN is dropped; it is sent again later
-        } else {
-          establish(h, with: listener, target: a.target)
-        }
+    let host = tcp[h].common.host
+    let synCount = tcp[h].common.options.synCount ?? hosts[Int(host)].synRetries
+    if a.transmission > synCount {
+      // An ICMP error that came while the socket was busy is what the timeout reports.
+      tcpFail(h, tcp[h].softError ?? .ETIMEDOUT)
+      return
+    }
+    let fate: SynFate
+    if hosts.count == 1 && hosts[0].firewall.isEmpty {
+      // One host and no rules, the usual case: delivered here or lost on the way.
+      if case .local = hosts[0].network.route(a.target) {
+        fate = findListener(a.target, on: 0).map(SynFate.listener) ?? .reset
       } else {
-        tcpFail(h, .ECONNREFUSED)  // RST from the local stack: nobody listens there
+        fate = .lost
       }
-      return
+    } else {
+      let source = tcp[h].common.local ?? anyAddress(tcp[h].common.kind.family)
+      fate = synFate(from: host, source: source, destination: a.target)
     }
-    retry(a)  // lost on the way: no answer at all
+    switch fate {
+    case .listener(let listener):
+      if tcp[listener].queueFull {
+        retry(a)  // the SYN is dropped; it is sent again later
+      } else {
+        establish(h, with: listener, target: a.target)
+      }
+    case .reset:
+      tcpFail(h, .ECONNREFUSED)  // RST: nobody listens there, or a firewall said so
+    case .icmp(let e):
+      // The first ICMP error arrives while connect holds the socket: the kernel keeps it only
+      // as a soft error, and the error on the retransmitted SYN, a second later, is the answer.
+      if a.transmission == 0 {
+        tcp[h].softError = e
+        retry(a)
+      } else {
+        tcpFail(h, e)
+      }
+    case .neighbourFailure(let delay):
+      if a.transmission == 0 {
+        var failure = a
+        failure.neighbourFailure = true
+        events.schedule(failure, at: a.start + delay)
+      }
+    case .lost:
+      retry(a)  // lost on the way: no answer at all
+    }
   }
 
   /// Linux's SYN schedule: initial RTO 1 s, doubling; `synCount` retransmissions, then the
@@ -178,7 +219,7 @@ extension SimBackend {
 
   private func establish(_ client: Handle, with listener: Handle, target: SocketAddress) {
     let l = tcp[listener].common
-    var child = TCPSocket(kind: l.kind, nonblocking: false)
+    var child = TCPSocket(kind: l.kind, nonblocking: false, host: l.host)
     child.state = .established
     child.sockState = .connected
     // The address the client connected to, in the listener's family (an inet6 listener
@@ -195,15 +236,15 @@ extension SimBackend {
     tcp[listener].acceptQueue.append(c)
   }
 
-  /// A listening socket that would take a SYN for `target`.
-  private func findListener(_ target: SocketAddress) -> Handle? {
+  /// A listening socket on host `host` that would take a SYN for `target`.
+  func findListener(_ target: SocketAddress, on host: Int32) -> Handle? {
     let dest = resolvedDestination(target)
     // Walked by hand and read field by field: a whole socket copied per holder cost more than
     // the rest of a simulated connect.
     var n = tcpPorts.firstNode(of: dest.port ?? 0)
     while n != 0 {
       let h = tcpPorts.holder(n)
-      if tcp[h].state == .listening, let l = tcp[h].common.local,
+      if tcp[h].state == .listening, tcp[h].common.host == host, let l = tcp[h].common.local,
         listenerTakes(l, v6only: tcp[h].common.options.v6only, dest)
       {
         return h
@@ -277,7 +318,9 @@ extension SimBackend {
     }
     if s.common.localPort == 0 {
       let base = s.common.local ?? anyAddress(s.common.kind.family)
-      guard let p = tcpPorts.ephemeral(in: network.ephemeral) else { return .failure(.EADDRINUSE) }
+      guard let p = tcpPorts.ephemeral(in: hosts[Int(s.common.host)].network.ephemeral) else {
+        return .failure(.EADDRINUSE)
+      }
       setLocal(h, withPort(base, p))
     }
     tcp[h].state = .listening

@@ -9,7 +9,10 @@ struct UDPSocket: InetSocket {
   /// The associated peer (nil: none).
   var peer: SocketAddress?
 
-  init(kind: SocketKind, nonblocking: Bool) { common = CommonState(kind: kind, nonblocking: nonblocking) }
+  init(kind: SocketKind, nonblocking: Bool, host: Int32 = 0) {
+    common = CommonState(kind: kind, nonblocking: nonblocking)
+    common.host = host
+  }
 
   var isListening: Bool { false }
 }
@@ -42,9 +45,10 @@ extension SimBackend {
       return .failure(.EINVAL)
     }
     let routed = resolvedDestination(dest)
+    let network = hosts[Int(s.host)].network
     if case .error(let e) = network.route(routed) { return .failure(e) }
     if let ip = ipv4(of: routed), network.isBroadcast(ip), !s.options.broadcast { return .failure(.EACCES) }
-    let source = sourceAddress(for: routed, bound: s.local)
+    let source = sourceAddress(for: routed, bound: s.local, on: s.host)
     if s.localPort == 0 {
       guard let p = udpPorts.ephemeral(in: network.ephemeral) else { return .failure(.EAGAIN) }
       setUDPLocal(h, withPort(source, p))

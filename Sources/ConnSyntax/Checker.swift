@@ -70,7 +70,8 @@ struct Checker {
     switch t {
     case .host(let h, _):
       if hostDeclared[Int(h.index)] {
-        diagnostics.append(.topology("host '\(script.hostNames[Int(h.index)])' is declared twice", at: h.range))
+        diagnostics.append(
+          .topology("host '\(script.hostNames[Int(h.index)])' is declared twice", at: h.range))
       }
       hostDeclared[Int(h.index)] = true
     case .link(let a, let b, let prefixes):
@@ -123,7 +124,8 @@ struct Checker {
     diagnostics.append(
       .topology(
         "there is no link between '\(script.hostNames[Int(a.index)])' and '\(script.hostNames[Int(b.index)])'",
-        at: b.range, hint: "link \(script.hostNames[Int(a.index)]) \(script.hostNames[Int(b.index)]) 10.9.0.0/24"))
+        at: b.range,
+        hint: "link \(script.hostNames[Int(a.index)]) \(script.hostNames[Int(b.index)]) 10.9.0.0/24"))
     return nil
   }
 

@@ -29,7 +29,8 @@ extension ParserState {
       }
     }
     if let w = e.within, let a = e.after, a > w {
-      throw error(.outOfRange("'after \(a.description)' is longer than 'within \(w.description)'", at: textRange))
+      throw error(
+        .outOfRange("'after \(a.description)' is longer than 'within \(w.description)'", at: textRange))
     }
     return .expect(Expectation(storage: expectations.shared(e), textRange: textRange))
   }

@@ -56,9 +56,11 @@ extension ParserState {
       if p != p.networkOnly { throw error(.hostBitsSet(p, at: r)) }
       switch p {
       case .v4(_, let l) where l > 30:
-        throw error(.outOfRange("a link's IPv4 prefix is /30 or shorter (it needs two host addresses)", at: r))
+        throw error(
+          .outOfRange("a link's IPv4 prefix is /30 or shorter (it needs two host addresses)", at: r))
       case .v6(_, let l) where l > 126:
-        throw error(.outOfRange("a link's IPv6 prefix is /126 or shorter (it needs two host addresses)", at: r))
+        throw error(
+          .outOfRange("a link's IPv6 prefix is /126 or shorter (it needs two host addresses)", at: r))
       default: break
       }
       if prefixes.contains(where: { isV4($0) == isV4(p) }) {
@@ -130,9 +132,11 @@ extension ParserState {
       consume()
       return .v4(a)
     case .ipv6:
-      guard buf[e - 1] == 0x5D, let a = IPv6Address.parse(UnsafeBufferPointer(rebasing: buf[(s + 1)..<(e - 1)]))
+      guard buf[e - 1] == 0x5D,
+        let a = IPv6Address.parse(UnsafeBufferPointer(rebasing: buf[(s + 1)..<(e - 1)]))
       else {
-        throw error(.malformedAddress("'\(tokenText)' is not an IPv6 address in brackets, without a port", at: r))
+        throw error(
+          .malformedAddress("'\(tokenText)' is not an IPv6 address in brackets, without a port", at: r))
       }
       consume()
       return .v6(a)
@@ -168,7 +172,9 @@ extension ParserState {
     let device: Device =
       deviceText == "lo"
       ? .loopback : .link(to: HostRef(index: hosts.intern(deviceText), range: deviceToken.range))
-    guard token.kind == .prefix else { throw unexpected("an address with its prefix length, such as 127.0.0.1/8") }
+    guard token.kind == .prefix else {
+      throw unexpected("an address with its prefix length, such as 127.0.0.1/8")
+    }
     let p = try parsePrefix()
     return .address(host, device, p, add: add)
   }

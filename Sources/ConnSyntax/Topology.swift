@@ -75,7 +75,9 @@ package enum ICMPReject: String, CaseIterable, Sendable {
   case addrUnreachable = "addr-unreachable"
 
   /// The types each family has.
-  package static let icmp: [ICMPReject] = [.netUnreachable, .hostUnreachable, .portUnreachable, .adminProhibited]
+  package static let icmp: [ICMPReject] = [
+    .netUnreachable, .hostUnreachable, .portUnreachable, .adminProhibited,
+  ]
   package static let icmpv6: [ICMPReject] = [.noRoute, .addrUnreachable, .portUnreachable, .adminProhibited]
   package static let icmpx: [ICMPReject] = [.noRoute, .hostUnreachable, .portUnreachable, .adminProhibited]
 }

@@ -144,7 +144,9 @@ package final class SystemBackend: Backend {
     return o
   }
 
-  package func socket(_ kind: SocketKind, nonblocking nb: Bool, on host: Int32) throws(BackendError) -> Outcome {
+  package func socket(_ kind: SocketKind, nonblocking nb: Bool, on host: Int32) throws(BackendError)
+    -> Outcome
+  {
     let domain: Int32
     switch kind.family {
     case .inet: domain = AF_INET

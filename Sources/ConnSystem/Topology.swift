@@ -54,7 +54,9 @@ final class Topology {
       throw .refused("refusing to change the network: this thread is not in its private namespace")
     }
     let opened = conn_open_netns()
-    guard opened >= 0 else { throw .failed("cannot open this scenario's namespace: \(Platform.strerror(errno))") }
+    guard opened >= 0 else {
+      throw .failed("cannot open this scenario's namespace: \(Platform.strerror(errno))")
+    }
     let fd = ReservedDescriptors.moveOutOfReach(opened, as: "the scenario's network namespace")
     hosts[0] = HostNamespace(name: "self", fd: fd, router: false)
     // ICMP answers without rate limits, so that errors do not turn into timeouts at random.
@@ -128,7 +130,10 @@ final class Topology {
             add(end.index, "link set \(name(peer)) up", k)
             for p in prefixes {
               let v6 = isV6(p)
-              add(end.index, "addr add \(address(n, in: p).description)/\(p.length) dev \(name(peer))\(v6 ? " nodad" : "")", k)
+              add(
+                end.index,
+                "addr add \(address(n, in: p).description)/\(p.length) dev \(name(peer))\(v6 ? " nodad" : "")",
+                k)
             }
           }
         case .linkState(let a, let b, let up):
@@ -141,7 +146,8 @@ final class Topology {
           case .via(let gw): add(h.index, "\(family)route add \(prefix) via \(gw.description)", k)
           case .viaHost(let g):
             guard let gw = gateway(g.index, for: h.index, v6: isV6(p)) else {
-              throw .failed("'\(name(g))' has no \(isV6(p) ? "IPv6" : "IPv4") address on the link to '\(name(h))'")
+              throw .failed(
+                "'\(name(g))' has no \(isV6(p) ? "IPv6" : "IPv4") address on the link to '\(name(h))'")
             }
             add(h.index, "\(family)route add \(prefix) via \(gw.description)", k)
           case .unreachable: add(h.index, "\(family)route add unreachable \(prefix)", k)
@@ -154,7 +160,9 @@ final class Topology {
           case .loopback: dev = "lo"
           case .link(let to): dev = name(to)
           }
-          add(h.index, "addr \(isAdd ? "add" : "del") \(p.description) dev \(dev)\(isAdd && isV6(p) ? " nodad" : "")", k)
+          add(
+            h.index,
+            "addr \(isAdd ? "add" : "del") \(p.description) dev \(dev)\(isAdd && isV6(p) ? " nodad" : "")", k)
         case .firewall(let h, let chain, let match, let verdict):
           try flush()
           try addFirewallRule(h.index, chain, match, verdict)
@@ -191,7 +199,8 @@ final class Topology {
       throw .failed("cannot make a namespace for host '\(name)': \(Platform.strerror(errno))")
     }
     let opened = conn_open_netns()
-    let fd = opened >= 0 ? ReservedDescriptors.moveOutOfReach(opened, as: "host \(name)'s network namespace") : -1
+    let fd =
+      opened >= 0 ? ReservedDescriptors.moveOutOfReach(opened, as: "host \(name)'s network namespace") : -1
     let inode = conn_netns_inode()
     // Whatever happens next, the thread goes back to the scenario's namespace.
     defer { _ = conn_setns_net(me.fd) }
@@ -241,7 +250,8 @@ final class Topology {
 
   /// Writes a `net.*` sysctl of the namespace the thread is in.
   private func writeSysctl(_ key: String, _ value: String) throws(BackendError) {
-    let path = "/proc/sys/" + key.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "/")
+    let path =
+      "/proc/sys/" + key.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "/")
     // /proc/sys/net resolves to the opening thread's namespace.
     let fd = open(path, O_WRONLY | O_CLOEXEC)
     if fd < 0 {
@@ -330,7 +340,8 @@ final class Topology {
     case .drop: parts.append("drop")
     case .reject: parts.append("reject")
     case .rejectWithReset: parts.append("reject with tcp reset")
-    case .rejectWithICMP(let family, let type): parts.append("reject with \(family.rawValue) type \(type.rawValue)")
+    case .rejectWithICMP(let family, let type):
+      parts.append("reject with \(family.rawValue) type \(type.rawValue)")
     }
     return parts.joined(separator: " ")
   }

@@ -127,7 +127,8 @@ private func single(_ text: String, sourceLocation: SourceLocation = #_sourceLoc
   }
 
   @Test func sysctlKeysAreDottedNames() {
-    let (tokens, diags) = Lexer.tokenize(Array("net.ipv4.tcp_syn_retries net.ipv4.neigh.srv.mcast_solicit".utf8))
+    let (tokens, diags) = Lexer.tokenize(
+      Array("net.ipv4.tcp_syn_retries net.ipv4.neigh.srv.mcast_solicit".utf8))
     #expect(tokens.map(\.kind) == [.dottedName, .dottedName, .eof])
     #expect(diags.isEmpty)
   }
