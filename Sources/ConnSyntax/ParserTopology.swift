@@ -269,10 +269,13 @@ extension ParserState {
           case .icmpv6: allowed = ICMPReject.icmpv6
           case .icmpx: allowed = ICMPReject.icmpx
           }
-          let typeText = token.kind == .identifier || token.kind == .invalid ? hyphenatedWord() : nil
-          guard let text = typeText, let type = ICMPReject(rawValue: text), allowed.contains(type) else {
-            throw unexpected(
-              "an \(family.rawValue) type: \(allowed.map(\.rawValue).joined(separator: ", "))")
+          let typeStart = Int(token.start)
+          let expected = "an \(family.rawValue) type: \(allowed.map(\.rawValue).joined(separator: ", "))"
+          guard token.kind == .identifier, let text = hyphenatedWord() else { throw unexpected(expected) }
+          guard let type = ICMPReject(rawValue: text), allowed.contains(type) else {
+            throw error(
+              .expected(expected, found: "'\(text)'", at: SourceRange(typeStart, typeStart + text.utf8.count))
+            )
           }
           verdict = .rejectWithICMP(family, type)
         }

@@ -31,7 +31,17 @@ final class FakeBackend: Backend {
   }
   func beginScenario(netRules: [NetRule]) throws(BackendError) { calls.append("begin") }
   func endScenario(closing descriptors: [Descriptor]) { closedAtEnd = descriptors }
-  func socket(_ kind: SocketKind, nonblocking: Bool) -> Outcome {
+  var topology: [[TopologyStatement]] = []
+  var hostNamesSeen: [String] = []
+  var topologyFailsAt: Int?
+  func applyTopology(_ steps: [TopologyStatement], hostNames: [String]) throws(BackendError) {
+    hostNamesSeen = hostNames
+    if let k = topologyFailsAt, k < steps.count { throw .inStep(k, .failed("refused step \(k)")) }
+    topology.append(steps)
+    calls.append("topology \(steps.map(\.keyword).joined(separator: ","))")
+  }
+  func socket(_ kind: SocketKind, nonblocking: Bool, on host: Int32) -> Outcome {
+    if host != 0 { calls.append("on host \(host)") }
     let o = answer("socket", .number(Int64(nextFD)))
     if case .number = o { nextFD += 1 }
     return o
@@ -97,6 +107,43 @@ func run(_ text: String, _ backend: FakeBackend) -> Failure? {
 }
 
 @Suite struct InterpreterTests {
+  /// Consecutive topology statements reach the backend as one change, at their place among the
+  /// other statements; a failing one is reported at its own line.
+  @Test func topologyStatementsRunInGroupsAtTheirPlace() throws {
+    let b = FakeBackend()
+    let text = """
+      host srv
+      link self srv 10.9.0.0/24
+      sock l = stream inet on srv
+      addr del lo 127.0.0.1/8
+      link self srv down
+      close l
+      """
+    #expect(run(text, b) == nil)
+    #expect(b.topology.map { $0.map(\.keyword) } == [["host", "link"], ["addr", "link"]])
+    #expect(b.hostNamesSeen == ["self", "srv"])
+    #expect(b.calls.contains("on host 1"))
+    let order = b.calls.filter { $0.hasPrefix("topology") || $0 == "socket" }
+    #expect(order == ["topology host,link", "socket", "topology addr,link"])
+
+    let c = FakeBackend()
+    c.topologyFailsAt = 1
+    let f = try #require(run("host srv\nlink self srv 10.9.0.0/24\n", c))
+    #expect(f.kind == .backend && f.location.line == 2 && f.message == "refused step 1")
+  }
+
+  @Test func bindToAnotherSocketsAddressAndALowerBound() throws {
+    let b = FakeBackend()
+    #expect(
+      run("sock l = stream inet\nbind l 127.0.0.1:4242\nsock s = stream inet\nbind s l\nexpect ok", b) == nil)
+    #expect(b.calls.contains("getsockname 3"))
+    #expect(b.addresses[4] == .inet(IPv4Address(127, 0, 0, 1), port: 4242))
+    let c = FakeBackend()
+    c.answers["connect"] = [.failure(.ECONNREFUSED)]
+    let f = try #require(run("sock s = stream inet\nconnect s 127.0.0.1:1\nexpect ECONNREFUSED after 1s", c))
+    #expect(f.kind == .tooFast)
+  }
+
   @Test func errnoWithoutExpectFailsAtThatStatement() throws {
     let b = FakeBackend()
     b.answers["connect"] = [.failure(.ECONNREFUSED)]

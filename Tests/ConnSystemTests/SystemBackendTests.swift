@@ -146,11 +146,11 @@ import Testing
     var lines: [String] = []
     b.trace = { lines.append($0.description) }
     try b.beginScenario(netRules: [])
-    guard case .number(let fd) = b.socket(SocketKind(.stream, .unix), nonblocking: false) else {
+    guard case .number(let fd) = try b.socket(SocketKind(.stream, .unix), nonblocking: false) else {
       throw Failed()
     }
     #expect(b.bind(Descriptor(fd), .unix(dir + "/mine.sock")) == .ok)
-    guard case .number(let fd2) = b.socket(SocketKind(.stream, .unix), nonblocking: false) else {
+    guard case .number(let fd2) = try b.socket(SocketKind(.stream, .unix), nonblocking: false) else {
       throw Failed()
     }
     #expect(b.bind(Descriptor(fd2), .unix(dir + "/replaced.sock")) == .ok)
@@ -166,7 +166,7 @@ import Testing
   @Test func relativePathsLiveInAPrivateDirectoryThatGoesAway() throws {
     let b = SystemBackend()
     try b.beginScenario(netRules: [])
-    guard case .number(let fd) = b.socket(SocketKind(.dgram, .unix), nonblocking: false) else {
+    guard case .number(let fd) = try b.socket(SocketKind(.dgram, .unix), nonblocking: false) else {
       throw Failed()
     }
     #expect(b.bind(Descriptor(fd), .unix("here.sock")) == .ok)
@@ -182,7 +182,7 @@ import Testing
     var lines: [String] = []
     b.trace = { lines.append($0.description) }
     try b.beginScenario(netRules: [])
-    guard case .number(let fd) = b.socket(SocketKind(.stream, .inet), nonblocking: true) else {
+    guard case .number(let fd) = try b.socket(SocketKind(.stream, .inet), nonblocking: true) else {
       throw Failed()
     }
     _ = b.bind(Descriptor(fd), .inet(.loopback, port: 0))
