@@ -66,6 +66,9 @@ package final class ScenarioRunner {
     if r.nft && options.backend != .sim && SystemBackend.nftPath == nil {
       return "needs nftables' nft command (apt-get install nftables)"
     }
+    if r.bpf && options.backend != .sim, let why = SystemBackend.connectHookUnavailableReason {
+      return "needs cgroup BPF connect hooks: \(why)"
+    }
     // The simulation models ::1 whatever the host has.
     if r.ipv6 && options.backend != .sim && !ScenarioRunner.hasIPv6Loopback {
       return "needs IPv6 loopback (::1)"

@@ -45,6 +45,8 @@ struct SimHost {
   var neighbour: [String: NeighbourSettings] = [:]
   /// net.ipv6.conf.DEV.keep_addr_on_down, by device.
   var keepAddressesOnDown: Set<String> = []
+  /// A connect hook for sockets made from now on (`firewall HOST connect ...`): the errno.
+  var connectHook: Errno?
 
   init(name: String, network: SimNetwork) {
     self.name = name
@@ -185,6 +187,9 @@ extension SimBackend {
       hosts[i].firewall[chain, default: []].append(SimFirewallRule(match: match, verdict: verdict))
     case .sysctl(let h, let key, let value):
       try setSysctl(try host(h), key, value)
+    case .connectHook(let h, let e):
+      // A denying cgroup BPF program: EPERM, or the errno it sets.
+      hosts[try host(h)].connectHook = e ?? .EPERM
     }
   }
 

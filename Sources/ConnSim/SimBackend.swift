@@ -167,6 +167,9 @@ package final class SimBackend: Backend {
       release(ref)
       return emit(call, .failure(.EMFILE))
     }
+    if let denied = hosts[Int(host)].connectHook, kind.family != .unix {
+      withCommon(ref) { $0.connectDenied = denied }
+    }
     return emit(call, .number(Int64(fd)))
   }
 

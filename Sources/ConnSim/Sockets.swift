@@ -25,6 +25,8 @@ struct CommonState {
   let kind: SocketKind
   /// The host the socket lives on (0: the scenario's own).
   var host: Int32 = 0
+  /// connect(2) is refused with this errno (a connect hook of the host when the socket was made).
+  var connectDenied: Errno?
   var nonblocking: Bool
   /// The bound address (nil: unbound). Ports in it are real ports.
   var local: SocketAddress?

@@ -48,6 +48,10 @@ extension SimBackend {
       tcpDisconnect(h)
       return .ok
     }
+    // A cgroup connect hook runs before the socket's state is looked at (after the length).
+    if let denied = tcp[h].common.connectDenied {
+      return .failure(length < (tcp[h].common.kind.family == .inet6 ? 24 : 16) ? .EINVAL : denied)
+    }
     var err: Errno
     switch tcp[h].sockState {
     case .connected:

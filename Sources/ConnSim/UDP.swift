@@ -25,6 +25,9 @@ extension SimBackend {
       return .ok
     }
     let s = udp[h].common
+    if let denied = s.connectDenied {
+      return .failure(length < (s.kind.family == .inet6 ? 24 : 16) ? .EINVAL : denied)
+    }
     var dest = address
     switch (s.kind.family, address) {
     case (.inet, .inet):

@@ -104,8 +104,10 @@ package struct Requirements: Hashable, Sendable {
   package var ipv6 = false
   /// nftables' `nft` command (firewall rules on the kernel).
   package var nft = false
+  /// cgroup BPF connect hooks (`firewall HOST connect ...` on the kernel).
+  package var bpf = false
   package init() {}
-  package var isEmpty: Bool { !root && !linux && !isolate && !ipv6 && !nft }
+  package var isEmpty: Bool { !root && !linux && !isolate && !ipv6 && !nft && !bpf }
   package var names: [String] {
     var n: [String] = []
     if root { n.append("root") }
@@ -113,6 +115,7 @@ package struct Requirements: Hashable, Sendable {
     if isolate { n.append("isolate") }
     if ipv6 { n.append("ipv6") }
     if nft { n.append("nft") }
+    if bpf { n.append("bpf") }
     return n
   }
 }

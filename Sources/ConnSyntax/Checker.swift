@@ -113,7 +113,7 @@ struct Checker {
         useHost(to)
         requireLink(h, to)
       }
-    case .firewall(let h, _, _, _), .sysctl(let h, _, _):
+    case .firewall(let h, _, _, _), .sysctl(let h, _, _), .connectHook(let h, _):
       useHost(h)
     }
   }

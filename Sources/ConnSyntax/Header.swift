@@ -32,6 +32,7 @@ enum Header {
             case "isolate": req.isolate = true
             case "ipv6": req.ipv6 = true
             case "nft": req.nft = true
+            case "bpf": req.bpf = true
             default:
               diags.append(.unknownNeed(w, at: SourceRange(word.startIndex, word.endIndex)))
             }

@@ -185,6 +185,29 @@ extension ParserState {
   /// ICMP -> 'icmp' | 'icmpv6' | 'icmpx'
   mutating func parseFirewall() throws(StatementError) -> TopologyStatement {
     let h = try parseHostRef()
+    // firewall HOST 'connect' ('deny' | 'reject' 'with' ERRNO)
+    if isWord("connect") {
+      consume()
+      if isWord("deny") {
+        consume()
+        return .connectHook(h, nil)
+      }
+      guard isWord("reject") else { throw unexpected("'deny', or 'reject with' an errno") }
+      consume()
+      guard isWord("with") else {
+        throw unexpected("'with' and an errno", hint: "firewall self connect reject with EACCES")
+      }
+      consume()
+      let r = token.range
+      guard token.kind == .identifier,
+        let e = errnoNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start))
+      else {
+        throw unexpected("an errno name such as EACCES")
+      }
+      _ = r
+      consume()
+      return .connectHook(h, e)
+    }
     let chain: FirewallChain
     if isWord("input") {
       chain = .input
@@ -193,7 +216,7 @@ extension ParserState {
     } else if isWord("forward") {
       chain = .forward
     } else {
-      throw unexpected("a chain: input, output or forward")
+      throw unexpected("a chain (input, output, forward), or 'connect'")
     }
     consume()
     var m = FirewallMatch()

@@ -113,6 +113,10 @@ package enum TopologyStatement: Hashable, Sendable {
   case firewall(HostRef, FirewallChain, FirewallMatch, FirewallVerdict)
   /// `sysctl HOST KEY VALUE`: one of the host's own (per network namespace) `net.*` settings.
   case sysctl(HostRef, key: String, value: String)
+  /// `firewall HOST connect deny | reject with ERRNO`: sockets made on the host from here on
+  /// have connect(2) refused at once, with EPERM or the errno (a cgroup BPF connect hook on the
+  /// kernel).
+  case connectHook(HostRef, Errno?)
 
   /// The same statement with every host renumbered (a session numbers hosts across pieces).
   package func mapHosts(_ f: (Int32) -> Int32) -> TopologyStatement {
@@ -127,6 +131,7 @@ package enum TopologyStatement: Hashable, Sendable {
     case .address(let h, .loopback, let p, let add): return .address(m(h), .loopback, p, add: add)
     case .firewall(let h, let c, let match, let v): return .firewall(m(h), c, match, v)
     case .sysctl(let h, let k, let v): return .sysctl(m(h), key: k, value: v)
+    case .connectHook(let h, let e): return .connectHook(m(h), e)
     }
   }
 
@@ -137,7 +142,7 @@ package enum TopologyStatement: Hashable, Sendable {
     case .link, .linkState: return "link"
     case .route: return "route"
     case .address: return "addr"
-    case .firewall: return "firewall"
+    case .firewall, .connectHook: return "firewall"
     case .sysctl: return "sysctl"
     }
   }

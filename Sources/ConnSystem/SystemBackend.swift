@@ -66,6 +66,8 @@ package final class SystemBackend: Backend {
 
   /// nftables' `nft`, if installed (firewall statements need it).
   package static var nftPath: String? { Topology.nftPath }
+  /// Why `firewall HOST connect ...` cannot work here (nil: it can).
+  package static var connectHookUnavailableReason: String? { CgroupHooks.unavailableReason }
 
   /// The scenario's hosts and links (made by the first topology statement).
   @exclusivity(unchecked) private var topology: Topology?
@@ -163,15 +165,13 @@ package final class SystemBackend: Backend {
     if nb { type |= SocketConstants.nonblock }
     let fd: Int32
     let err: Int32
-    if host == 0 {
+    if host == 0 && !(topology?.hasConnectHook(on: 0) ?? false) {
       fd = sysSocket(domain, type, 0)
       err = errno
     } else {
       guard let t = topology else { throw .failed("host \(host) does not exist") }
-      (fd, err) = try t.inNamespace(host) { () throws(BackendError) in
-        let fd = sysSocket(domain, type, 0)
-        return (fd, errno)
-      }
+      // (A host's sockets are made in its namespace; with a connect hook, in its cgroup too.)
+      (fd, err) = try t.socket(on: host, domain: domain, type: type)
     }
     let o: Outcome = fd < 0 ? Platform.failure(err) : .number(Int64(fd))
     if fd >= 0 {

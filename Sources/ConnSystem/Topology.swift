@@ -42,6 +42,9 @@ final class Topology {
 
   /// By session number; `self` (0) is the scenario's own namespace.
   private var hosts: [Int32: HostNamespace] = [:]
+  /// Hosts whose new sockets are made inside a cgroup with a connect hook: its directory.
+  private var connectHooks: [Int32: String] = [:]
+  private var hookCount = 0
   private var links: [HostPair: Link] = [:]
   private let selfInode: UInt64
   private let initialInode: UInt64
@@ -66,6 +69,8 @@ final class Topology {
 
   /// Closes every namespace but the scenario's own: the kernel removes them with their links.
   func close() {
+    for (_, dir) in connectHooks { _ = rmdir(dir) }
+    connectHooks = [:]
     if let me = hosts[0] { _ = conn_setns_net(me.fd) }
     for (_, h) in hosts {
       ReservedDescriptors.remove(h.fd)
@@ -169,6 +174,8 @@ final class Topology {
         case .sysctl(let h, let key, let value):
           try flush()
           try inNamespace(h.index) { () throws(BackendError) in try writeSysctl(key, value) }
+        case .connectHook(let h, let e):
+          try addConnectHook(h.index, e)
         }
       } catch {
         if case .inStep = error { throw error }
@@ -377,9 +384,39 @@ final class Topology {
 
   // MARK: - Sockets
 
-  /// A socket made in host `h`'s namespace (it keeps that namespace for good).
-  func socket(on h: Int32, _ make: () -> Int32) throws(BackendError) -> Int32 {
-    try inNamespace(h) { () throws(BackendError) in make() }
+  /// A socket made on host `h` (in its namespace, and inside its connect hook's cgroup if it
+  /// has one): the descriptor and errno.
+  func socket(on h: Int32, domain: Int32, type: Int32) throws(BackendError) -> (Int32, Int32) {
+    try inNamespace(h) { () throws(BackendError) -> (Int32, Int32) in
+      guard let dir = connectHooks[h], let base = CgroupHooks.base else {
+        let fd = sysSocket(domain, type, 0)
+        return (fd, fd < 0 ? errno : 0)
+      }
+      var err: Int32 = 0
+      let fd = conn_socket_in_cgroup(dir + "/cgroup.procs", base + "/cgroup.procs", domain, type, &err)
+      if fd == -2 { throw .failed("cannot enter the connect hook's cgroup: \(Platform.strerror(err))") }
+      if fd == -3 {
+        throw .failed(
+          "cannot leave the connect hook's cgroup: \(Platform.strerror(err)); the socket was not kept")
+      }
+      return (fd, err)
+    }
+  }
+
+  func hasConnectHook(on h: Int32) -> Bool { connectHooks[h] != nil }
+
+  private func addConnectHook(_ h: Int32, _ e: Errno?) throws(BackendError) {
+    guard let base = CgroupHooks.base else { throw .failed(CgroupHooks.unavailableReason ?? "no cgroup v2") }
+    if let old = connectHooks[h] {
+      _ = rmdir(old)
+      connectHooks[h] = nil
+    }
+    hookCount += 1
+    let dir = base + "/conn-\(getpid())-\(hookCount)"
+    if conn_connect_hook_create(dir, e.map(Platform.number(of:)) ?? 0) != 0 {
+      throw .failed("cannot attach a cgroup BPF connect hook: \(Platform.strerror(errno))")
+    }
+    connectHooks[h] = dir
   }
 }
 
@@ -398,4 +435,46 @@ struct HostPair: Hashable {
     low = min(a, b)
     high = max(a, b)
   }
+}
+
+/// Where conn can make cgroups for connect hooks: a child of its own cgroup in the cgroup v2
+/// hierarchy.
+enum CgroupHooks {
+  /// The process's own cgroup v2 directory (mount point + path), or nil.
+  static let base: String? = {
+    guard let mounts = try? Host.readFile("/proc/self/mountinfo"),
+      let groups = try? Host.readFile("/proc/self/cgroup")
+    else { return nil }
+    var mount: String?
+    for line in String(decoding: mounts, as: UTF8.self).split(separator: "\n") {
+      // ... MOUNTPOINT ... - cgroup2 ...
+      let fields = line.split(separator: " ")
+      guard let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count, fields[dash + 1] == "cgroup2",
+        fields.count > 4
+      else { continue }
+      mount = String(fields[4])
+      break
+    }
+    guard let m = mount else { return nil }
+    for line in String(decoding: groups, as: UTF8.self).split(separator: "\n") where line.hasPrefix("0::") {
+      let path = String(line.dropFirst(3))
+      return path == "/" ? m : m + path
+    }
+    return nil
+  }()
+
+  /// Why connect hooks cannot be had here, or nil when a test hook could be attached.
+  static let unavailableReason: String? = {
+    #if os(Linux)
+      guard let b = base else { return "no cgroup v2 hierarchy is mounted" }
+      let dir = b + "/conn-probe-\(getpid())"
+      if conn_connect_hook_create(dir, 0) != 0 {
+        return "cannot attach a cgroup BPF connect hook: \(Platform.strerror(errno))"
+      }
+      _ = rmdir(dir)
+      return nil
+    #else
+      return "cgroup BPF exists only on Linux"
+    #endif
+  }()
 }

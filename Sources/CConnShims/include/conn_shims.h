@@ -94,4 +94,11 @@ unsigned long long conn_initial_netns_inode(void);
 int conn_probe_unshare_net(void);
 /// Lets glibc's allocator keep freed memory instead of returning it to the kernel at once.
 void conn_keep_freed_memory(void);
+/// Makes the cgroup v2 directory `dir` with connect and UDP sendmsg hooks that deny (err 0:
+/// EPERM, else that errno). 0, or -1 with errno.
+int conn_connect_hook_create(const char *dir, int err);
+/// socket(domain, type, 0) made with the process inside the cgroup whose cgroup.procs is
+/// `inside`, then moved back to `back`. The descriptor, or -1 (socket failed, *err), -2 (could
+/// not join, *err), -3 (could not go back, *err; nothing was kept).
+int conn_socket_in_cgroup(const char *inside, const char *back, int domain, int type, int *err);
 #endif
