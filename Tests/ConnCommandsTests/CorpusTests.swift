@@ -220,6 +220,65 @@ extension KernelTests {
       #expect(Self.hostNetwork() == before)
     }
 
+    /// Hosts, links, firewall rules and connect hooks live in namespaces and cgroups of the
+    /// run's own: a run stopped by SIGTERM in the middle of a blocking connect leaves none of
+    /// them behind, and the host's network as it was.
+    @Test func aStoppedTopologyRunLeavesNothingBehind() throws {
+      let before = Self.hostNetwork()
+      let cgroupsBefore = Self.connCgroups()
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      write(
+        """
+        host srv
+        link self srv 10.9.0.0/24
+        firewall srv input tcp dport 80 drop
+        sock c = stream inet
+        firewall self connect reject with EACCES
+        connect c 10.9.0.2:80
+        """, to: dir + "/hang.conn")
+      let p = Process()
+      p.executableURL = URL(fileURLWithPath: connBinary)
+      p.arguments = ["run", "--isolate", "--timeout", "60s", dir + "/hang.conn"]
+      p.standardOutput = FileHandle.nullDevice
+      p.standardError = FileHandle.nullDevice
+      try p.run()
+      // The connect hook's cgroup shows that the topology is up.
+      let deadline = Date().addingTimeInterval(10)
+      while Self.connCgroups().subtracting(cgroupsBefore).isEmpty && Date() < deadline { usleep(20_000) }
+      #expect(!Self.connCgroups().subtracting(cgroupsBefore).isEmpty, "the scenario did not get going")
+      usleep(200_000)
+      kill(p.processIdentifier, SIGTERM)
+      p.waitUntilExit()
+      #expect(p.terminationStatus == 143)
+      #expect(Self.connCgroups().subtracting(cgroupsBefore).isEmpty, "a cgroup was left behind")
+      #expect(Self.hostNetwork() == before, "the host's network changed")
+    }
+
+    /// The cgroups conn makes for connect hooks.
+    static func connCgroups() -> Set<String> {
+      let root = "/sys/fs/cgroup/unified"
+      let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+      return Set(names.filter { $0.hasPrefix("conn-") })
+    }
+
+    @Test func aTopologyStatementTheKernelRefusesFailsAtItsLine() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      write("host srv\nsysctl srv net.core.busy_poll 1\nsock s = stream inet\n", to: dir + "/sysctl.conn")
+      let r = try runConn(["run", "--isolate", dir + "/sysctl.conn"])
+      #expect(r.status == 1)
+      #expect(
+        r.stdout.contains(
+          "sysctl.conn:2:1: FAIL: net.core.busy_poll is not a setting of a host's own network namespace"),
+        "\(r.stdout)")
+      let sim = try runConn(["run", "--backend", "sim", dir + "/sysctl.conn"])
+      #expect(sim.status == 1)
+      #expect(
+        sim.stdout.contains("not modelled by the simulated backend: sysctl net.core.busy_poll"),
+        "\(sim.stdout)")
+    }
+
     @Test func netStatementsWithoutIsolateAreSkippedWithTheReason() throws {
       let r = try runConn(["run", "scripts/scenarios/isolated/no-route.conn"])
       #expect(r.status == 0)
