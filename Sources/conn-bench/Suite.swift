@@ -491,11 +491,20 @@ final class Suite {
       say()
       return
     }
+    // The same scenarios with a second host on a link, the listener there.
+    let twoHosts = o.work + "/isolate-two"
+    _ = Host.makeDirectories(twoHosts)
+    for i in 0..<o.isolationScenarios {
+      try write(
+        twoHosts + "/t\(i).conn",
+        "host srv\nlink self srv 10.9.0.0/24\nsock s = stream inet on srv\nbind s 10.9.0.2:0\nlisten s\n")
+    }
     let (wall, _) = try rounds(
       o.runs,
       [
         ("isolated", [o.conn, "run", "-j", "1", "--isolate", dir]),
         ("plain", [o.conn, "run", "-j", "1", dir]),
+        ("two", [o.conn, "run", "-j", "1", "--isolate", twoHosts]),
       ])
     let n = Double(o.isolationScenarios)
     let per = Samples(zip(wall["isolated"] ?? [], wall["plain"] ?? []).map { ($0 - $1) / n })
@@ -506,6 +515,14 @@ final class Suite {
     record(
       "isolation", "per_scenario", [("scenarios", n)] + per.figures("per_scenario_s"),
       target: "< 20 ms per scenario", verdict: v)
+    let second = Samples(zip(wall["two"] ?? [], wall["isolated"] ?? []).map { ($0 - $1) / n })
+    let v2 = Verdict(second, .atMost(0.015), human)
+    say("   two hosts on a link (host, link, a listener on the second host), against one:")
+    say("      two hosts \(Samples(wall["two"] ?? []).describe(human))")
+    say("      more per scenario \(second.describe(human))   target: \(v2.text)")
+    record(
+      "isolation", "second_host", [("scenarios", n)] + second.figures("per_scenario_s"),
+      target: "< 15 ms more per scenario", verdict: v2)
     say()
   }
 
