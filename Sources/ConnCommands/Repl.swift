@@ -47,6 +47,9 @@ package final class Repl {
   var interpreter: Interpreter
   /// Socket names declared so far, in order, for the parser and for completion.
   var declared: [String] = []
+  /// Hosts and links made so far (the parser checks later lines against them).
+  var declaredHosts: [String] = []
+  var declaredLinks: [(String, String, [IPPrefix])] = []
   var declaredNames: Set<String> = []
   var closedNames: Set<String> = []
   var record = SessionRecord()
@@ -99,8 +102,9 @@ package final class Repl {
     if reader.isInteractive { write(banner) }
     // SIGTERM or SIGHUP ends the session (Ctrl-C only interrupts); everything is cleaned up.
     while !quitting && StopSignal.received == nil {
-      reader.completer = ReplCompleter(
-        socketNames: declared, backendNames: Self.backendChoices.map(\.rawValue))
+      var completer = ReplCompleter(socketNames: declared, backendNames: Self.backendChoices.map(\.rawValue))
+      completer.hostNames = ["self"] + declaredHosts
+      reader.completer = completer
       handle(reader.readLine(prompt: pendingBytes.isEmpty ? Self.prompt : Self.continuationPrompt))
     }
     interpreter.finish()
@@ -134,9 +138,12 @@ package final class Repl {
   }
 
   var context: ParseContext {
-    ParseContext(
+    var c = ParseContext(
       declaredSockets: declared, previousStatement: interpreter.lastStatement,
       pathLimits: interpreter.backend.pathLimits)
+    c.declaredHosts = declaredHosts
+    c.declaredLinks = declaredLinks
+    return c
   }
 
   func handleLine(_ bytes: [UInt8]) {
@@ -246,9 +253,10 @@ package final class Repl {
   }
 
   func runStatement(_ st: Statement, in script: Script, showText: Bool, width: Int) -> StatementResult {
-    let sub = Script(
+    var sub = Script(
       source: script.source, statements: [st], socketNames: script.socketNames,
       requirements: script.requirements)
+    sub.hostNames = script.hostNames
     let text = script.source.text(st.range)
     let lead = showText ? pad(displayText(text), width) + "  " : ""
     var single: Step?
@@ -336,6 +344,14 @@ package final class Repl {
     case .user:
       record.needsRoot = true
       record.needsLinux = true
+    case .topology(let t):
+      record.needsIsolate = true
+      func host(_ h: HostRef) -> String { script.hostNames[Int(h.index)] }
+      switch t {
+      case .host(let h, _): declaredHosts.append(host(h))
+      case .link(let a, let b, let p): declaredLinks.append((host(a), host(b), p))
+      default: break
+      }
     case .bind(_, let a) where a.isAbstract:
       record.needsLinux = true
     case .connect(_, .address(let a), _) where a.isAbstract:

@@ -65,6 +65,8 @@ extension Repl {
     interpreter = Self.makeInterpreter(options, router)
     declared = []
     declaredNames = []
+    declaredHosts = []
+    declaredLinks = []
     closedNames = []
     record = SessionRecord()
     pendingBytes = []

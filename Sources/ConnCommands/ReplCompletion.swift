@@ -9,6 +9,8 @@ import ConnSyntax
 package struct ReplCompleter: Sendable {
   package var socketNames: [String]
   package var backendNames: [String]
+  /// `self` and the hosts the session has made.
+  package var hostNames: [String] = ["self"]
 
   package init(socketNames: [String] = [], backendNames: [String] = BackendChoice.allCases.map(\.rawValue)) {
     self.socketNames = socketNames
@@ -65,10 +67,12 @@ package struct ReplCompleter: Sendable {
       case 2: return ["="]
       case 3: return SocketType.allCases.map(\.rawValue) + ["fd", "file"]
       case 4: return SocketType(rawValue: words[3]) != nil ? AddressFamily.allCases.map(\.rawValue) : []
-      case 5: return SocketType(rawValue: words[3]) != nil ? ["nonblock"] : []
+      case 5: return SocketType(rawValue: words[3]) != nil ? ["nonblock", "on"] : []
+      case 6: return words[5] == "on" ? hostNames : words[5] == "nonblock" ? ["on"] : []
+      case 7: return words[6] == "on" ? hostNames : []
       default: return []
       }
-    case "bind": return n == 1 ? names : n == 2 ? ["unspec"] : []
+    case "bind": return n == 1 ? names : n == 2 ? names + ["unspec"] : []
     case "listen": return n == 1 ? names : n == 2 ? ["backlog"] : []
     case "connect":
       if n == 1 { return names }
@@ -98,16 +102,52 @@ package struct ReplCompleter: Sendable {
     case "peer", "local", "close": return n == 1 ? names : []
     case "shutdown": return n == 1 ? names : n == 2 ? ShutdownHow.allCases.map(\.rawValue) : []
     case "expect":
-      if words.last == "within" { return [] }
-      return ["ok", "timeout", "unnamed", "unspec", "or", "within"] + Self.eventNames + Self.errnoNames
+      if words.last == "within" || words.last == "after" { return [] }
+      return ["ok", "timeout", "unnamed", "unspec", "or", "within", "after"] + Self.eventNames
+        + Self.errnoNames
         + names
     case "net":
       if n == 1 { return ["route", "addr", "ports"] }
       if n == 3 && words[1] == "route" { return RouteKind.allCases.map(\.rawValue) }
       return []
     case "user": return n == 1 ? ["root", "nobody"] : []
+    case "host": return n == 2 ? ["router"] : []
+    case "link":
+      if n <= 2 { return hostNames }
+      return n == 3 ? ["up", "down"] : []
+    case "route":
+      if n == 1 { return hostNames }
+      if n == 2 { return ["default", "default6"] }
+      if n == 3 { return ["via", "unreachable", "prohibit", "blackhole"] }
+      return n == 4 && words[3] == "via" ? hostNames : []
+    case "addr":
+      if n == 1 { return ["add", "del"] }
+      return n <= 3 ? hostNames + ["lo"] : []
+    case "firewall": return firewallOptions(words)
+    case "sysctl": return n == 1 ? hostNames : []
     default: return []
     }
+  }
+
+  private func firewallOptions(_ words: [String]) -> [String] {
+    let n = words.count
+    if n == 1 { return hostNames }
+    if n == 2 { return FirewallChain.allCases.map(\.rawValue) + ["connect"] }
+    if words[2] == "connect" { return n == 3 ? ["deny", "reject"] : n == 4 ? ["with"] : Self.errnoNames }
+    let last = words[n - 1]
+    let before = n >= 2 ? words[n - 2] : ""
+    if last == "with" { return ["tcp", "icmp", "icmpv6", "icmpx"] }
+    if before == "with" {
+      switch last {
+      case "tcp": return ["reset"]
+      case "icmp": return ICMPReject.icmp.map(\.rawValue)
+      case "icmpv6": return ICMPReject.icmpv6.map(\.rawValue)
+      case "icmpx": return ICMPReject.icmpx.map(\.rawValue)
+      default: return []
+      }
+    }
+    if ["saddr", "daddr", "sport", "dport"].contains(last) { return [] }
+    return ["tcp", "udp", "saddr", "daddr", "sport", "dport", "accept", "drop", "reject", "with"]
   }
 
   /// Option words, except right after one that takes a value.

@@ -138,12 +138,13 @@ package enum ReplHelp {
         """),
     StatementHelp(
       keyword: "expect",
-      syntax: ["expect ALT [or ALT]... [within DUR]"],
+      syntax: ["expect ALT [or ALT]... [after DUR] [within DUR]"],
       summary: "check the outcome of the statement before",
       details: """
         Passes when the previous outcome matches one alternative: ok, an errno, poll events,
         timeout, a number, an address, unnamed, unspec, or a socket name (that socket's
-        address). 'within DUR' also bounds how long the call took. In the REPL a failed
+        address). 'within DUR' and 'after DUR' also bound how long the call took, from
+        above and from below. In the REPL a failed
         expect is shown and the session goes on.
         Example: expect EINPROGRESS or EALREADY
         """),
@@ -157,6 +158,61 @@ package enum ReplHelp {
         Routes, local addresses and the ephemeral port range, set up before a scenario starts.
         The REPL cannot change the network of a session in progress: put net statements in a
         file and run it with conn run (--isolate on the kernel backend).
+        """),
+    StatementHelp(
+      keyword: "host",
+      syntax: ["host NAME [router]"],
+      summary: "a host of the scenario's network (needs --isolate on the kernel)",
+      details: """
+        A network namespace of its own with loopback up; 'router' forwards between its links.
+        The scenario's own host is 'self'. Put a socket on a host with: sock s = stream inet on NAME
+        Example: host srv
+        """),
+    StatementHelp(
+      keyword: "link",
+      syntax: ["link HOST HOST PREFIX [PREFIX6]", "link HOST HOST up|down"],
+      summary: "join two hosts (a veth pair), or take one end down",
+      details: """
+        The first host gets the prefix's first address, the second the next one; inside each
+        host the interface is named after the other host.
+        Example: link self srv 10.9.0.0/24 fd00:9::/64
+        """),
+    StatementHelp(
+      keyword: "route",
+      syntax: [
+        "route HOST PREFIX|default|default6 via ADDRESS|HOST",
+        "route HOST PREFIX unreachable|prohibit|blackhole",
+      ],
+      summary: "a route on a host",
+      details: """
+        'via HOST' goes through that host's address on the shared link.
+        Example: route self default via r
+        """),
+    StatementHelp(
+      keyword: "addr",
+      syntax: ["addr add|del [HOST] lo|HOST PREFIX"],
+      summary: "add or remove an address of a host's interface",
+      details: """
+        The device is lo or the link to a host. Example: addr del lo 127.0.0.1/8
+        """),
+    StatementHelp(
+      keyword: "firewall",
+      syntax: [
+        "firewall HOST input|output|forward [tcp|udp] [saddr P] [daddr P] [sport N] [dport N] VERDICT",
+        "firewall HOST connect deny | reject with ERRNO",
+      ],
+      summary: "an nftables rule on a host, or a cgroup BPF connect hook",
+      details: """
+        VERDICT: accept, drop, reject, reject with tcp reset, reject with icmp|icmpv6|icmpx TYPE.
+        Example: firewall srv input tcp dport 80 reject with tcp reset
+        """),
+    StatementHelp(
+      keyword: "sysctl",
+      syntax: ["sysctl HOST net.KEY VALUE..."],
+      summary: "one of a host's own network settings",
+      details: """
+        Only settings the kernel keeps per network namespace. Example:
+        sysctl self net.ipv4.tcp_syn_retries 1
         """),
     StatementHelp(
       keyword: "user",

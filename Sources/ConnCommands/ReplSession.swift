@@ -32,6 +32,8 @@ struct SessionRecord {
   private(set) var entries: [Entry] = []
   var needsLinux = false
   var needsRoot = false
+  /// The session made hosts, links or rules: the saved scenario runs with --isolate.
+  var needsIsolate = false
   private(set) var statementCount = 0
   /// Entries kept in memory before the older ones go to the spool file.
   var memoryLimit = 4096
@@ -81,6 +83,7 @@ struct SessionRecord {
     var needs: [String] = []
     if needsRoot { needs.append("root") }
     if needsLinux { needs.append("linux") }
+    if needsIsolate { needs.append("isolate") }
     if !needs.isEmpty { out += "# needs: " + needs.joined(separator: " ") + "\n" }
     return out + "\n"
   }

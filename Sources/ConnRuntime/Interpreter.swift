@@ -305,8 +305,10 @@ package final class Interpreter {
         case .topology:
           try applyTopology(p, here)
           if let stop = stopCheck, stop() != 0 { throw stopped(p, pc - 1) }
-          if pausing, let st = lastStatementRan(p) {
-            return .ran(Step(statement: st, outcome: .ok, elapsed: lastElapsed))
+          if onStep != nil || pausing, let st = lastStatementRan(p) {
+            let step = Step(statement: st, outcome: .ok, elapsed: lastElapsed)
+            onStep?(step)
+            if pausing { return .ran(step) }
           }
           continue
         default:

@@ -49,6 +49,7 @@ package enum Parser {
     do {
       var checker = Checker(script: script)
       checker.predeclare(context.declaredSockets)
+      checker.predeclareTopology(hosts: context.declaredHosts, links: context.declaredLinks)
       checker.previousKind = context.previousStatement
       checker.failedSlots = failedSlots
       checker.failedStarts = failedStarts
@@ -68,6 +69,9 @@ package enum Parser {
 package struct ParseContext: Sendable {
   /// Socket names declared earlier.
   package var declaredSockets: [String] = []
+  /// Hosts and links made earlier.
+  package var declaredHosts: [String] = []
+  package var declaredLinks: [(String, String, [IPPrefix])] = []
   /// The statement that ran last, for an `expect` at the start of the text.
   package var previousStatement: StatementKind?
   /// How long Unix paths and abstract names may be where the scenario runs (the backend says).

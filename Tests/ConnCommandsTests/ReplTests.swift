@@ -367,7 +367,7 @@ extension KernelTests {
       let keywords = [
         "sock", "bind", "listen", "connect", "accept", "set", "get", "poll", "peer", "local", "shutdown",
         "close",
-        "sleep", "expect", "net", "user", "repeat",
+        "sleep", "expect", "net", "host", "link", "route", "addr", "firewall", "sysctl", "user", "repeat",
       ]
       #expect(ReplHelp.statements.map(\.keyword) == keywords)
       let interactive = doc.components(separatedBy: "Interactive use\n\n").dropFirst().first ?? ""
@@ -467,6 +467,31 @@ extension KernelTests {
       #expect(c.candidates(linePrefix: ":backend ", word: "s") == ["sim", "system"])
       #expect(c.candidates(linePrefix: ":load ", word: "scr") == nil, "file names")
       #expect(c.candidates(linePrefix: ":save ", word: "") == nil, "file names")
+    }
+
+    @Test func completionKnowsTheTopology() {
+      var c = ReplCompleter(socketNames: ["l"], backendNames: ["system"])
+      c.hostNames = ["self", "srv", "r"]
+      #expect(c.candidates(linePrefix: "", word: "fi") == ["firewall"])
+      #expect(c.candidates(linePrefix: "link ", word: "") == ["r", "self", "srv"])
+      #expect(c.candidates(linePrefix: "link self srv ", word: "") == ["down", "up"])
+      #expect(c.candidates(linePrefix: "sock s = stream inet on ", word: "s") == ["self", "srv"])
+      #expect(
+        c.candidates(linePrefix: "route self default ", word: "") == [
+          "blackhole", "prohibit", "unreachable", "via",
+        ])
+      #expect(
+        c.candidates(linePrefix: "firewall srv ", word: "") == ["connect", "forward", "input", "output"])
+      #expect(
+        c.candidates(linePrefix: "firewall srv input tcp dport 80 reject with ", word: "icmp") == [
+          "icmp", "icmpv6", "icmpx",
+        ])
+      #expect(
+        c.candidates(linePrefix: "firewall srv input reject with icmpv6 ", word: "")
+          == ["addr-unreachable", "admin-prohibited", "no-route", "port-unreachable"])
+      #expect(c.candidates(linePrefix: "firewall self connect reject with ", word: "EAC") == ["EACCES"])
+      #expect(c.candidates(linePrefix: "expect ok ", word: "af") == ["after"])
+      #expect(c.candidates(linePrefix: "bind l ", word: "") == ["l", "unspec"])
     }
 
     @Test func completionSeesTheSessionsSockets() {
