@@ -209,3 +209,21 @@ void conn_keep_freed_memory(void) {
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
 #endif
 }
+
+#include <sys/socket.h>
+int conn_msg_flags(unsigned bits) {
+  int f = 0;
+  if (bits & 1) f |= MSG_DONTWAIT;
+  if (bits & 2) f |= MSG_PEEK;
+  if (bits & 4) f |= MSG_NOSIGNAL;
+#ifdef MSG_FASTOPEN
+  if (bits & 8) f |= MSG_FASTOPEN;
+#endif
+  if (bits & 16) f |= MSG_WAITALL;
+  if (bits & 32) f |= MSG_TRUNC;
+  if (bits & 64) f |= MSG_OOB;
+#ifdef MSG_MORE
+  if (bits & 128) f |= MSG_MORE;
+#endif
+  return f;
+}

@@ -145,6 +145,14 @@ extension ScenarioRunner {
         return i == j && p != 0 && q != 0 && !literalPorts.contains(p) && !literalPorts.contains(q)
       default: return false
       }
+    case (.data(let x), .data(let y)):
+      // The same bytes; a sender is compared as an address.
+      guard x.bytes == y.bytes && x.length == y.length else { return false }
+      switch (x.from, y.from) {
+      case (nil, nil): return true
+      case (let f?, let g?): return equivalent(.address(f), .address(g), literalPorts: literalPorts)
+      default: return false
+      }
     default:
       return a == b
     }

@@ -159,6 +159,8 @@ enum SavedExpectation: Hashable {
     case .unknownErrno: return .unnameable(outcome.description)
     case .events(let ev): return ev.isEmpty ? .unchecked(outcome.description) : .alternative(ev.description)
     case .pollTimeout: return .alternative("timeout")
+    case .data(let d):
+      return .alternative(d.length == d.bytes.count ? quoteBytes(d.bytes) : "\(d.length)")
     case .address(let a):
       // Port 0, paths, abstract names, unnamed and unspec read the same every time.
       guard let port = a.port, port != 0 else { return .alternative(a.description) }

@@ -55,6 +55,16 @@ package protocol Backend: AnyObject {
   func poll(
     _ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan
   ) throws(BackendError) -> Outcome
+  /// send(2), sendto(2) (`to` given) or write(2): the byte count.
+  func send(
+    _ fd: Descriptor, _ call: DataCall, _ data: [UInt8], to: ResolvedTarget?, _ flags: MessageFlags,
+    _ options: CallOptions, limit: TimeSpan
+  ) throws(BackendError) -> Outcome
+  /// recv(2), recvfrom(2) or read(2) of at most `max` bytes: `.data`.
+  func receive(
+    _ fd: Descriptor, _ call: DataCall, max: Int, _ flags: MessageFlags, _ options: CallOptions,
+    limit: TimeSpan
+  ) throws(BackendError) -> Outcome
   func peerName(_ fd: Descriptor) -> Outcome
   func localName(_ fd: Descriptor) -> Outcome
   func shutdown(_ fd: Descriptor, _ how: ShutdownHow) -> Outcome

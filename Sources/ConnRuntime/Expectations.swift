@@ -36,6 +36,12 @@ extension Interpreter {
     case .unknownErrno: return false
     case .events(let ev): return e.events.contains { ev.isSuperset(of: $0) }
     case .pollTimeout: return e.timeout
+    case .data(let d):
+      if e.ok || e.numbers.contains(Int64(d.length)) || e.data.contains(d.bytes) { return true }
+      // A string alternative is read as a Unix path: here it stands for its bytes.
+      return e.addresses.contains {
+        if case .unix(let p) = $0 { return Array(p.utf8) == d.bytes } else { return false }
+      }
     case .address(let a):
       if e.addresses.contains(a) { return true }
       for s in sockets {

@@ -523,6 +523,24 @@ package final class Interpreter {
     case .sleep(let d):
       try sleep(d, limit: limit, p, at)
       return .ok
+    case .send(let s, let call, let data, let to, let flags, let o):
+      let sock = try fd(s, p, at)
+      var resolved: ResolvedTarget?
+      switch to {
+      case .address(let a)?: resolved = .address(p.addresses[Int(a)])
+      case .socket(let other)?: resolved = .address(try boundAddress(of: other, p, at))
+      case .badPointer?: resolved = .badPointer
+      case nil: resolved = nil
+      }
+      let bytes = p.payloads[Int(data)]
+      return try tool(p, at) { () throws(BackendError) in
+        try backend.send(sock, call, bytes, to: resolved, flags, o, limit: limit)
+      }
+    case .receive(let s, let call, let max, let flags, let o):
+      let sock = try fd(s, p, at)
+      return try tool(p, at) { () throws(BackendError) in
+        try backend.receive(sock, call, max: Int(max), flags, o, limit: limit)
+      }
     case .user(let u):
       return try tool(p, at) { () throws(BackendError) in try backend.setUser(u) }
     case .expect, .applied, .loop, .next, .topology:
@@ -584,7 +602,7 @@ struct LastOutcome {
       kind = .events
       value = Int64(ev.rawValue)
     case .pollTimeout: kind = .pollTimeout
-    case .address, .unknownErrno:
+    case .address, .unknownErrno, .data:
       kind = .rich
       rich = o
     }

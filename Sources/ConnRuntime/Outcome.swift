@@ -17,6 +17,8 @@ package enum Outcome: Equatable, Sendable {
   case pollTimeout
   /// getpeername / getsockname.
   case address(SocketAddress)
+  /// recv, recvfrom, read: the bytes received.
+  case data(ReceivedBytes)
 
   package var isError: Bool {
     switch self {
@@ -35,6 +37,7 @@ package enum Outcome: Equatable, Sendable {
     case .events(let ev): return ev.description
     case .pollTimeout: return "timeout"
     case .address(let a): return a.description
+    case .data(let d): return d.description
     }
   }
 
@@ -54,7 +57,28 @@ package enum Outcome: Equatable, Sendable {
     case .events(let ev): return ev.description
     case .pollTimeout: return "timeout"
     case .address(let a): return a.description
+    case .data(let d): return quoteBytes(d.bytes)
     }
+  }
+}
+
+/// What a receive returned: the bytes, the call's return value (more than the bytes with
+/// MSG_TRUNC on a datagram that did not fit), and for recvfrom the sender.
+package struct ReceivedBytes: Equatable, Sendable {
+  package var bytes: [UInt8]
+  package var length: Int
+  package var from: SocketAddress?
+  package init(_ bytes: [UInt8], length: Int? = nil, from: SocketAddress? = nil) {
+    self.bytes = bytes
+    self.length = length ?? bytes.count
+    self.from = from
+  }
+  /// `5 "hello"`, `0` (end of file), `5 "hello" from 127.0.0.1:5000`.
+  package var description: String {
+    var s = "\(length)"
+    if !bytes.isEmpty { s += " " + quoteBytes(bytes) }
+    if let f = from { s += " from " + f.description }
+    return s
   }
 }
 

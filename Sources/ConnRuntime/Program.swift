@@ -40,6 +40,9 @@ package enum Instruction: Sendable {
   case shutdown(Slot, ShutdownHow)
   case close(Slot)
   case sleep(TimeSpan)
+  /// `strings`-like tables: `payloads[data]`; the target as for connect.
+  case send(Slot, DataCall, data: Int32, to: CompiledTarget?, MessageFlags, CallOptions)
+  case receive(Slot, DataCall, max: Int32, MessageFlags, CallOptions)
   /// `expectations[index]`.
   case expect(Int32)
   case user(UserIdentity)
@@ -81,6 +84,7 @@ package final class Program: @unchecked Sendable {
   package let names: [Slot: String]
   package let addresses: [SocketAddress]
   package let strings: [String]
+  package let payloads: [[UInt8]]
   package let expectations: [Expectation]
   /// The same, as plain values, by the same index.
   package let checks: [CompiledExpectation]
@@ -105,6 +109,7 @@ package final class Program: @unchecked Sendable {
     names = c.names
     addresses = c.addresses
     strings = c.strings
+    payloads = c.payloads
     expectations = c.expectations
     checks = c.checks
     expectedSockets = c.expectedSockets
@@ -122,6 +127,7 @@ private struct Compiler {
   var names: [Slot: String] = [:]
   var addresses: [SocketAddress] = []
   var strings: [String] = []
+  var payloads: [[UInt8]] = []
   var expectations: [Expectation] = []
   var checks: [CompiledExpectation] = []
   var expectedSockets: [[Slot]] = []
@@ -176,6 +182,20 @@ private struct Compiler {
       case .shutdown(let r, let how): emit(.shutdown(s(r), how), st, checked: followed)
       case .close(let r): emit(.close(s(r)), st, checked: followed)
       case .sleep(let d, _): emit(.sleep(d), st, checked: followed)
+      case .send(let call, let r, let data, let to, let flags, let o):
+        payloads.append(data)
+        var t: CompiledTarget?
+        switch to {
+        case .address(let a)?:
+          addresses.append(a)
+          t = .address(Int32(addresses.count - 1))
+        case .boundAddressOf(let other)?: t = .socket(s(other))
+        case .badPointer?: t = .badPointer
+        case nil: t = nil
+        }
+        emit(.send(s(r), call, data: Int32(payloads.count - 1), to: t, flags, o), st, checked: followed)
+      case .receive(let call, let r, let max, let flags, let o):
+        emit(.receive(s(r), call, max: max, flags, o), st, checked: followed)
       case .expect(let e):
         expectations.append(e)
         let index = Int32(expectations.count - 1)

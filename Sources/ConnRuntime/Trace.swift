@@ -34,6 +34,8 @@ package enum TracedCall: Sendable {
   case setUser(UInt32)
   /// A socket file the scenario bound, removed at its end.
   case unlink(path: String)
+  case send(Descriptor, DataCall, [UInt8], to: SocketAddress?, MessageFlags)
+  case receive(Descriptor, DataCall, max: Int, MessageFlags)
 }
 
 /// A call and what it returned. `note` is printed after the line: `[cleanup]` for what the end
@@ -90,6 +92,20 @@ package struct TraceRecord: Sendable {
     case .sleep(let d): return "nanosleep(\(d.description))"
     case .setUser(let uid): return "setfsuid(\(uid))"
     case .unlink(let path): return "unlink(\(quoteString(path)))"
+    case .send(let fd, let c, let data, let to, let flags):
+      let shown = quoteBytes(Array(data.prefix(64))) + (data.count > 64 ? "..." : "")
+      switch c {
+      case .write: return "write(\(fd), \(shown), \(data.count))"
+      case .sendto:
+        return "sendto(\(fd), \(shown), \(data.count), \(flags.description), \(to.map(Self.show) ?? "NULL"))"
+      default: return "send(\(fd), \(shown), \(data.count), \(flags.description))"
+      }
+    case .receive(let fd, let c, let max, let flags):
+      switch c {
+      case .read: return "read(\(fd), ..., \(max))"
+      case .recvfrom: return "recvfrom(\(fd), ..., \(max), \(flags.description))"
+      default: return "recv(\(fd), ..., \(max), \(flags.description))"
+      }
     }
   }
 

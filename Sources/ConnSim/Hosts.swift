@@ -78,6 +78,8 @@ enum Delivery {
   case routeError(at: Int32, Errno)
   /// The next hop never answered neighbour discovery: after this long, from this host.
   case neighbourFailure(at: Int32, after: Int64)
+  /// The sender's own output chain dropped it (a datagram's send then says EPERM).
+  case droppedOnOutput
   case lost
 }
 
@@ -231,6 +233,9 @@ extension SimBackend {
     // The simulation never limits its ICMP answers.
     case "net.ipv4.icmp_ratemask", "net.ipv4.icmp_ratelimit", "net.ipv6.icmp.ratelimit":
       _ = try one()
+    // Duplicate address detection takes no time here (conn turns it off on the kernel too).
+    case _ where parts.count == 5 && parts[1] == "ipv6" && parts[2] == "conf" && parts[4] == "accept_dad":
+      _ = try one()
     default:
       if parts.count == 5, parts[0] == "net", parts[1] == "ipv4" || parts[1] == "ipv6", parts[2] == "neigh",
         parts[3] != "default"
@@ -312,7 +317,7 @@ extension SimBackend {
     var at = from
     switch verdict(at, .output, p) {
     case .accept: break
-    case .drop: return .lost
+    case .drop: return .droppedOnOutput
     case let v: return .rejected(at: at, rejectErrno(v, p))
     }
     for _ in 0..<16 {
@@ -394,7 +399,7 @@ extension SimBackend {
       if h == from { return .neighbourFailure(after: delay) }
       // A router that cannot resolve the next hop answers host unreachable.
       return back(h, tcp: false) ? .icmp(.EHOSTUNREACH) : .lost
-    case .lost:
+    case .lost, .droppedOnOutput:
       return .lost
     }
   }

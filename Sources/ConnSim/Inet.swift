@@ -140,8 +140,14 @@ extension SimBackend {
         ?? .inet(.loopback, port: 0)
     case .inet6(let ip, _, _):
       if let v4 = ip.mappedIPv4 {
-        let src: IPv4Address =
-          v4.isLoopback ? .loopback : (network.isLocal(.inet(v4, port: 0)) ? v4 : .loopback)
+        var src: IPv4Address = .loopback
+        if !v4.isLoopback {
+          if case .inet(let s, _)? = network.localSource(for: .inet(v4, port: 0)) {
+            src = s
+          } else if network.isLocal(.inet(v4, port: 0)) {
+            src = v4
+          }
+        }
         return .inet6(.mapping(src), port: 0, scope: nil)
       }
       if ip.isLoopback { return .inet6(.loopback, port: 0, scope: nil) }

@@ -58,8 +58,16 @@ struct SimNetwork {
   /// The configured address whose prefix holds `a`.
   func localSource(for a: SocketAddress) -> SocketAddress? {
     for p in localPrefixes where p.contains(a) { return p.hostAddress.socketAddress }
-    for i in interfaces where i.up {
-      for p in i.addresses where p.networkOnly.contains(a) { return p.hostAddress.socketAddress }
+    // One of this host's own link addresses: itself.
+    for i in interfaces {
+      for p in i.addresses where p.hostAddress.socketAddress.sameIP(a) { return p.hostAddress.socketAddress }
+    }
+    // Out of a link (on it, or through a gateway): that link's address of the family.
+    if case .link(let k, _) = route(a) {
+      let v6 = a.ipAddress?.isV6 ?? false
+      if let p = interfaces[k].addresses.first(where: { $0.isV6 == v6 }) {
+        return p.hostAddress.socketAddress
+      }
     }
     return nil
   }
@@ -86,6 +94,12 @@ struct SimNetwork {
         ephemeral = lo...hi
       }
     }
+  }
+
+  /// Whether the host has an IPv6 address to send from.
+  var hasIPv6Address: Bool {
+    loopbackV6 || localPrefixes.contains { $0.isV6 }
+      || interfaces.contains { $0.addresses.contains { $0.isV6 } }
   }
 
   /// Is this an address of this host (bind may use it)?
@@ -131,8 +145,9 @@ struct SimNetwork {
       if ip.isLoopback { return loopbackV4 ? .local : .error(.ENETUNREACH) }
     case .inet6(let ip, _, _):
       if ip.isAny { return .local }
-      // ::1 taken away: the kernel has no source address for it.
-      if ip.isLoopback { return loopbackV6 ? .local : .error(.EADDRNOTAVAIL) }
+      // ::1 taken away: IPv6 picks a source address before it looks at the route, so with no
+      // IPv6 address left the answer is EADDRNOTAVAIL; with another one, no route (ENETUNREACH).
+      if ip.isLoopback { return loopbackV6 ? .local : .error(hasIPv6Address ? .ENETUNREACH : .EADDRNOTAVAIL) }
       if let v4 = ip.mappedIPv4 { return route(.inet(v4, port: 0)) }
     default: return .local
     }

@@ -159,7 +159,7 @@ package final class SimBackend: Backend {
     }
     let ref: SocketRef
     switch (kind.family, kind.type) {
-    case (.unix, _): ref = .unix(unix.add(UnixSocket(kind: kind, nonblocking: nonblocking)))
+    case (.unix, _): ref = .unix(unix.add(UnixSocket(kind: kind, nonblocking: nonblocking, host: host)))
     case (_, .stream): ref = .tcp(tcp.add(TCPSocket(kind: kind, nonblocking: nonblocking, host: host)))
     default: ref = .udp(udp.add(UDPSocket(kind: kind, nonblocking: nonblocking, host: host)))
     }
@@ -399,6 +399,64 @@ package final class SimBackend: Backend {
     case .udp(let h): return udpReadiness(h)
     case .unix(let h): return unixReadiness(h)
     }
+  }
+
+  // MARK: - Data (Data.swift)
+
+  package func send(
+    _ fd: Descriptor, _ callKind: DataCall, _ data: [UInt8], to: ResolvedTarget?, _ flags: MessageFlags,
+    _ options: CallOptions, limit: TimeSpan
+  ) throws(BackendError) -> Outcome {
+    advance(to: clock)
+    var shown: SocketAddress?
+    if case .address(let a)? = to { shown = a }
+    let call = TracedCall.send(fd, callKind, data, to: shown, flags)
+    let ref: SocketRef
+    switch descriptors[fd] {
+    case nil: return emit(call, .failure(.EBADF))
+    case .file:
+      if callKind == .write { throw .notModelled("writing to a file") }
+      return emit(call, .failure(.ENOTSOCK))
+    case .socket(let r): ref = r
+    }
+    if case .badPointer? = to { return emit(call, .failure(.EFAULT)) }
+    switch ref {
+    case .tcp(let h): return emit(call, try tcpSend(h, data, to: shown, flags, options, limit: limit))
+    case .udp(let h): return emit(call, udpSend(h, data, to: shown, flags, limit: limit))
+    case .unix(let h): return emit(call, try unixSend(h, data, to: shown, flags, options, limit: limit))
+    }
+  }
+
+  package func receive(
+    _ fd: Descriptor, _ callKind: DataCall, max: Int, _ flags: MessageFlags, _ options: CallOptions,
+    limit: TimeSpan
+  ) throws(BackendError) -> Outcome {
+    advance(to: clock)
+    let call = TracedCall.receive(fd, callKind, max: max, flags)
+    let ref: SocketRef
+    switch descriptors[fd] {
+    case nil: return emit(call, .failure(.EBADF))
+    case .file:
+      if callKind == .read { throw .notModelled("reading a file") }
+      return emit(call, .failure(.ENOTSOCK))
+    case .socket(let r): ref = r
+    }
+    var o: Outcome
+    switch ref {
+    case .tcp(let h): o = try tcpReceive(h, max: max, flags, options, limit: limit)
+    case .udp(let h): o = try udpReceive(h, max: max, flags, options, limit: limit)
+    case .unix(let h): o = try unixReceive(h, max: max, flags, options, limit: limit)
+    }
+    // recv and read say nothing of the sender; recvfrom does (TCP: nothing, as the kernel).
+    if case .data(var d) = o {
+      if callKind != .recvfrom {
+        d.from = nil
+      } else if case .tcp = ref {
+        d.from = nil
+      }
+      o = .data(d)
+    }
+    return emit(call, o)
   }
 
   package func peerName(_ fd: Descriptor) -> Outcome {

@@ -26,6 +26,8 @@ struct TCPSocket: InetSocket {
   var target: SocketAddress?
   /// An ICMP error for the first SYN, kept as a soft error (what a timeout then reports).
   var softError: Errno?
+  /// Bytes received and not read yet.
+  var received: [UInt8] = []
 
   init(kind: SocketKind, nonblocking: Bool, host: Int32 = 0) {
     common = CommonState(kind: kind, nonblocking: nonblocking)
@@ -376,6 +378,7 @@ extension SimBackend {
     case .closed, .established:
       if (s.common.shutRead && s.common.shutWrite) || s.state == .closed { m.insert(.hangup) }
       if s.common.shutRead || s.remoteClosed { m.formUnion([.readable, .readHangup]) }
+      if !s.received.isEmpty { m.insert(.readable) }
       m.insert(.writable)
       if s.common.error != nil { m.insert(.error) }
     }

@@ -8,6 +8,8 @@ struct UDPSocket: InetSocket {
   var common: CommonState
   /// The associated peer (nil: none).
   var peer: SocketAddress?
+  /// Datagrams received and not read yet.
+  var datagrams: [Datagram] = []
 
   init(kind: SocketKind, nonblocking: Bool, host: Int32 = 0) {
     common = CommonState(kind: kind, nonblocking: nonblocking)
@@ -89,6 +91,7 @@ extension SimBackend {
     if s.shutRead && s.shutWrite { m.insert(.hangup) }
     if s.shutRead { m.formUnion([.readable, .readHangup]) }
     if s.error != nil { m.insert(.error) }
+    if !udp[h].datagrams.isEmpty { m.insert(.readable) }
     return m
   }
 }

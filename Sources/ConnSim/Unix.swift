@@ -19,8 +19,14 @@ struct UnixSocket {
   var acceptQueue: [Handle] = []
   /// The socket file's absolute path, or `@name` for an abstract name.
   var key: String?
+  /// Bytes (stream) and messages (datagram, seqpacket) received and not read yet.
+  var received: [UInt8] = []
+  var datagrams: [Datagram] = []
 
-  init(kind: SocketKind, nonblocking: Bool) { common = CommonState(kind: kind, nonblocking: nonblocking) }
+  init(kind: SocketKind, nonblocking: Bool, host: Int32 = 0) {
+    common = CommonState(kind: kind, nonblocking: nonblocking)
+    common.host = host
+  }
 
   /// unix_recvq_full: more than backlog connections waiting.
   var queueFull: Bool { acceptQueue.count > backlog }
@@ -44,9 +50,11 @@ extension SimBackend {
       unix[h].key = full
       unix[h].common.local = .unix(path)
     case .abstract(let name):
-      if abstractNames[name] != nil { return .failure(.EADDRINUSE) }
-      abstractNames[name] = h
-      unix[h].key = "@" + name
+      // Abstract names belong to a network namespace: one table per host.
+      let key = abstractKey(name, unix[h].common.host)
+      if abstractNames[key] != nil { return .failure(.EADDRINUSE) }
+      abstractNames[key] = h
+      unix[h].key = "@" + key
       unix[h].common.local = .abstract(name)
     default:
       return .failure(.EINVAL)
@@ -74,7 +82,7 @@ extension SimBackend {
       return .ok
     }
     let other: Handle
-    switch findUnix(address, type: unix[h].common.kind.type) {
+    switch findUnix(address, type: unix[h].common.kind.type, from: unix[h].common.host) {
     case .failure(let e): return .failure(e)
     case .success(let o): other = o
     }
@@ -104,7 +112,7 @@ extension SimBackend {
     case .established: return .failure(.EISCONN)
     default: return .failure(unix[h].connected ? .EISCONN : .EINVAL)
     }
-    var child = UnixSocket(kind: unix[other].common.kind, nonblocking: false)
+    var child = UnixSocket(kind: unix[other].common.kind, nonblocking: false, host: unix[other].common.host)
     child.state = .established
     child.connected = true
     child.common.local = unix[other].common.local
@@ -119,12 +127,22 @@ extension SimBackend {
     return .ok
   }
 
+  /// The bound socket of a type behind a path or abstract name (for sendto).
+  func findUnixSocket(_ address: SocketAddress, type: SocketType, from host: Int32) -> Result<Handle, Errno> {
+    findUnix(address, type: type, from: host)
+  }
+
+  /// The abstract-name table's key: the name within a host.
+  func abstractKey(_ name: String, _ host: Int32) -> String { "\(host)/\(name)" }
+
   /// unix_find_other: the bound socket behind a path or abstract name.
-  private func findUnix(_ address: SocketAddress, type: SocketType) -> Result<Handle, Errno> {
+  private func findUnix(_ address: SocketAddress, type: SocketType, from host: Int32) -> Result<Handle, Errno>
+  {
     switch address {
     case .abstract(let name):
       // Abstract names are found by name and type together: anything else is "nobody there".
-      guard let o = abstractNames[name], unix.contains(o), unix[o].common.kind.type == type else {
+      guard let o = abstractNames[abstractKey(name, host)], unix.contains(o), unix[o].common.kind.type == type
+      else {
         return .failure(.ECONNREFUSED)
       }
       return .success(o)
@@ -195,6 +213,7 @@ extension SimBackend {
   func unixReadiness(_ h: Handle) -> PollEvents {
     let s = unix[h]
     var m = PollEvents()
+    if !s.received.isEmpty || !s.datagrams.isEmpty { m.insert(.readable) }
     if s.isDatagram {
       m.insert(.writable)
       if s.common.shutRead && s.common.shutWrite { m.insert(.hangup) }

@@ -30,6 +30,10 @@ package enum StatementKind: Sendable {
   case shutdown(SocketRef, ShutdownHow)
   case close(SocketRef)
   case sleep(TimeSpan, CallOptions)
+  /// send, sendto (with a target) or write: the bytes, the flags.
+  indirect case send(DataCall, SocketRef, [UInt8], to: ConnectTarget?, MessageFlags, CallOptions)
+  /// recv, recvfrom or read: at most `max` bytes.
+  indirect case receive(DataCall, SocketRef, max: Int32, MessageFlags, CallOptions)
   case expect(Expectation)
   indirect case net(NetRule)
   indirect case topology(TopologyStatement)
@@ -52,6 +56,7 @@ package enum StatementKind: Sendable {
     case .shutdown: return "shutdown"
     case .close: return "close"
     case .sleep: return "sleep"
+    case .send(let c, _, _, _, _, _), .receive(let c, _, _, _, _): return c.rawValue
     case .expect: return "expect"
     case .net: return "net"
     case .topology(let t): return t.keyword
@@ -75,6 +80,8 @@ package enum ResultShape: Sendable {
   case events
   /// getpeername / getsockname: an address or an errno.
   case address
+  /// recv, recvfrom, read: the bytes received, or an errno.
+  case data
   /// No result: an `expect` may not follow (expect, net, user, repeat).
   case none
 }
@@ -86,6 +93,8 @@ extension StatementKind {
     case .sock, .accept: return .descriptor
     case .bind, .bindTo, .listen, .connect, .set, .shutdown, .close, .sleep: return .status
     case .get(_, let o): return o == .SO_ERROR ? .socketError : .value
+    case .send: return .value
+    case .receive: return .data
     case .poll: return .events
     case .peer, .local: return .address
     case .expect, .net, .topology, .user, .repeat: return .none

@@ -145,10 +145,11 @@ struct Checker {
         .peer(let r),
         .local(let r), .shutdown(let r, _), .close(let r):
         use(r)
-      case .connect(let r, .boundAddressOf(let other), _), .bindTo(let r, let other):
+      case .connect(let r, .boundAddressOf(let other), _), .bindTo(let r, let other),
+        .send(_, let r, _, .boundAddressOf(let other)?, _, _):
         use(r)
         use(other)
-      case .connect(let r, _, _):
+      case .connect(let r, _, _), .send(_, let r, _, _, _, _), .receive(_, let r, _, _, _):
         use(r)
       case .accept(let l, let into, _):
         use(l)
@@ -206,16 +207,23 @@ struct Checker {
         previousKeyword() == "connect"
           ? "a connect that times out fails with ETIMEDOUT" : "'timeout' is a result of 'poll'")
     }
+    if !e.data.isEmpty && s != .data {
+      mismatch("bytes", "only 'recv', 'recvfrom' and 'read' give bytes")
+    }
     if e.ok && (s == .events || s == .address) {
       mismatch("'ok'", s == .events ? "expect the events, or timeout" : "expect the address")
     }
-    if !e.numbers.isEmpty && !(s == .descriptor || s == .value) {
+    if !e.numbers.isEmpty && !(s == .descriptor || s == .value || s == .data) {
       mismatch(
         "a number",
         s == .socketError
           ? "SO_ERROR reads as ok or an errno: expect ok" : "only 'sock', 'accept' and 'get' give a number")
     }
-    if !(e.addresses.isEmpty && e.sockets.isEmpty) && s != .address {
+    // After a receive, a string is the bytes expected (it reads as a Unix path elsewhere).
+    let strings = e.addresses.allSatisfy { if case .unix = $0 { return true } else { return false } }
+    if !(e.addresses.isEmpty && e.sockets.isEmpty) && s != .address
+      && !(s == .data && strings && e.sockets.isEmpty)
+    {
       mismatch("an address", "only 'peer' and 'local' give an address")
     }
   }

@@ -106,6 +106,9 @@ extension Diagnostic {
   static func outOfRange(_ message: String, at r: SourceRange) -> Diagnostic {
     Diagnostic(id: "check.out-of-range", message, at: r)
   }
+  static func malformedData(_ message: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(id: "parse.data", message, at: r)
+  }
   static func badHostName(_ message: String, at r: SourceRange) -> Diagnostic {
     Diagnostic(id: "parse.host-name", message, at: r)
   }

@@ -16,6 +16,9 @@ package struct Expectation: Hashable, Sendable {
     var sockets: [SocketRef] = []
     var within: TimeSpan?
     var after: TimeSpan?
+    /// Bytes received, written as hex "..." or zeros N (a string reads as an address: a receive
+    /// compares the bytes of its path).
+    var data: [[UInt8]] = []
   }
 
   final class Storage: @unchecked Sendable {
@@ -95,6 +98,9 @@ package struct Expectation: Hashable, Sendable {
       yield &storage.a.sockets
     }
   }
+  /// Bytes a receive should give (hex "..." and zeros N alternatives).
+  package var data: [[UInt8]] { storage.a.data }
+
   /// The previous statement must have taken at least this long.
   package var after: TimeSpan? {
     get { storage.a.after }
@@ -116,7 +122,7 @@ package struct Expectation: Hashable, Sendable {
     let s = storage.a
     return !s.ok && !s.timeout && s.errnos.isEmpty && s.events.isEmpty && s.numbers.isEmpty
       && s.addresses.isEmpty
-      && s.sockets.isEmpty
+      && s.sockets.isEmpty && s.data.isEmpty
   }
 
   package static func == (l: Expectation, r: Expectation) -> Bool {

@@ -16,7 +16,8 @@ struct ExpectationTable {
   private var others: [Expectation.Alternatives: Expectation.Storage] = [:]
 
   private static func key(_ a: Expectation.Alternatives) -> Key? {
-    guard a.numbers.isEmpty, a.addresses.isEmpty, a.sockets.isEmpty, a.events.count <= 7, a.after == nil
+    guard a.numbers.isEmpty, a.addresses.isEmpty, a.sockets.isEmpty, a.events.count <= 7, a.after == nil,
+      a.data.isEmpty
     else {
       return nil
     }

@@ -5,12 +5,14 @@ enum StatementKeyword: CaseIterable {
   case sock, bind, listen, connect, accept, set, get, poll, peer, local, shutdown, close, sleep
   case expect, net, user, `repeat`
   case host, link, route, addr, firewall, sysctl
+  case send, sendto, write, recv, recvfrom, read
   /// Written out (not `String(describing:)`, which is slow at start-up); a test checks the order.
   static let names = [
     "sock", "bind", "listen", "connect", "accept", "set", "get", "poll", "peer", "local", "shutdown", "close",
     "sleep",
     "expect", "net", "user", "repeat",
     "host", "link", "route", "addr", "firewall", "sysctl",
+    "send", "sendto", "write", "recv", "recvfrom", "read",
   ]
 
   /// The keyword spelled by `n` bytes at `p`: the bytes, read as one little-endian word, are
@@ -44,6 +46,12 @@ enum StatementKeyword: CaseIterable {
     case word("addr"): return .addr
     case word("firewall"): return .firewall
     case word("sysctl"): return .sysctl
+    case word("send"): return .send
+    case word("sendto"): return .sendto
+    case word("write"): return .write
+    case word("recv"): return .recv
+    case word("recvfrom"): return .recvfrom
+    case word("read"): return .read
     default: return nil
     }
   }

@@ -61,6 +61,10 @@ extension ParserState {
         e.addresses.append(.unspec)
         return
       }
+      if isWord("hex") || isWord("zeros") {
+        e.data.append(try parseData())
+        return
+      }
       if let errno = errnoNames.lookup(p, n) {
         consume()
         if !e.errnos.insert(errno) { _ = error(.duplicateExpectation(at: r)) }
@@ -93,6 +97,10 @@ extension ParserState {
       e.sockets.append(try parseSocketRef())
     case .integer:
       e.numbers.append(try parseInteger("a number", max: Int64(Int32.max)))
+    case .string where token.end - token.start == 2:
+      // "": no bytes (a receive's end of file); never a path.
+      consume()
+      e.data.append([])
     case .ipv4, .ipv6, .string, .abstractName:
       e.addresses.append(try parseAddress(allowUnspec: false))
     default:

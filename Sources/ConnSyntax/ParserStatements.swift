@@ -47,6 +47,12 @@ extension ParserState {
     case .addr: kind = .topology(try parseAddr())
     case .firewall: kind = .topology(try parseFirewall())
     case .sysctl: kind = .topology(try parseSysctl())
+    case .send: kind = try parseSend(.send)
+    case .sendto: kind = try parseSend(.sendto)
+    case .write: kind = try parseSend(.write)
+    case .recv: kind = try parseReceive(.recv)
+    case .recvfrom: kind = try parseReceive(.recvfrom)
+    case .read: kind = try parseReceive(.read)
     }
     return Statement(kind, SourceRange(Int(start), Int(lastConsumedEnd)))
   }

@@ -97,3 +97,11 @@ private func strerrorText(_ n: Int32) -> UnsafeMutablePointer<CChar>? { strerror
 }
 @inline(__always) func sysShutdown(_ fd: Int32, _ h: Int32) -> Int32 { shutdown(fd, h) }
 @inline(__always) func sysClose(_ fd: Int32) -> Int32 { close(fd) }
+@inline(__always) func sysSend(_ fd: Int32, _ b: UnsafeRawPointer?, _ n: Int, _ f: Int32) -> Int {
+  send(fd, b, n, f)
+}
+@inline(__always) func sysRecv(_ fd: Int32, _ b: UnsafeMutableRawPointer?, _ n: Int, _ f: Int32) -> Int {
+  recv(fd, b, n, f)
+}
+@inline(__always) func sysWrite(_ fd: Int32, _ b: UnsafeRawPointer?, _ n: Int) -> Int { write(fd, b, n) }
+@inline(__always) func sysRead(_ fd: Int32, _ b: UnsafeMutableRawPointer?, _ n: Int) -> Int { read(fd, b, n) }

@@ -395,6 +395,86 @@ package final class SystemBackend: Backend {
     return traced(.poll(fd, events, timeout: wait), outcome)
   }
 
+  // MARK: - Data
+
+  package func send(
+    _ fd: Descriptor, _ call: DataCall, _ data: [UInt8], to: ResolvedTarget?, _ mflags: MessageFlags,
+    _ options: CallOptions, limit: TimeSpan
+  ) throws(BackendError) -> Outcome {
+    let f = conn_msg_flags(UInt32(mflags.rawValue))
+    let blocks = !flags.has(fd, DescriptorFlags.nonblocking) && !mflags.contains(.dontWait)
+    // Data may make a socket's local address change (sendto autobinds; TFO connects).
+    names.invalidate(fd)
+    var shownTarget: SocketAddress?
+    let (rc, err): (Int32, Int32)
+    switch to {
+    case .address(let a)?:
+      try checkSafety(a)
+      shownTarget = a
+      var sa = SockAddr()
+      let len = sa.encode(a, dir: { self.scenarioDirectory() }, abstractPrefix: abstractPrefix)
+      (rc, err) = try timer.bounded(mayBlock: blocks, interrupt: options.interrupt, limit: limit) {
+        data.withUnsafeBytes { buf in
+          sa.withPointer { Int32(truncatingIfNeeded: sendto(fd, buf.baseAddress, buf.count, f, $0, len)) }
+        }
+      }
+    case .badPointer?:
+      (rc, err) = try timer.bounded(mayBlock: blocks, interrupt: options.interrupt, limit: limit) {
+        data.withUnsafeBytes { buf in
+          Int32(
+            truncatingIfNeeded: sendto(
+              fd, buf.baseAddress, buf.count, f, conn_bad_pointer().assumingMemoryBound(to: sockaddr.self),
+              socklen_t(MemoryLayout<sockaddr_in>.size)))
+        }
+      }
+    case nil:
+      (rc, err) = try timer.bounded(mayBlock: blocks, interrupt: options.interrupt, limit: limit) {
+        data.withUnsafeBytes { buf in
+          call == .write
+            ? Int32(truncatingIfNeeded: sysWrite(fd, buf.baseAddress, buf.count))
+            : Int32(truncatingIfNeeded: sysSend(fd, buf.baseAddress, buf.count, f))
+        }
+      }
+    }
+    return traced(
+      .send(fd, call, data, to: shownTarget, mflags), rc < 0 ? Platform.failure(err) : .number(Int64(rc)))
+  }
+
+  package func receive(
+    _ fd: Descriptor, _ call: DataCall, max: Int, _ mflags: MessageFlags, _ options: CallOptions,
+    limit: TimeSpan
+  ) throws(BackendError) -> Outcome {
+    let f = conn_msg_flags(UInt32(mflags.rawValue))
+    let blocks = !flags.has(fd, DescriptorFlags.nonblocking) && !mflags.contains(.dontWait)
+    var buffer = [UInt8](repeating: 0, count: max)
+    var sa = SockAddr()
+    var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    let (rc, err) = try timer.bounded(mayBlock: blocks, interrupt: options.interrupt, limit: limit) {
+      buffer.withUnsafeMutableBytes { buf in
+        switch call {
+        case .read: return Int32(truncatingIfNeeded: sysRead(fd, buf.baseAddress, buf.count))
+        case .recvfrom:
+          return sa.withPointer {
+            Int32(truncatingIfNeeded: recvfrom(fd, buf.baseAddress, buf.count, f, $0, &len))
+          }
+        default: return Int32(truncatingIfNeeded: sysRecv(fd, buf.baseAddress, buf.count, f))
+        }
+      }
+    }
+    let o: Outcome
+    if rc < 0 {
+      o = Platform.failure(err)
+    } else {
+      let copied = min(Int(rc), max)
+      var from: SocketAddress?
+      if call == .recvfrom && len > 0 {
+        from = sa.decode(len, dir: privateDirectory?.path, abstractPrefix: abstractPrefix)
+      }
+      o = .data(ReceivedBytes(Array(buffer.prefix(copied)), length: Int(rc), from: from))
+    }
+    return traced(.receive(fd, call, max: max, mflags), o)
+  }
+
   package func peerName(_ fd: Descriptor) -> Outcome {
     var sa = SockAddr()
     var len = socklen_t(MemoryLayout<sockaddr_storage>.size)

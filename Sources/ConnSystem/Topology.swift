@@ -65,6 +65,10 @@ final class Topology {
     // ICMP answers without rate limits, so that errors do not turn into timeouts at random.
     try writeSysctl("net.ipv4.icmp_ratemask", "0")
     try writeSysctl("net.ipv6.icmp.ratelimit", "0")
+    // No duplicate address detection on the links to come: a fresh link-local address would
+    // otherwise be unusable for a second or two, and a router could not resolve neighbours.
+    try writeSysctl("net.ipv6.conf.default.accept_dad", "0")
+    try writeSysctl("net.ipv6.conf.all.accept_dad", "0")
   }
 
   /// Closes every namespace but the scenario's own: the kernel removes them with their links.
@@ -226,6 +230,10 @@ final class Topology {
     }
     try writeSysctl("net.ipv4.icmp_ratemask", "0")
     try writeSysctl("net.ipv6.icmp.ratelimit", "0")
+    // No duplicate address detection on the links to come: a fresh link-local address would
+    // otherwise be unusable for a second or two, and a router could not resolve neighbours.
+    try writeSysctl("net.ipv6.conf.default.accept_dad", "0")
+    try writeSysctl("net.ipv6.conf.all.accept_dad", "0")
     if router {
       try writeSysctl("net.ipv4.ip_forward", "1")
       try writeSysctl("net.ipv6.conf.all.forwarding", "1")

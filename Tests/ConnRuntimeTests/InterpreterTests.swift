@@ -86,6 +86,18 @@ final class FakeBackend: Backend {
     return addresses[fd].map { .address($0) } ?? .address(.inet(.any, port: 0))
   }
   func shutdown(_ fd: Descriptor, _ how: ShutdownHow) -> Outcome { answer("shutdown", .ok) }
+  func send(
+    _ fd: Descriptor, _ call: DataCall, _ data: [UInt8], to: ResolvedTarget?, _ flags: MessageFlags,
+    _ options: CallOptions, limit: TimeSpan
+  ) throws(BackendError) -> Outcome {
+    answer("\(call.rawValue) \(fd) \(data.count)", .number(Int64(data.count)))
+  }
+  func receive(
+    _ fd: Descriptor, _ call: DataCall, max: Int, _ flags: MessageFlags, _ options: CallOptions,
+    limit: TimeSpan
+  ) throws(BackendError) -> Outcome {
+    answer("\(call.rawValue) \(fd)", .data(ReceivedBytes(Array("hello".utf8))))
+  }
   func close(_ fd: Descriptor) -> Outcome { answer("close \(fd)", .ok) }
   func sleep(_ duration: TimeSpan) -> TimeSpan {
     clock = clock + duration
