@@ -103,3 +103,20 @@ unsigned long long conn_initial_netns_inode(void) {
   if (stat("/proc/1/ns/net", &st) != 0) return 0;
   return (unsigned long long)st.st_ino;
 }
+
+int conn_interface_running(const char *name) {
+#ifdef __linux__
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+  int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+  close(fd);
+  if (rc != 0) return -1;
+  return (ifr.ifr_flags & IFF_RUNNING) ? 1 : 0;
+#else
+  (void)name;
+  return -1;
+#endif
+}

@@ -24,7 +24,11 @@ package enum ReplHelp {
   package static let statements: [StatementHelp] = [
     StatementHelp(
       keyword: "sock",
-      syntax: ["sock NAME = TYPE FAMILY [nonblock]", "sock NAME = fd N", "sock NAME = file \"PATH\""],
+      syntax: [
+        "sock NAME = TYPE FAMILY [nonblock]", "sock NAME = TYPE FAMILY [nonblock] on HOST",
+        "sock NAME = fd N",
+        "sock NAME = file \"PATH\"",
+      ],
       summary: "create a socket (or name a bare descriptor, or open a file)",
       details: """
         socket(2) with TYPE stream, dgram or seqpacket and FAMILY inet, inet6 or unix; the

@@ -98,6 +98,7 @@ struct RunRequest {
     runner.stopCheck = StopSignal.check
     // Private directories that killed runs left behind (their lock is free) go now.
     PrivateDirectory.removeStale()
+    if isolate { SystemBackend.removeStaleCgroups() }
 
     // Live progress on a terminal; plain status lines, in input order, otherwise.
     let total = files.count * repeatCount

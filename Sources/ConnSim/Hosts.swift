@@ -224,6 +224,8 @@ extension SimBackend {
       }
       hosts[h].synRetries = n
     case "net.ipv4.ip_local_port_range":
+      // One number sets the first port only, as the kernel reads it.
+      let numbers = numbers.count == 1 ? [numbers[0], Int(hosts[h].network.ephemeral.upperBound)] : numbers
       guard numbers.count == 2, numbers[0] >= 1, numbers[0] <= numbers[1], numbers[1] <= 65535 else {
         throw .failed("the kernel refused \(key) = \(value): Invalid argument")
       }

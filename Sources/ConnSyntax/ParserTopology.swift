@@ -317,7 +317,7 @@ extension ParserState {
     var e = Int(token.start)
     while e < buf.count {
       let c = buf[e]
-      let ok = (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D
+      let ok = (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x2D
       if !ok { break }
       e += 1
     }

@@ -66,6 +66,10 @@ package final class SystemBackend: Backend {
 
   /// nftables' `nft`, if installed (firewall statements need it).
   package static var nftPath: String? { Topology.nftPath }
+  /// Removes connect-hook cgroups that killed runs left (see CgroupHooks.removeStale).
+  @discardableResult
+  package static func removeStaleCgroups() -> [String] { CgroupHooks.removeStale() }
+
   /// Why `firewall HOST connect ...` cannot work here (nil: it can).
   package static var connectHookUnavailableReason: String? { CgroupHooks.unavailableReason }
 

@@ -46,6 +46,10 @@ final class Topology {
   private var connectHooks: [Int32: String] = [:]
   private var hookCount = 0
   private var links: [HostPair: Link] = [:]
+  /// Whether each end of each link is up (set up or down by the scenario).
+  private var endUp: [HostEnd: Bool] = [:]
+  /// The last interface number given to a link's end.
+  private var nextIndex = 98
   private let selfInode: UInt64
   private let initialInode: UInt64
 
@@ -82,6 +86,7 @@ final class Topology {
     }
     hosts = [:]
     links = [:]
+    endUp = [:]
   }
 
   deinit { close() }
@@ -110,12 +115,25 @@ final class Topology {
         perHost.append((h, b))
       }
     }
+    // Which ends the group brings up, to wait for them to run (host, peer host).
+    var broughtUp: [(Int32, Int32)] = []
+    func setEnd(_ h: Int32, towards peer: Int32, up: Bool) {
+      endUp[HostEnd(host: h, peer: peer)] = up
+      if up { broughtUp.append((h, peer)) }
+    }
     func flush() throws(BackendError) {
       if !linkAdds.lines.isEmpty {
         try runIP(in: 0, linkAdds)
         linkAdds = Batch()
       }
       for (h, b) in perHost { try runIP(in: h, b) }
+      // A veth runs once both of its ends are up: wait after every host's batch, for the ends
+      // brought up whose other end is up too.
+      for (h, peer) in broughtUp
+      where endUp[HostEnd(host: h, peer: peer)] == true && endUp[HostEnd(host: peer, peer: h)] == true {
+        try waitRunning(h, [names[Int(peer)]])
+      }
+      broughtUp = []
       perHost = []
     }
     func name(_ h: HostRef) -> String { names[Int(h.index)] }
@@ -129,14 +147,21 @@ final class Topology {
         case .link(let a, let b, let prefixes):
           guard let ha = hosts[a.index], let hb = hosts[b.index] else { throw .failed("unknown host") }
           let pid = getpid()
+          // Distinct interface numbers for the two ends: the kernel handles a change of state
+          // of a veth whose peer has its own number at once, and rate-limits the others to one
+          // a second (both ends would be number 2 in fresh namespaces), which left a link that
+          // had just come up dropping its first packets for up to a second.
+          nextIndex += 2
+          let index = nextIndex
           linkAdds.add(
-            "link add \(name(b)) netns /proc/\(pid)/fd/\(ha.fd) type veth peer name \(name(a)) netns /proc/\(pid)/fd/\(hb.fd)",
+            "link add \(name(b)) index \(index) netns /proc/\(pid)/fd/\(ha.fd) type veth peer name \(name(a)) index \(index + 1) netns /proc/\(pid)/fd/\(hb.fd)",
             k)
           links[HostPair(a.index, b.index)] = Link(first: a.index, second: b.index, prefixes: prefixes)
           // Up first, then the addresses: an IPv6 address added before the link is up loses its
           // first neighbour solicitation (a 1 s stall).
           for (end, peer, n) in [(a, b, UInt32(1)), (b, a, UInt32(2))] {
             add(end.index, "link set \(name(peer)) up", k)
+            setEnd(end.index, towards: peer.index, up: true)
             for p in prefixes {
               let v6 = isV6(p)
               add(
@@ -147,6 +172,7 @@ final class Topology {
           }
         case .linkState(let a, let b, let up):
           add(a.index, "link set \(name(b)) \(up ? "up" : "down")", k)
+          setEnd(a.index, towards: b.index, up: up)
         case .route(let h, let p, let target):
           // The family follows from the prefix (::/0 is IPv6's default route).
           let family = ""
@@ -172,6 +198,8 @@ final class Topology {
           add(
             h.index,
             "addr \(isAdd ? "add" : "del") \(p.description) dev \(dev)\(isAdd && isV6(p) ? " nodad" : "")", k)
+          // A new IPv6 address answers neighbour discovery once its group is joined: wait for it.
+          if isAdd && isV6(p), case .link(let to) = device { broughtUp.append((h.index, to.index)) }
         case .firewall(let h, let chain, let match, let verdict):
           try flush()
           try addFirewallRule(h.index, chain, match, verdict)
@@ -187,6 +215,49 @@ final class Topology {
       }
     }
     try flush()
+  }
+
+  /// Waits (at most a second) until the interfaces just brought up on host `h` run: a veth that
+  /// is up but not yet running drops the first neighbour request, a one-second stall for the
+  /// connect that sent it.
+  private func waitRunning(_ h: Int32, _ devices: [String]) throws(BackendError) {
+    if devices.isEmpty { return }
+    try inNamespace(h) { () throws(BackendError) in
+      let deadline = Host.monotonicNow() + 1_000_000_000
+      for d in devices {
+        while (conn_interface_running(d) == 0 || !ipv6Ready(d)) && Host.monotonicNow() < deadline {
+          var ts = timespec(tv_sec: 0, tv_nsec: 200_000)
+          _ = nanosleep(&ts, nil)
+        }
+      }
+    }
+  }
+
+  /// Whether IPv6 on the device is ready to answer neighbour discovery: its link-local address
+  /// exists, no address is tentative, and every address's solicited-node group is joined (the
+  /// kernel joins it in a work queue after the address is added; until then a neighbour
+  /// solicitation for the address is dropped, a one-second stall for the first connect). Read
+  /// from the namespace the thread is in.
+  private func ipv6Ready(_ device: String) -> Bool {
+    guard let inet6 = try? Host.readFile("/proc/thread-self/net/if_inet6"),
+      let igmp6 = try? Host.readFile("/proc/thread-self/net/igmp6")
+    else { return true }
+    var groups = Set<Substring>()
+    for line in String(decoding: igmp6, as: UTF8.self).split(separator: "\n") {
+      // index device group users flags timer
+      let f = line.split(separator: " ", omittingEmptySubsequences: true)
+      if f.count >= 3, f[1] == device { groups.insert(f[2]) }
+    }
+    var linkLocal = false
+    for line in String(decoding: inet6, as: UTF8.self).split(separator: "\n") {
+      // address index prefix-length scope flags device
+      let f = line.split(separator: " ", omittingEmptySubsequences: true)
+      guard f.count >= 6, f[5] == device, f[0].count == 32 else { continue }
+      if let flags = UInt32(f[4], radix: 16), flags & 0x40 != 0 { return false }  // IFA_F_TENTATIVE
+      if f[0].hasPrefix("fe80") { linkLocal = true }
+      if !groups.contains("ff0200000000000000000001ff" + f[0].suffix(6)) { return false }
+    }
+    return linkLocal
   }
 
   private func isV6(_ p: IPPrefix) -> Bool {
@@ -273,8 +344,11 @@ final class Topology {
       let e = errno
       if e == ENOENT {
         throw .failed(
-          "\(key) is not a setting of a host's own network namespace (the kernel namespaces only some net.* settings; the others exist only in the machine's namespace)"
+          "\(key) is not a setting of a host's own network namespace: it is misspelled, names a device the host does not have, or is one of the net.* settings that only the machine's namespace has"
         )
+      }
+      if e == EACCES {
+        throw .failed("\(key) is read-only inside a network namespace")
       }
       throw .failed("cannot set \(key): \(Platform.strerror(e))")
     }
@@ -435,6 +509,12 @@ extension IPPrefix {
   }
 }
 
+/// One end of a link: the interface on `host` that leads to `peer`.
+struct HostEnd: Hashable {
+  let host: Int32
+  let peer: Int32
+}
+
 /// Two hosts, in either order.
 struct HostPair: Hashable {
   let low: Int32
@@ -470,6 +550,31 @@ enum CgroupHooks {
     }
     return nil
   }()
+
+  /// Removes the hook cgroups of conn processes that are gone (killed with SIGKILL, they could
+  /// not remove their own): `conn-PID-N` directories whose process no longer exists and that
+  /// hold no process. Returns what it removed.
+  @discardableResult
+  package static func removeStale() -> [String] {
+    guard let b = base, let dir = opendir(b) else { return [] }
+    var names: [String] = []
+    while let e = readdir(dir) {
+      let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      names.append(name)
+    }
+    closedir(dir)
+    var removed: [String] = []
+    for name in names where name.hasPrefix("conn-") {
+      let parts = name.split(separator: "-")
+      guard parts.count >= 3, let pid = Int32(parts[1]), pid != getpid() else { continue }
+      // A live process keeps its cgroups (kill with signal 0 only asks whether it exists).
+      if kill(pid, 0) == 0 || errno == EPERM { continue }
+      if rmdir(b + "/" + name) == 0 { removed.append(b + "/" + name) }
+    }
+    return removed
+  }
 
   /// Why connect hooks cannot be had here, or nil when a test hook could be attached.
   static let unavailableReason: String? = {

@@ -86,6 +86,9 @@ unsigned long long conn_netns_inode(void);
 int conn_open_netns(void);
 /// Moves the calling thread into the network namespace `fd` refers to.
 int conn_setns_net(int fd);
+/// 1 if the interface `name` of the calling thread's namespace is running (carrier up), 0 if
+/// not, -1 if it cannot be read.
+int conn_interface_running(const char *name);
 /// The inode of what `fd` refers to (a namespace's identity), 0 on error.
 unsigned long long conn_fd_inode(int fd);
 /// The inode of the host's own network namespace (that of process 1), 0 if unreadable.
