@@ -227,3 +227,35 @@ int conn_msg_flags(unsigned bits) {
 #endif
   return f;
 }
+
+#include <signal.h>
+#include <pthread.h>
+#include <time.h>
+/* SIGPIPE kept from the calling thread around one call: a scenario's send on a broken
+ * connection answers EPIPE and never kills the process, whatever its SIGPIPE disposition (the
+ * tests run scenarios in their own process). A SIGPIPE the call raised is taken back. */
+static __thread sigset_t conn_saved_mask;
+static __thread int conn_sigpipe_was_pending;
+
+void conn_sigpipe_hold(void) {
+  sigset_t pipe, pending;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  sigpending(&pending);
+  conn_sigpipe_was_pending = sigismember(&pending, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, &conn_saved_mask);
+}
+
+void conn_sigpipe_release(void) {
+  int saved = errno;
+  sigset_t pipe, pending;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  sigpending(&pending);
+  if (!conn_sigpipe_was_pending && sigismember(&pending, SIGPIPE)) {
+    struct timespec zero = {0, 0};
+    sigtimedwait(&pipe, NULL, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &conn_saved_mask, NULL);
+  errno = saved;
+}

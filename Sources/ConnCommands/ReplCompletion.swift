@@ -44,6 +44,8 @@ package struct ReplCompleter: Sendable {
       // Wherever the position, an errno or option name completes by its own spelling.
       if word.hasPrefix("E") {
         found = filter(Self.errnoNames, word)
+      } else if word.hasPrefix("MSG_") {
+        found = filter(MessageFlags.names.map(\.0), word)
       } else if word.hasPrefix("SO_") || word.hasPrefix("TCP_") || word.hasPrefix("IP") {
         found = filter(Self.optionNames, word)
       }
@@ -100,6 +102,14 @@ package struct ReplCompleter: Sendable {
       return Self.afterOption(
         words, Self.eventNames + ["timeout", "interrupt"], valued: ["timeout", "interrupt"])
     case "peer", "local", "close": return n == 1 ? names : []
+    case "send", "sendto", "write", "recv", "recvfrom", "read":
+      if n == 1 { return names }
+      if n == 2 && words[0] == "sendto" { return names }
+      if n == 2 && ["send", "write"].contains(words[0]) || n == 3 && words[0] == "sendto" {
+        return ["hex", "zeros"]
+      }
+      if ["write", "read"].contains(words[0]) { return [] }
+      return Self.afterOption(words, MessageFlags.names.map(\.0) + ["interrupt"], valued: ["interrupt"])
     case "shutdown": return n == 1 ? names : n == 2 ? ShutdownHow.allCases.map(\.rawValue) : []
     case "expect":
       if words.last == "within" || words.last == "after" { return [] }

@@ -125,6 +125,52 @@ package enum ReplHelp {
         Example: shutdown c write
         """),
     StatementHelp(
+      keyword: "send",
+      syntax: ["send NAME DATA [FLAG]... [interrupt DUR]"],
+      summary: "send(2) bytes on a socket",
+      details: """
+        DATA is "text", hex "0a ff" or zeros N; FLAG is MSG_DONTWAIT, MSG_NOSIGNAL, ... The
+        outcome is the byte count or an errno (EPIPE, ECONNRESET, EAGAIN, EPERM, ...).
+        Example: send c "hello"
+        """),
+    StatementHelp(
+      keyword: "sendto",
+      syntax: ["sendto NAME TARGET DATA [FLAG]... [interrupt DUR]"],
+      summary: "sendto(2): bytes to an address or to a socket's address",
+      details: """
+        Example: sendto u 127.0.0.1:5000 "ping"
+        """),
+    StatementHelp(
+      keyword: "write",
+      syntax: ["write NAME DATA"],
+      summary: "write(2) bytes to a descriptor",
+      details: """
+        Example: write c "hi"
+        """),
+    StatementHelp(
+      keyword: "recv",
+      syntax: ["recv NAME [N] [FLAG]... [interrupt DUR]"],
+      summary: "recv(2) at most N bytes (65536)",
+      details: """
+        The outcome is the bytes (expect "hello", hex "00ff", "" for the end of the stream, or
+        their count) or an errno (EAGAIN, ECONNREFUSED, ECONNRESET, ...).
+        Example: recv a MSG_DONTWAIT
+        """),
+    StatementHelp(
+      keyword: "recvfrom",
+      syntax: ["recvfrom NAME [N] [FLAG]... [interrupt DUR]"],
+      summary: "recvfrom(2): the bytes and who sent them",
+      details: """
+        Example: recvfrom p
+        """),
+    StatementHelp(
+      keyword: "read",
+      syntax: ["read NAME [N]"],
+      summary: "read(2) at most N bytes from a descriptor",
+      details: """
+        Example: read a 10
+        """),
+    StatementHelp(
       keyword: "close",
       syntax: ["close NAME"],
       summary: "close a descriptor",

@@ -411,6 +411,9 @@ package final class SystemBackend: Backend {
     names.invalidate(fd)
     var shownTarget: SocketAddress?
     let (rc, err): (Int32, Int32)
+    // EPIPE, never a SIGPIPE that would end the process.
+    conn_sigpipe_hold()
+    defer { conn_sigpipe_release() }
     switch to {
     case .address(let a)?:
       try checkSafety(a)

@@ -366,7 +366,7 @@ extension KernelTests {
       }
       let keywords = [
         "sock", "bind", "listen", "connect", "accept", "set", "get", "poll", "peer", "local", "shutdown",
-        "close",
+        "send", "sendto", "write", "recv", "recvfrom", "read", "close",
         "sleep", "expect", "net", "host", "link", "route", "addr", "firewall", "sysctl", "user", "repeat",
       ]
       #expect(ReplHelp.statements.map(\.keyword) == keywords)

@@ -107,4 +107,8 @@ int conn_socket_in_cgroup(const char *inside, const char *back, int domain, int 
 /// The platform's MSG_* flags for conn's MessageFlags bits (DONTWAIT 1, PEEK 2, NOSIGNAL 4,
 /// FASTOPEN 8, WAITALL 16, TRUNC 32, OOB 64, MORE 128).
 int conn_msg_flags(unsigned bits);
+/// Blocks SIGPIPE in the calling thread for one call, then takes back a SIGPIPE that call raised
+/// and restores the mask (errno kept).
+void conn_sigpipe_hold(void);
+void conn_sigpipe_release(void);
 #endif
