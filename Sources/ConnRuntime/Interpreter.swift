@@ -43,7 +43,8 @@ struct SlotState: BitwiseCopyable {
   var fd: Descriptor
   var origin: BindingOrigin
   var owned: Bool
-  static let empty = SlotState(fd: -1, origin: .descriptor, owned: false)
+  /// No descriptor yet. Not -1: `sock x = fd -1` is a name for the bad descriptor -1.
+  static let empty = SlotState(fd: Int32.min, origin: .descriptor, owned: false)
 }
 
 /// A socket name's current binding.
@@ -239,7 +240,7 @@ package final class Interpreter {
   private func binding(_ s: Slot) -> SocketBinding? {
     let i = Int(s)
     let state = slots[i]
-    return state.fd < 0
+    return state.fd == Int32.min
       ? nil : SocketBinding(name: names[i], fd: state.fd, origin: state.origin, owned: state.owned)
   }
 
@@ -419,7 +420,7 @@ package final class Interpreter {
   @inline(__always)
   private func fd(_ s: Slot, _ p: Program, _ at: Int) throws(Failure) -> Descriptor {
     let fd = slots[Int(s)].fd
-    if fd < 0 { throw notCreated(s, p, at) }
+    if fd == Int32.min { throw notCreated(s, p, at) }
     return fd
   }
 

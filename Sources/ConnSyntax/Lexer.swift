@@ -90,6 +90,15 @@ package struct Lexer {
       return lexAbstract(start)
     case 0x5B:
       return lexBracketed(start)
+    case 0x2D where pos + 1 < n && buf[pos + 1] >= 0x30 && buf[pos + 1] <= 0x39:
+      // A negative integer (`fd -1`): '-' and digits, and nothing else of a word after them.
+      pos += 1
+      while pos < n && buf[pos] >= 0x30 && buf[pos] <= 0x39 { pos += 1 }
+      if pos < n && classes[Int(buf[pos])] != 0 {
+        while pos < n && classes[Int(buf[pos])] != 0 { pos += 1 }
+        return badWord(start)
+      }
+      return tok(.integer, start)
     default:
       if classes[Int(c)] != 0 { return lexWord(start) }
       return lexInvalid(start)

@@ -66,7 +66,8 @@ extension ParserState {
     consume()
     if isWord("fd") {
       consume()
-      let n = try parseInteger("a descriptor number", max: Int64(Int32.max))
+      // Negative numbers too: fd -1 is the classic bad descriptor.
+      let n = try parseInteger("a descriptor number", max: Int64(Int32.max), negative: true)
       return .sock(name, .descriptor(Int32(n)))
     }
     if isWord("file") {

@@ -3,9 +3,25 @@
 
 extension ParserState {
 
-  /// INT, decimal, no sign.
-  mutating func parseInteger(_ what: String, max: Int64) throws(StatementError) -> Int64 {
+  /// INT, decimal, no sign (a sign only where `negative` allows it, down to -`max`).
+  mutating func parseInteger(_ what: String, max: Int64, negative: Bool = false) throws(StatementError)
+    -> Int64
+  {
     guard token.kind == .integer else { throw unexpected(what) }
+    if buf[Int(token.start)] == 0x2D {
+      guard negative else {
+        throw error(.outOfRange("\(tokenText) is out of range (0 to \(max))", at: token.range))
+      }
+      var v: Int64 = 0
+      for i in (Int(token.start) + 1)..<Int(token.end) {
+        v = v &* 10 &+ Int64(buf[i] - 0x30)
+        if v > max || v < 0 {
+          throw error(.outOfRange("\(tokenText) is out of range (-\(max) to \(max))", at: token.range))
+        }
+      }
+      consume()
+      return -v
+    }
     var v: Int64 = 0
     for i in Int(token.start)..<Int(token.end) {
       v = v &* 10 &+ Int64(buf[i] - 0x30)

@@ -128,6 +128,11 @@ import Testing
     assertDiagnostic("sock s = stream inet6\nbind s [::1]:1️⃣65536\n", "check.out-of-range")
   }
 
+  @Test func negativeNumbersOnlyWhereAllowed() {
+    assertDiagnostic("sock s = stream inet\nlisten s backlog 1️⃣-1\n", "check.out-of-range", message: "-1")
+    assertDiagnostic("sock s = fd 1️⃣-99999999999\n", "check.out-of-range", message: "-2147483647")
+  }
+
   @Test func malformedAddresses() {
     assertDiagnostic(
       "sock s = stream inet\nconnect s 1️⃣999.1.1.1:80\n", "check.malformed-address", message: "999.1.1.1")

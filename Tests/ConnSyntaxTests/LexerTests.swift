@@ -118,12 +118,20 @@ private func single(_ text: String, sourceLocation: SourceLocation = #_sourceLoc
   }
 
   @Test func malformedWords() {
-    for word in ["2h", "10ms5", "1x", "abc.", "1_000", "1.5h", "5us.1", ".5s"] {
+    for word in ["2h", "10ms5", "1x", "abc.", "1_000", "1.5h", "5us.1", ".5s", "-1a", "-5s"] {
       let (tokens, diags) = Lexer.tokenize(Array(word.utf8))
       #expect(tokens.map(\.kind) == [.invalid, .eof], "\(word)")
       #expect(diags.map(\.id) == ["lex.malformed"], "\(word)")
       #expect(diags.first?.range == SourceRange(0, word.utf8.count), "\(word)")
     }
+  }
+
+  @Test func negativeIntegers() {
+    #expect(lex("fd -1 -2147483647").map(\.0) == [.identifier, .integer, .integer])
+    #expect(lex("fd -1").map(\.1) == ["fd", "-1"])
+    // A lone '-' is not a number.
+    let (tokens, _) = Lexer.tokenize(Array("- 1".utf8))
+    #expect(tokens.first?.kind == .invalid)
   }
 
   @Test func sysctlKeysAreDottedNames() {

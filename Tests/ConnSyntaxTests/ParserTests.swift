@@ -44,6 +44,7 @@ private let decl = "sock s = stream inet\n"
       sock c = seqpacket unix
       sock d = fd 1000
       sock e = file "/dev/null"
+      sock f = fd -1
       """)
     let specs: [SocketSpec] = k.compactMap {
       if case .sock(_, let spec) = $0 { return spec } else { return nil }
@@ -55,6 +56,7 @@ private let decl = "sock s = stream inet\n"
         .socket(SocketKind(.seqpacket, .unix), nonblocking: false),
         .descriptor(1000),
         .file("/dev/null"),
+        .descriptor(-1),
       ])
   }
 
