@@ -28,6 +28,8 @@ package struct RunnerOptions: Sendable {
   package var color = false
   /// Run each scenario in a network namespace of its own (`--isolate`).
   package var isolate = false
+  /// Fail at an errno no `expect` names (off for the fuzzer, which compares every answer).
+  package var requireExpectations = true
   package init() {}
 
   /// How long Unix paths and abstract names may be on the chosen backend(s).
@@ -50,7 +52,7 @@ package final class ScenarioRunner {
   package init(options: RunnerOptions) { self.options = options }
 
   /// The namespace of the scenario being run (with --isolate).
-  private var namespace: UInt64?
+  var namespace: UInt64?
 
   /// Why a scenario cannot run here, or nil.
   func skipReason(_ script: Script) -> String? {
@@ -109,6 +111,7 @@ package final class ScenarioRunner {
     var runOptions = RunOptions()
     runOptions.timeout = options.timeout
     runOptions.scenarioTimeout = options.scenarioTimeout
+    runOptions.requireExpectations = options.requireExpectations
     let interpreter = Interpreter(backend: backend, options: runOptions)
     interpreter.stopCheck = stopCheck
     interpreter.stopReason = "stopped by a signal"
