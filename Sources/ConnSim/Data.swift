@@ -156,23 +156,32 @@ extension SimBackend {
       udp[h].common.error = nil
       return .failure(e)
     }
-    if udp[h].common.shutWrite { return .failure(.EPIPE) }
     let connected = udp[h].peer != nil
     var destination: SocketAddress
     if let t = target {
       // Checked and autobound as a connect does, without keeping the association.
       let saved = udp[h].peer
       let o = udpConnect(h, t, length: t.family == .inet6 ? 28 : 16)
-      guard o == .ok, let d = udp[h].peer else {
+      guard o == .ok, let d = udp[h].peer, d.port != 0 else {
         udp[h].peer = saved
-        return o == .ok ? .failure(.EINVAL) : o
+        return o == .ok ? .failure(.EINVAL) : o  // udp_sendmsg: no destination port, EINVAL
       }
       destination = d
       udp[h].peer = saved
     } else {
-      guard let p = udp[h].peer else { return .failure(.EDESTADDRREQ) }
+      guard let p = udp[h].peer else {
+        // inet_send_prepare binds a port before udp_sendmsg finds no destination.
+        if udp[h].common.localPort == 0,
+          let port = udpPorts.ephemeral(in: hosts[Int(udp[h].common.host)].network.ephemeral)
+        {
+          Self.setLocal(h, withPort(anyAddress(udp[h].common.kind.family), port), in: &udp, ports: &udpPorts)
+        }
+        return .failure(.EDESTADDRREQ)
+      }
       destination = p
     }
+    // The shutdown is seen when the datagram is allocated, after the destination.
+    if udp[h].common.shutWrite { return .failure(.EPIPE) }
     destination = resolvedDestination(destination)
     let host = udp[h].common.host
     guard let source = udp[h].common.local else { return .failure(.EINVAL) }
@@ -302,8 +311,13 @@ extension SimBackend {
   {
     let s = unix[h]
     if !s.isDatagram && s.state != .established {
-      // A Unix stream socket that is not connected: EINVAL (listening or not).
-      return .failure(.EINVAL)
+      // Not connected: a stream socket answers EINVAL (listening or not), a seqpacket socket
+      // ENOTCONN (unix_seqpacket_recvmsg checks the state first).
+      return .failure(s.common.kind.type == .seqpacket ? .ENOTCONN : .EINVAL)
+    }
+    // A datagram socket that does not wait answers EAGAIN before it looks at a shutdown.
+    if s.isDatagram && s.datagrams.isEmpty && s.common.error == nil && !blocks(s.common, flags) {
+      return .failure(.EAGAIN)
     }
     func ready() -> Bool {
       let s = unix[h]

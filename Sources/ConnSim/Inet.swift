@@ -11,22 +11,50 @@ protocol InetSocket {
 }
 
 extension SimBackend {
-  /// The address bind(2) would bind, or the errno it gives before looking at ports.
+  /// The address bind(2) would bind, or the errno it gives before looking at ports. The order
+  /// is the kernel's, and differs by family: inet_bind checks the address before the state
+  /// (a bound socket binding a foreign address answers EADDRNOTAVAIL), __inet6_bind the state
+  /// before the address. A sockaddr shorter than the family's is EINVAL, a long one of another
+  /// family EAFNOSUPPORT.
   func inetBindAddress(_ s: CommonState, _ address: SocketAddress) -> Result<SocketAddress, Errno> {
-    var addr = address
-    switch (s.kind.family, address) {
-    case (.inet, .inet): break
-    case (.inet, .unspec): addr = .inet(.any, port: 0)  // AF_UNSPEC with INADDR_ANY binds the wildcard
-    case (.inet, _): return .failure(.EAFNOSUPPORT)
-    case (.inet6, .inet6(let ip, _, _)):
-      if ip.mappedIPv4 != nil && s.options.v6only { return .failure(.EINVAL) }
-    case (.inet6, .inet): return .failure(.EINVAL)  // 16 bytes is shorter than sockaddr_in6
-    case (.inet6, _): return .failure(.EAFNOSUPPORT)
-    default: return .failure(.EINVAL)
+    let network = hosts[Int(s.host)].network
+    let bound = s.localPort != 0 || (s.local != nil && s.userBound)
+    /// inet_addr_valid_or_nonlocal: local, multicast and broadcast addresses can be bound.
+    func v4Bindable(_ ip: IPv4Address) -> Bool {
+      s.options.freebind || ip.isAny || ip.isMulticast || network.isBroadcast(ip)
+        || network.isLocal(.inet(ip, port: 0))
     }
-    if s.localPort != 0 || (s.local != nil && s.userBound) { return .failure(.EINVAL) }
-    if !s.options.freebind && !hosts[Int(s.host)].network.isLocal(addr) { return .failure(.EADDRNOTAVAIL) }
-    return .success(addr)
+    switch (s.kind.family, address) {
+    case (.inet, .inet(let ip, _)):
+      if !v4Bindable(ip) { return .failure(.EADDRNOTAVAIL) }
+      if bound { return .failure(.EINVAL) }
+      return .success(address)
+    case (.inet, .unspec):
+      // AF_UNSPEC with INADDR_ANY binds the wildcard.
+      if bound { return .failure(.EINVAL) }
+      return .success(.inet(.any, port: 0))
+    case (.inet, _):
+      return .failure(Self.naturalLength(address) < 16 ? .EINVAL : .EAFNOSUPPORT)
+    case (.inet6, .inet6(let ip, _, let scope)):
+      if ip.isMulticast && s.kind.type == .stream { return .failure(.EINVAL) }
+      if bound { return .failure(.EINVAL) }
+      if let v4 = ip.mappedIPv4 {
+        if s.options.v6only { return .failure(.EINVAL) }
+        return v4Bindable(v4) ? .success(address) : .failure(.EADDRNOTAVAIL)
+      }
+      if ip.isAny { return .success(address) }
+      // Link-local unicast and multicast need an interface (a scope).
+      if (ip.isLinkLocal || ip.isLinkLocalMulticast) && scope == nil { return .failure(.EINVAL) }
+      if !ip.isMulticast && !s.options.freebind && !network.isLocal(address) {
+        return .failure(.EADDRNOTAVAIL)
+      }
+      return .success(address)
+    case (.inet6, _):
+      // A sockaddr_in (16 bytes) is shorter than a sockaddr_in6.
+      return .failure(Self.naturalLength(address) < 24 ? .EINVAL : .EAFNOSUPPORT)
+    default:
+      return .failure(.EINVAL)
+    }
   }
 
   /// bind(2) for TCP and UDP: the address rules, then the port (a free ephemeral one for port
@@ -49,6 +77,8 @@ extension SimBackend {
       }
       Self.setLocal(h, withPort(addr, port), in: &table, ports: &ports)
       table[h].common.userBound = true
+      table[h].common.addressLocked = !addr.isWildcard
+      table[h].common.portLocked = (addr.port ?? 0) != 0
       return .ok
     }
   }

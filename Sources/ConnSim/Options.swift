@@ -19,7 +19,9 @@ extension SimBackend {
       switch option {
       case .SO_BROADCAST: s.options.broadcast = flag
       case .SO_REUSEADDR: s.options.reuseAddr = flag
-      case .SO_REUSEPORT: s.options.reusePort = flag
+      case .SO_REUSEPORT:
+        // sock_setsockopt: only inet sockets can share a port (Linux 6.x).
+        if flag && family == .unix { failure = .EOPNOTSUPP } else { s.options.reusePort = flag }
       case .SO_KEEPALIVE: s.options.keepalive = flag
       case .SO_SNDTIMEO, .SO_RCVTIMEO:
         guard case .duration(let d) = value else {

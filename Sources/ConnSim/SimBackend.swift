@@ -317,16 +317,21 @@ package final class SimBackend: Backend {
     }
   }
 
-  /// The length a C program passes for each family: sizeof(struct sockaddr_in) and so on.
-  private func naturalLength(_ a: SocketAddress) -> Int {
+  /// The length the kernel backend passes for each family: sizeof(struct sockaddr_in) and so
+  /// on; a relative Unix path is first made absolute in the private directory
+  /// (/tmp/conn-XXXXXX/, 17 bytes), an abstract name gets the run's prefix ("conn.PID.N.",
+  /// counted as 14 bytes).
+  static func naturalLength(_ a: SocketAddress) -> Int {
     switch a {
     case .inet: return 16
     case .inet6: return 28
-    case .unix(let p): return 2 + p.utf8.count + 1
-    case .abstract(let n): return 2 + 1 + n.utf8.count
+    case .unix(let p): return 2 + (p.hasPrefix("/") ? 0 : 17) + p.utf8.count + 1
+    case .abstract(let n): return 2 + 1 + 14 + n.utf8.count
     case .unspec: return 16
     }
   }
+
+  private func naturalLength(_ a: SocketAddress) -> Int { Self.naturalLength(a) }
 
   // MARK: - Options, poll, names, shutdown
 
@@ -468,7 +473,8 @@ package final class SimBackend: Backend {
       guard tcp[h].state == .established, let p = tcp[h].peer else { return emit(call, .failure(.ENOTCONN)) }
       return emit(call, .address(p))
     case .success(.udp(let h)):
-      guard let p = udp[h].peer else { return emit(call, .failure(.ENOTCONN)) }
+      // inet_getname: no peer port, no peer (a socket connected to port 0 included).
+      guard let p = udp[h].peer, p.port != 0 else { return emit(call, .failure(.ENOTCONN)) }
       return emit(call, .address(p))
     case .success(.unix(let h)):
       return emit(call, unixPeerName(h))
@@ -480,6 +486,8 @@ package final class SimBackend: Backend {
     let call = TracedCall.localName(fd)
     switch socketRef(fd) {
     case .failure(let e): return emit(call, .failure(e))
+    case .success(.tcp(let h)) where tcp[h].common.local == nil && tcp[h].staleLocal != nil:
+      return emit(call, .address(tcp[h].staleLocal!))
     case .success(let ref):
       let (local, family) = withCommon(ref) { ($0.local, $0.kind.family) }
       if let l = local { return emit(call, .address(l)) }

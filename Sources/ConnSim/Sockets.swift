@@ -32,6 +32,10 @@ struct CommonState {
   var local: SocketAddress?
   /// Bound by the user (bind), as opposed to automatically by connect or listen.
   var userBound = false
+  /// What bind(2) locked (SOCK_BINDADDR_LOCK, SOCK_BINDPORT_LOCK): a specific address, a
+  /// specific port. A datagram disconnect keeps only what is locked.
+  var addressLocked = false
+  var portLocked = false
   var shutRead = false
   var shutWrite = false
   /// sk_err: the errno SO_ERROR reports and clears.

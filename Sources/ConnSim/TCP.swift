@@ -9,7 +9,7 @@ import ConnSyntax
 
 struct TCPSocket: InetSocket {
   enum State { case closed, listening, synSent, established }
-  enum SocketState { case unconnected, connecting, connected }
+  enum SocketState { case unconnected, connecting, connected, disconnecting }
 
   var common: CommonState
   var state: State = .closed
@@ -28,6 +28,16 @@ struct TCPSocket: InetSocket {
   var softError: Errno?
   /// Bytes received and not read yet.
   var received: [UInt8] = []
+  /// A connect failed (refused, timed out, unreachable): listen then answers EINVAL on Linux
+  /// 6.x, though the socket can connect and bind again.
+  var connectFailed = false
+  /// What getsockname still shows after a failed connect gave the port back (the kernel
+  /// clears inet_num, not inet_sport): the source address until connect reports the failure
+  /// (tcp_disconnect then resets an address the user did not bind), then the wildcard.
+  var staleLocal: SocketAddress?
+  /// AF_UNSPEC stopped this socket listening: it can listen again, but a connect from it
+  /// answers EINVAL (Linux 6.18, seen by conn fuzz).
+  var wasListener = false
 
   init(kind: SocketKind, nonblocking: Bool, host: Int32 = 0) {
     common = CommonState(kind: kind, nonblocking: nonblocking)
@@ -58,10 +68,14 @@ extension SimBackend {
     switch tcp[h].sockState {
     case .connected:
       return .failure(.EISCONN)
+    case .disconnecting:
+      // inet_shutdown left a half-connected socket SS_DISCONNECTING: connect's default case.
+      return .failure(.EINVAL)
     case .connecting:
       err = .EALREADY
     case .unconnected:
       if tcp[h].state != .closed { return .failure(.EISCONN) }
+      if tcp[h].wasListener { return .failure(.EINVAL) }
       if let e = tcpStart(h, address, length: length) { return .failure(e) }
       tcp[h].sockState = .connecting
       if tcp[h].common.nonblocking { return .failure(.EINPROGRESS) }
@@ -82,6 +96,9 @@ extension SimBackend {
     if tcp[h].state == .closed {
       let e = tcp[h].common.error ?? .ECONNABORTED
       tcp[h].common.error = nil
+      if let l = tcp[h].staleLocal {
+        tcp[h].staleLocal = withPort(anyAddress(tcp[h].common.kind.family), l.port ?? 0)
+      }
       tcp[h].sockState = .unconnected
       // tcp_disconnect: the socket can connect again.
       tcp[h].common.shutRead = false
@@ -101,7 +118,10 @@ extension SimBackend {
       guard case .inet = address else { return .EAFNOSUPPORT }
     case .inet6:
       if length < 24 { return .EINVAL }
-      guard case .inet6(let ip, let port, _) = address else { return .EAFNOSUPPORT }
+      guard case .inet6(let ip, let port, let scope) = address else { return .EAFNOSUPPORT }
+      // tcp_v6_connect: multicast is unreachable; link-local needs an interface.
+      if ip.isMulticast { return .ENETUNREACH }
+      if ip.isLinkLocal && scope == nil { return .EINVAL }
       if let v4 = ip.mappedIPv4 {
         if tcp[h].common.options.v6only { return .ENETUNREACH }
         dest = .inet6(.mapping(v4), port: port, scope: nil)
@@ -166,6 +186,17 @@ extension SimBackend {
       return
     }
     let fate: SynFate
+    if tcp[h].common.portLocked, let l = tcp[h].common.local, sameEndpoint(l, resolvedDestination(a.target)),
+      findListener(a.target, on: host) == nil
+    {
+      // A socket connecting to its own address and port: simultaneous open, it is connected
+      // to itself.
+      tcp[h].remote = h
+      tcp[h].state = .established
+      tcp[h].peer = a.target
+      tcp[h].target = nil
+      return
+    }
     if hosts.count == 1 && hosts[0].firewall.isEmpty {
       // One host and no rules, the usual case: delivered here or lost on the way.
       if case .local = hosts[0].network.route(a.target) {
@@ -216,11 +247,18 @@ extension SimBackend {
 
   /// The connect failed (RST or timeout): sk_err set, the socket closed for both directions.
   private func tcpFail(_ h: Handle, _ e: Errno) {
+    let wasConnecting = tcp[h].state == .synSent
     tcp[h].state = .closed
     tcp[h].common.ended(by: e)
     tcp[h].peer = nil
     tcp[h].target = nil
-    if !tcp[h].common.userBound, let l = tcp[h].common.local { setLocal(h, withPort(l, 0)) }
+    if wasConnecting { tcp[h].connectFailed = true }
+    // The port goes back to the table; an address the user did not bind goes too, and
+    // getsockname shows the wildcard with the old port.
+    if !tcp[h].common.userBound, let l = tcp[h].common.local {
+      tcp[h].staleLocal = l
+      setLocal(h, nil)
+    }
   }
 
   private func establish(_ client: Handle, with listener: Handle, target: SocketAddress) {
@@ -268,7 +306,10 @@ extension SimBackend {
   /// connect under way on this side; the socket can then connect again.
   func tcpDisconnect(_ h: Handle) {
     let old = tcp[h].state
-    if old == .listening { stopListening(h) }
+    if old == .listening {
+      stopListening(h)
+      tcp[h].wasListener = true
+    }
     if let r = tcp[h].remote, tcp.contains(r) { resetConnection(r) }
     if old == .established || old == .synSent { tcp[h].common.error = .ECONNRESET }
     tcp[h].remote = nil
@@ -278,7 +319,14 @@ extension SimBackend {
     tcp[h].peer = nil
     tcp[h].common.shutRead = false
     tcp[h].common.shutWrite = false
-    if !tcp[h].common.userBound { setLocal(h, nil) }
+    // tcp_disconnect gives the port back and resets an address the user did not bind; the
+    // port still shows in getsockname.
+    if !tcp[h].common.userBound {
+      if let port = tcp[h].common.local?.port ?? tcp[h].staleLocal?.port, port != 0 {
+        tcp[h].staleLocal = withPort(anyAddress(tcp[h].common.kind.family), port)
+      }
+      setLocal(h, nil)
+    }
   }
 
   /// The last descriptor of a socket closed: its unaccepted connections are reset, the other
@@ -319,7 +367,7 @@ extension SimBackend {
 
   func tcpListen(_ h: Handle, backlog: Int) -> Outcome {
     let s = tcp[h]
-    if s.sockState != .unconnected || (s.state != .closed && s.state != .listening) {
+    if s.sockState != .unconnected || (s.state != .closed && s.state != .listening) || s.connectFailed {
       return .failure(.EINVAL)
     }
     if s.common.localPort == 0 {
@@ -335,6 +383,9 @@ extension SimBackend {
   }
 
   func tcpShutdown(_ h: Handle, read rd: Bool, write wr: Bool) -> Outcome {
+    // inet_shutdown: a connect still under way (sock->state SS_CONNECTING) whose socket is
+    // closed already (refused while nobody looked) becomes SS_DISCONNECTING for good.
+    if tcp[h].sockState == .connecting && tcp[h].state == .closed { tcp[h].sockState = .disconnecting }
     switch tcp[h].state {
     case .closed:
       // inet_shutdown: ENOTCONN, but the flags are set all the same.

@@ -22,8 +22,17 @@ struct UDPSocket: InetSocket {
 extension SimBackend {
   func udpConnect(_ h: Handle, _ address: SocketAddress, length: Int) -> Outcome {
     if case .unspec = address {
+      // udp_disconnect: what bind did not lock goes (the address, the port).
       udp[h].peer = nil
-      if !udp[h].common.userBound { setUDPLocal(h, nil) }
+      let c = udp[h].common
+      if let l = c.local {
+        if !c.portLocked {
+          setUDPLocal(h, c.addressLocked ? withPort(l, 0) : nil)
+          udp[h].common.userBound = c.addressLocked
+        } else if !c.addressLocked {
+          udp[h].common.local = withPort(anyAddress(c.kind.family), l.port ?? 0)
+        }
+      }
       return .ok
     }
     let s = udp[h].common
@@ -41,8 +50,15 @@ extension SimBackend {
       // An inet6 datagram socket takes a sockaddr_in as IPv4 (unless IPV6_V6ONLY).
       if s.options.v6only { return .failure(.EAFNOSUPPORT) }
       dest = .inet6(.mapping(ip), port: p, scope: nil)
-    case (.inet6, .inet6(let ip, _, _)):
+    case (.inet6, .inet6(let ip, _, let scope)):
       if length < 24 { return .failure(.EINVAL) }
+      // ip6_datagram_connect: link-local unicast and multicast need an interface.
+      if (ip.isLinkLocal || ip.isLinkLocalMulticast) && scope == nil { return .failure(.EINVAL) }
+      // A dual-stack socket bound to one family cannot reach the other.
+      if case .inet6(let bound, _, _)? = s.local, !bound.isAny {
+        if ip.mappedIPv4 != nil && bound.mappedIPv4 == nil { return .failure(.ENETUNREACH) }
+        if ip.mappedIPv4 == nil && !ip.isAny && bound.mappedIPv4 != nil { return .failure(.EAFNOSUPPORT) }
+      }
       if ip.mappedIPv4 != nil && s.options.v6only { return .failure(.ENETUNREACH) }
     case (.inet6, _):
       return .failure(.EAFNOSUPPORT)
@@ -51,7 +67,14 @@ extension SimBackend {
     }
     let routed = resolvedDestination(dest)
     let network = hosts[Int(s.host)].network
-    if case .error(let e) = network.route(routed) { return .failure(e) }
+    if case .error(let e) = network.route(routed) {
+      // Multicast and limited broadcast go out of the bound source's interface (the route
+      // lookup with a source address), so only an unbound socket fails here.
+      let v4 = ipv4(of: routed)
+      let viaSource =
+        v4.map { $0.isMulticast || $0 == .broadcast } == true && s.local.map { !$0.isWildcard } == true
+      if !viaSource { return .failure(e) }
+    }
     if let ip = ipv4(of: routed), network.isBroadcast(ip), !s.options.broadcast { return .failure(.EACCES) }
     let source = sourceAddress(for: routed, bound: s.local, on: s.host)
     if s.localPort == 0 {
@@ -60,7 +83,8 @@ extension SimBackend {
     } else if let l = s.local, l.isWildcard {
       udp[h].common.local = withPort(source, s.localPort)
     }
-    udp[h].peer = routed.port == 0 ? nil : routed
+    // Port 0 is a peer too: the socket is connected (send works), getpeername says ENOTCONN.
+    udp[h].peer = routed
     return .ok
   }
 

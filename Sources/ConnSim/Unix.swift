@@ -35,8 +35,13 @@ struct UnixSocket {
 
 extension SimBackend {
   func unixBind(_ h: Handle, _ address: SocketAddress) -> Outcome {
-    if unix[h].common.local != nil { return .failure(.EINVAL) }
+    // unix_bind_bsd makes the file first (EADDRINUSE when it exists), then finds the socket
+    // bound already (EINVAL); unix_bind_abstract looks at the socket first.
+    let bound = unix[h].common.local != nil
     switch address {
+    case .unix(let path) where path.isEmpty:
+      // An unnamed address is the private directory itself, which exists.
+      return .failure(.EADDRINUSE)
     case .unix(let path):
       let full = files.absolute(path)
       switch files.lookup(files.parent(of: full), uid: fsUID) {
@@ -46,10 +51,12 @@ extension SimBackend {
         if !files.canWrite(dir, uid: fsUID) { return .failure(.EACCES) }
       }
       if files[full] != nil { return .failure(.EADDRINUSE) }
+      if bound { return .failure(.EINVAL) }
       files[full] = .socket(h, type: unix[h].common.kind.type, owner: fsUID)
       unix[h].key = full
       unix[h].common.local = .unix(path)
     case .abstract(let name):
+      if bound { return .failure(.EINVAL) }
       // Abstract names belong to a network namespace: one table per host.
       let key = abstractKey(name, unix[h].common.host)
       if abstractNames[key] != nil { return .failure(.EADDRINUSE) }

@@ -79,6 +79,11 @@ package struct IPv6Address: Hashable, Sendable {
     IPv6Address(high: 0, low: 0xffff_0000_0000 | UInt64(v4.value))
   }
   package var isLinkLocal: Bool { high >> 54 == 0x3fa }
+  /// ff00::/8
+  package var isMulticast: Bool { high >> 56 == 0xff }
+  /// Interface- and link-local multicast (ff01::/16, ff02::/16): like link-local unicast, they
+  /// need a scope (an interface).
+  package var isLinkLocalMulticast: Bool { isMulticast && (1...2).contains((high >> 48) & 0xf) }
 
   /// RFC 5952 text: lowercase, longest zero run compressed, v4-mapped in dotted form.
   package var description: String {
