@@ -251,6 +251,10 @@ extension SimBackend {
     throws(BackendError) -> Outcome
   {
     func ready() -> Bool { !udp[h].datagrams.isEmpty || udp[h].common.error != nil || udp[h].common.shutRead }
+    // Not waiting, nothing queued: EAGAIN, before a shutdown is looked at.
+    if udp[h].datagrams.isEmpty && udp[h].common.error == nil && !blocks(udp[h].common, flags) {
+      return .failure(.EAGAIN)
+    }
     if !ready() {
       if !blocks(udp[h].common, flags) { return .failure(.EAGAIN) }
       if let e = try waitForData(ready, timeout: udp[h].common.options.receiveTimeout, options, limit: limit)
@@ -273,6 +277,8 @@ extension SimBackend {
     limit: TimeSpan
   ) throws(BackendError) -> Outcome {
     if unix[h].isDatagram {
+      // Shut for writing: EPIPE before the destination is looked at.
+      if unix[h].common.shutWrite { return .failure(.EPIPE) }
       let other: Handle
       if let t = target {
         switch findUnixSocket(t, type: .dgram, from: unix[h].common.host) {
@@ -290,7 +296,6 @@ extension SimBackend {
         other = r
       }
       if let theirs = unix[other].remote, unix.contains(theirs), theirs != h { return .failure(.EPERM) }
-      if unix[h].common.shutWrite { return .failure(.EPIPE) }
       unix[other].datagrams.append(Datagram(bytes: data, from: unix[h].common.local ?? .unix("")))
       return .number(Int64(data.count))
     }

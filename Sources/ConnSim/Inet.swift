@@ -18,7 +18,8 @@ extension SimBackend {
   /// family EAFNOSUPPORT.
   func inetBindAddress(_ s: CommonState, _ address: SocketAddress) -> Result<SocketAddress, Errno> {
     let network = hosts[Int(s.host)].network
-    let bound = s.localPort != 0 || (s.local != nil && s.userBound)
+    // inet_num: a port held (a failed connect or a datagram disconnect may have given it back).
+    let bound = s.localPort != 0
     /// inet_addr_valid_or_nonlocal: local, multicast and broadcast addresses can be bound.
     func v4Bindable(_ ip: IPv4Address) -> Bool {
       s.options.freebind || ip.isAny || ip.isMulticast || network.isBroadcast(ip)

@@ -486,7 +486,7 @@ package final class SimBackend: Backend {
     let call = TracedCall.localName(fd)
     switch socketRef(fd) {
     case .failure(let e): return emit(call, .failure(e))
-    case .success(.tcp(let h)) where tcp[h].common.local == nil && tcp[h].staleLocal != nil:
+    case .success(.tcp(let h)) where tcp[h].common.localPort == 0 && tcp[h].staleLocal != nil:
       return emit(call, .address(tcp[h].staleLocal!))
     case .success(let ref):
       let (local, family) = withCommon(ref) { ($0.local, $0.kind.family) }

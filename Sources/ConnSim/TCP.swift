@@ -38,6 +38,9 @@ struct TCPSocket: InetSocket {
   /// AF_UNSPEC stopped this socket listening: it can listen again, but a connect from it
   /// answers EINVAL (Linux 6.18, seen by conn fuzz).
   var wasListener = false
+  /// The port was picked by this connect (not bound before it): such a socket never meets
+  /// itself.
+  var portFromConnect = false
 
   init(kind: SocketKind, nonblocking: Bool, host: Int32 = 0) {
     common = CommonState(kind: kind, nonblocking: nonblocking)
@@ -75,7 +78,6 @@ extension SimBackend {
       err = .EALREADY
     case .unconnected:
       if tcp[h].state != .closed { return .failure(.EISCONN) }
-      if tcp[h].wasListener { return .failure(.EINVAL) }
       if let e = tcpStart(h, address, length: length) { return .failure(e) }
       tcp[h].sockState = .connecting
       if tcp[h].common.nonblocking { return .failure(.EINPROGRESS) }
@@ -96,7 +98,7 @@ extension SimBackend {
     if tcp[h].state == .closed {
       let e = tcp[h].common.error ?? .ECONNABORTED
       tcp[h].common.error = nil
-      if let l = tcp[h].staleLocal {
+      if let l = tcp[h].staleLocal, !tcp[h].common.addressLocked {
         tcp[h].staleLocal = withPort(anyAddress(tcp[h].common.kind.family), l.port ?? 0)
       }
       tcp[h].sockState = .unconnected
@@ -132,10 +134,20 @@ extension SimBackend {
     let host = tcp[h].common.host
     let network = hosts[Int(host)].network
     if case .error(let e) = network.route(routed) { return e }
+    // A dual-stack socket bound to one family cannot reach the other (after the route).
+    if tcp[h].common.addressLocked, case .inet6(let bound, _, _)? = tcp[h].common.local, !bound.isAny,
+      case .inet6(let ip, _, _) = dest
+    {
+      if ip.mappedIPv4 != nil && bound.mappedIPv4 == nil { return .ENETUNREACH }
+      if ip.mappedIPv4 == nil && !ip.isAny && bound.mappedIPv4 != nil { return .EAFNOSUPPORT }
+    }
     if let ip = ipv4(of: routed), network.isBroadcast(ip) || ip.isMulticast { return .ENETUNREACH }
+    // After the route: a socket AF_UNSPEC took out of listening cannot take a port to connect.
+    if tcp[h].wasListener { return .EINVAL }
     // Source address and port.
     let source = sourceAddress(for: routed, bound: tcp[h].common.local, on: host)
     let localPort = tcp[h].common.localPort
+    tcp[h].portFromConnect = localPort == 0
     if localPort == 0 {
       guard let p = tcpPorts.ephemeral(in: network.ephemeral) else { return .EADDRNOTAVAIL }
       setLocal(h, withPort(source, p))
@@ -186,11 +198,15 @@ extension SimBackend {
       return
     }
     let fate: SynFate
-    if tcp[h].common.portLocked, let l = tcp[h].common.local, sameEndpoint(l, resolvedDestination(a.target)),
+    if !tcp[h].portFromConnect, let l = tcp[h].common.local, sameEndpoint(l, resolvedDestination(a.target)),
       findListener(a.target, on: host) == nil
     {
       // A socket connecting to its own address and port: simultaneous open, it is connected
-      // to itself.
+      // to itself (unless shut down before: then the open is aborted).
+      if tcp[h].common.shutRead || tcp[h].common.shutWrite {
+        tcpFail(h, .ECONNABORTED)
+        return
+      }
       tcp[h].remote = h
       tcp[h].state = .established
       tcp[h].peer = a.target
@@ -255,9 +271,10 @@ extension SimBackend {
     if wasConnecting { tcp[h].connectFailed = true }
     // The port goes back to the table; an address the user did not bind goes too, and
     // getsockname shows the wildcard with the old port.
-    if !tcp[h].common.userBound, let l = tcp[h].common.local {
+    if !tcp[h].common.portLocked, let l = tcp[h].common.local {
       tcp[h].staleLocal = l
-      setLocal(h, nil)
+      setLocal(h, tcp[h].common.addressLocked ? withPort(l, 0) : nil)
+      tcp[h].common.userBound = tcp[h].common.addressLocked
     }
   }
 
@@ -367,7 +384,17 @@ extension SimBackend {
 
   func tcpListen(_ h: Handle, backlog: Int) -> Outcome {
     let s = tcp[h]
-    if s.sockState != .unconnected || (s.state != .closed && s.state != .listening) || s.connectFailed {
+    if s.sockState != .unconnected || (s.state != .closed && s.state != .listening) {
+      return .failure(.EINVAL)
+    }
+    if s.connectFailed {
+      // Linux 6.18: after a failed connect, listen takes a port and then answers EINVAL; the
+      // socket keeps the port (a bind then answers EINVAL, a connect leaves from that port).
+      if s.common.localPort == 0,
+        let p = tcpPorts.ephemeral(in: hosts[Int(s.common.host)].network.ephemeral)
+      {
+        setLocal(h, withPort(s.common.local ?? anyAddress(s.common.kind.family), p))
+      }
       return .failure(.EINVAL)
     }
     if s.common.localPort == 0 {

@@ -35,10 +35,17 @@ extension SimBackend {
       }
       return .ok
     }
-    let s = udp[h].common
-    if let denied = s.connectDenied {
-      return .failure(length < (s.kind.family == .inet6 ? 24 : 16) ? .EINVAL : denied)
+    if let denied = udp[h].common.connectDenied {
+      return .failure(length < (udp[h].common.kind.family == .inet6 ? 24 : 16) ? .EINVAL : denied)
     }
+    // inet_dgram_connect binds a port before the protocol looks at the address, so a connect
+    // that fails leaves the socket bound.
+    if udp[h].common.localPort == 0,
+      let p = udpPorts.ephemeral(in: hosts[Int(udp[h].common.host)].network.ephemeral)
+    {
+      setUDPLocal(h, withPort(anyAddress(udp[h].common.kind.family), p))
+    }
+    let s = udp[h].common
     var dest = address
     switch (s.kind.family, address) {
     case (.inet, .inet):
@@ -56,12 +63,16 @@ extension SimBackend {
       if (ip.isLinkLocal || ip.isLinkLocalMulticast) && scope == nil { return .failure(.EINVAL) }
       // A dual-stack socket bound to one family cannot reach the other.
       if case .inet6(let bound, _, _)? = s.local, !bound.isAny {
-        if ip.mappedIPv4 != nil && bound.mappedIPv4 == nil { return .failure(.ENETUNREACH) }
+        // Bound to an IPv6 address: no v4-mapped destination. Holding a v4-mapped source
+        // (bound, or left by a connect): no IPv6 destination.
+        if ip.mappedIPv4 != nil && bound.mappedIPv4 == nil && s.addressLocked {
+          return .failure(.ENETUNREACH)
+        }
         if ip.mappedIPv4 == nil && !ip.isAny && bound.mappedIPv4 != nil { return .failure(.EAFNOSUPPORT) }
       }
       if ip.mappedIPv4 != nil && s.options.v6only { return .failure(.ENETUNREACH) }
     case (.inet6, _):
-      return .failure(.EAFNOSUPPORT)
+      return .failure(length < 24 ? .EINVAL : .EAFNOSUPPORT)
     default:
       return .failure(.EINVAL)
     }
@@ -72,7 +83,9 @@ extension SimBackend {
       // lookup with a source address), so only an unbound socket fails here.
       let v4 = ipv4(of: routed)
       let viaSource =
-        v4.map { $0.isMulticast || $0 == .broadcast } == true && s.local.map { !$0.isWildcard } == true
+        v4.map { $0.isMulticast || $0 == .broadcast } == true
+        && ipv4(of: s.local ?? .unspec).map { !$0.isAny && !$0.isMulticast && !network.isBroadcast($0) }
+          == true
       if !viaSource { return .failure(e) }
     }
     if let ip = ipv4(of: routed), network.isBroadcast(ip), !s.options.broadcast { return .failure(.EACCES) }

@@ -58,7 +58,7 @@ extension SimBackend {
     case .abstract(let name):
       if bound { return .failure(.EINVAL) }
       // Abstract names belong to a network namespace: one table per host.
-      let key = abstractKey(name, unix[h].common.host)
+      let key = abstractKey(name, unix[h].common.host, unix[h].common.kind.type)
       if abstractNames[key] != nil { return .failure(.EADDRINUSE) }
       abstractNames[key] = h
       unix[h].key = "@" + key
@@ -139,8 +139,9 @@ extension SimBackend {
     findUnix(address, type: type, from: host)
   }
 
-  /// The abstract-name table's key: the name within a host.
-  func abstractKey(_ name: String, _ host: Int32) -> String { "\(host)/\(name)" }
+  /// The abstract-name table's key: the name within a host, for one socket type (the kernel
+  /// hashes the type with the name: a stream and a datagram socket can share a name).
+  func abstractKey(_ name: String, _ host: Int32, _ type: SocketType) -> String { "\(host)/\(type)/\(name)" }
 
   /// unix_find_other: the bound socket behind a path or abstract name.
   private func findUnix(_ address: SocketAddress, type: SocketType, from host: Int32) -> Result<Handle, Errno>
@@ -148,7 +149,8 @@ extension SimBackend {
     switch address {
     case .abstract(let name):
       // Abstract names are found by name and type together: anything else is "nobody there".
-      guard let o = abstractNames[abstractKey(name, host)], unix.contains(o), unix[o].common.kind.type == type
+      guard let o = abstractNames[abstractKey(name, host, type)], unix.contains(o),
+        unix[o].common.kind.type == type
       else {
         return .failure(.ECONNREFUSED)
       }
