@@ -57,6 +57,9 @@ package struct ConnMain: ParsableCommand {
         return 0
       } catch let code as ExitCode {
         return code.rawValue
+      } catch let usage as UsageError {
+        console.err(usage.text + "\n")
+        return 2
       } catch {
         console.err("error: \(error)\n")
         return 1
@@ -73,6 +76,9 @@ package struct ConnMain: ParsableCommand {
       return 0
     } catch let code as ExitCode {
       return code.rawValue
+    } catch let usage as UsageError {
+      console.err(usage.text + "\n")
+      return 2
     } catch {
       let code = exitCode(for: error)
       let message = fullMessage(for: error)
@@ -83,6 +89,24 @@ package struct ConnMain: ParsableCommand {
       console.err(message + "\n")
       return code.rawValue == 64 || code.rawValue == 1 ? 2 : code.rawValue
     }
+  }
+}
+
+/// A usage error found once the command line has parsed: "nothing to run". ArgumentParser calls
+/// `validate()` before it looks for unknown options, so a check there would answer `conn run -x`
+/// with "give at least one scenario file" instead of "Unknown option '-x'"; it is made here, and
+/// printed as ArgumentParser prints its own (exit code 2).
+struct UsageError: Error {
+  let message: String
+  let command: any ParsableCommand.Type
+  init(_ message: String, command: any ParsableCommand.Type) {
+    self.message = message
+    self.command = command
+  }
+  var text: String {
+    let name = command.configuration.commandName ?? ""
+    return
+      "Error: \(message)\nUsage: \(ConnMain.usageString(for: command))\n  See 'conn \(name) --help' for more information."
   }
 }
 

@@ -41,7 +41,6 @@ struct RunRequest {
 
   func validate() throws {
     if worker { return }
-    if paths.isEmpty { throw ValidationError("give at least one scenario file or directory") }
     if timeout.nanoseconds <= 0 { throw ValidationError("--timeout must be more than 0") }
     if scenarioTimeout.nanoseconds <= 0 { throw ValidationError("--scenario-timeout must be more than 0") }
     if let j = jobs, j < 1 || j > 256 { throw ValidationError("--jobs must be between 1 and 256") }
@@ -68,14 +67,22 @@ struct RunRequest {
 
   func execute(_ console: Console) throws {
     if worker { return runWorker() }
-    var (files, missing) = expandPaths(paths)
+    if paths.isEmpty {
+      throw UsageError("give at least one scenario file or directory", command: RunCommand.self)
+    }
+    let (found, missing) = expandPaths(paths)
     for m in missing { console.err("error: \(m): no such file or directory\n") }
+    var files = found
     if let f = filter { files = files.filter { matchesFilter($0, f) } }
     if let (k, n) = try parsedShard() { files = selectShard(files, index: k, of: n) }
     if files.isEmpty {
-      console.err(
-        "error: no scenario found in \(paths.joined(separator: " "))\(filter.map { " matching '\($0)'" } ?? "")\n"
-      )
+      // Nothing to run is code 2. When nothing was found because the paths do not exist, the
+      // lines above said so: one error for one problem.
+      if !(found.isEmpty && !missing.isEmpty) {
+        console.err(
+          "error: no scenario found in \(paths.joined(separator: " "))\(filter.map { " matching '\($0)'" } ?? "")\n"
+        )
+      }
       throw ExitCode(2)
     }
 

@@ -47,9 +47,16 @@ extension KernelTests {
     @Test func checkOnMissingFileAndDirectory() throws {
       let dir = temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: dir) }
+      // Nothing to check is code 2 (the README's table), with one error for one problem.
       let missing = runInProcess(["check", dir + "/nope.conn"])
-      #expect(missing.status == 1)
-      #expect(missing.stderr.contains("no such file or directory"))
+      #expect(missing.status == 2)
+      #expect(missing.stderr == "error: \(dir)/nope.conn: no such file or directory\n")
+      // A missing path beside a file that is checked is an error of the run (code 1).
+      write("sock s = stream inet\n", to: dir + "/ok.conn")
+      let mixed = runInProcess(["check", dir + "/ok.conn", dir + "/nope.conn"])
+      #expect(mixed.status == 1)
+      #expect(mixed.stderr == "error: \(dir)/nope.conn: no such file or directory\n")
+      try FileManager.default.removeItem(atPath: dir + "/ok.conn")
       let empty = runInProcess(["check", dir])
       #expect(empty.status == 2)
       #expect(empty.stderr.contains("no .conn files"))
@@ -99,6 +106,33 @@ extension KernelTests {
       #expect(
         r.stdout.contains("connect(3, {inet 127.0.0.1:80}, 16) = -1 EINPROGRESS (Operation now in progress)")
           || r.stdout.contains("{inet 127.0.0.1:80}, 16) = -1 EINPROGRESS (Operation now in progress)"))
+    }
+
+    @Test func runOnAMissingFileSaysSoOnceAndExitsTwo() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      let r = runInProcess(["run", dir + "/missing.conn"])
+      #expect(r.status == 2)
+      #expect(r.stderr == "error: \(dir)/missing.conn: no such file or directory\n")
+      #expect(r.stdout.isEmpty)
+    }
+
+    /// ArgumentParser validates before it looks for unknown options: an unknown option must be
+    /// named, not reported as "give at least one scenario file".
+    @Test func unknownOptionIsNamed() throws {
+      for sub in ["run", "check"] {
+        let r = runInProcess([sub, "-x"])
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("Error: Unknown option '-x'\n"), "\(sub): \(r.stderr)")
+      }
+      let none = runInProcess(["run"])
+      #expect(none.status == 2)
+      #expect(
+        none.stderr
+          == "Error: give at least one scenario file or directory\nUsage: conn run [<options>] [<paths> ...]\n  See 'conn run --help' for more information.\n"
+      )
+      #expect(
+        runInProcess(["check"]).stderr.hasPrefix("Error: give at least one file or directory to check\n"))
     }
 
     @Test func runWithNothingToRunExitsTwo() throws {
