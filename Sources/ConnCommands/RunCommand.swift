@@ -15,10 +15,10 @@ package struct RunCommand: ConsoleCommand {
       another's result. A scenario whose header needs what this machine lacks
       ('# needs: root', ...) is skipped with the reason.
 
-      Formats: human (default; a live progress line on a terminal), tap (TAP 14), tap13
-      (the same with a version 13 header, for older harnesses such as Debian 12's prove),
-      junit (JUnit XML), json. With --output, the report goes to the file and the human summary
-      still goes to the terminal.
+      Formats: human (default; a live progress line on a terminal), tap (TAP 13, which every
+      TAP harness reads, Debian 12's prove included; tap13 is another name for it), tap14 (the
+      same with a version 14 header), junit (JUnit XML), json. With --output, the report goes
+      to the file and the human summary still goes to the terminal.
 
       Exit codes:
         0  every scenario passed (skips allowed, unless --strict-skips)
@@ -51,7 +51,7 @@ package struct RunCommand: ConsoleCommand {
   @Option(help: "Where calls go: system (the kernel), sim (the simulation), both (compared).")
   package var backend: BackendChoice = .system
 
-  @Option(help: "Output format: human, tap, tap13, junit, json.")
+  @Option(help: "Output format: human, tap (TAP 13), tap14, junit, json.")
   package var format: ReportFormat = .human
 
   @Option(
