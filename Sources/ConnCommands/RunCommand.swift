@@ -58,7 +58,10 @@ package struct RunCommand: ConsoleCommand {
     name: .shortAndLong, help: "Write the report to this file; the human summary still goes to the terminal.")
   package var output: String?
 
-  @Option(help: "Only scenarios whose path matches (a glob with * and ?, or a substring).")
+  @Option(
+    help: ArgumentHelp(
+      "Only scenarios whose path matches: a glob (* any characters, / included; ? one) that matches the whole path relative to the directory given (tcp/e* for scripts/scenarios/tcp/econnrefused.conn) or as shown; without * or ?, a part of it.",
+      valueName: "pattern"))
   package var filter: String?
 
   @Option(help: "Run only shard K of N (e.g. 2/4): a deterministic split for CI matrices.")

@@ -73,7 +73,9 @@ struct RunRequest {
     let (found, missing) = expandPaths(paths)
     for m in missing { console.err("error: \(m): no such file or directory\n") }
     var files = found
-    if let f = filter { files = files.filter { matchesFilter($0, f) } }
+    if let f = filter {
+      files = files.filter { matchesFilter($0, relative: relativeScenarioPath($0, given: paths), f) }
+    }
     if let (k, n) = try parsedShard() { files = selectShard(files, index: k, of: n) }
     if files.isEmpty {
       // Nothing to run is code 2. When nothing was found because the paths do not exist, the

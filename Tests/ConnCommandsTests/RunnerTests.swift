@@ -145,11 +145,45 @@ extension KernelTests {
       #expect(try runConn(["run", "--shard", "x", dir]).status == 2)
     }
 
+    /// `--filter` matches the path relative to the directory given, as `find -path` and git's
+    /// pathspecs do, and still the path as shown.
+    @Test func filterMatchesPathsRelativeToTheDirectoryGiven() throws {
+      let dir = scenarioDirectory([
+        "tcp/econnrefused.conn": passing, "tcp/eintr.conn": passing, "tcp/refused.conn": passing,
+        "udp/econnrefused.conn": passing,
+      ])
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      func selected(_ args: [String]) -> [String] {
+        let r = runInProcess(["run", "-j", "1", "--backend", "sim"] + args)
+        return r.stdout.split(separator: "\n").filter { $0.hasPrefix("PASS  ") }.map {
+          String($0.dropFirst(6 + dir.count + 1).prefix { $0 != " " })
+        }
+      }
+      #expect(selected(["--filter", "tcp/e*", dir]) == ["tcp/econnrefused.conn", "tcp/eintr.conn"])
+      #expect(selected(["--filter", "tcp/e*", dir + "/"]) == ["tcp/econnrefused.conn", "tcp/eintr.conn"])
+      #expect(
+        selected(["--filter", "e*.conn", dir + "/tcp"]) == ["tcp/econnrefused.conn", "tcp/eintr.conn"])
+      #expect(
+        selected(["--filter", "*/econnrefused.conn", dir]) == [
+          "tcp/econnrefused.conn", "udp/econnrefused.conn",
+        ])
+      #expect(selected(["--filter", "udp", dir]) == ["udp/econnrefused.conn"])
+      // A glob matches the whole path: 'e*' is not 'tcp/e...'.
+      #expect(runInProcess(["run", "-j", "1", "--backend", "sim", "--filter", "e*", dir]).status == 2)
+    }
+
     @Test func filterMatchesGlobOrSubstring() {
       #expect(matchesFilter("scripts/scenarios/udp/reconnect.conn", "udp"))
       #expect(matchesFilter("scripts/scenarios/udp/reconnect.conn", "*/udp/*.conn"))
       #expect(!matchesFilter("scripts/scenarios/tcp/refused.conn", "*/udp/*"))
       #expect(matchesFilter("a/b.conn", "a/?.conn"))
+      #expect(matchesFilter("scripts/scenarios/tcp/eintr.conn", relative: "tcp/eintr.conn", "tcp/e*"))
+      #expect(!matchesFilter("scripts/scenarios/tcp/eintr.conn", relative: "tcp/eintr.conn", "e*"))
+      #expect(
+        relativeScenarioPath("scripts/scenarios/tcp/eintr.conn", given: ["scripts/scenarios"])
+          == "tcp/eintr.conn")
+      #expect(relativeScenarioPath("./tcp/eintr.conn", given: ["."]) == "tcp/eintr.conn")
+      #expect(relativeScenarioPath("tcp/eintr.conn", given: ["tcp/eintr.conn"]) == "tcp/eintr.conn")
       #expect(selectShard(["a", "b", "c", "d"], index: 2, of: 2) == ["b", "d"])
     }
 
