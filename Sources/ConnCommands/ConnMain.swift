@@ -110,6 +110,16 @@ struct UsageError: Error {
   }
 }
 
+/// A duration on the command line (`--timeout`), read by the language's rules. What is wrong
+/// with a value that does not read goes into ArgumentParser's "The value ... is invalid" line.
+func durationArgument(_ text: String) throws -> TimeSpan {
+  if let t = Parser.duration(text) { return t }
+  if !text.isEmpty && text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+    throw ValidationError("a duration needs a unit, such as \(text)s (units: ns, us, ms, s, m)")
+  }
+  throw ValidationError("write a duration such as 500ms, 10s or 2m")
+}
+
 extension TimeSpan: ExpressibleByArgument {
   public init?(argument: String) {
     guard let t = Parser.duration(argument) else { return nil }

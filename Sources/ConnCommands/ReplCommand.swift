@@ -31,7 +31,11 @@ package struct ReplCommand: ParsableCommand {
       an error or an expect failed; 2 bad usage.
       """)
 
-  @Option(help: "Time limit of every blocking call (e.g. 500ms, 10s).")
+  @Option(
+    help: ArgumentHelp(
+      "Time limit of every blocking call, with its unit (e.g. 500ms, 10s; default: 10s).",
+      valueName: "duration"),
+    transform: durationArgument)
   package var timeout: TimeSpan = .seconds(10)
 
   @Option(

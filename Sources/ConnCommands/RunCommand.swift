@@ -32,10 +32,17 @@ package struct RunCommand: ConsoleCommand {
   @Flag(name: .shortAndLong, help: "Trace each call as strace would.")
   package var verbose = false
 
-  @Option(help: "Time limit of every blocking call (e.g. 500ms, 10s).")
+  @Option(
+    help: ArgumentHelp(
+      "Time limit of every blocking call, with its unit (e.g. 500ms, 10s; default: 10s).",
+      valueName: "duration"),
+    transform: durationArgument)
   package var timeout: TimeSpan = .seconds(10)
 
-  @Option(name: .customLong("scenario-timeout"), help: "Time limit of a whole scenario.")
+  @Option(
+    name: .customLong("scenario-timeout"),
+    help: ArgumentHelp("Time limit of a whole scenario (default: 5m).", valueName: "duration"),
+    transform: durationArgument)
   package var scenarioTimeout: TimeSpan = .seconds(300)
 
   @Option(
@@ -45,7 +52,10 @@ package struct RunCommand: ConsoleCommand {
       valueName: "prefix"))
   package var allowNet: [String] = []
 
-  @Option(name: [.customShort("j"), .long], help: "Parallel jobs (default: the number of cores).")
+  // Unconditional: `--jobs -1` is a value out of range, not a missing value.
+  @Option(
+    name: [.customShort("j"), .long], parsing: .unconditional,
+    help: ArgumentHelp("Parallel jobs, 1 to 256 (default: the number of cores).", valueName: "n"))
   package var jobs: Int?
 
   @Option(help: "Where calls go: system (the kernel), sim (the simulation), both (compared).")
@@ -76,7 +86,9 @@ package struct RunCommand: ConsoleCommand {
   @Flag(name: .customLong("fail-fast"), help: "Stop starting scenarios after the first failure.")
   package var failFast = false
 
-  @Option(name: .customLong("repeat"), help: "Run each scenario N times and report flaky ones.")
+  @Option(
+    name: .customLong("repeat"), parsing: .unconditional,
+    help: ArgumentHelp("Run each scenario N times and report flaky ones.", valueName: "n"))
   package var repeatCount: Int = 1
 
   @Flag(name: .customLong("strict-skips"), help: "Count skipped scenarios as failures.")

@@ -43,9 +43,9 @@ struct RunRequest {
     if worker { return }
     if timeout.nanoseconds <= 0 { throw ValidationError("--timeout must be more than 0") }
     if scenarioTimeout.nanoseconds <= 0 { throw ValidationError("--scenario-timeout must be more than 0") }
-    if let j = jobs, j < 1 || j > 256 { throw ValidationError("--jobs must be between 1 and 256") }
+    if let j = jobs, j < 1 || j > 256 { throw ValidationError("--jobs must be between 1 and 256 (got \(j))") }
     if repeatCount < 1 || repeatCount > 10_000 {
-      throw ValidationError("--repeat must be between 1 and 10000")
+      throw ValidationError("--repeat must be between 1 and 10000 (got \(repeatCount))")
     }
     _ = try parsedShard()
     if isolate, backend != .sim, let why = Isolation.unavailableReason {

@@ -135,6 +135,41 @@ extension KernelTests {
         runInProcess(["check"]).stderr.hasPrefix("Error: give at least one file or directory to check\n"))
     }
 
+    /// Option values that do not read say what to write (issue 17, item 8).
+    @Test func optionValueMistakesSayWhatToWrite() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      write("sock s = stream inet\n", to: dir + "/a.conn")
+      func firstLine(_ args: [String]) -> (Int32, String) {
+        let r = runInProcess(["run"] + args + [dir + "/a.conn"])
+        return (r.status, String(r.stderr.prefix { $0 != "\n" }))
+      }
+      #expect(
+        firstLine(["--timeout", "5"])
+          == (
+            2,
+            "Error: The value '5' is invalid for '--timeout <duration>': a duration needs a unit, such as 5s (units: ns, us, ms, s, m)"
+          ))
+      #expect(
+        firstLine(["--allow-net", "10.0.0.0"])
+          == (
+            2,
+            "Error: --allow-net 10.0.0.0: '10.0.0.0' has no prefix length: write 10.0.0.0/32 for this address alone, or 10.0.0.0/8 for its network"
+          ))
+      #expect(
+        firstLine(["--allow-net", "fd00::1"])
+          == (
+            2,
+            "Error: --allow-net fd00::1: 'fd00::1' has no prefix length: write fd00::1/128 for this address alone, or a network such as fd00::/64"
+          ))
+      #expect(firstLine(["--jobs", "-1"]) == (2, "Error: --jobs must be between 1 and 256 (got -1)"))
+      #expect(firstLine(["-j", "0"]) == (2, "Error: --jobs must be between 1 and 256 (got 0)"))
+      // Good values still run.
+      #expect(
+        runInProcess(["run", "--timeout", "5s", "-j", "1", "--allow-net", "10.0.0.0/8", dir + "/a.conn"])
+          .status == 0)
+    }
+
     @Test func runWithNothingToRunExitsTwo() throws {
       let dir = temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: dir) }
