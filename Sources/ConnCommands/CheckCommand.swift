@@ -9,11 +9,11 @@ package struct CheckCommand: ConsoleCommand {
     commandName: "check",
     abstract: "Check scenario files for errors without running them.",
     discussion: """
-      Reports every syntax error, undeclared socket, unknown errno or option, misplaced
-      'expect' and out-of-range value, with file, line and column, on standard error.
+      Reports every syntax error, undeclared socket, unknown errno or option, misplaced \
+      'expect' and out-of-range value, with file, line and column, on standard error. \
       Directories are searched for *.conn files. '-' reads standard input.
 
-      Exit codes: 0 every file is clean, 1 at least one file has errors (or a path does not
+      Exit codes: 0 every file is clean, 1 at least one file has errors (or a path does not \
       exist), 2 bad usage or no file found.
       """)
 

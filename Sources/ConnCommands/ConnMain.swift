@@ -16,8 +16,8 @@ package struct ConnMain: ParsableCommand {
 
         sock s = stream inet; connect s 127.0.0.1:80 nonblock; expect EINPROGRESS
 
-      Exit codes (all subcommands): 0 success, 1 a scenario failed or a file has errors,
-      2 bad usage or nothing to run. The language reference is docs/LANGUAGE.md.
+      Exit codes (all subcommands): 0 success, 1 a scenario failed or a file has errors, 2 bad \
+      usage or nothing to run. The language reference is docs/LANGUAGE.md.
       """,
     version: connVersion,
     subcommands: [
@@ -132,5 +132,15 @@ extension IPPrefix: ExpressibleByArgument {
   package init?(argument: String) {
     guard let p = Parser.prefix(argument) else { return nil }
     self = p
+  }
+}
+
+extension ConnMain {
+  /// What `conn --help` (nil) or `conn SUBCOMMAND --help` prints on a terminal `columns` wide; a
+  /// pipe gets 80.
+  package static func helpText(_ subcommand: String?, columns: Int) -> String {
+    guard let name = subcommand else { return helpMessage(columns: columns) }
+    let command = configuration.subcommands.first { $0.configuration.commandName == name }
+    return command.map { helpMessage(for: $0, columns: columns) } ?? ""
   }
 }

@@ -10,14 +10,14 @@ package struct RunCommand: ConsoleCommand {
     commandName: "run",
     abstract: "Run scenario files and check every answer.",
     discussion: """
-      Directories are searched recursively for *.conn files, in sorted order. Scenarios run in
-      parallel worker processes (--jobs); a scenario that fails, hangs or leaks cannot change
-      another's result. A scenario whose header needs what this machine lacks
-      ('# needs: root', ...) is skipped with the reason.
+      Directories are searched recursively for *.conn files, in sorted order. Scenarios run in \
+      parallel worker processes (--jobs); a scenario that fails, hangs or leaks cannot change \
+      another's result. A scenario whose header needs what this machine lacks ('# needs: \
+      root', ...) is skipped with the reason.
 
-      Formats: human (default; a live progress line on a terminal), tap (TAP 13, which every
-      TAP harness reads, Debian 12's prove included; tap13 is another name for it), tap14 (the
-      same with a version 14 header), junit (JUnit XML), json. With --output, the report goes
+      Formats: human (default; a live progress line on a terminal), tap (TAP 13, which every \
+      TAP harness reads, Debian 12's prove included; tap13 is another name for it), tap14 (the \
+      same with a version 14 header), junit (JUnit XML), json. With --output, the report goes \
       to the file and the human summary still goes to the terminal.
 
       Exit codes:
@@ -70,7 +70,7 @@ package struct RunCommand: ConsoleCommand {
 
   @Option(
     help: ArgumentHelp(
-      "Only scenarios whose path matches: a glob (* any characters, / included; ? one) that matches the whole path relative to the directory given (tcp/e* for scripts/scenarios/tcp/econnrefused.conn) or as shown; without * or ?, a part of it.",
+      "Only scenarios whose path matches: a glob (* any characters, / included; ? one) on the whole path relative to the directory given (tcp/e* selects tcp/econnrefused.conn in scripts/scenarios) or as shown; without * or ?, any part of it.",
       valueName: "pattern"))
   package var filter: String?
 

@@ -16,6 +16,31 @@ extension KernelTests {
       #expect(r.stdout.contains("Exit codes"))
     }
 
+    /// Help is wrapped by ArgumentParser to the terminal's width (80 columns in a pipe): each
+    /// paragraph of a discussion must be one line in the source text, or it comes out ragged
+    /// ("in sorted order.\nScenarios run in\nparallel ..."), and no line may be wider.
+    @Test(arguments: [80, 60])
+    func helpIsFilledToTheWidth(columns: Int) throws {
+      for sub in [nil, "run", "check", "explain", "repl", "clean"] {
+        let text = ConnMain.helpText(sub, columns: columns)
+        #expect(!text.isEmpty)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for l in lines {
+          #expect(l.count <= columns, "conn \(sub ?? "") --help: \(l.count) columns: \(l)")
+        }
+        // Within a paragraph (lines that are not indented), a line ends early only where the
+        // next word would not fit.
+        for (a, b) in zip(lines, lines.dropFirst())
+        where !a.isEmpty && !b.isEmpty && !a.hasPrefix(" ") && !b.hasPrefix(" ") {
+          let next = b.prefix { $0 != " " }
+          // ArgumentParser leaves the last column free.
+          #expect(
+            a.count + 1 + next.count >= columns,
+            "conn \(sub ?? "") --help at \(columns) columns breaks early: '\(a)' / '\(b)'")
+        }
+      }
+    }
+
     @Test func versionPrints() throws {
       let r = runInProcess(["--version"])
       #expect(r.status == 0)
