@@ -323,10 +323,27 @@ package func selectShard(_ files: [String], index k: Int, of n: Int) -> [String]
   files.enumerated().filter { $0.offset % n == k - 1 }.map(\.element)
 }
 
-/// `--filter PATTERN`: a glob (`*`, `?`) on the path when it has one, else a substring.
-package func matchesFilter(_ path: String, _ pattern: String) -> Bool {
-  if !pattern.contains("*") && !pattern.contains("?") { return path.contains(pattern) }
-  return glob(Array(pattern.utf8), Array(path.utf8))
+/// `--filter PATTERN`: does the scenario at `path` (as reports show it), found as `relative`
+/// under a directory given on the command line, match? A pattern with `*` or `?` is a glob that
+/// must match the whole of either path (`*` matches any run of characters, `/` included, as in
+/// `find -path` and git's pathspecs); any other pattern is a substring of either. So with
+/// `conn run scripts/scenarios`, `tcp/e*` selects tcp/econnrefused.conn (relative), and
+/// `*/udp/*` and `udp` select the udp directory.
+package func matchesFilter(_ path: String, relative: String? = nil, _ pattern: String) -> Bool {
+  let names = relative.map { $0 == path ? [path] : [$0, path] } ?? [path]
+  if !pattern.contains("*") && !pattern.contains("?") { return names.contains { $0.contains(pattern) } }
+  let p = Array(pattern.utf8)
+  return names.contains { glob(p, Array($0.utf8)) }
+}
+
+/// The path of `file` relative to the directory on the command line it was found in (the first
+/// of `given` that holds it), or the path as given for a file named directly ("./" dropped).
+package func relativeScenarioPath(_ file: String, given: [String]) -> String {
+  for g in given where !g.isEmpty && g != "-" {
+    let dir = g.hasSuffix("/") ? g : g + "/"
+    if file.hasPrefix(dir) && file.count > dir.count { return String(file.dropFirst(dir.count)) }
+  }
+  return file.hasPrefix("./") ? String(file.dropFirst(2)) : file
 }
 
 private func glob(_ p: [UInt8], _ s: [UInt8]) -> Bool {

@@ -9,11 +9,12 @@ package struct CheckCommand: ConsoleCommand {
     commandName: "check",
     abstract: "Check scenario files for errors without running them.",
     discussion: """
-      Reports every syntax error, undeclared socket, unknown errno or option, misplaced
-      'expect' and out-of-range value, with file, line and column, on standard error.
+      Reports every syntax error, undeclared socket, unknown errno or option, misplaced \
+      'expect' and out-of-range value, with file, line and column, on standard error. \
       Directories are searched for *.conn files. '-' reads standard input.
 
-      Exit codes: 0 every file is clean, 1 at least one file has errors, 2 bad usage or no file.
+      Exit codes: 0 every file is clean, 1 at least one file has errors (or a path does not \
+      exist), 2 bad usage or no file found.
       """)
 
   @Argument(help: "Scenario files or directories.")
@@ -24,11 +25,8 @@ package struct CheckCommand: ConsoleCommand {
 
   package init() {}
 
-  package func validate() throws {
-    if paths.isEmpty { throw ValidationError("give at least one file or directory to check") }
-  }
-
   package func execute(_ console: Console) throws {
+    if paths.isEmpty { throw UsageError("give at least one file or directory to check", command: Self.self) }
     let (files, missing) = expandPaths(paths)
     let color = console.errorColor
     var failed = 0
@@ -36,8 +34,9 @@ package struct CheckCommand: ConsoleCommand {
       console.err("error: \(m): no such file or directory\n")
       failed += 1
     }
-    if files.isEmpty && missing.isEmpty {
-      console.err("error: no .conn files found in \(paths.joined(separator: " "))\n")
+    // Nothing to check is code 2; a path that does not exist says so itself.
+    if files.isEmpty {
+      if missing.isEmpty { console.err("error: no .conn files found in \(paths.joined(separator: " "))\n") }
       throw ExitCode(2)
     }
     for f in files {

@@ -16,8 +16,8 @@ package struct ConnMain: ParsableCommand {
 
         sock s = stream inet; connect s 127.0.0.1:80 nonblock; expect EINPROGRESS
 
-      Exit codes (all subcommands): 0 success, 1 a scenario failed or a file has errors,
-      2 bad usage or nothing to run. The language reference is docs/LANGUAGE.md.
+      Exit codes (all subcommands): 0 success, 1 a scenario failed or a file has errors, 2 bad \
+      usage or nothing to run. The language reference is docs/LANGUAGE.md.
       """,
     version: connVersion,
     subcommands: [
@@ -58,6 +58,9 @@ package struct ConnMain: ParsableCommand {
         return 0
       } catch let code as ExitCode {
         return code.rawValue
+      } catch let usage as UsageError {
+        console.err(usage.text + "\n")
+        return 2
       } catch {
         console.err("error: \(error)\n")
         return 1
@@ -74,6 +77,9 @@ package struct ConnMain: ParsableCommand {
       return 0
     } catch let code as ExitCode {
       return code.rawValue
+    } catch let usage as UsageError {
+      console.err(usage.text + "\n")
+      return 2
     } catch {
       let code = exitCode(for: error)
       let message = fullMessage(for: error)
@@ -85,6 +91,34 @@ package struct ConnMain: ParsableCommand {
       return code.rawValue == 64 || code.rawValue == 1 ? 2 : code.rawValue
     }
   }
+}
+
+/// A usage error found once the command line has parsed: "nothing to run". ArgumentParser calls
+/// `validate()` before it looks for unknown options, so a check there would answer `conn run -x`
+/// with "give at least one scenario file" instead of "Unknown option '-x'"; it is made here, and
+/// printed as ArgumentParser prints its own (exit code 2).
+struct UsageError: Error {
+  let message: String
+  let command: any ParsableCommand.Type
+  init(_ message: String, command: any ParsableCommand.Type) {
+    self.message = message
+    self.command = command
+  }
+  var text: String {
+    let name = command.configuration.commandName ?? ""
+    return
+      "Error: \(message)\nUsage: \(ConnMain.usageString(for: command))\n  See 'conn \(name) --help' for more information."
+  }
+}
+
+/// A duration on the command line (`--timeout`), read by the language's rules. What is wrong
+/// with a value that does not read goes into ArgumentParser's "The value ... is invalid" line.
+func durationArgument(_ text: String) throws -> TimeSpan {
+  if let t = Parser.duration(text) { return t }
+  if !text.isEmpty && text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+    throw ValidationError("a duration needs a unit, such as \(text)s (units: ns, us, ms, s, m)")
+  }
+  throw ValidationError("write a duration such as 500ms, 10s or 2m")
 }
 
 extension TimeSpan: ExpressibleByArgument {
@@ -99,5 +133,15 @@ extension IPPrefix: ExpressibleByArgument {
   package init?(argument: String) {
     guard let p = Parser.prefix(argument) else { return nil }
     self = p
+  }
+}
+
+extension ConnMain {
+  /// What `conn --help` (nil) or `conn SUBCOMMAND --help` prints on a terminal `columns` wide; a
+  /// pipe gets 80.
+  package static func helpText(_ subcommand: String?, columns: Int) -> String {
+    guard let name = subcommand else { return helpMessage(columns: columns) }
+    let command = configuration.subcommands.first { $0.configuration.commandName == name }
+    return command.map { helpMessage(for: $0, columns: columns) } ?? ""
   }
 }

@@ -10,7 +10,7 @@ package struct ExplainCommand: ConsoleCommand {
     commandName: "explain",
     abstract: "Explain what an errno means for connect(2), with a scenario that provokes it.",
     discussion: """
-      Give an errno name (ECONNREFUSED, EWOULDBLOCK...) or number. Without an argument, lists
+      Give an errno name (ECONNREFUSED, EWOULDBLOCK...) or number. Without an argument, lists \
       every errno connect(2) can return.
 
       Exit codes: 0 explained, 2 unknown errno.

@@ -9,29 +9,32 @@ package struct ReplCommand: ParsableCommand {
   package static let configuration = CommandConfiguration(
     commandName: "repl",
     abstract: "Type statements and see the kernel's answers at once.",
+    // ArgumentParser would list every option on one line of 100 columns.
+    usage: "conn repl [<options>]",
     discussion: """
-      Each statement runs when it is entered and its outcome is printed:
-      '= 3', '= 0', '= -1 EINPROGRESS (Operation now in progress)', poll
-      events, addresses. Several statements may share a line, separated by
-      ';'; an open 'repeat N {' continues on the next lines. Type :help for
-      the statements and the commands (:sockets, :save FILE, :load FILE,
-      :reset, :backend, :quit).
+      Each statement runs when it is entered and its outcome is printed: '= 3', '= 0', '= -1 \
+      EINPROGRESS (Operation now in progress)', poll events, addresses. Several statements may \
+      share a line, separated by ';'; an open 'repeat N {' continues on the next lines. Type \
+      :help for the statements and the commands (:sockets, :save FILE, :load FILE, :reset, \
+      :backend, :quit).
 
-      On a terminal, lines are edited with GNU readline: Tab completes, Up
-      recalls earlier lines, Ctrl-C clears the line or interrupts a call
-      that blocks, Ctrl-D leaves. The history is kept in $CONN_HISTORY
-      (empty: none), else $XDG_STATE_HOME/conn/history, else
+      On a terminal, lines are edited with GNU readline: Tab completes, Up recalls earlier \
+      lines, Ctrl-C clears the line or interrupts a call that blocks, Ctrl-D leaves. The \
+      history is kept in $CONN_HISTORY (empty: none), else $XDG_STATE_HOME/conn/history, else \
       ~/.conn_history, at most 1000 lines.
 
-      When standard input is not a terminal, statements are read from it
-      without prompts:
+      When standard input is not a terminal, statements are read from it without prompts:
         printf 'sock s = stream inet\\nlocal s\\n' | conn repl
 
-      Exit codes: 0; with input that is not a terminal, 1 when a line had
-      an error or an expect failed; 2 bad usage.
+      Exit codes: 0; with input that is not a terminal, 1 when a line had an error or an \
+      expect failed; 2 bad usage.
       """)
 
-  @Option(help: "Time limit of every blocking call (e.g. 500ms, 10s).")
+  @Option(
+    help: ArgumentHelp(
+      "Time limit of every blocking call, with its unit (e.g. 500ms, 10s; default: 10s).",
+      valueName: "duration"),
+    transform: durationArgument)
   package var timeout: TimeSpan = .seconds(10)
 
   @Option(

@@ -5,9 +5,11 @@ import ConnSyntax
 // time, and returns the whole document as text.
 
 package enum ReportFormat: String, CaseIterable, Sendable {
-  /// tap13 is the same document with a "TAP version 13" line, for harnesses older than TAP 14
-  /// (Test::Harness before 3.48, such as Debian 12's `prove`, rejects the version 14 line).
-  case human, tap, tap13, junit, json
+  /// `tap` is TAP 13, the version every harness in use reads (Test::Harness before 3.48, such
+  /// as Debian 12's `prove`, rejects a "TAP version 14" line). `tap13` is another name for it;
+  /// `tap14` is the same document with a version 14 line. Nothing in the document needs 14
+  /// (no subtests): a YAML block after a failure and `# SKIP` are TAP 13.
+  case human, tap, tap13, tap14, junit, json
 }
 
 package struct RunSummary: Sendable {
@@ -52,8 +54,8 @@ enum Reporters {
   {
     switch format {
     case .human: return human(reports, summary, color: color)
-    case .tap: return tap(reports)
-    case .tap13: return tap(reports, version: 13)
+    case .tap, .tap13: return tap(reports)
+    case .tap14: return tap(reports, version: 14)
     case .junit: return junit(reports, summary)
     case .json: return json(reports, summary)
     }
@@ -108,7 +110,7 @@ enum Reporters {
     reports.map { statusLine($0, color: color) + "\n" }.joined() + humanTail(reports, s, color: color)
   }
 
-  // MARK: TAP 14
+  // MARK: TAP (13, or 14 by its version line)
 
   /// YAML double-quoted strings take JSON's escapes.
   static func yamlString(_ s: String) -> String { jsonString(s) }
@@ -118,7 +120,7 @@ enum Reporters {
     s.replacingAll("\\", "\\\\").replacingAll("#", "\\#").replacingAll("\n", " ")
   }
 
-  static func tap(_ reports: [ScenarioReport], version: Int = 14) -> String {
+  static func tap(_ reports: [ScenarioReport], version: Int = 13) -> String {
     var out = "TAP version \(version)\n1..\(reports.count)\n"
     for (i, r) in reports.enumerated() {
       let n = i + 1

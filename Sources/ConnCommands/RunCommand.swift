@@ -10,15 +10,15 @@ package struct RunCommand: ConsoleCommand {
     commandName: "run",
     abstract: "Run scenario files and check every answer.",
     discussion: """
-      Directories are searched recursively for *.conn files, in sorted order. Scenarios run in
-      parallel worker processes (--jobs); a scenario that fails, hangs or leaks cannot change
-      another's result. A scenario whose header needs what this machine lacks
-      ('# needs: root', ...) is skipped with the reason.
+      Directories are searched recursively for *.conn files, in sorted order. Scenarios run in \
+      parallel worker processes (--jobs); a scenario that fails, hangs or leaks cannot change \
+      another's result. A scenario whose header needs what this machine lacks ('# needs: \
+      root', ...) is skipped with the reason.
 
-      Formats: human (default; a live progress line on a terminal), tap (TAP 14), tap13
-      (the same with a version 13 header, for older harnesses such as Debian 12's prove),
-      junit (JUnit XML), json. With --output, the report goes to the file and the human summary
-      still goes to the terminal.
+      Formats: human (default; a live progress line on a terminal), tap (TAP 13, which every \
+      TAP harness reads, Debian 12's prove included; tap13 is another name for it), tap14 (the \
+      same with a version 14 header), junit (JUnit XML), json. With --output, the report goes \
+      to the file and the human summary still goes to the terminal.
 
       Exit codes:
         0  every scenario passed (skips allowed, unless --strict-skips)
@@ -32,10 +32,17 @@ package struct RunCommand: ConsoleCommand {
   @Flag(name: .shortAndLong, help: "Trace each call as strace would.")
   package var verbose = false
 
-  @Option(help: "Time limit of every blocking call (e.g. 500ms, 10s).")
+  @Option(
+    help: ArgumentHelp(
+      "Time limit of every blocking call, with its unit (e.g. 500ms, 10s; default: 10s).",
+      valueName: "duration"),
+    transform: durationArgument)
   package var timeout: TimeSpan = .seconds(10)
 
-  @Option(name: .customLong("scenario-timeout"), help: "Time limit of a whole scenario.")
+  @Option(
+    name: .customLong("scenario-timeout"),
+    help: ArgumentHelp("Time limit of a whole scenario (default: 5m).", valueName: "duration"),
+    transform: durationArgument)
   package var scenarioTimeout: TimeSpan = .seconds(300)
 
   @Option(
@@ -45,20 +52,26 @@ package struct RunCommand: ConsoleCommand {
       valueName: "prefix"))
   package var allowNet: [String] = []
 
-  @Option(name: [.customShort("j"), .long], help: "Parallel jobs (default: the number of cores).")
+  // Unconditional: `--jobs -1` is a value out of range, not a missing value.
+  @Option(
+    name: [.customShort("j"), .long], parsing: .unconditional,
+    help: ArgumentHelp("Parallel jobs, 1 to 256 (default: the number of cores).", valueName: "n"))
   package var jobs: Int?
 
   @Option(help: "Where calls go: system (the kernel), sim (the simulation), both (compared).")
   package var backend: BackendChoice = .system
 
-  @Option(help: "Output format: human, tap, tap13, junit, json.")
+  @Option(help: "Output format: human, tap (TAP 13), tap14, junit, json.")
   package var format: ReportFormat = .human
 
   @Option(
     name: .shortAndLong, help: "Write the report to this file; the human summary still goes to the terminal.")
   package var output: String?
 
-  @Option(help: "Only scenarios whose path matches (a glob with * and ?, or a substring).")
+  @Option(
+    help: ArgumentHelp(
+      "Only scenarios whose path matches: a glob (* any characters, / included; ? one) on the whole path relative to the directory given (tcp/e* selects tcp/econnrefused.conn in scripts/scenarios) or as shown; without * or ?, any part of it.",
+      valueName: "pattern"))
   package var filter: String?
 
   @Option(help: "Run only shard K of N (e.g. 2/4): a deterministic split for CI matrices.")
@@ -73,7 +86,9 @@ package struct RunCommand: ConsoleCommand {
   @Flag(name: .customLong("fail-fast"), help: "Stop starting scenarios after the first failure.")
   package var failFast = false
 
-  @Option(name: .customLong("repeat"), help: "Run each scenario N times and report flaky ones.")
+  @Option(
+    name: .customLong("repeat"), parsing: .unconditional,
+    help: ArgumentHelp("Run each scenario N times and report flaky ones.", valueName: "n"))
   package var repeatCount: Int = 1
 
   @Flag(name: .customLong("strict-skips"), help: "Count skipped scenarios as failures.")

@@ -41,12 +41,11 @@ struct RunRequest {
 
   func validate() throws {
     if worker { return }
-    if paths.isEmpty { throw ValidationError("give at least one scenario file or directory") }
     if timeout.nanoseconds <= 0 { throw ValidationError("--timeout must be more than 0") }
     if scenarioTimeout.nanoseconds <= 0 { throw ValidationError("--scenario-timeout must be more than 0") }
-    if let j = jobs, j < 1 || j > 256 { throw ValidationError("--jobs must be between 1 and 256") }
+    if let j = jobs, j < 1 || j > 256 { throw ValidationError("--jobs must be between 1 and 256 (got \(j))") }
     if repeatCount < 1 || repeatCount > 10_000 {
-      throw ValidationError("--repeat must be between 1 and 10000")
+      throw ValidationError("--repeat must be between 1 and 10000 (got \(repeatCount))")
     }
     _ = try parsedShard()
     if isolate, backend != .sim, let why = Isolation.unavailableReason {
@@ -68,14 +67,24 @@ struct RunRequest {
 
   func execute(_ console: Console) throws {
     if worker { return runWorker() }
-    var (files, missing) = expandPaths(paths)
+    if paths.isEmpty {
+      throw UsageError("give at least one scenario file or directory", command: RunCommand.self)
+    }
+    let (found, missing) = expandPaths(paths)
     for m in missing { console.err("error: \(m): no such file or directory\n") }
-    if let f = filter { files = files.filter { matchesFilter($0, f) } }
+    var files = found
+    if let f = filter {
+      files = files.filter { matchesFilter($0, relative: relativeScenarioPath($0, given: paths), f) }
+    }
     if let (k, n) = try parsedShard() { files = selectShard(files, index: k, of: n) }
     if files.isEmpty {
-      console.err(
-        "error: no scenario found in \(paths.joined(separator: " "))\(filter.map { " matching '\($0)'" } ?? "")\n"
-      )
+      // Nothing to run is code 2. When nothing was found because the paths do not exist, the
+      // lines above said so: one error for one problem.
+      if !(found.isEmpty && !missing.isEmpty) {
+        console.err(
+          "error: no scenario found in \(paths.joined(separator: " "))\(filter.map { " matching '\($0)'" } ?? "")\n"
+        )
+      }
       throw ExitCode(2)
     }
 

@@ -47,13 +47,21 @@ struct Checker {
     checkBlock(script.statements, from: 0, outer: previousKind.map { Statement($0, .none) })
   }
 
-  private mutating func use(_ r: SocketRef) {
-    if declared[Int(r.slot)] || failedSlots.contains(r.slot) { return }
+  /// Reports `r` if it is not declared. True when, in an `expect`, it is an errno name in the
+  /// wrong case (`expect econnrefused`): reported as such, not as a socket.
+  @discardableResult
+  private mutating func use(_ r: SocketRef, inExpect: Bool = false) -> Bool {
+    if declared[Int(r.slot)] || failedSlots.contains(r.slot) { return false }
     let name = script.socketNames[Int(r.slot)]
+    if inExpect, Errno(name: name.uppercased()) != nil {
+      diagnostics.append(.lowercaseErrno(name, at: r.range))
+      return true
+    }
     let candidates = declared.indices.filter { declared[$0] }.map { script.socketNames[$0] }.sorted()
     diagnostics.append(
       .undeclaredSocket(name, at: r.range, suggestion: closestName(to: name, in: candidates, maxDistance: 2)))
     declared[Int(r.slot)] = true  // report each name once
+    return false
   }
 
   private mutating func useHost(_ h: HostRef) {
@@ -155,10 +163,12 @@ struct Checker {
         use(l)
         declared[Int(into.slot)] = true
       case .expect(let e):
-        for r in e.sockets { use(r) }
+        var miscased = false
+        for r in e.sockets where use(r, inExpect: true) { miscased = true }
         let start = statements[i].range.start
         let from = previous >= 0 ? statements[previous].range.end : (outer?.range.end ?? blockStart)
-        if !failedStarts.contains(where: { $0 >= from && $0 < start }) {
+        // An errno in the wrong case is one mistake: its expect is not checked as an address.
+        if !miscased && !failedStarts.contains(where: { $0 >= from && $0 < start }) {
           // The previous statement is read in place; its keyword is spelled only for a message.
           if previous >= 0 {
             checkExpectation(e, statements[i].range, after: statements[previous].kind.resultShape) {

@@ -56,6 +56,13 @@ extension Diagnostic {
     Diagnostic(id: "lex.too-long", "token is longer than \(Lexer.maxTokenLength) bytes", at: r)
   }
 
+  static func hostName(_ name: String, port: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(
+      id: "lex.host-name",
+      "'\(name)' is a host name; conn does not resolve names (no DNS, no /etc/hosts)", at: r,
+      hint: "write the address: 127.0.0.1:\(port) or [::1]:\(port)")
+  }
+
   static func bareIPv6(_ text: String, at r: SourceRange) -> Diagnostic {
     Diagnostic(
       id: "lex.bare-ipv6", "IPv6 addresses are written in brackets", at: r, hint: "write [\(text)]:PORT")
@@ -167,7 +174,10 @@ extension Diagnostic {
   static func undeclaredSocket(_ name: String, at r: SourceRange, suggestion: String?) -> Diagnostic {
     Diagnostic(
       id: "check.undeclared-socket", "socket '\(name)' is not declared", at: r,
-      hint: suggestion.map { "did you mean '\($0)'?" } ?? "declare it first: sock \(name) = stream inet")
+      hint: suggestion.map { "did you mean '\($0)'?" }
+        ?? (name == "localhost"
+          ? "conn does not resolve names: write 127.0.0.1:PORT or [::1]:PORT"
+          : "declare it first: sock \(name) = stream inet"))
   }
   static func unknownErrno(_ name: String, at r: SourceRange, suggestion: String?) -> Diagnostic {
     Diagnostic(
@@ -179,6 +189,21 @@ extension Diagnostic {
       id: "check.unknown-option", "unknown socket option '\(name)'", at: r,
       hint: suggestion.map { "did you mean '\($0)'?" }
         ?? "known options: \(SocketOption.allCases.map(\.rawValue).joined(separator: ", "))")
+  }
+  static func lowercaseErrno(_ name: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(
+      id: "check.errno-case", "errno names are written in capitals: \(name.uppercased())", at: r,
+      hint: "'\(name)' is not a socket declared before this line")
+  }
+  static func commaBetweenAlternatives(at r: SourceRange, rewritten: String) -> Diagnostic {
+    Diagnostic(
+      id: "parse.comma-in-expect", "alternatives after 'expect' are joined with 'or', not ','", at: r,
+      hint: "write: expect \(rewritten)")
+  }
+  static func durationWithoutTimeout(_ text: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(
+      id: "parse.poll-timeout", "a poll's time limit is written after 'timeout'", at: r,
+      hint: "write 'timeout \(text)'")
   }
   static func expectWithoutStatement(at r: SourceRange) -> Diagnostic {
     Diagnostic(id: "check.expect-without-statement", "'expect' has no statement before it to check", at: r)

@@ -172,13 +172,24 @@ package struct Lexer {
       return tok(.ipv4, start)
     }
     if colons >= 2 && slashes == 0 { return badWord(start, bareIPv6: true) }
+    if colons == 1 && slashes == 0 && percents == 0 && first == ByteClass.letter {
+      return badWord(start, hostName: true)
+    }
     return badWord(start)
   }
 
   /// The diagnostics of `lexWord`, kept out of its way.
   @inline(never)
-  private mutating func badWord(_ start: Int, tooLong: Bool = false, bareIPv6: Bool = false) -> Token {
-    if tooLong {
+  private mutating func badWord(
+    _ start: Int, tooLong: Bool = false, bareIPv6: Bool = false, hostName: Bool = false
+  ) -> Token {
+    // NAME:PORT (localhost:80, example.com:443): a host name where an address goes.
+    let word = text(start, pos)
+    let colon = word.firstIndex(of: ":")
+    let port = colon.map { word[word.index(after: $0)...] }
+    if hostName, let colon, let port, !port.isEmpty, port.allSatisfy(\.isASCII), port.allSatisfy(\.isNumber) {
+      report(.hostName(String(word[..<colon]), port: String(port), at: SourceRange(start, pos)))
+    } else if tooLong {
       report(.tokenTooLong(at: SourceRange(start, pos)))
     } else if bareIPv6 {
       report(.bareIPv6(text(start, pos), at: SourceRange(start, pos)))

@@ -15,6 +15,8 @@ extension Parser {
   /// A network prefix for `--allow-net`, or what is wrong with it: not a prefix, a leading
   /// zero, bits set past the length (as `net route` says).
   package static func networkPrefix(_ text: String) -> Result<IPPrefix, OptionProblem> {
+    // An address without its length: say what a length is, with the address in it.
+    if !text.contains("/"), let problem = missingPrefixLength(text) { return .failure(problem) }
     let source = SourceFile(name: "<option>", text: text)
     return source.bytes.withUnsafeBufferPointer { buf -> Result<IPPrefix, OptionProblem> in
       var p = ParserState(buf, source: source)
@@ -35,6 +37,27 @@ extension Parser {
       }
       return .success(v)
     }
+  }
+
+  /// `10.0.0.0` where a prefix goes: the problem, with the prefixes it may have meant (the one
+  /// address; the widest of /8, /16, /24, or /64, that has no bits set past its length).
+  private static func missingPrefixLength(_ text: String) -> OptionProblem? {
+    let candidates: [IPPrefix]
+    if let a = IPv4Address.parse(Array(text.utf8)) {
+      candidates = [8, 16, 24].map { IPPrefix.v4(a, $0) } + [.v4(a, 32)]
+    } else if let a = IPv6Address.parse(Array(text.utf8)) {
+      candidates = [.v6(a, 64), .v6(a, 128)]
+    } else {
+      return nil
+    }
+    let single = candidates.last!
+    var message = "'\(text)' has no prefix length: write \(single.description) for this address alone"
+    if let network = candidates.dropLast().first(where: { $0 == $0.networkOnly }) {
+      message += ", or \(network.description) for its network"
+    } else {
+      message += ", or a network such as \(candidates[0].networkOnly.description)"
+    }
+    return OptionProblem(message)
   }
 
   private static func single<T>(_ text: String, _ body: (inout ParserState) throws(StatementError) -> T) -> T?

@@ -13,6 +13,34 @@ extension ParserState {
       guard isWord("or") else { break }
       consume()
     }
+    // `expect EINPROGRESS, EALREADY`: the lexer calls the ',' an unexpected character; here it
+    // is known what was meant.
+    if token.kind == .invalid && buf[Int(token.start)] == UInt8(ascii: ",") {
+      let at = token.start
+      var end = Int(at)
+      while end < buf.count && buf[end] != 0x0A && buf[end] != 0x3B && buf[end] != 0x23 { end += 1 }
+      let rewritten = lexer.text(Int(textStart), end).replacingCommas(with: " or ")
+        .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).joined(separator: " ")
+      let d = Diagnostic.commaBetweenAlternatives(at: SourceRange(Int(at), Int(at) + 1), rewritten: rewritten)
+      if let i = lexer.diagnostics.firstIndex(where: { $0.range.start == at }) {
+        lexer.diagnostics[i] = d
+      } else {
+        _ = error(d)
+      }
+      // One diagnostic for the line: the commas after this one are covered by its hint.
+      while token.kind != .newline && token.kind != .semicolon && token.kind != .eof
+        && token.kind != .leftBrace && token.kind != .rightBrace
+      {
+        let reported = lexer.diagnostics.count
+        advance()
+        if token.kind == .invalid && buf[Int(token.start)] == UInt8(ascii: ",")
+          && lexer.diagnostics.count > reported
+        {
+          lexer.diagnostics.removeLast()
+        }
+      }
+      throw StatementError()
+    }
     let textRange = SourceRange(Int(textStart), Int(textEnd))
     // The call's time: at least `after`, at most `within`, in either order.
     for _ in 0..<2 {
@@ -110,4 +138,12 @@ extension ParserState {
   }
 
   /// net 'route' PREFIX KIND | net 'addr' PREFIX | net 'ports' INT INT
+}
+
+extension String {
+  fileprivate func replacingCommas(with s: String) -> String {
+    var out = ""
+    for c in self { if c == "," { out += s } else { out.append(c) } }
+    return out
+  }
 }

@@ -286,6 +286,7 @@ extension ParserState {
       consume()
     }
     if events.isEmpty { throw unexpected("poll events (readable, writable, ...)") }
+    if token.kind == .duration { throw error(.durationWithoutTimeout(tokenText, at: token.range)) }
     var timeout: TimeSpan?
     if isWord("timeout") {
       consume()

@@ -16,6 +16,31 @@ extension KernelTests {
       #expect(r.stdout.contains("Exit codes"))
     }
 
+    /// Help is wrapped by ArgumentParser to the terminal's width (80 columns in a pipe): each
+    /// paragraph of a discussion must be one line in the source text, or it comes out ragged
+    /// ("in sorted order.\nScenarios run in\nparallel ..."), and no line may be wider.
+    @Test(arguments: [80, 60])
+    func helpIsFilledToTheWidth(columns: Int) throws {
+      for sub in [nil, "run", "check", "explain", "repl", "clean"] {
+        let text = ConnMain.helpText(sub, columns: columns)
+        #expect(!text.isEmpty)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for l in lines {
+          #expect(l.count <= columns, "conn \(sub ?? "") --help: \(l.count) columns: \(l)")
+        }
+        // Within a paragraph (lines that are not indented), a line ends early only where the
+        // next word would not fit.
+        for (a, b) in zip(lines, lines.dropFirst())
+        where !a.isEmpty && !b.isEmpty && !a.hasPrefix(" ") && !b.hasPrefix(" ") {
+          let next = b.prefix { $0 != " " }
+          // ArgumentParser leaves the last column free.
+          #expect(
+            a.count + 1 + next.count >= columns,
+            "conn \(sub ?? "") --help at \(columns) columns breaks early: '\(a)' / '\(b)'")
+        }
+      }
+    }
+
     @Test func versionPrints() throws {
       let r = runInProcess(["--version"])
       #expect(r.status == 0)
@@ -47,9 +72,16 @@ extension KernelTests {
     @Test func checkOnMissingFileAndDirectory() throws {
       let dir = temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: dir) }
+      // Nothing to check is code 2 (the README's table), with one error for one problem.
       let missing = runInProcess(["check", dir + "/nope.conn"])
-      #expect(missing.status == 1)
-      #expect(missing.stderr.contains("no such file or directory"))
+      #expect(missing.status == 2)
+      #expect(missing.stderr == "error: \(dir)/nope.conn: no such file or directory\n")
+      // A missing path beside a file that is checked is an error of the run (code 1).
+      write("sock s = stream inet\n", to: dir + "/ok.conn")
+      let mixed = runInProcess(["check", dir + "/ok.conn", dir + "/nope.conn"])
+      #expect(mixed.status == 1)
+      #expect(mixed.stderr == "error: \(dir)/nope.conn: no such file or directory\n")
+      try FileManager.default.removeItem(atPath: dir + "/ok.conn")
       let empty = runInProcess(["check", dir])
       #expect(empty.status == 2)
       #expect(empty.stderr.contains("no .conn files"))
@@ -99,6 +131,68 @@ extension KernelTests {
       #expect(
         r.stdout.contains("connect(3, {inet 127.0.0.1:80}, 16) = -1 EINPROGRESS (Operation now in progress)")
           || r.stdout.contains("{inet 127.0.0.1:80}, 16) = -1 EINPROGRESS (Operation now in progress)"))
+    }
+
+    @Test func runOnAMissingFileSaysSoOnceAndExitsTwo() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      let r = runInProcess(["run", dir + "/missing.conn"])
+      #expect(r.status == 2)
+      #expect(r.stderr == "error: \(dir)/missing.conn: no such file or directory\n")
+      #expect(r.stdout.isEmpty)
+    }
+
+    /// ArgumentParser validates before it looks for unknown options: an unknown option must be
+    /// named, not reported as "give at least one scenario file".
+    @Test func unknownOptionIsNamed() throws {
+      for sub in ["run", "check"] {
+        let r = runInProcess([sub, "-x"])
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("Error: Unknown option '-x'\n"), "\(sub): \(r.stderr)")
+      }
+      let none = runInProcess(["run"])
+      #expect(none.status == 2)
+      #expect(
+        none.stderr
+          == "Error: give at least one scenario file or directory\nUsage: conn run [<options>] [<paths> ...]\n  See 'conn run --help' for more information.\n"
+      )
+      #expect(
+        runInProcess(["check"]).stderr.hasPrefix("Error: give at least one file or directory to check\n"))
+    }
+
+    /// Option values that do not read say what to write (issue 17, item 8).
+    @Test func optionValueMistakesSayWhatToWrite() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      write("sock s = stream inet\n", to: dir + "/a.conn")
+      func firstLine(_ args: [String]) -> (Int32, String) {
+        let r = runInProcess(["run"] + args + [dir + "/a.conn"])
+        return (r.status, String(r.stderr.prefix { $0 != "\n" }))
+      }
+      #expect(
+        firstLine(["--timeout", "5"])
+          == (
+            2,
+            "Error: The value '5' is invalid for '--timeout <duration>': a duration needs a unit, such as 5s (units: ns, us, ms, s, m)"
+          ))
+      #expect(
+        firstLine(["--allow-net", "10.0.0.0"])
+          == (
+            2,
+            "Error: --allow-net 10.0.0.0: '10.0.0.0' has no prefix length: write 10.0.0.0/32 for this address alone, or 10.0.0.0/8 for its network"
+          ))
+      #expect(
+        firstLine(["--allow-net", "fd00::1"])
+          == (
+            2,
+            "Error: --allow-net fd00::1: 'fd00::1' has no prefix length: write fd00::1/128 for this address alone, or a network such as fd00::/64"
+          ))
+      #expect(firstLine(["--jobs", "-1"]) == (2, "Error: --jobs must be between 1 and 256 (got -1)"))
+      #expect(firstLine(["-j", "0"]) == (2, "Error: --jobs must be between 1 and 256 (got 0)"))
+      // Good values still run.
+      #expect(
+        runInProcess(["run", "--timeout", "5s", "-j", "1", "--allow-net", "10.0.0.0/8", dir + "/a.conn"])
+          .status == 0)
     }
 
     @Test func runWithNothingToRunExitsTwo() throws {

@@ -37,7 +37,9 @@ extension KernelTests {
       defer { try? FileManager.default.removeItem(atPath: dir) }
       let r = try runConn(["run", "--format", "tap", dir])
       #expect(r.status == 1)
-      #expect(r.stdout.hasPrefix("TAP version 14\n1..4\n"))
+      // The default TAP is what the harnesses people have read: Debian 12's prove
+      // (Test::Harness 3.44) knows TAP up to version 13 and rejects a version 14 line.
+      #expect(r.stdout.hasPrefix("TAP version 13\n1..4\n"))
       #expect(r.stdout.contains("ok 1 - \(dir)/a.conn\n"))
       #expect(
         r.stdout.contains(
@@ -45,19 +47,21 @@ extension KernelTests {
       #expect(r.stdout.contains("    line: 5\n    column: 8\n"))
       #expect(r.stdout.contains("ok 3 - \(dir)/c.conn # SKIP needs --isolate"))
       #expect(r.stdout.contains("not ok 4 - \(dir)/d.conn"))
-      // prove (Perl's TAP harness) must read it without parse errors. Debian 12's prove
-      // (Test::Harness 3.44) knows TAP up to version 13, so it reads the tap13 form, which
-      // differs from TAP 14 only in its version line.
-      guard FileManager.default.isExecutableFile(atPath: "/usr/bin/prove") else { return }
-      let r13 = try runConn(["run", "--format", "tap13", dir])
+      // tap14 is the same document with a version 14 line; tap13 stays a name for tap.
       func stable(_ s: String) -> [Substring] {
         s.split(separator: "\n").filter { !$0.contains("duration_ms:") }
       }
+      let r14 = try runConn(["run", "--format", "tap14", dir])
+      #expect(r14.stdout.hasPrefix("TAP version 14\n1..4\n"))
       #expect(
-        stable(r13.stdout)
-          == stable(r.stdout.replacingOccurrences(of: "TAP version 14\n", with: "TAP version 13\n")))
+        stable(r14.stdout)
+          == stable(r.stdout.replacingOccurrences(of: "TAP version 13\n", with: "TAP version 14\n")))
+      let r13 = try runConn(["run", "--format", "tap13", dir])
+      #expect(stable(r13.stdout) == stable(r.stdout))
+      // prove (Perl's TAP harness) must read the default form without parse errors.
+      guard FileManager.default.isExecutableFile(atPath: "/usr/bin/prove") else { return }
       let tapFile = dir + "/report.tap"
-      write(r13.stdout, to: tapFile)
+      write(r.stdout, to: tapFile)
       let p = Process()
       p.executableURL = URL(fileURLWithPath: "/usr/bin/prove")
       p.arguments = ["--exec", "cat", tapFile]
@@ -141,11 +145,45 @@ extension KernelTests {
       #expect(try runConn(["run", "--shard", "x", dir]).status == 2)
     }
 
+    /// `--filter` matches the path relative to the directory given, as `find -path` and git's
+    /// pathspecs do, and still the path as shown.
+    @Test func filterMatchesPathsRelativeToTheDirectoryGiven() throws {
+      let dir = scenarioDirectory([
+        "tcp/econnrefused.conn": passing, "tcp/eintr.conn": passing, "tcp/refused.conn": passing,
+        "udp/econnrefused.conn": passing,
+      ])
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      func selected(_ args: [String]) -> [String] {
+        let r = runInProcess(["run", "-j", "1", "--backend", "sim"] + args)
+        return r.stdout.split(separator: "\n").filter { $0.hasPrefix("PASS  ") }.map {
+          String($0.dropFirst(6 + dir.count + 1).prefix { $0 != " " })
+        }
+      }
+      #expect(selected(["--filter", "tcp/e*", dir]) == ["tcp/econnrefused.conn", "tcp/eintr.conn"])
+      #expect(selected(["--filter", "tcp/e*", dir + "/"]) == ["tcp/econnrefused.conn", "tcp/eintr.conn"])
+      #expect(
+        selected(["--filter", "e*.conn", dir + "/tcp"]) == ["tcp/econnrefused.conn", "tcp/eintr.conn"])
+      #expect(
+        selected(["--filter", "*/econnrefused.conn", dir]) == [
+          "tcp/econnrefused.conn", "udp/econnrefused.conn",
+        ])
+      #expect(selected(["--filter", "udp", dir]) == ["udp/econnrefused.conn"])
+      // A glob matches the whole path: 'e*' is not 'tcp/e...'.
+      #expect(runInProcess(["run", "-j", "1", "--backend", "sim", "--filter", "e*", dir]).status == 2)
+    }
+
     @Test func filterMatchesGlobOrSubstring() {
       #expect(matchesFilter("scripts/scenarios/udp/reconnect.conn", "udp"))
       #expect(matchesFilter("scripts/scenarios/udp/reconnect.conn", "*/udp/*.conn"))
       #expect(!matchesFilter("scripts/scenarios/tcp/refused.conn", "*/udp/*"))
       #expect(matchesFilter("a/b.conn", "a/?.conn"))
+      #expect(matchesFilter("scripts/scenarios/tcp/eintr.conn", relative: "tcp/eintr.conn", "tcp/e*"))
+      #expect(!matchesFilter("scripts/scenarios/tcp/eintr.conn", relative: "tcp/eintr.conn", "e*"))
+      #expect(
+        relativeScenarioPath("scripts/scenarios/tcp/eintr.conn", given: ["scripts/scenarios"])
+          == "tcp/eintr.conn")
+      #expect(relativeScenarioPath("./tcp/eintr.conn", given: ["."]) == "tcp/eintr.conn")
+      #expect(relativeScenarioPath("tcp/eintr.conn", given: ["tcp/eintr.conn"]) == "tcp/eintr.conn")
       #expect(selectShard(["a", "b", "c", "d"], index: 2, of: 2) == ["b", "d"])
     }
 
