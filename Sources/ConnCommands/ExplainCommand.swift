@@ -51,6 +51,11 @@ package func explanation(_ e: Errno) -> String {
     out += "\nconnect(2) does not return this errno on Linux.\n"
   }
   if let note = info.linuxNote { out += "\nOn Linux:\n" + wrap(note, indent: "  ") + "\n" }
+  let evidence = ErrnoCatalog.evidence(e)
+  if !evidence.isEmpty {
+    out += "\nShown on this kernel by the corpus scenarios (scripts/scenarios/):\n"
+    for path in evidence { out += "  \(path)\n" }
+  }
   if info.inReference { out += "\n(Listed in the connect(2) reference.)\n" }
   if let ex = info.example {
     out += "\nA scenario that provokes it:\n\n"

@@ -21,6 +21,53 @@ package struct ErrnoInfo: Sendable {
 }
 
 package enum ErrnoCatalog {
+  /// The corpus scenarios (under scripts/scenarios) that show what an errno's Linux note says
+  /// the kernel answers: every such sentence is backed by a scenario the tests run on the
+  /// kernel and on the simulation.
+  package static func evidence(_ e: Errno) -> [String] {
+    switch e {
+    case .EACCES:
+      return [
+        "net/broadcast-udp.conn", "net/broadcast-tcp.conn", "isolated/prohibit-route.conn",
+        "isolated/topology/connect-hook.conn", "isolated/topology/firewall-output-drop.conn",
+      ]
+    case .EPERM:
+      return [
+        "isolated/topology/connect-hook.conn", "isolated/topology/firewall-output-drop.conn",
+        "isolated/topology/firewall-output-udp-eperm.conn", "unix/eperm-dgram.conn", "net/broadcast-udp.conn",
+      ]
+    case .EADDRINUSE: return ["net/eaddrnotavail-4tuple.conn", "net/eaddrinuse-bind.conn"]
+    case .EAFNOSUPPORT:
+      return ["args/eafnosupport.conn", "ipv6/inet-sockaddr-to-inet6.conn", "args/unix-wrong-family.conn"]
+    case .EAGAIN:
+      return ["isolated/ports-exhausted.conn", "unix/eagain-backlog.conn", "unix/backlog-sndtimeo.conn"]
+    case .EALREADY:
+      return ["tcp/ealready.conn", "tcp/eintr-attempt-continues.conn", "isolated/silent-ealready.conn"]
+    case .EINPROGRESS: return ["tcp/sndtimeo.conn", "tcp/refused-nonblocking.conn", "unix/eagain-backlog.conn"]
+    case .EINTR: return ["tcp/eintr.conn", "tcp/eintr-attempt-continues.conn"]
+    case .EISCONN:
+      return [
+        "tcp/connect-listening-socket.conn", "tcp/connect-again-reports-result.conn", "tcp/eisconn.conn",
+        "tcp/unspec-disconnect.conn",
+      ]
+    case .ENETUNREACH:
+      return [
+        "isolated/no-route.conn", "isolated/unreachable-route.conn", "isolated/ipv6-routes.conn",
+        "net/broadcast-tcp.conn", "isolated/fuzz/link-local-connect.conn", "ipv6/v6only-mapped.conn",
+        "isolated/fuzz/dual-stack-bound.conn",
+      ]
+    case .EADDRNOTAVAIL: return ["net/eaddrnotavail-4tuple.conn", "isolated/ports-exhausted.conn"]
+    case .EHOSTUNREACH: return ["isolated/unreachable-route.conn", "isolated/ipv6-routes.conn"]
+    case .ECONNABORTED: return ["tcp/econnaborted.conn", "tcp/refused-error-unread.conn"]
+    case .EINVAL:
+      return [
+        "ipv6/inet-sockaddr-to-inet6.conn", "args/unix-wrong-family.conn", "isolated/blackhole-route.conn",
+        "args/einval-length.conn",
+      ]
+    default: return []
+    }
+  }
+
   /// One entry per Errno case, in Errno.allCases order.
   package static let entries: [ErrnoInfo] = Errno.allCases.map { e in
     let c = connectDetails(e)
@@ -57,7 +104,7 @@ package enum ErrnoCatalog {
         meaning:
           "The caller may not reach this destination. For a Unix socket path: no write permission on the socket file, or no search permission on a directory on the way to it. For IP: a UDP socket connecting to a broadcast address without SO_BROADCAST, or a destination covered by a prohibit route.",
         linuxNote:
-          "Linux uses EACCES, never EPERM, for the broadcast case, and only on datagram sockets: a TCP socket connecting to a broadcast address gets ENETUNREACH whatever SO_BROADCAST says. Linux adds a route of type prohibit as a source of EACCES; a local firewall rule gives EPERM instead.",
+          "Linux uses EACCES, never EPERM, for the broadcast case, and only on datagram sockets: a TCP socket connecting to a broadcast address gets ENETUNREACH whatever SO_BROADCAST says. Linux adds a route of type prohibit as a source of EACCES. A local firewall does not give EACCES from connect(2): a cgroup BPF connect hook gives EPERM, and a netfilter output rule that drops a TCP SYN makes the connect time out.",
         example: """
           sock u = dgram inet
           connect u 127.255.255.255:9
@@ -69,7 +116,7 @@ package enum ErrnoCatalog {
         meaning:
           "Local policy forbids the connection, or a Unix datagram socket tried to connect to a socket that is already connected to some other socket: a datagram peer must be one that accepts datagrams from us.",
         linuxNote:
-          "Linux does not use EPERM for broadcast addresses (that is EACCES). It comes from a firewall rule (netfilter, or a cgroup BPF connect program that rejects the call) and from the Unix datagram case, which the reference does not mention.",
+          "Linux does not use EPERM for broadcast addresses (that is EACCES). From connect(2) itself, the local policy that gives EPERM is a cgroup BPF connect program that rejects the call; a netfilter output rule that drops packets does not: a TCP connect whose SYN it drops times out (ETIMEDOUT), and only a datagram send that it drops answers EPERM. The Unix datagram case is Linux's too; the reference does not mention it.",
         example: """
           sock a = dgram unix
           bind a "a.sock"
@@ -226,7 +273,7 @@ package enum ErrnoCatalog {
         meaning:
           "No route leads to the destination's network, so the attempt fails before a packet is sent.",
         linuxNote:
-          "On IPv4 a route of type unreachable gives EHOSTUNREACH, not ENETUNREACH; ENETUNREACH means no route matched at all (IPv6 unreachable routes do give ENETUNREACH). Linux also returns it when a TCP socket connects to a broadcast or multicast address and when an IPV6_V6ONLY socket connects to a v4-mapped address.",
+          "A route of type unreachable gives EHOSTUNREACH, not ENETUNREACH, over IPv4 and IPv6 alike; ENETUNREACH means no route matched at all. Linux also returns it when a TCP socket connects to a broadcast or multicast address, when an IPV6_V6ONLY socket connects to a v4-mapped address, and when a dual-stack socket bound to an IPv6 address connects to a v4-mapped one.",
         example: """
           sock s = stream inet
           connect s 127.255.255.255:80
@@ -284,9 +331,9 @@ package enum ErrnoCatalog {
       return ConnectDetail(
         inReference: false,
         meaning:
-          "The destination host cannot be reached: the matching IPv4 route is of type unreachable, or the network reported the host unreachable during the handshake.",
+          "The destination host cannot be reached: the matching route (IPv4 or IPv6) is of type unreachable, or the network reported the host unreachable during the handshake.",
         linuxNote:
-          "The reference has only ENETUNREACH; Linux reports an IPv4 unreachable route as EHOSTUNREACH.",
+          "The reference has only ENETUNREACH; Linux reports an unreachable route, IPv4 or IPv6, as EHOSTUNREACH.",
         example: """
           # needs: isolate
           net route 10.9.0.0/16 unreachable

@@ -147,6 +147,26 @@ extension KernelTests {
       }
     }
 
+    /// Every errno whose catalog entry says what Linux answers names the corpus scenarios that
+    /// show it (the corpus tests run each on the kernel and the simulation).
+    @Test func catalogClaimsAreBackedByCorpusScenarios() {
+      for info in ErrnoCatalog.entries where info.linuxNote != nil {
+        let evidence = ErrnoCatalog.evidence(info.errno)
+        #expect(!evidence.isEmpty, "\(info.errno.name): its Linux note names no scenario")
+        for path in evidence {
+          #expect(
+            FileManager.default.fileExists(atPath: packageRoot + "/scripts/scenarios/" + path),
+            "\(info.errno.name): \(path) does not exist")
+          let text = (try? String(contentsOfFile: packageRoot + "/scripts/scenarios/" + path, encoding: .utf8)) ?? ""
+          // The scenario shows the errno it backs, or one of the answers the note names
+          // instead (EACCES where the reference says EPERM, ETIMEDOUT for a dropped SYN, ...).
+          let named = Errno.allCases.filter { info.linuxNote!.contains($0.name) }.map(\.name)
+          let shows = ([info.errno.name] + named).contains { text.contains($0) }
+          #expect(shows, "\(info.errno.name): \(path) shows none of the answers the note speaks of")
+        }
+      }
+    }
+
     @Test func differencesAreShownSideBySide() throws {
       // A scenario the two backends answer differently on purpose: the simulation does not
       // know the host's files, so opening one it does not model fails there.
