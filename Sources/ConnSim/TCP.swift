@@ -130,7 +130,7 @@ extension SimBackend {
       }
     case .unix: return .EINVAL
     }
-    let routed = resolvedDestination(dest)
+    let routed = resolvedDestination(dest, boundTo: tcp[h].common.local)
     let host = tcp[h].common.host
     let network = hosts[Int(host)].network
     if case .error(let e) = network.route(routed) { return e }

@@ -76,7 +76,7 @@ extension SimBackend {
     default:
       return .failure(.EINVAL)
     }
-    let routed = resolvedDestination(dest)
+    let routed = resolvedDestination(dest, boundTo: s.local)
     let network = hosts[Int(s.host)].network
     if case .error(let e) = network.route(routed) {
       // Multicast and limited broadcast go out of the bound source's interface (the route
