@@ -202,8 +202,8 @@ extension SimBackend {
       findListener(a.target, on: host) == nil
     {
       // A socket connecting to its own address and port: simultaneous open, it is connected
-      // to itself (unless shut down before: then the open is aborted).
-      if tcp[h].common.shutRead || tcp[h].common.shutWrite {
+      // to itself (unless shut for writing before: then the open is aborted).
+      if tcp[h].common.shutWrite {
         tcpFail(h, .ECONNABORTED)
         return
       }
