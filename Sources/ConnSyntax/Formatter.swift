@@ -64,6 +64,9 @@ package enum ScenarioFormatter {
     var previousEnd = 0
     var previousWasWord = false
     var previousKind = TokenKind.eof
+    /// Whether the current source line held anything but blanks (a lone `;` counts: the line
+    /// is dropped, not made a blank line).
+    var lineHadTokens = false
 
     func emit(_ line: Line) {
       if line.isBlank {
@@ -100,13 +103,17 @@ package enum ScenarioFormatter {
       switch token.kind {
       case .newline, .eof:
         let c = comment(before: start)
-        let hadContent = !words.isEmpty || c != nil || lines.last?.sourceLine == sourceLine
+        let hadContent = lineHadTokens || !words.isEmpty || c != nil
         flush(comment: c)
         if !hadContent && token.kind == .newline {
           emit(Line(depth: depth, code: "", comment: nil, sourceLine: sourceLine))
         }
         sourceLine += 1
+        lineHadTokens = false
         previousWasWord = false
+        previousKind = token.kind
+        previousEnd = end
+        continue
       case .semicolon:
         flush()
         previousWasWord = false
@@ -132,6 +139,7 @@ package enum ScenarioFormatter {
         }
         previousWasWord = true
       }
+      lineHadTokens = true
       previousKind = token.kind
       previousEnd = end
     }

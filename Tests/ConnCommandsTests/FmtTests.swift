@@ -47,6 +47,18 @@ import Testing
     #expect(once.hasSuffix("\n") && !once.hasSuffix("\n\n"))
   }
 
+  /// The corpus is kept in the canonical layout (`conn fmt --write scripts/scenarios` fixes it).
+  @Test func corpusIsFormatted() {
+    let r = runInProcess(["fmt", "--check", packageRoot + "/scripts/scenarios"])
+    #expect(r.status == 0, "not in conn fmt's layout (run conn fmt --write scripts/scenarios):\n\(r.stdout)")
+  }
+
+  @Test func loneSemicolonsAndCarriageReturnsLeaveNoTrace() throws {
+    let text = try #require(
+      Self.format(SourceFile(name: "x.conn", text: "sock s = stream inet;\r\n;;\r\nclose s ;\r\n")))
+    #expect(text == "sock s = stream inet\nclose s\n")
+  }
+
   static let messy = """
 
 

@@ -11,8 +11,6 @@ let s:cpo_save = &cpo
 set cpo&vim
 
 syn case match
-setlocal iskeyword=a-z,A-Z,48-57,_
-setlocal commentstring=#\ %s
 
 " Anything no other group claims is an error; later groups win over earlier ones.
 syn match connError /[^ \t;={}#"]\+/
