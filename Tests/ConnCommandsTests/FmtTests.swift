@@ -59,6 +59,41 @@ import Testing
     #expect(text == "sock s = stream inet\nclose s\n")
   }
 
+  /// The corpus file with its layout spoiled: blanks doubled and turned to tabs, indentation
+  /// dropped, and every other pair of plain lines joined with `;` (lines with a comment or a
+  /// string are left alone). Formatting it must give back the corpus file.
+  static func spoiled(_ text: String) -> String {
+    var out: [String] = []
+    var joinNext = false
+    var previousPlain = false
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      let plain = !line.contains("#") && !line.contains("\"") && !line.allSatisfy { $0 == " " }
+      var l = line.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: " ", with: " \t ")
+      if !plain { l = String(line) }
+      if plain && previousPlain && joinNext, let last = out.popLast() {
+        let glue = last.hasSuffix("{") || l.hasPrefix("}") ? " " : " ; "
+        out.append(last + glue + l)
+        joinNext = false
+      } else {
+        out.append(l + (plain ? "  " : ""))
+        joinNext = plain
+      }
+      previousPlain = plain
+    }
+    return out.joined(separator: "\n")
+  }
+
+  @Test(arguments: corpusFiles)
+  func spoiledCorpusFileFormatsBack(_ path: String) throws {
+    let original = try Self.source(path)
+    let text = String(decoding: original.bytes, as: UTF8.self)
+    let spoiled = Self.spoiled(text)
+    #expect(spoiled != text)
+    let formatted = try #require(
+      Self.format(SourceFile(name: path, text: spoiled)), "\(path) spoiled: \(spoiled)")
+    #expect(formatted == text, "\(path): spoiled and formatted:\n\(formatted)")
+  }
+
   static let messy = """
 
 
