@@ -19,14 +19,20 @@ import sys
 ONIG_ONLY = [r"\h", r"\H", r"\G", r"\A", r"\z", r"\Z", "(?~", r"\k<", r"\g<", "(?>", "*+", "++", "?+"]
 
 
+def die(message):
+    """A grammar this script cannot read: exit code 2."""
+    print(f"tmcheck: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def compile_rx(rx, where):
     for bad in ONIG_ONLY:
         if bad in rx:
-            raise SystemExit(f"tmcheck: {where}: Oniguruma-only syntax {bad!r} in {rx!r}")
+            die(f"{where}: Oniguruma-only syntax {bad!r} in {rx!r}")
     try:
         return re.compile(rx)
     except re.error as e:
-        raise SystemExit(f"tmcheck: {where}: bad regex {rx!r}: {e}")
+        die(f"{where}: bad regex {rx!r}: {e}")
 
 
 class Grammar:
@@ -45,7 +51,7 @@ class Grammar:
             if "include" in p:
                 ref = p["include"]
                 if not ref.startswith("#") or ref[1:] not in self.repo:
-                    raise SystemExit(f"tmcheck: {w}: unknown include {ref!r}")
+                    die(f"{w}: unknown include {ref!r}")
                 key = ref[1:]
                 if key not in self.cache:
                     self.cache[key] = []  # guards against include cycles
@@ -64,7 +70,7 @@ class Grammar:
                         "inner": None, "innerSrc": p.get("patterns", []), "where": w}
                 out.append(rule)
             else:
-                raise SystemExit(f"tmcheck: {w}: a rule needs match, begin or include")
+                die(f"{w}: a rule needs match, begin or include")
         return out
 
     def inner(self, rule):
