@@ -21,7 +21,7 @@ extension KernelTests {
     /// ("in sorted order.\nScenarios run in\nparallel ..."), and no line may be wider.
     @Test(arguments: [80, 60])
     func helpIsFilledToTheWidth(columns: Int) throws {
-      for sub in [nil, "run", "check", "explain", "repl", "clean"] {
+      for sub in [nil, "run", "check", "fmt", "explain", "repl", "clean"] {
         let text = ConnMain.helpText(sub, columns: columns)
         #expect(!text.isEmpty)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
