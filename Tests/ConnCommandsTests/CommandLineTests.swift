@@ -265,9 +265,15 @@ extension KernelTests {
         let r = runner.run(scripts[i % scripts.count], path: "leak.conn")
         if r.status == .fail { failures += 1 }
       }
-      let after = count()
+      // A leak stays; what other tests of this process open and close meanwhile comes and
+      // goes: look again for a while before calling a higher count a leak.
+      var after = count()
+      for _ in 0..<20 where after > before {
+        usleep(100_000)
+        after = count()
+      }
       #expect(failures == 2_500)
-      #expect(after == before, "descriptors before \(before), after \(after)")
+      #expect(after <= before, "descriptors before \(before), after \(after)")
       // Left behind: made during the loop and still there 200 ms later (another process's
       // scenario lives a few milliseconds).
       let newer = privateDirectories().subtracting(directoriesBefore)
