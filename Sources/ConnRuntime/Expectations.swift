@@ -52,6 +52,28 @@ extension Interpreter {
     }
   }
 
+  /// The alternatives as written, each socket name followed by what it stood for when the
+  /// `expect` ran: `l (0.0.0.0:58365)`, `r (not open)`.
+  func expectedText(_ e: Expectation, _ source: SourceFile, sockets: [Slot]) -> String {
+    var out = ""
+    var at = e.textRange.start
+    for (ref, slot) in zip(e.sockets, sockets).sorted(by: { $0.0.range.start < $1.0.range.start }) {
+      out += source.text(SourceRange(Int(at), Int(ref.range.start)))
+      out += source.text(ref.range) + " (" + resolvedName(slot) + ")"
+      at = ref.range.end
+    }
+    return out + source.text(SourceRange(Int(at), Int(e.textRange.end)))
+  }
+
+  /// What a socket name stands for in an `expect`: the address it is bound to (getsockname).
+  func resolvedName(_ slot: Slot) -> String {
+    let fd = slots[Int(slot)].fd
+    guard fd >= 0 else { return "not open" }
+    let local = backend.localName(fd)
+    if case .address(let a) = local { return a.description }
+    return "getsockname said \(local.expectationText)"
+  }
+
   /// Checks the last outcome against `expect` number `index`. The usual case (an errno, ok, a
   /// descriptor) is decided on plain values; the rest, and every failure, goes the long way.
   @inline(__always)
@@ -77,7 +99,7 @@ extension Interpreter {
         source: p.source)
     }
     if !matches(e, o, sockets: p.expectedSockets[Int(index)]) {
-      let wanted = p.source.text(e.textRange)
+      let wanted = expectedText(e, p.source, sockets: p.expectedSockets[Int(index)])
       throw Failure(
         kind: .expectation, message: "expected \(wanted), got \(o.expectationText)", range: e.textRange,
         source: p.source, expected: wanted, actual: o.description,
