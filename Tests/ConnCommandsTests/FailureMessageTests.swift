@@ -10,7 +10,7 @@ private func runScenario(_ text: String, _ options: [String] = []) throws -> (st
 }
 
 extension KernelTests {
-  /// What a failure says (issue 17, item 9), on the kernel and on the simulation.
+  /// What a failure says (issue 17, items 9 and 10), on the kernel and on the simulation.
   @Suite struct FailureMessageTests {
     static let backends = ["system", "sim"]
 
@@ -47,6 +47,20 @@ extension KernelTests {
         """, ["--backend", "sim"])
       #expect(r.status == 1)
       #expect(r.output.contains("expected l (getsockname said EBADF), got"), "\(r.output)")
+    }
+
+    /// An empty scenario checks nothing: it is a skip ("no statements"), a failure under --strict-skips.
+    @Test func anEmptyScenarioIsSkippedAndFailsUnderStrictSkips() throws {
+      let dir = scenarioDirectory(["a.conn": "sock s = stream inet\n", "empty.conn": "# only a comment\n\n"])
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      let r = try runConn(["run", "--backend", "sim", dir])
+      #expect(r.status == 0)
+      #expect(r.stdout.contains("SKIP  \(dir)/empty.conn (no statements)"), "\(r.stdout)")
+      #expect(r.stdout.contains("1 passed, 0 failed, 1 skipped"))
+      let strict = try runConn(["run", "--backend", "sim", "--strict-skips", dir])
+      #expect(strict.status == 1)
+      let tap = try runConn(["run", "--backend", "sim", "--format", "tap", dir])
+      #expect(tap.stdout.contains("empty.conn # SKIP no statements"))
     }
   }
 }
