@@ -24,14 +24,17 @@ extension Interpreter {
     Failure(
       kind: .unexpectedErrno,
       message: "unexpected \(o.expectationText) from '\(st.kind.keyword)' (no 'expect' names it)",
-      range: st.range, source: source, expected: "success", actual: o.description,
+      range: st.range, source: source, expected: "success", actual: o.actualText(after: st.kind),
       explanation: explanation(o, from: st.kind))
   }
 
   func matches(_ e: Expectation, _ o: Outcome, sockets: [Slot]) -> Bool {
     switch o {
     case .ok: return e.ok
-    case .number(let n): return e.ok || e.numbers.contains(n)
+    case .number(let n):
+      if e.ok || e.numbers.contains(n) { return true }
+      if case .get(_, let option)? = lastStatement { return OptionReading.matches(e, option, n) }
+      return false
     case .failure(let err): return e.errnos.contains(err)
     case .unknownErrno: return false
     case .events(let ev): return e.events.contains { ev.isSuperset(of: $0) }
@@ -101,8 +104,8 @@ extension Interpreter {
     if !matches(e, o, sockets: p.expectedSockets[Int(index)]) {
       let wanted = expectedText(e, p.source, sockets: p.expectedSockets[Int(index)])
       throw Failure(
-        kind: .expectation, message: "expected \(wanted), got \(o.expectationText)", range: e.textRange,
-        source: p.source, expected: wanted, actual: o.description,
+        kind: .expectation, message: "expected \(wanted), got \(o.expectationText(after: lastStatement))",
+        range: e.textRange, source: p.source, expected: wanted, actual: o.actualText(after: lastStatement),
         explanation: explanation(o, from: lastStatement))
     }
     if let w = e.within, lastElapsed > w {
