@@ -22,7 +22,7 @@ package struct ConnMain: ParsableCommand {
     version: connVersion,
     subcommands: [
       RunCommand.self, CheckCommand.self, ExplainCommand.self, ReplCommand.self, FuzzCommand.self,
-      CleanCommand.self,
+      CleanCommand.self, ManualCommand.self,
     ],
     defaultSubcommand: nil
   )

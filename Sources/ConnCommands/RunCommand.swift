@@ -26,7 +26,7 @@ package struct RunCommand: ConsoleCommand {
         2  bad usage, or no scenario found
       """)
 
-  @Argument(help: "Scenario files or directories.")
+  @Argument(help: "Scenario files or directories.", completion: .file(extensions: ["conn"]))
   package var paths: [String] = []
 
   @Flag(name: .shortAndLong, help: "Trace each call as strace would.")
@@ -65,7 +65,8 @@ package struct RunCommand: ConsoleCommand {
   package var format: ReportFormat = .human
 
   @Option(
-    name: .shortAndLong, help: "Write the report to this file; the human summary still goes to the terminal.")
+    name: .shortAndLong, help: "Write the report to this file; the human summary still goes to the terminal.",
+    completion: .file())
   package var output: String?
 
   @Option(
