@@ -18,6 +18,9 @@ package struct ConnMain: ParsableCommand {
 
       Exit codes (all subcommands): 0 success, 1 a scenario failed or a file has errors, 2 bad \
       usage or nothing to run. The language reference is docs/LANGUAGE.md.
+
+      Shell completion: conn --generate-completion-script bash (or zsh, fish). The manual \
+      page: conn manual > ~/.local/share/man/man1/conn.1 (README.md, Install).
       """,
     version: connVersion,
     subcommands: [
