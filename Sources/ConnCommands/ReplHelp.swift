@@ -290,7 +290,7 @@ package enum ReplHelp {
       summary: "this overview, or one statement's syntax and meaning"),
     CommandHelp(
       name: ":sockets", usage: ":sockets",
-      summary: "the session's sockets: descriptor, kind, state, addresses"),
+      summary: "the session's sockets: descriptor, kind, state (bound, connecting...), addresses"),
     CommandHelp(
       name: ":save", usage: ":save FILE",
       summary: "write the session as a scenario that 'conn run FILE' replays"),
