@@ -56,7 +56,7 @@ private func listedSubcommands() throws -> [String] {
         COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
         COMPREPLY=()
         _conn conn "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
-        printf '%s\\n' "$(printf '%s\\n' "${COMPREPLY[@]}" | sort | tr '\\n' ' ')"
+        printf '%s\\n' "$(printf '%s\\n' "${COMPREPLY[@]}" | LC_ALL=C sort | tr '\\n' ' ')"
       }
 
       """
@@ -90,7 +90,8 @@ private func listedSubcommands() throws -> [String] {
         "ECONNABORTED ECONNREFUSED ECONNRESET",
         "both sim system", "tap tap13 tap14", "sim system",
         "scen",
-        "--help --version -h check clean explain fuzz help repl run",
+        // the subcommands --help lists (not the hidden `manual`), and help
+        ((try listedSubcommands()) + ["help", "--help", "--version", "-h"]).sorted().joined(separator: " "),
       ])
   }
 
@@ -108,7 +109,7 @@ private func listedSubcommands() throws -> [String] {
     #expect(page.status == 0)
     #expect(page.stdout.hasPrefix(".TH CONN 1 "))
     let names = try listedSubcommands()
-    #expect(names == ["run", "check", "explain", "repl", "fuzz", "clean"])
+    #expect(Set(["run", "check", "explain", "repl", "fuzz", "clean"]).isSubset(of: names), "\(names)")
     for name in names {
       #expect(page.stdout.contains(".SS \"conn \(name)\"\n"), "\(name)")
       // Each command's options, as its --help shows them.
