@@ -87,8 +87,9 @@ package enum ReplHelp {
       syntax: ["get NAME OPTION"],
       summary: "read a socket option (SO_ERROR gives the pending errno)",
       details: """
-        getsockopt(2). The result is the option's value; for SO_ERROR it is ok or the pending
-        errno itself, which the read clears.
+        getsockopt(2). The result is the option's value (expect a number, on, off, or a
+        duration for SO_LINGER, SO_SNDTIMEO and SO_RCVTIMEO: expect off after get s
+        SO_LINGER); for SO_ERROR it is ok or the pending errno itself, which the read clears.
         Example: get c SO_ERROR
         """),
     StatementHelp(
@@ -192,8 +193,8 @@ package enum ReplHelp {
       summary: "check the outcome of the statement before",
       details: """
         Passes when the previous outcome matches one alternative: ok, an errno, poll events,
-        timeout, a number, an address, unnamed, unspec, or a socket name (that socket's
-        address). 'within DUR' and 'after DUR' also bound how long the call took, from
+        timeout, a number, on or off and a duration (an option get read), an address,
+        unnamed, unspec, or a socket name (that socket's address; a failure shows it). 'within DUR' and 'after DUR' also bound how long the call took, from
         above and from below. In the REPL a failed
         expect is shown and the session goes on.
         Example: expect EINPROGRESS or EALREADY
@@ -289,7 +290,7 @@ package enum ReplHelp {
       summary: "this overview, or one statement's syntax and meaning"),
     CommandHelp(
       name: ":sockets", usage: ":sockets",
-      summary: "the session's sockets: descriptor, kind, state, addresses"),
+      summary: "the session's sockets: descriptor, kind, state (bound, connecting...), addresses"),
     CommandHelp(
       name: ":save", usage: ":save FILE",
       summary: "write the session as a scenario that 'conn run FILE' replays"),

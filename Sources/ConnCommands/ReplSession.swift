@@ -150,10 +150,10 @@ enum SavedExpectation: Hashable {
   {
     switch outcome {
     case .ok: return .alternative("ok")
-    case .number(let n):
+    case .number:
       switch statement {
       case .sock, .accept: return .alternative("ok")  // descriptor numbers depend on what is open
-      default: return .alternative("\(n)")
+      default: return .alternative(outcome.expectationText(after: statement))
       }
     case .failure(let e): return .alternative(e.name)
     case .unknownErrno: return .unnameable(outcome.description)
