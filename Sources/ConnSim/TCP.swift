@@ -204,7 +204,9 @@ extension SimBackend {
       // A socket connecting to its own address and port: simultaneous open, it is connected
       // to itself (unless shut for writing before: then the open is aborted).
       if tcp[h].common.shutWrite {
+        // connect answers ECONNABORTED, but no error is left pending (poll shows none).
         tcpFail(h, .ECONNABORTED)
+        tcp[h].common.error = nil
         return
       }
       tcp[h].remote = h
@@ -467,7 +469,11 @@ extension SimBackend {
     case .synSent:
       break
     case .closed, .established:
-      if (s.common.shutRead && s.common.shutWrite) || s.state == .closed { m.insert(.hangup) }
+      // A FIN received counts as a read shutdown (RCV_SHUTDOWN): with our own write shutdown,
+      // both directions are done.
+      if ((s.common.shutRead || s.remoteClosed) && s.common.shutWrite) || s.state == .closed {
+        m.insert(.hangup)
+      }
       if s.common.shutRead || s.remoteClosed { m.formUnion([.readable, .readHangup]) }
       if !s.received.isEmpty { m.insert(.readable) }
       m.insert(.writable)

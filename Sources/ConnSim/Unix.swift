@@ -231,7 +231,10 @@ extension SimBackend {
       return m
     }
     if s.state == .listening {
+      // unix_poll: the shutdown bits count on a listener too; it is never writable.
       if !s.acceptQueue.isEmpty { m.insert(.readable) }
+      if s.common.shutRead && s.common.shutWrite { m.insert(.hangup) }
+      if s.common.shutRead { m.formUnion([.readable, .readHangup]) }
       return m
     }
     if s.state == .closed || (s.common.shutRead && s.common.shutWrite) { m.insert(.hangup) }
