@@ -85,6 +85,19 @@ package struct ReplCompleter: Sendable {
       if n == 2 { return ["as"] }
       if n == 3 { return [] }
       return Self.afterOption(words, ["nonblock", "interrupt"], valued: ["interrupt"])
+    case "socketpair":
+      switch n {
+      case 1, 2: return []
+      case 3: return ["="]
+      case 4: return SocketType.allCases.map(\.rawValue)
+      case 5: return AddressFamily.allCases.map(\.rawValue)
+      case 6: return ["nonblock"]
+      default: return []
+      }
+    case "dup":
+      if n == 1 { return names }
+      if n == 2 { return ["as"] }
+      return n == 4 ? ["fd"] : []
     case "set":
       if n == 1 { return names }
       if n == 2 { return ["nonblock", "block"] + Self.settableOptions }

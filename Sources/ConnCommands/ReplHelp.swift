@@ -74,6 +74,24 @@ package enum ReplHelp {
         Example: accept l as a
         """),
     StatementHelp(
+      keyword: "socketpair",
+      syntax: ["socketpair NAME NAME = TYPE FAMILY [nonblock]"],
+      summary: "create two connected sockets and name both",
+      details: """
+        socketpair(2): two unnamed Unix sockets, each the other's peer. Only unix has pairs:
+        inet and inet6 answer EOPNOTSUPP.
+        Example: socketpair a b = stream unix
+        """),
+    StatementHelp(
+      keyword: "dup",
+      syntax: ["dup NAME as NEWNAME [fd N]"],
+      summary: "a second descriptor for the same socket",
+      details: """
+        fcntl(F_DUPFD_CLOEXEC), or dup3(2) onto descriptor N with 'fd N' (closing what was
+        there). The socket lives until its last descriptor is closed.
+        Example: dup s as d
+        """),
+    StatementHelp(
       keyword: "set",
       syntax: ["set NAME nonblock", "set NAME block", "set NAME OPTION VALUE"],
       summary: "change O_NONBLOCK or a socket option",

@@ -43,7 +43,8 @@ package enum ErrnoCatalog {
       return ["isolated/ports-exhausted.conn", "unix/eagain-backlog.conn", "unix/backlog-sndtimeo.conn"]
     case .EALREADY:
       return ["tcp/ealready.conn", "tcp/eintr-attempt-continues.conn", "isolated/silent-ealready.conn"]
-    case .EINPROGRESS: return ["tcp/sndtimeo.conn", "tcp/refused-nonblocking.conn", "unix/eagain-backlog.conn"]
+    case .EINPROGRESS:
+      return ["tcp/sndtimeo.conn", "tcp/refused-nonblocking.conn", "unix/eagain-backlog.conn"]
     case .EINTR: return ["tcp/eintr.conn", "tcp/eintr-attempt-continues.conn"]
     case .EISCONN:
       return [

@@ -78,6 +78,19 @@ struct DescriptorTable {
     return Descriptor(fd)
   }
 
+  /// Whether `fd` is one the real process holds for itself (a scenario may not take it).
+  func isOccupied(_ fd: Descriptor) -> Bool { !occupied.isEmpty && occupied.contains(fd) }
+
+  /// Puts `entry` at `fd`, which must be free and below the limit (dup3 onto a number).
+  mutating func place(_ entry: DescriptorEntry, at fd: Descriptor) {
+    let i = Int(fd)
+    if entries.count <= i {
+      entries.append(contentsOf: repeatElement(nil, count: max(i + 1 - entries.count, 16)))
+    }
+    entries[i] = entry
+    markUsed(i)
+  }
+
   /// Frees a descriptor; returns what it was.
   mutating func release(_ fd: Descriptor) -> DescriptorEntry? {
     let i = Int(fd)

@@ -159,9 +159,12 @@ struct Checker {
         use(other)
       case .connect(let r, _, _), .send(_, let r, _, _, _, _), .receive(_, let r, _, _, _):
         use(r)
-      case .accept(let l, let into, _):
+      case .accept(let l, let into, _), .dup(let l, let into, _):
         use(l)
         declared[Int(into.slot)] = true
+      case .socketPair(let a, let b, _, _):
+        declared[Int(a.slot)] = true
+        declared[Int(b.slot)] = true
       case .expect(let e):
         var miscased = false
         for r in e.sockets where use(r, inExpect: true) { miscased = true }
@@ -227,7 +230,8 @@ struct Checker {
       mismatch(
         "a number",
         s == .socketError
-          ? "SO_ERROR reads as ok or an errno: expect ok" : "only 'sock', 'accept' and 'get' give a number")
+          ? "SO_ERROR reads as ok or an errno: expect ok"
+          : "only 'sock', 'accept', 'dup' and 'get' give a number")
     }
     // After a receive, a string is the bytes expected (it reads as a Unix path elsewhere).
     let strings = e.addresses.allSatisfy { if case .unix = $0 { return true } else { return false } }

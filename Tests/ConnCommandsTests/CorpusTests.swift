@@ -157,7 +157,8 @@ extension KernelTests {
           #expect(
             FileManager.default.fileExists(atPath: packageRoot + "/scripts/scenarios/" + path),
             "\(info.errno.name): \(path) does not exist")
-          let text = (try? String(contentsOfFile: packageRoot + "/scripts/scenarios/" + path, encoding: .utf8)) ?? ""
+          let text =
+            (try? String(contentsOfFile: packageRoot + "/scripts/scenarios/" + path, encoding: .utf8)) ?? ""
           // The scenario shows the errno it backs, or one of the answers the note names
           // instead (EACCES where the reference says EPERM, ETIMEDOUT for a dropped SYN, ...).
           let named = Errno.allCases.filter { info.linuxNote!.contains($0.name) }.map(\.name)

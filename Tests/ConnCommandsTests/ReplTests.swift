@@ -365,7 +365,8 @@ extension KernelTests {
         }
       }
       let keywords = [
-        "sock", "bind", "listen", "connect", "accept", "set", "get", "poll", "peer", "local", "shutdown",
+        "sock", "bind", "listen", "connect", "accept", "socketpair", "dup", "set", "get", "poll", "peer",
+        "local", "shutdown",
         "send", "sendto", "write", "recv", "recvfrom", "read", "close",
         "sleep", "expect", "net", "host", "link", "route", "addr", "firewall", "sysctl", "user", "repeat",
       ]
