@@ -93,20 +93,22 @@ package enum ReplHelp {
         """),
     StatementHelp(
       keyword: "set",
-      syntax: ["set NAME nonblock", "set NAME block", "set NAME OPTION VALUE"],
-      summary: "change O_NONBLOCK or a socket option",
+      syntax: ["set NAME nonblock", "set NAME block", "set NAME FLAG on|off", "set NAME OPTION VALUE"],
+      summary: "change O_NONBLOCK, FD_CLOEXEC or a socket option",
       details: """
-        fcntl(2) for nonblock/block; setsockopt(2) otherwise. VALUE is a number, on, off, or a
-        duration for SO_SNDTIMEO, SO_RCVTIMEO and SO_LINGER.
+        fcntl(2) for nonblock/block and the flags O_NONBLOCK (F_SETFL) and FD_CLOEXEC (F_SETFD);
+        setsockopt(2) otherwise. VALUE is a number, on, off, or a duration for SO_SNDTIMEO,
+        SO_RCVTIMEO and SO_LINGER.
         Example: set s TCP_SYNCNT 1
         """),
     StatementHelp(
       keyword: "get",
-      syntax: ["get NAME OPTION"],
-      summary: "read a socket option (SO_ERROR gives the pending errno)",
+      syntax: ["get NAME OPTION", "get NAME FLAG"],
+      summary: "read a socket option (SO_ERROR gives the pending errno) or a descriptor flag",
       details: """
         getsockopt(2). The result is the option's value; for SO_ERROR it is ok or the pending
-        errno itself, which the read clears.
+        errno itself, which the read clears. FLAG (O_NONBLOCK, FD_CLOEXEC) is read with
+        fcntl(2) F_GETFL or F_GETFD, as 1 or 0.
         Example: get c SO_ERROR
         """),
     StatementHelp(

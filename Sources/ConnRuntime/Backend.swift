@@ -55,6 +55,10 @@ package protocol Backend: AnyObject {
   /// on is refused as for `adopt`.
   func dup(_ fd: Descriptor, onto target: Descriptor?) throws(BackendError) -> Outcome
   func setNonblocking(_ fd: Descriptor, _ on: Bool) -> Outcome
+  /// FD_CLOEXEC on or off (fcntl F_SETFD).
+  func setCloseOnExec(_ fd: Descriptor, _ on: Bool) -> Outcome
+  /// fcntl F_GETFL (O_NONBLOCK) or F_GETFD (FD_CLOEXEC): `.number(1)` when the flag is set.
+  func getFlag(_ fd: Descriptor, _ flag: DescriptorFlag) -> Outcome
   func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError)
     -> Outcome
   /// SO_ERROR gives `.ok` or `.failure(pending)`; other options `.number`.

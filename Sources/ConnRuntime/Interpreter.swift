@@ -527,6 +527,10 @@ package final class Interpreter {
     case .setOption(let s, let o, let v):
       let sock = try fd(s, p, at)
       return try tool(p, at) { () throws(BackendError) in try backend.setOption(sock, o, v) }
+    case .setCloseOnExec(let s, let on):
+      return backend.setCloseOnExec(try fd(s, p, at), on)
+    case .getFlag(let s, let f):
+      return backend.getFlag(try fd(s, p, at), f)
     case .getOption(let s, let o):
       let sock = try fd(s, p, at)
       return try tool(p, at) { () throws(BackendError) in try backend.getOption(sock, o) }

@@ -37,6 +37,8 @@ package enum Instruction: Sendable {
   case setNonblocking(Slot, Bool)
   case setOption(Slot, SocketOption, OptionValue)
   case getOption(Slot, SocketOption)
+  case setCloseOnExec(Slot, Bool)
+  case getFlag(Slot, DescriptorFlag)
   case poll(Slot, PollEvents, timeout: TimeSpan?, CallOptions)
   case peer(Slot)
   case local(Slot)
@@ -181,6 +183,8 @@ private struct Compiler {
       case .set(let r, .nonblocking(let on)): emit(.setNonblocking(s(r), on), st, checked: followed)
       case .set(let r, .option(let o, let v)): emit(.setOption(s(r), o, v), st, checked: followed)
       case .get(let r, let o): emit(.getOption(s(r), o), st, checked: followed)
+      case .set(let r, .closeOnExec(let on)): emit(.setCloseOnExec(s(r), on), st, checked: followed)
+      case .getFlag(let r, let f): emit(.getFlag(s(r), f), st, checked: followed)
       case .poll(let r, let events, let timeout, let o):
         emit(.poll(s(r), events, timeout: timeout, o), st, checked: followed)
       case .peer(let r): emit(.peer(s(r)), st, checked: followed)

@@ -240,7 +240,7 @@ package final class SimBackend: Backend {
         return emit(call, .failure(.EBADF))
       }
       guard let n = descriptors.allocate(entry) else { return emit(call, .failure(.EMFILE)) }
-      if case .socket(let ref) = entry { withCommon(ref) { $0.descriptors += 1 } }
+      shareOpenFile(entry, from: fd, to: n)
       return emit(call, .number(Int64(n)))
     }
     // ksys_dup3: the same number is EINVAL, a number past the limit EBADF, then the old one.
@@ -252,8 +252,17 @@ package final class SimBackend: Backend {
     // Whatever the target held is closed first, silently.
     if descriptors[target] != nil { _ = closeDescriptor(target) }
     descriptors.place(entry, at: target)
-    if case .socket(let ref) = entry { withCommon(ref) { $0.descriptors += 1 } }
+    shareOpenFile(entry, from: fd, to: target)
     return emit(call, .number(Int64(target)))
+  }
+
+  /// A new descriptor `to` for what `from` has open: a socket counts one more descriptor; a
+  /// file's O_NONBLOCK is copied (Linux shares it: a later change through one is not modelled).
+  private func shareOpenFile(_ entry: DescriptorEntry, from: Descriptor, to: Descriptor) {
+    switch entry {
+    case .socket(let ref): withCommon(ref) { $0.descriptors += 1 }
+    case .file: descriptors.setFileNonblocking(to, descriptors.fileNonblocking(from))
+    }
   }
 
   package func applyTopology(_ steps: [TopologyStatement], hostNames: [String]) throws(BackendError) {
@@ -423,11 +432,34 @@ package final class SimBackend: Backend {
     let call = TracedCall.setNonblocking(fd, on)
     switch descriptors[fd] {
     case nil: return emit(call, .failure(.EBADF))
-    case .file: return emit(call, .ok)
+    case .file:
+      descriptors.setFileNonblocking(fd, on)
+      return emit(call, .ok)
     case .socket(let ref):
       withCommon(ref) { $0.nonblocking = on }
       return emit(call, .ok)
     }
+  }
+
+  package func setCloseOnExec(_ fd: Descriptor, _ on: Bool) -> Outcome {
+    advance(to: clock)
+    guard descriptors[fd] != nil, !descriptors.isOccupied(fd) else {
+      return emit(.setCloseOnExec(fd, on), .failure(.EBADF))
+    }
+    descriptors.setCloseOnExec(fd, on)
+    return emit(.setCloseOnExec(fd, on), .ok)
+  }
+
+  package func getFlag(_ fd: Descriptor, _ flag: DescriptorFlag) -> Outcome {
+    advance(to: clock)
+    let set: Bool
+    switch (descriptors[fd], flag) {
+    case (nil, _): return emit(.getFlag(fd, flag), .failure(.EBADF))
+    case (_, .FD_CLOEXEC): set = descriptors.closeOnExec(fd)
+    case (.file?, .O_NONBLOCK): set = descriptors.fileNonblocking(fd)
+    case (.socket(let ref)?, .O_NONBLOCK): set = withCommon(ref) { $0.nonblocking }
+    }
+    return emit(.getFlag(fd, flag), .number(set ? 1 : 0))
   }
 
   package func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError)

@@ -28,6 +28,8 @@ package enum StatementKind: Sendable {
   indirect case dup(SocketRef, into: SocketRef, at: Int32?)
   indirect case set(SocketRef, Setting)
   case get(SocketRef, SocketOption)
+  /// fcntl(2) F_GETFL or F_GETFD: 1 when the flag is set.
+  case getFlag(SocketRef, DescriptorFlag)
   indirect case poll(SocketRef, PollEvents, timeout: TimeSpan?, CallOptions)
   case peer(SocketRef)
   case local(SocketRef)
@@ -55,7 +57,7 @@ package enum StatementKind: Sendable {
     case .socketPair: return "socketpair"
     case .dup: return "dup"
     case .set: return "set"
-    case .get: return "get"
+    case .get, .getFlag: return "get"
     case .poll: return "poll"
     case .peer: return "peer"
     case .local: return "local"
@@ -99,6 +101,7 @@ extension StatementKind {
     case .sock, .accept, .dup: return .descriptor
     case .socketPair, .bind, .bindTo, .listen, .connect, .set, .shutdown, .close, .sleep: return .status
     case .get(_, let o): return o == .SO_ERROR ? .socketError : .value
+    case .getFlag: return .value
     case .send: return .value
     case .receive: return .data
     case .poll: return .events

@@ -252,7 +252,8 @@ extension ParserState {
     return .accept(listener, into: into, o)
   }
 
-  /// set NAME ( 'nonblock' | 'block' | OPTION VALUE )   VALUE -> INT | DUR | 'on' | 'off'
+  /// set NAME ( 'nonblock' | 'block' | FLAG ('on' | 'off') | OPTION VALUE )
+  /// VALUE -> INT | DUR | 'on' | 'off'   FLAG -> 'O_NONBLOCK' | 'FD_CLOEXEC'
   mutating func parseSet() throws(StatementError) -> StatementKind {
     let name = try parseSocketRef()
     if isWord("nonblock") {
@@ -262,6 +263,22 @@ extension ParserState {
     if isWord("block") {
       consume()
       return .set(name, .nonblocking(false))
+    }
+    if token.kind == .identifier,
+      let flag = DescriptorFlag.byName.lookup(
+        buf.baseAddress! + Int(token.start), Int(token.end - token.start))
+    {
+      consume()
+      let on: Bool
+      if isWord("on") {
+        on = true
+      } else if isWord("off") {
+        on = false
+      } else {
+        throw unexpected("on or off for \(flag.rawValue)")
+      }
+      consume()
+      return .set(name, flag == .O_NONBLOCK ? .nonblocking(on) : .closeOnExec(on))
     }
     let (option, optRange) = try parseOption()
     let value: OptionValue
@@ -307,15 +324,25 @@ extension ParserState {
     guard let o = optionNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start)) else {
       let w = tokenText
       throw error(
-        .unknownOption(w, at: r, suggestion: closestName(to: w, in: SocketOption.allCases.map(\.rawValue))))
+        .unknownOption(
+          w, at: r,
+          suggestion: closestName(
+            to: w, in: SocketOption.allCases.map(\.rawValue) + DescriptorFlag.allCases.map(\.rawValue))))
     }
     consume()
     return (o, r)
   }
 
-  /// get NAME OPTION
+  /// get NAME ( OPTION | FLAG )   FLAG -> 'O_NONBLOCK' | 'FD_CLOEXEC'
   mutating func parseGet() throws(StatementError) -> StatementKind {
     let name = try parseSocketRef()
+    if token.kind == .identifier,
+      let flag = DescriptorFlag.byName.lookup(
+        buf.baseAddress! + Int(token.start), Int(token.end - token.start))
+    {
+      consume()
+      return .getFlag(name, flag)
+    }
     let (o, _) = try parseOption()
     return .get(name, o)
   }

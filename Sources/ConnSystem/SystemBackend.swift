@@ -369,6 +369,23 @@ package final class SystemBackend: Backend {
     return traced(.setNonblocking(fd, on), o)
   }
 
+  package func setCloseOnExec(_ fd: Descriptor, _ on: Bool) -> Outcome {
+    let current = fcntl(fd, F_GETFD)
+    if current < 0 { return traced(.setCloseOnExec(fd, on), Platform.failure(errno)) }
+    let rc = fcntl(fd, F_SETFD, on ? current | FD_CLOEXEC : current & ~FD_CLOEXEC)
+    return traced(.setCloseOnExec(fd, on), result(rc))
+  }
+
+  package func getFlag(_ fd: Descriptor, _ flag: DescriptorFlag) -> Outcome {
+    let rc: Int32
+    switch flag {
+    case .O_NONBLOCK: rc = fcntl(fd, F_GETFL)
+    case .FD_CLOEXEC: rc = fcntl(fd, F_GETFD)
+    }
+    let bit = flag == .O_NONBLOCK ? O_NONBLOCK : FD_CLOEXEC
+    return traced(.getFlag(fd, flag), rc < 0 ? Platform.failure(errno) : .number(rc & bit != 0 ? 1 : 0))
+  }
+
   package func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError)
     -> Outcome
   {

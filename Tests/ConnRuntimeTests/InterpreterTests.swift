@@ -82,6 +82,8 @@ final class FakeBackend: Backend {
     return o
   }
   func setNonblocking(_ fd: Descriptor, _ on: Bool) -> Outcome { answer("fcntl", .ok) }
+  func setCloseOnExec(_ fd: Descriptor, _ on: Bool) -> Outcome { answer("fcntl", .ok) }
+  func getFlag(_ fd: Descriptor, _ flag: DescriptorFlag) -> Outcome { answer("fcntl", .number(1)) }
   func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError)
     -> Outcome
   { answer("setsockopt", .ok) }

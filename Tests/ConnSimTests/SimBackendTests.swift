@@ -448,4 +448,36 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
       expect EINTR
       """)
   }
+
+  @Test func descriptorFlags() {
+    expectPass(
+      """
+      sock s = stream inet nonblock
+      get s O_NONBLOCK
+      expect 1
+      get s FD_CLOEXEC
+      expect 1
+      dup s as d
+      set d O_NONBLOCK off
+      set d FD_CLOEXEC off
+      get s O_NONBLOCK
+      expect 0
+      get s FD_CLOEXEC
+      expect 1
+      get d FD_CLOEXEC
+      expect 0
+      close d
+      dup s as again
+      get again FD_CLOEXEC
+      expect 1
+      sock zero = fd 0
+      get zero FD_CLOEXEC
+      expect 0
+      sock bad = fd -1
+      get bad O_NONBLOCK
+      expect EBADF
+      set bad FD_CLOEXEC on
+      expect EBADF
+      """)
+  }
 }

@@ -175,6 +175,21 @@ private let decl = "sock s = stream inet\n"
     assertDiagnostic("dup 1️⃣s as d\n", "check.undeclared-socket")
   }
 
+  @Test func descriptorFlags() {
+    let k = cleanStatements(
+      decl
+        + "set s O_NONBLOCK on\nset s FD_CLOEXEC off\nget s O_NONBLOCK\nexpect 1\nget s FD_CLOEXEC\nexpect 0")
+    guard k.count == 7, case .set(_, .nonblocking(true)) = k[1], case .set(_, .closeOnExec(false)) = k[2],
+      case .getFlag(_, .O_NONBLOCK) = k[3], case .getFlag(_, .FD_CLOEXEC) = k[5]
+    else {
+      Issue.record("not flag statements: \(k)")
+      return
+    }
+    #expect(k[3].resultShape == .value)
+    assertDiagnostic(decl + "set s FD_CLOEXEC 1️⃣1\n", "parse.expected")
+    assertDiagnostic(decl + "get s 1️⃣FD_CLOEXC\n", "check.unknown-option", hint: "did you mean 'FD_CLOEXEC'?")
+  }
+
   @Test func setAndGet() {
     let k = cleanStatements(
       decl + """
