@@ -1,11 +1,12 @@
 // The checker runs after parsing and before anything executes. It resolves socket names in
-// source order (a name is usable after the `sock` or `accept ... as` that declares it) and checks
+// source order (a name is usable after the `sock`, `accept ... as`, `socketpair` or `dup ... as`
+// that declares it) and checks
 // that each `expect` follows a statement whose result it can describe.
 
 struct Checker {
   let script: Script
   var diagnostics: [Diagnostic] = []
-  /// Indexed by slot: has a `sock` or `accept ... as` declared it yet?
+  /// Indexed by slot: has a `sock`, `accept ... as`, `socketpair` or `dup ... as` declared it yet?
   private var declared: [Bool] = []
   /// From the parser: sockets named in statements that did not parse, and where those statements
   /// start. Their names are not reported as undeclared, nor is an `expect` right after one of them
