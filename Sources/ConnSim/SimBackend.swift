@@ -154,8 +154,9 @@ package final class SimBackend: Backend {
     advance(to: clock)
     let call = TracedCall.socket(kind, nonblocking: nonblocking)
     if kind.type == .seqpacket && kind.family != .unix {
-      // SOCK_SEQPACKET over IP is SCTP, a module this model does not have.
-      return emit(call, .failure(.EPROTONOSUPPORT))
+      // SOCK_SEQPACKET over IP is SCTP, a module this model does not have: inet_create finds
+      // nothing registered for the type (ESOCKTNOSUPPORT), as on a kernel without sctp.ko.
+      return emit(call, .failure(.ESOCKTNOSUPPORT))
     }
     let ref: SocketRef
     switch (kind.family, kind.type) {
@@ -195,7 +196,7 @@ package final class SimBackend: Backend {
     if kind.type == .seqpacket && kind.family != .unix {
       // As socket(2): SOCK_SEQPACKET over IP is SCTP, which this model does not have.
       giveBack()
-      return traced(.failure(.EPROTONOSUPPORT))
+      return traced(.failure(.ESOCKTNOSUPPORT))
     }
     if kind.family != .unix {
       // inet_stream_ops and inet_dgram_ops: sock_no_socketpair.

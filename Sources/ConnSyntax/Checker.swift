@@ -1,7 +1,7 @@
 // The checker runs after parsing and before anything executes. It resolves socket names in
 // source order (a name is usable after the `sock`, `accept ... as`, `socketpair` or `dup ... as`
-// that declares it) and checks
-// that each `expect` follows a statement whose result it can describe.
+// that declares it) and checks that each `expect` follows a statement whose result it can
+// describe.
 
 struct Checker {
   let script: Script
