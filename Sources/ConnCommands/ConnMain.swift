@@ -21,7 +21,8 @@ package struct ConnMain: ParsableCommand {
       """,
     version: connVersion,
     subcommands: [
-      RunCommand.self, CheckCommand.self, ExplainCommand.self, ReplCommand.self, FuzzCommand.self,
+      RunCommand.self, CheckCommand.self, FmtCommand.self, ExplainCommand.self, ReplCommand.self,
+      FuzzCommand.self,
       CleanCommand.self,
     ],
     defaultSubcommand: nil

@@ -65,6 +65,13 @@ package struct FuzzCommand: ConsoleCommand {
   @Option(help: ArgumentHelp("Print case N of --seed and exit.", valueName: "N"))
   var show: Int?
 
+  /// How long one case (its runs, reruns and shrinking) may take before its worker is killed
+  /// and the case saved as a hang.
+  @Option(
+    name: .customLong("case-limit"),
+    help: "Kill a worker whose case (runs, reruns, shrinking) takes longer, and save the case as a hang.")
+  var caseLimit: TimeSpan = .seconds(180)
+
   @Flag(help: .hidden) var worker = false
   @Option(help: .hidden) var parent: Int32?
 
@@ -108,7 +115,7 @@ package struct FuzzCommand: ConsoleCommand {
     }
     var session = FuzzSession(
       seed: seed, count: count ?? (time == nil ? 1000 : Int.max), time: time,
-      jobs: jobs ?? Host.processorCount(), out: out, console: console,
+      jobs: jobs ?? Host.processorCount(), out: out, console: console, caseLimit: caseLimit.nanoseconds,
       workerArguments: [
         "fuzz", "--worker", "--timeout", timeout.description, "--parent", "\(Host.processID)",
       ]
@@ -137,6 +144,10 @@ package struct FuzzCommand: ConsoleCommand {
 
   /// One case, start to finish: the record the worker sends.
   static func fuzzCase(_ runner: ScenarioRunner, seed: UInt64, index: Int, shrink: Bool) -> [String] {
+    // The tests' way to make a worker crash or hang on a given case, to check that the
+    // fuzzer saves it.
+    if Host.environment("CONN_FUZZ_TEST_CRASH") == "\(index)" { Host.abortForTesting() }
+    if Host.environment("CONN_FUZZ_TEST_HANG") == "\(index)" { Host.sleepForever() }
     let lines = FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(seed, index))
     let (verdict, _) = runner.fuzzRun(lines)
     switch verdict {
@@ -203,9 +214,10 @@ struct FuzzSession {
   var invalidReasons: [String: Int] = [:]
 
   init(
-    seed: UInt64, count: Int, time: TimeSpan?, jobs: Int, out: String, console: Console,
+    seed: UInt64, count: Int, time: TimeSpan?, jobs: Int, out: String, console: Console, caseLimit: Int64,
     workerArguments: [String]
   ) {
+    self.caseLimit = caseLimit
     self.seed = seed
     self.count = count
     self.time = time
@@ -217,7 +229,7 @@ struct FuzzSession {
 
   /// A case runs for at most this long (with its reruns and shrinking) before its worker is
   /// killed and the case counted as a hang.
-  static let caseLimit: Int64 = 180_000_000_000
+  let caseLimit: Int64
 
   private final class Worker {
     let process: Subprocess
@@ -288,10 +300,10 @@ struct FuzzSession {
       }
       let now = Host.monotonicNow()
       for (i, wo) in workers.enumerated() {
-        guard let w = wo, let index = w.index, now - w.started > Self.caseLimit else { continue }
+        guard let w = wo, let index = w.index, now - w.started > caseLimit else { continue }
         w.process.kill()
         _ = w.process.finish()
-        lost(index, "hang", "killed after \(TimeSpan(nanoseconds: Self.caseLimit).description) of real time")
+        lost(index, "hang", "killed after \(TimeSpan(nanoseconds: caseLimit).description) of real time")
         workers[i] = nil
         if mayStart(), let fresh = spawn() {
           workers[i] = fresh

@@ -12,8 +12,9 @@ struct LoadedScenario {
   var script: Script
 
   /// Reads and parses a file, with the path limits of the backend(s) it will run on.
-  static func load(_ path: String, pathLimits: PathLimits = .kernel) -> LoadedScenario {
-    let name = path == "-" ? "<stdin>" : path
+  /// `name` is the name it is reported under (default: the path, `<stdin>` for `-`).
+  static func load(_ path: String, pathLimits: PathLimits = .kernel, name: String? = nil) -> LoadedScenario {
+    let name = name ?? (path == "-" ? "<stdin>" : path)
     do throws(HostError) {
       let bytes = try Host.readFile(path)
       if let nul = bytes.prefix(65536).firstIndex(of: 0) {
@@ -24,7 +25,7 @@ struct LoadedScenario {
       return LoadedScenario(
         path: path, script: Parser.parse(SourceFile(name: name, bytes: bytes), context: context))
     } catch {
-      let source = SourceFile(name: path, bytes: [])
+      let source = SourceFile(name: name, bytes: [])
       return LoadedScenario(path: path, script: unreadable(source, .unreadableFile(error.description)))
     }
   }

@@ -43,6 +43,14 @@ extension Host {
     return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
   }
 
+  /// Dies of SIGABRT, as a crash would (tests of the tools that must survive a crash).
+  package static func abortForTesting() -> Never { abort() }
+
+  /// Sleeps until killed (tests of the tools that must survive a hang).
+  package static func sleepForever() -> Never {
+    while true { sleep(3600) }
+  }
+
   package static func processorCount() -> Int {
     let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
     return n > 0 ? n : 1

@@ -183,6 +183,15 @@ extension SimBackend {
     // The shutdown is seen when the datagram is allocated, after the destination.
     if udp[h].common.shutWrite { return .failure(.EPIPE) }
     destination = resolvedDestination(destination)
+    // A connected socket's multicast or limited-broadcast datagram leaves through the
+    // source's interface; nobody here has joined a group, so it is simply sent.
+    if connected && target == nil, let v4 = ipv4(of: destination), v4.isMulticast || v4 == .broadcast {
+      return .number(Int64(data.count))
+    }
+    // An IPv6 socket sending to a v4-mapped port 0 (udpv6_sendmsg hands it to IPv4): EINVAL.
+    if udp[h].common.kind.family == .inet6, case .inet6(let ip, 0, _) = destination, ip.mappedIPv4 != nil {
+      return .failure(.EINVAL)
+    }
     let host = udp[h].common.host
     guard let source = udp[h].common.local else { return .failure(.EINVAL) }
     let packet = SimPacket(tcp: false, source: source.plainIP, destination: destination.plainIP)

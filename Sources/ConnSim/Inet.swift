@@ -41,6 +41,10 @@ extension SimBackend {
       if bound { return .failure(.EINVAL) }
       if let v4 = ip.mappedIPv4 {
         if s.options.v6only { return .failure(.EINVAL) }
+        // Still holding an IPv6 address it was bound to (a disconnect kept it): no v4-mapped one.
+        if s.addressLocked, case .inet6(let held, _, _)? = s.local, !held.isAny, held.mappedIPv4 == nil {
+          return .failure(.EINVAL)
+        }
         return v4Bindable(v4) ? .success(address) : .failure(.EADDRNOTAVAIL)
       }
       if ip.isAny { return .success(address) }
@@ -68,6 +72,14 @@ extension SimBackend {
     case .failure(let e): return .failure(e)
     case .success(let addr):
       var port = addr.port ?? 0
+      if port == 0 && table[h].common.options.bindAddressNoPort {
+        // IP_BIND_ADDRESS_NO_PORT: the address now, the port at connect.
+        Self.setLocal(h, addr, in: &table, ports: &ports)
+        table[h].common.userBound = true
+        table[h].common.addressLocked = !addr.isWildcard
+        table[h].common.portLocked = false
+        return .ok
+      }
       if port == 0 {
         guard let p = ports.ephemeral(in: hosts[Int(table[h].common.host)].network.ephemeral) else {
           return .failure(.EADDRINUSE)
@@ -165,7 +177,12 @@ extension SimBackend {
     }
     switch dest {
     case .inet(let ip, _):
-      if ip.isLoopback { return .inet(.loopback, port: 0) }
+      // A loopback destination that is one of this host's own addresses is its own source
+      // (the local route's preferred source); any other one is reached from 127.0.0.1.
+      if ip.isLoopback {
+        return network.extraLocal.contains(.inet(ip, port: 0))
+          ? .inet(ip, port: 0) : .inet(.loopback, port: 0)
+      }
       if let src = network.localSource(for: dest) { return src }
       return network.extraLocal.first { if case .inet = $0 { return true } else { return false } }
         ?? .inet(.loopback, port: 0)
@@ -209,6 +226,20 @@ func peerAddress(_ a: SocketAddress, as family: AddressFamily) -> SocketAddress 
   case (.inet(let ip, let p), .inet6): return .inet6(.mapping(ip), port: p, scope: nil)
   case (.inet6(let ip, let p, _), .inet): return ip.mappedIPv4.map { .inet($0, port: p) } ?? a
   default: return a
+  }
+}
+
+/// Connecting to the wildcard address from a socket bound to a unicast address: the route
+/// lookup takes the source as the destination (IPv4); an IPv6 socket holding a v4-mapped source goes
+/// to ::ffff:127.0.0.1. Otherwise as `resolvedDestination(_:)`.
+func resolvedDestination(_ a: SocketAddress, boundTo local: SocketAddress?) -> SocketAddress {
+  switch (a, local) {
+  case (.inet(let ip, let p), .inet(let l, _)?)
+  where ip.isAny && !l.isAny && !l.isMulticast && l != .broadcast:
+    return .inet(l, port: p)
+  case (.inet6(let ip, let p, let s), .inet6(let l, _, _)?) where ip.isAny && l.mappedIPv4 != nil && !l.isAny:
+    return .inet6(.mapping(.loopback), port: p, scope: s)
+  default: return resolvedDestination(a)
   }
 }
 

@@ -17,6 +17,13 @@ struct PortTable {
   private var inUse = [UInt64](repeating: 0, count: 1024)
   /// Where the next ephemeral search starts, as an offset into the range.
   private var cursor = 0
+  /// Where the search for a free port starts, from the low end of the range.
+  private let startOffset: Int
+
+  init(startOffset: Int = 0) {
+    self.startOffset = startOffset
+    cursor = startOffset
+  }
 
   /// The first holder node of `port` (0: none).
   @inline(__always)
@@ -119,6 +126,6 @@ struct PortTable {
     nodeHandle.removeSubrange(1...)
     nodeNext.removeSubrange(1...)
     freeNodes.removeAll(keepingCapacity: true)
-    cursor = 0
+    cursor = startOffset
   }
 }

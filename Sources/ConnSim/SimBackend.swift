@@ -31,7 +31,10 @@ package final class SimBackend: Backend {
   @exclusivity(unchecked) var udp = SocketTable<UDPSocket>()
   @exclusivity(unchecked) var unix = SocketTable<UnixSocket>()
   @exclusivity(unchecked) var tcpPorts = PortTable()
-  @exclusivity(unchecked) var udpPorts = PortTable()
+  /// UDP hands out its ports from the middle of the range: Linux picks ports at random, so a
+  /// TCP and a UDP socket of one scenario practically never get the same number, and a TCP
+  /// connect to a UDP socket's port must not find a TCP listener there by accident.
+  @exclusivity(unchecked) var udpPorts = PortTable(startOffset: 10000)
   /// The scenario's hosts: `self` first (its `net` rules), then each `host` statement's.
   @exclusivity(unchecked) var hosts: [SimHost] = [SimHost(name: "self", network: SimNetwork(rules: []))]
   @exclusivity(unchecked) var files = SimFileSystem()

@@ -130,7 +130,7 @@ extension SimBackend {
       }
     case .unix: return .EINVAL
     }
-    let routed = resolvedDestination(dest)
+    let routed = resolvedDestination(dest, boundTo: tcp[h].common.local)
     let host = tcp[h].common.host
     let network = hosts[Int(host)].network
     if case .error(let e) = network.route(routed) { return e }
@@ -202,8 +202,8 @@ extension SimBackend {
       findListener(a.target, on: host) == nil
     {
       // A socket connecting to its own address and port: simultaneous open, it is connected
-      // to itself (unless shut down before: then the open is aborted).
-      if tcp[h].common.shutRead || tcp[h].common.shutWrite {
+      // to itself (unless shut for writing before: then the open is aborted).
+      if tcp[h].common.shutWrite {
         tcpFail(h, .ECONNABORTED)
         return
       }
@@ -328,7 +328,12 @@ extension SimBackend {
       tcp[h].wasListener = true
     }
     if let r = tcp[h].remote, tcp.contains(r) { resetConnection(r) }
-    if old == .established || old == .synSent { tcp[h].common.error = .ECONNRESET }
+    if old == .established || old == .synSent {
+      tcp[h].common.error = .ECONNRESET
+      // As after a failed connect: listen then answers EINVAL (Linux 6.18).
+      tcp[h].connectFailed = true
+    }
+    if tcp[h].remote == h { tcp[h].remote = nil }  // connected to itself: nobody else to reset
     tcp[h].remote = nil
     tcp[h].target = nil
     tcp[h].state = .closed
@@ -336,13 +341,21 @@ extension SimBackend {
     tcp[h].peer = nil
     tcp[h].common.shutRead = false
     tcp[h].common.shutWrite = false
-    // tcp_disconnect gives the port back and resets an address the user did not bind; the
-    // port still shows in getsockname.
-    if !tcp[h].common.userBound {
-      if let port = tcp[h].common.local?.port ?? tcp[h].staleLocal?.port, port != 0 {
-        tcp[h].staleLocal = withPort(anyAddress(tcp[h].common.kind.family), port)
+    // tcp_disconnect resets an address bind did not lock and gives back a port it did not
+    // lock; a port given back still shows in getsockname.
+    // A socket that was closed already keeps what it holds (no state change, no port put back).
+    let c = tcp[h].common
+    let any = anyAddress(c.kind.family)
+    if old == .closed {
+      return
+    } else if c.portLocked {
+      if !c.addressLocked, let l = c.local { tcp[h].common.local = withPort(any, l.port ?? 0) }
+    } else {
+      if let port = c.local?.port ?? tcp[h].staleLocal?.port, port != 0 {
+        tcp[h].staleLocal = withPort(c.addressLocked ? (c.local ?? any) : any, port)
       }
-      setLocal(h, nil)
+      setLocal(h, c.addressLocked ? c.local.map { withPort($0, 0) } : nil)
+      tcp[h].common.userBound = c.addressLocked
     }
   }
 

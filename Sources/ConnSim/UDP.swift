@@ -54,8 +54,12 @@ extension SimBackend {
       if length < 16 { return .failure(.EINVAL) }
       return .failure(.EAFNOSUPPORT)
     case (.inet6, .inet(let ip, let p)):
-      // An inet6 datagram socket takes a sockaddr_in as IPv4 (unless IPV6_V6ONLY).
+      // An inet6 datagram socket takes a sockaddr_in as IPv4 (unless IPV6_V6ONLY, or bound to
+      // an IPv6 address).
       if s.options.v6only { return .failure(.EAFNOSUPPORT) }
+      if s.addressLocked, case .inet6(let b, _, _)? = s.local, !b.isAny, b.mappedIPv4 == nil {
+        return .failure(.EAFNOSUPPORT)
+      }
       dest = .inet6(.mapping(ip), port: p, scope: nil)
     case (.inet6, .inet6(let ip, _, let scope)):
       if length < 24 { return .failure(.EINVAL) }
@@ -63,12 +67,10 @@ extension SimBackend {
       if (ip.isLinkLocal || ip.isLinkLocalMulticast) && scope == nil { return .failure(.EINVAL) }
       // A dual-stack socket bound to one family cannot reach the other.
       if case .inet6(let bound, _, _)? = s.local, !bound.isAny {
-        // Bound to an IPv6 address: no v4-mapped destination. Holding a v4-mapped source
-        // (bound, or left by a connect): no IPv6 destination.
+        // Bound to an IPv6 address: no v4-mapped destination.
         if ip.mappedIPv4 != nil && bound.mappedIPv4 == nil && s.addressLocked {
           return .failure(.ENETUNREACH)
         }
-        if ip.mappedIPv4 == nil && !ip.isAny && bound.mappedIPv4 != nil { return .failure(.EAFNOSUPPORT) }
       }
       if ip.mappedIPv4 != nil && s.options.v6only { return .failure(.ENETUNREACH) }
     case (.inet6, _):
@@ -76,7 +78,7 @@ extension SimBackend {
     default:
       return .failure(.EINVAL)
     }
-    let routed = resolvedDestination(dest)
+    let routed = resolvedDestination(dest, boundTo: s.local)
     let network = hosts[Int(s.host)].network
     if case .error(let e) = network.route(routed) {
       // Multicast and limited broadcast go out of the bound source's interface (the route
@@ -87,6 +89,13 @@ extension SimBackend {
         && ipv4(of: s.local ?? .unspec).map { !$0.isAny && !$0.isMulticast && !network.isBroadcast($0) }
           == true
       if !viaSource { return .failure(e) }
+    }
+    // Holding a v4-mapped source (bound, or left by a connect), after the route: no IPv6
+    // destination.
+    if case .inet6(let ip, _, _) = dest, ip.mappedIPv4 == nil, !ip.isAny,
+      case .inet6(let bound, _, _)? = s.local, bound.mappedIPv4.map({ !$0.isAny }) == true
+    {
+      return .failure(.EAFNOSUPPORT)
     }
     if let ip = ipv4(of: routed), network.isBroadcast(ip), !s.options.broadcast { return .failure(.EACCES) }
     let source = sourceAddress(for: routed, bound: s.local, on: s.host)

@@ -21,7 +21,7 @@ extension KernelTests {
     /// ("in sorted order.\nScenarios run in\nparallel ..."), and no line may be wider.
     @Test(arguments: [80, 60])
     func helpIsFilledToTheWidth(columns: Int) throws {
-      for sub in [nil, "run", "check", "explain", "repl", "clean"] {
+      for sub in [nil, "run", "check", "fmt", "explain", "repl", "clean"] {
         let text = ConnMain.helpText(sub, columns: columns)
         #expect(!text.isEmpty)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
@@ -265,14 +265,30 @@ extension KernelTests {
         let r = runner.run(scripts[i % scripts.count], path: "leak.conn")
         if r.status == .fail { failures += 1 }
       }
-      let after = count()
+      // A leak stays; what other tests of this process open and close meanwhile comes and
+      // goes: look again for a while before calling a higher count a leak.
+      var after = count()
+      for _ in 0..<20 where after > before {
+        usleep(100_000)
+        after = count()
+      }
       #expect(failures == 2_500)
-      #expect(after == before, "descriptors before \(before), after \(after)")
+      #expect(after <= before, "descriptors before \(before), after \(after)")
       // Left behind: made during the loop and still there 200 ms later (another process's
       // scenario lives a few milliseconds).
       let newer = privateDirectories().subtracting(directoriesBefore)
       usleep(200_000)
-      let left = newer.intersection(privateDirectories())
+      // Another live conn process holds the lock on its own directories; one this process
+      // still has open, or that nobody holds, was left by this loop.
+      let openHere = Set(Host.openDescriptorTargets())
+      let left = newer.intersection(privateDirectories()).filter { name in
+        let path = "/tmp/" + name
+        if openHere.contains(path) { return true }
+        let fd = open(path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return flock(fd, LOCK_EX | LOCK_NB) == 0
+      }
       #expect(left.isEmpty, "scenario directories left in /tmp: \(left)")
     }
   }

@@ -95,4 +95,23 @@ import Testing
     let shown = try runConn(["fuzz", "--seed", "11", "--show", "3"])
     #expect(shown.status == 0 && (shown.stdout.hasPrefix("sock ") || shown.stdout.hasPrefix("net ")))
   }
+
+  /// A worker that crashes or hangs is replaced, and its case saved as generated, with what
+  /// happened: the run goes on and ends with exit status 1.
+  @Test(.enabled(if: Isolation.unavailableReason == nil, "needs network namespaces (root on Linux)"))
+  func crashesAndHangsAreSavedAndTheRunGoesOn() throws {
+    let dir = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let r = try runConn(
+      ["fuzz", "--seed", "5", "--count", "6", "--jobs", "2", "--case-limit", "2s", "--out", dir],
+      env: ["CONN_FUZZ_TEST_CRASH": "1", "CONN_FUZZ_TEST_HANG": "3"], timeout: 60)
+    #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+    #expect(r.stdout.contains("conn fuzz --seed 5: 6 scenarios"), "\(r.stdout)")
+    #expect(r.stdout.contains("crashes 1, hangs 1"), "\(r.stdout)")
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+    #expect(files.contains("crash-5-1.conn") && files.contains("hang-5-3.conn"), "\(files)")
+    let crash = (try? String(contentsOfFile: dir + "/crash-5-1.conn", encoding: .utf8)) ?? ""
+    let generated = try runConn(["fuzz", "--seed", "5", "--show", "1"]).stdout
+    #expect(crash.contains("the worker process ended") && crash.hasSuffix(generated), "\(crash)")
+  }
 }
