@@ -25,7 +25,7 @@ package struct CheckCommand: ConsoleCommand {
       exist), 2 bad usage or no file found.
       """)
 
-  @Argument(help: "Scenario files or directories.")
+  @Argument(help: "Scenario files or directories.", completion: .file(extensions: ["conn"]))
   package var paths: [String] = []
 
   @Flag(name: .shortAndLong, help: "Print nothing for clean files (errors only).")

@@ -18,12 +18,14 @@ package struct ConnMain: ParsableCommand {
 
       Exit codes (all subcommands): 0 success, 1 a scenario failed or a file has errors, 2 bad \
       usage or nothing to run. The language reference is docs/LANGUAGE.md.
+
+      Shell completion: conn --generate-completion-script bash (or zsh, fish). The manual \
+      page: conn manual > ~/.local/share/man/man1/conn.1 (README.md, Install).
       """,
     version: connVersion,
     subcommands: [
       RunCommand.self, CheckCommand.self, FmtCommand.self, ExplainCommand.self, ReplCommand.self,
-      FuzzCommand.self,
-      CleanCommand.self,
+      FuzzCommand.self, CleanCommand.self, ManualCommand.self,
     ],
     defaultSubcommand: nil
   )

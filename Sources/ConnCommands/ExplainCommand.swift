@@ -16,7 +16,7 @@ package struct ExplainCommand: ConsoleCommand {
       Exit codes: 0 explained, 2 unknown errno.
       """)
 
-  @Argument(help: "An errno name or number.")
+  @Argument(help: "An errno name or number.", completion: .list(Errno.allCases.map(\.name).sorted()))
   package var errno: String?
 
   package init() {}

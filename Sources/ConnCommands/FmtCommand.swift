@@ -24,7 +24,7 @@ package struct FmtCommand: ConsoleCommand {
       (with --check: or would change), 2 bad usage or no file found.
       """)
 
-  @Argument(help: "Scenario files or directories.")
+  @Argument(help: "Scenario files or directories.", completion: .file(extensions: ["conn"]))
   package var paths: [String] = []
 
   @Flag(

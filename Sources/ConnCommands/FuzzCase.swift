@@ -169,7 +169,11 @@ extension ScenarioRunner {
       switch o {
       case .failure, .unknownErrno: out.append("expect \(o.expectationText)")
       case .ok, .events, .pollTimeout: if atDisagreement { out.append("expect \(o.expectationText)") }
-      case .number: if atDisagreement && text.hasPrefix("get ") { out.append("expect \(o.expectationText)") }
+      case .number(let n):
+        // SO_LINGER off reads as -1, which `expect` writes as `off`.
+        if atDisagreement && text.hasPrefix("get ") {
+          out.append("expect " + (n < 0 && text.contains("SO_LINGER") ? "off" : "\(n)"))
+        }
       default: break
       }
     }

@@ -53,7 +53,7 @@ package struct FuzzCommand: ConsoleCommand {
   @Option(name: [.customShort("j"), .long], help: "Parallel workers (default: the number of cores).")
   var jobs: Int?
 
-  @Option(help: "Directory for the shrunk scenarios (created if needed).")
+  @Option(help: "Directory for the shrunk scenarios (created if needed).", completion: .directory)
   var out: String = "fuzz-findings"
 
   @Option(help: "Time limit of every blocking call in a scenario.")

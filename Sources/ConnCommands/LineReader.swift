@@ -241,6 +241,16 @@ package final class ReadlineLineReader: LineReading {
           return line.count > replMaxLineLength ? .tooLong(line.count) : .line(line)
         }
       case .interrupted:
+        // Ctrl-C: "^C" goes after the whole line (the cursor may be inside it), before
+        // readline's handling of the signal leaves the terminal, which returns the cursor to the
+        // start of the row (the end of bracketed paste mode is "\e[?2004l\r"): printed after
+        // that, it overwrote the prompt ("^Cnn> sock half typed").
+        let ctrlC = rl_pending_signal() == Host.interruptSignal || Host.interruptPending
+        if ctrlC {
+          rl_point = rl_end
+          rl_redisplay()
+          Host.printOut("^C")
+        }
         // Let readline handle what it caught (a resize, Ctrl-C); its SIGINT handling passes the
         // signal on to ours, which records it.
         rl_check_signals()
@@ -248,7 +258,8 @@ package final class ReadlineLineReader: LineReading {
           rl_free_line_state()
           rl_callback_sigcleanup()
           rl_callback_handler_remove()
-          Host.printOut("^C\n")
+          // The next prompt starts on a row of its own.
+          Host.printOut(ctrlC ? "\r\n" : "^C\r\n")
           return .interrupted
         }
       case .failed:

@@ -53,7 +53,8 @@ package struct ReplCommand: ParsableCommand {
   )
   package var isolate = false
 
-  @Option(help: "The backend to start on (see :backend).")
+  @Option(
+    help: "The backend to start on (see :backend).", completion: .list(Repl.backendChoices.map(\.rawValue)))
   package var backend: String = BackendChoice.system.rawValue
 
   package init() {}

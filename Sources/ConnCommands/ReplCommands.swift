@@ -183,6 +183,8 @@ extension Repl {
             state = "listening"
           } else if peer != "-" {
             state = "connected"
+          } else if Self.connectPending(backend, b.fd) {
+            state = "connecting"
           } else if case .address(let a) = backend.localName(b.fd), Self.isBound(a) {
             state = "bound"
           } else {
@@ -213,6 +215,18 @@ extension Repl {
     case .abstract: return true
     case .unspec: return false
     }
+  }
+
+  /// Whether a TCP socket with no peer has a connect in progress (SYN sent, no answer yet): it
+  /// is the one state in which poll(2) reports nothing at all, where a socket that is only
+  /// bound, or whose connect failed, is writable and hung up. A poll with no wait, which
+  /// changes nothing (SO_ERROR would clear the error it reads).
+  static func connectPending(_ backend: Backend, _ fd: Descriptor) -> Bool {
+    guard case .number(let t)? = try? backend.getOption(fd, .SO_TYPE), t == Linux.typeNumber(.stream),
+      case .number(let d)? = try? backend.getOption(fd, .SO_DOMAIN), d != Linux.familyNumber(.unix)
+    else { return false }
+    let o = try? backend.poll(fd, [.readable, .writable], timeout: .zero, CallOptions(), limit: .seconds(1))
+    return o == .pollTimeout
   }
 
   /// "stream inet" for an accepted socket, from SO_TYPE and SO_DOMAIN.

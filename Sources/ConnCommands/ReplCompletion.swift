@@ -128,7 +128,7 @@ package struct ReplCompleter: Sendable {
     case "shutdown": return n == 1 ? names : n == 2 ? ShutdownHow.allCases.map(\.rawValue) : []
     case "expect":
       if words.last == "within" || words.last == "after" { return [] }
-      return ["ok", "timeout", "unnamed", "unspec", "or", "within", "after"] + Self.eventNames
+      return ["ok", "timeout", "unnamed", "unspec", "on", "off", "or", "within", "after"] + Self.eventNames
         + Self.errnoNames
         + names
     case "net":

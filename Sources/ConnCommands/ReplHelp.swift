@@ -106,9 +106,10 @@ package enum ReplHelp {
       syntax: ["get NAME OPTION", "get NAME FLAG"],
       summary: "read a socket option (SO_ERROR gives the pending errno) or a descriptor flag",
       details: """
-        getsockopt(2). The result is the option's value; for SO_ERROR it is ok or the pending
-        errno itself, which the read clears. FLAG (O_NONBLOCK, FD_CLOEXEC) is read with
-        fcntl(2) F_GETFL or F_GETFD, as 1 or 0.
+        getsockopt(2). The result is the option's value (expect a number, on, off, or a
+        duration for SO_LINGER, SO_SNDTIMEO and SO_RCVTIMEO: expect off after get s
+        SO_LINGER); for SO_ERROR it is ok or the pending errno itself, which the read clears.
+        FLAG (O_NONBLOCK, FD_CLOEXEC) is read with fcntl(2) F_GETFL or F_GETFD, as 1 or 0.
         Example: get c SO_ERROR
         """),
     StatementHelp(
@@ -212,8 +213,8 @@ package enum ReplHelp {
       summary: "check the outcome of the statement before",
       details: """
         Passes when the previous outcome matches one alternative: ok, an errno, poll events,
-        timeout, a number, an address, unnamed, unspec, or a socket name (that socket's
-        address). 'within DUR' and 'after DUR' also bound how long the call took, from
+        timeout, a number, on or off and a duration (an option get read), an address,
+        unnamed, unspec, or a socket name (that socket's address; a failure shows it). 'within DUR' and 'after DUR' also bound how long the call took, from
         above and from below. In the REPL a failed
         expect is shown and the session goes on.
         Example: expect EINPROGRESS or EALREADY
@@ -309,7 +310,7 @@ package enum ReplHelp {
       summary: "this overview, or one statement's syntax and meaning"),
     CommandHelp(
       name: ":sockets", usage: ":sockets",
-      summary: "the session's sockets: descriptor, kind, state, addresses"),
+      summary: "the session's sockets: descriptor, kind, state (bound, connecting...), addresses"),
     CommandHelp(
       name: ":save", usage: ":save FILE",
       summary: "write the session as a scenario that 'conn run FILE' replays"),

@@ -150,11 +150,11 @@ enum SavedExpectation: Hashable {
   {
     switch outcome {
     case .ok: return .alternative("ok")
-    case .number(let n):
+    case .number:
       switch statement {
       // Descriptor numbers depend on what is open (a `dup ... fd N` says its own).
       case .sock, .accept, .dup(_, _, nil): return .alternative("ok")
-      default: return .alternative("\(n)")
+      default: return .alternative(outcome.expectationText(after: statement))
       }
     case .failure(let e): return .alternative(e.name)
     case .unknownErrno: return .unnameable(outcome.description)

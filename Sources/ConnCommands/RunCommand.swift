@@ -13,7 +13,7 @@ package struct RunCommand: ConsoleCommand {
       Directories are searched recursively for *.conn files, in sorted order. Scenarios run in \
       parallel worker processes (--jobs); a scenario that fails, hangs or leaks cannot change \
       another's result. A scenario whose header needs what this machine lacks ('# needs: \
-      root', ...) is skipped with the reason.
+      root', ...) is skipped with the reason, and so is a file with no statements.
 
       Formats: human (default; a live progress line on a terminal), tap (TAP 13, which every \
       TAP harness reads, Debian 12's prove included; tap13 is another name for it), tap14 (the \
@@ -26,7 +26,7 @@ package struct RunCommand: ConsoleCommand {
         2  bad usage, or no scenario found
       """)
 
-  @Argument(help: "Scenario files or directories.")
+  @Argument(help: "Scenario files or directories.", completion: .file(extensions: ["conn"]))
   package var paths: [String] = []
 
   @Flag(name: .shortAndLong, help: "Trace each call as strace would.")
@@ -65,7 +65,8 @@ package struct RunCommand: ConsoleCommand {
   package var format: ReportFormat = .human
 
   @Option(
-    name: .shortAndLong, help: "Write the report to this file; the human summary still goes to the terminal.")
+    name: .shortAndLong, help: "Write the report to this file; the human summary still goes to the terminal.",
+    completion: .file())
   package var output: String?
 
   @Option(
@@ -91,7 +92,9 @@ package struct RunCommand: ConsoleCommand {
     help: ArgumentHelp("Run each scenario N times and report flaky ones.", valueName: "n"))
   package var repeatCount: Int = 1
 
-  @Flag(name: .customLong("strict-skips"), help: "Count skipped scenarios as failures.")
+  @Flag(
+    name: .customLong("strict-skips"),
+    help: "Count skipped scenarios (a file with no statements among them) as failures.")
   package var strictSkips = false
 
   @Flag(help: .hidden)

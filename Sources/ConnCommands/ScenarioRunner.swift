@@ -56,6 +56,8 @@ package final class ScenarioRunner {
 
   /// Why a scenario cannot run here, or nil.
   func skipReason(_ script: Script) -> String? {
+    // An empty file (comments at most) checks nothing: a skip, so that --strict-skips fails it.
+    if script.statements.isEmpty { return "no statements" }
     let r = script.requirements
     if r.linux && !Host.isLinux { return "needs Linux" }
     if r.root && !Host.isRoot { return "needs root" }

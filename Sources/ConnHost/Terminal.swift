@@ -24,6 +24,9 @@ extension Host {
   /// True if Ctrl-C was pressed and not yet taken.
   package static var interruptPending: Bool { conn_sigint_peek() != 0 }
 
+  /// SIGINT's number, for comparing with what readline reports as pending.
+  package static var interruptSignal: Int32 { SIGINT }
+
   // MARK: - Input
 
   package enum InputWait: Equatable, Sendable {

@@ -24,14 +24,19 @@ extension Interpreter {
     Failure(
       kind: .unexpectedErrno,
       message: "unexpected \(o.expectationText) from '\(st.kind.keyword)' (no 'expect' names it)",
-      range: st.range, source: source, expected: "success", actual: o.description,
+      range: st.range, source: source, expected: "success", actual: o.actualText(after: st.kind),
       explanation: explanation(o, from: st.kind))
   }
 
   func matches(_ e: Expectation, _ o: Outcome, sockets: [Slot]) -> Bool {
     switch o {
     case .ok: return e.ok
-    case .number(let n): return e.ok || e.numbers.contains(n)
+    case .number(let n):
+      if e.ok || e.numbers.contains(n) { return true }
+      if case .get(_, let option)? = lastStatement { return OptionReading.matches(e, option, n) }
+      // A descriptor flag is on or off as well.
+      if case .getFlag? = lastStatement { return (e.on && n != 0) || (e.off && n == 0) }
+      return false
     case .failure(let err): return e.errnos.contains(err)
     case .unknownErrno: return false
     case .events(let ev): return e.events.contains { ev.isSuperset(of: $0) }
@@ -50,6 +55,28 @@ extension Interpreter {
       }
       return false
     }
+  }
+
+  /// The alternatives as written, each socket name followed by what it stood for when the
+  /// `expect` ran: `l (0.0.0.0:58365)`, `r (not open)`.
+  func expectedText(_ e: Expectation, _ source: SourceFile, sockets: [Slot]) -> String {
+    var out = ""
+    var at = e.textRange.start
+    for (ref, slot) in zip(e.sockets, sockets).sorted(by: { $0.0.range.start < $1.0.range.start }) {
+      out += source.text(SourceRange(Int(at), Int(ref.range.start)))
+      out += source.text(ref.range) + " (" + resolvedName(slot) + ")"
+      at = ref.range.end
+    }
+    return out + source.text(SourceRange(Int(at), Int(e.textRange.end)))
+  }
+
+  /// What a socket name stands for in an `expect`: the address it is bound to (getsockname).
+  func resolvedName(_ slot: Slot) -> String {
+    let fd = slots[Int(slot)].fd
+    guard fd >= 0 else { return "not open" }
+    let local = backend.localName(fd)
+    if case .address(let a) = local { return a.description }
+    return "getsockname said \(local.expectationText)"
   }
 
   /// Checks the last outcome against `expect` number `index`. The usual case (an errno, ok, a
@@ -77,10 +104,10 @@ extension Interpreter {
         source: p.source)
     }
     if !matches(e, o, sockets: p.expectedSockets[Int(index)]) {
-      let wanted = p.source.text(e.textRange)
+      let wanted = expectedText(e, p.source, sockets: p.expectedSockets[Int(index)])
       throw Failure(
-        kind: .expectation, message: "expected \(wanted), got \(o.expectationText)", range: e.textRange,
-        source: p.source, expected: wanted, actual: o.description,
+        kind: .expectation, message: "expected \(wanted), got \(o.expectationText(after: lastStatement))",
+        range: e.textRange, source: p.source, expected: wanted, actual: o.actualText(after: lastStatement),
         explanation: explanation(o, from: lastStatement))
     }
     if let w = e.within, lastElapsed > w {

@@ -73,3 +73,73 @@ package func callLimit(timeout: TimeSpan, scenarioLeft: TimeSpan?) -> TimeSpan {
   guard let left = scenarioLeft, left < timeout else { return timeout }
   return TimeSpan(nanoseconds: max(left.nanoseconds, 1_000_000))
 }
+
+/// What `get` read, as `expect` speaks of it. Both backends give an option's value as a
+/// number: a flag as 0 or 1, SO_SNDTIMEO and SO_RCVTIMEO in milliseconds, SO_LINGER as its
+/// seconds when l_onoff is 1 and -1 when it is 0.
+package enum OptionReading {
+  /// How an `expect` names the value: `off` for SO_LINGER with l_onoff 0 (a -1 would not
+  /// parse), else the number.
+  package static func expectationText(_ option: SocketOption, _ n: Int64) -> String {
+    option == .SO_LINGER && n < 0 ? "off" : "\(n)"
+  }
+
+  /// What getsockopt wrote, for a failure's "actual:" line.
+  package static func description(_ option: SocketOption, _ n: Int64) -> String {
+    switch option {
+    case .SO_LINGER: return n < 0 ? "off (l_onoff=0)" : "on, \(n)s (l_onoff=1, l_linger=\(n))"
+    case .SO_SNDTIMEO, .SO_RCVTIMEO: return n == 0 ? "0 (no time limit)" : "\(n)ms"
+    default: return "\(n)"
+    }
+  }
+
+  /// Whether the value is on: SO_LINGER's l_onoff, a timeout that is set, a flag that is nonzero.
+  package static func isOn(_ option: SocketOption, _ n: Int64) -> Bool {
+    option == .SO_LINGER ? n >= 0 : n != 0
+  }
+
+  /// The value as a duration, for options that hold one.
+  package static func duration(_ option: SocketOption, _ n: Int64) -> TimeSpan? {
+    switch option {
+    case .SO_LINGER: return n < 0 ? nil : TimeSpan(nanoseconds: n * 1_000_000_000)
+    case .SO_SNDTIMEO, .SO_RCVTIMEO: return TimeSpan(nanoseconds: n * 1_000_000)
+    default: return nil
+    }
+  }
+
+  /// Whether `expect` alternatives `on`, `off` or durations accept the value.
+  package static func matches(_ e: Expectation, _ option: SocketOption, _ n: Int64) -> Bool {
+    if e.on && isOn(option, n) { return true }
+    if e.off && !isOn(option, n) { return true }
+    if let d = duration(option, n), e.durations.contains(d) { return true }
+    return false
+  }
+}
+
+extension Outcome {
+  /// How an `expect` line would name this outcome of `statement`: as `expectationText`, but an
+  /// option `get` read in the words `expect` has for it (`off` for SO_LINGER off).
+  package func expectationText(after statement: StatementKind?) -> String {
+    if case .number(let n) = self, case .get(_, let option)? = statement {
+      return OptionReading.expectationText(option, n)
+    }
+    return expectationText
+  }
+
+  /// What the call did, for a failure's "actual:" line: the outcome as the trace shows it, but
+  /// for `get` what getsockopt returned and what it wrote ("getsockopt returned 0, SO_ERROR =
+  /// ECONNREFUSED ..."), since a pending errno read through SO_ERROR is not a failed call.
+  package func actualText(after statement: StatementKind?) -> String {
+    guard case .get(_, let option)? = statement else { return description }
+    switch self {
+    case .ok: return "getsockopt returned 0, \(option.rawValue) = 0"
+    // getsockopt(SO_ERROR) itself fails only on a bad descriptor (the tool's pointers are
+    // valid): any other errno is the value it read.
+    case .failure(let e) where option == .SO_ERROR && e != .EBADF && e != .ENOTSOCK:
+      return "getsockopt returned 0, SO_ERROR = \(e.name) (\(ErrnoCatalog.summary(e)))"
+    case .number(let n):
+      return "getsockopt returned 0, \(option.rawValue) = \(OptionReading.description(option, n))"
+    default: return description
+    }
+  }
+}

@@ -214,7 +214,7 @@ private struct Compiler {
           CompiledExpectation(
             ok: e.ok, timeout: e.timeout, errnos: e.errnos, within: e.within?.nanoseconds ?? .max,
             complex: !(e.events.isEmpty && e.numbers.isEmpty && e.addresses.isEmpty && e.sockets.isEmpty)
-              || e.after != nil))
+              || e.after != nil || e.on || e.off || !e.durations.isEmpty))
         emit(.expect(index), st, checked: false)
       case .net: emit(.applied, st, checked: false)
       case .topology(let t):

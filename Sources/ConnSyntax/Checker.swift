@@ -235,6 +235,12 @@ struct Checker {
           ? "SO_ERROR reads as ok or an errno: expect ok"
           : "only 'sock', 'accept', 'dup' and 'get' give a number")
     }
+    if (e.on || e.off || !e.durations.isEmpty) && s != .value {
+      mismatch(
+        e.durations.isEmpty ? "'\(e.on ? "on" : "off")'" : "a duration",
+        s == .socketError
+          ? "SO_ERROR reads as ok or an errno: expect ok" : "only 'get' reads an option's state or duration")
+    }
     // After a receive, a string is the bytes expected (it reads as a Unix path elsewhere).
     let strings = e.addresses.allSatisfy { if case .unix = $0 { return true } else { return false } }
     if !(e.addresses.isEmpty && e.sockets.isEmpty) && s != .address

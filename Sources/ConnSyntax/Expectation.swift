@@ -14,6 +14,11 @@ package struct Expectation: Hashable, Sendable {
     var numbers: [Int64] = []
     var addresses: [SocketAddress] = []
     var sockets: [SocketRef] = []
+    /// An option read by `get` is on / off (SO_LINGER: l_onoff; a flag: nonzero; a timeout: set).
+    var on = false
+    var off = false
+    /// An option's value as a duration: SO_LINGER's seconds, SO_SNDTIMEO's and SO_RCVTIMEO's time.
+    var durations: [TimeSpan] = []
     var within: TimeSpan?
     var after: TimeSpan?
     /// Bytes received, written as hex "..." or zeros N (a string reads as an address: a receive
@@ -98,6 +103,12 @@ package struct Expectation: Hashable, Sendable {
       yield &storage.a.sockets
     }
   }
+  /// `on`: the option `get` read is on (SO_LINGER: l_onoff is 1; a flag: nonzero).
+  package var on: Bool { storage.a.on }
+  /// `off`: the option `get` read is off (SO_LINGER: l_onoff is 0; a flag or a timeout: 0).
+  package var off: Bool { storage.a.off }
+  /// Durations an option read by `get` may hold (`expect 5s` after `get s SO_LINGER`).
+  package var durations: [TimeSpan] { storage.a.durations }
   /// Bytes a receive should give (hex "..." and zeros N alternatives).
   package var data: [[UInt8]] { storage.a.data }
 
@@ -122,7 +133,7 @@ package struct Expectation: Hashable, Sendable {
     let s = storage.a
     return !s.ok && !s.timeout && s.errnos.isEmpty && s.events.isEmpty && s.numbers.isEmpty
       && s.addresses.isEmpty
-      && s.sockets.isEmpty && s.data.isEmpty
+      && s.sockets.isEmpty && s.data.isEmpty && !s.on && !s.off && s.durations.isEmpty
   }
 
   package static func == (l: Expectation, r: Expectation) -> Bool {

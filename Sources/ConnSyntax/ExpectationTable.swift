@@ -1,7 +1,7 @@
 /// The distinct `expect` alternatives of one parse, so that equal ones share one storage. The
 /// usual ones (errnos, ok, timeout, poll events, within) are found by a packed key in a small
 /// open-addressing table, without hashing arrays; the rest (numbers, addresses, sockets) in a
-/// dictionary.
+/// dictionary. (`on`, `off` and durations, rare, go to the dictionary too.)
 struct ExpectationTable {
   private struct Key: Equatable {
     var low: UInt64
@@ -17,7 +17,7 @@ struct ExpectationTable {
 
   private static func key(_ a: Expectation.Alternatives) -> Key? {
     guard a.numbers.isEmpty, a.addresses.isEmpty, a.sockets.isEmpty, a.events.count <= 7, a.after == nil,
-      a.data.isEmpty
+      a.data.isEmpty, !a.on, !a.off, a.durations.isEmpty
     else {
       return nil
     }

@@ -79,6 +79,12 @@ extension ParserState {
         e.timeout = true
         return
       }
+      // An option's state, after `get`: `expect off` after `get s SO_LINGER`.
+      if isWord("on") || isWord("off") {
+        if isWord("on") { e.on = true } else { e.off = true }
+        consume()
+        return
+      }
       if isWord("unnamed") {
         consume()
         e.addresses.append(.unix(""))
@@ -113,11 +119,12 @@ extension ParserState {
       if n > 1 && p[0] == UInt8(ascii: "E") && w.allSatisfy({ $0.isUppercase || $0.isNumber }) {
         throw error(.unknownErrno(w, at: r, suggestion: closestName(to: w, in: Errno.allCases.map(\.name))))
       }
-      let words = ["ok", "timeout", "unnamed", "unspec"] + PollEvents.names.map(\.0)
+      let words = ["ok", "timeout", "unnamed", "unspec", "on", "off"] + PollEvents.names.map(\.0)
       if let near = closestName(to: w, in: words, maxDistance: 2) {
         throw error(
           .expected(
-            "an outcome (ok, an errno name, poll events, timeout, a number or an address)", found: "'\(w)'",
+            "an outcome (ok, an errno name, poll events, timeout, a number, on, off, a duration or an address)",
+            found: "'\(w)'",
             at: r,
             hint: "did you mean '\(near)'?"))
       }
@@ -125,6 +132,8 @@ extension ParserState {
       e.sockets.append(try parseSocketRef())
     case .integer:
       e.numbers.append(try parseInteger("a number", max: Int64(Int32.max)))
+    case .duration:
+      e.durations.append(try parseDuration("a duration"))
     case .string where token.end - token.start == 2:
       // "": no bytes (a receive's end of file); never a path.
       consume()
@@ -133,7 +142,8 @@ extension ParserState {
       e.addresses.append(try parseAddress(allowUnspec: false))
     default:
       throw unexpected(
-        "an outcome after 'expect' (ok, an errno name, poll events, timeout, a number or an address)")
+        "an outcome after 'expect' (ok, an errno name, poll events, timeout, a number, on, off, a duration or an address)"
+      )
     }
   }
 

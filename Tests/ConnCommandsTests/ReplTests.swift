@@ -209,6 +209,30 @@ extension KernelTests {
       #expect(row("bad").joined(separator: " ").hasPrefix("bad 999 fd not open"))
     }
 
+    /// A connect in progress (its SYN dropped: the listener's accept queue is full) is shown as
+    /// such, not as a socket that is only bound, on the kernel and on the simulation.
+    @Test(arguments: ["system", "sim"]) func socketsTellsAPendingConnectFromABoundSocket(backend: String) {
+      let (out, _, _) = replSession([
+        ":backend \(backend)",
+        "sock l = stream inet; bind l 127.0.0.1:0; listen l backlog 0",
+        "sock a = stream inet; connect a l",
+        "sock s = stream inet nonblock; connect s l",
+        "sock b = stream inet; bind b 127.0.0.1:0",
+        ":sockets",
+      ])
+      #expect(out.contains("= -1 EINPROGRESS"), "\(out)")
+      let table = out.components(separatedBy: "NAME").last ?? ""
+      let rows = table.split(separator: "\n").map {
+        $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+      }
+      func row(_ name: String) -> [String] { rows.first { $0.first == name } ?? [] }
+      #expect(Array(row("s").dropFirst(2).prefix(3)) == ["stream", "inet", "connecting"], "\(out)")
+      #expect(row("s").dropFirst(5).first?.hasPrefix("127.0.0.1:") == true, "its local address")
+      #expect(row("s").last == "-", "no peer yet")
+      #expect(Array(row("b").dropFirst(2).prefix(3)) == ["stream", "inet", "bound"], "\(out)")
+      #expect(Array(row("a").dropFirst(2).prefix(3)) == ["stream", "inet", "connected"], "\(out)")
+    }
+
     @Test func saveWritesAScenarioThatReplaysGreen() throws {
       let dir = temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -658,6 +682,36 @@ extension KernelTests {
       #expect(saved.contains("expect EINTR\nconnect s l nonblock\nexpect EALREADY\n"), "\(saved)")
       let r = try runConn(["run", dir + "/interrupted.conn"])
       #expect(r.status == 0, "\(r.stdout)\(r.stderr)\n\(saved)")
+    }
+
+    /// Ctrl-C while typing: "^C" after the line as typed (the cursor anywhere in it), and a clean
+    /// prompt on the next row; in a block too.
+    @Test(.enabled(if: Tmux.available, "tmux is not installed")) func terminalCtrlCRedrawsACleanPrompt()
+      throws
+    {
+      let t = try Tmux(command: [connBinary, "repl"], env: ["CONN_HISTORY": ""])
+      defer { t.kill() }
+      try t.waitFor("conn> ")
+      t.send(text: "sock zz = str")
+      t.send(keys: "C-c")
+      try t.waitFor("conn> sock zz = str^C\nconn> ")
+      t.send(text: "sock mid = stream")
+      t.send(keys: "Left", "Left", "Left", "C-c")
+      try t.waitFor("conn> sock mid = stream^C\nconn> ")
+      t.send(keys: "C-c")
+      try t.waitFor("conn> ^C\nconn> ", after: "stream^C")
+      t.send(text: "repeat 2 {")
+      t.send(keys: "Enter")
+      try t.waitFor("...> ")
+      t.send(text: "sleep 1")
+      t.send(keys: "C-c")
+      try t.waitFor("...> sleep 1^C\n(the open block was dropped)\nconn> ")
+      #expect(!t.screen.contains("^Cnn>") && !t.screen.contains("^C.>"), "\(t.screen)")
+      t.send(text: "sock s = stream inet")
+      t.send(keys: "Enter")
+      try t.waitFor("= ", after: "dropped")
+      t.send(keys: "C-d")
+      try t.waitForExit()
     }
 
     @Test(.enabled(if: Tmux.available, "tmux is not installed")) func connAloneOnATerminalStartsTheRepl()
