@@ -29,6 +29,17 @@ int conn_accept4(int fd, struct sockaddr *addr, socklen_t *len, int nonblock) {
 #endif
 }
 
+int conn_dup3_cloexec(int fd, int target) {
+#ifdef __linux__
+  return dup3(fd, target, O_CLOEXEC);
+#else
+  if (fd == target) { errno = EINVAL; return -1; }
+  int d = dup2(fd, target);
+  if (d >= 0) fcntl(d, F_SETFD, FD_CLOEXEC);
+  return d;
+#endif
+}
+
 int conn_setfsuid(unsigned uid, unsigned gid) {
 #ifdef __linux__
   setfsgid(gid);

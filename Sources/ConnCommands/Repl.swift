@@ -336,9 +336,16 @@ package final class Repl {
     case .sock(let r, _):
       declare(name(r))
       if case .number = step.outcome { closedNames.remove(name(r)) }
-    case .accept(_, let into, _):
+    case .accept(_, let into, _), .dup(_, let into, _):
       declare(name(into))
       if case .number = step.outcome { closedNames.remove(name(into)) }
+    case .socketPair(let a, let b, _, _):
+      declare(name(a))
+      declare(name(b))
+      if step.outcome == .ok {
+        closedNames.remove(name(a))
+        closedNames.remove(name(b))
+      }
     case .close(let r):
       if step.outcome == .ok { closedNames.insert(name(r)) }
     case .user:

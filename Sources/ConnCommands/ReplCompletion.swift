@@ -22,6 +22,7 @@ package struct ReplCompleter: Sendable {
   static let optionNames = SocketOption.allCases.map(\.rawValue)
   static let settableOptions = SocketOption.allCases.filter { !$0.isReadOnly }.map(\.rawValue)
   static let eventNames = PollEvents.names.map(\.0)
+  static let flagNames = DescriptorFlag.allCases.map(\.rawValue)
 
   /// The completions of `word`, which starts right after `linePrefix`; nil to complete file names.
   package func candidates(linePrefix: String, word: String) -> [String]? {
@@ -85,9 +86,23 @@ package struct ReplCompleter: Sendable {
       if n == 2 { return ["as"] }
       if n == 3 { return [] }
       return Self.afterOption(words, ["nonblock", "interrupt"], valued: ["interrupt"])
+    case "socketpair":
+      switch n {
+      case 1, 2: return []
+      case 3: return ["="]
+      case 4: return SocketType.allCases.map(\.rawValue)
+      case 5: return AddressFamily.allCases.map(\.rawValue)
+      case 6: return ["nonblock"]
+      default: return []
+      }
+    case "dup":
+      if n == 1 { return names }
+      if n == 2 { return ["as"] }
+      return n == 4 ? ["fd"] : []
     case "set":
       if n == 1 { return names }
-      if n == 2 { return ["nonblock", "block"] + Self.settableOptions }
+      if n == 2 { return ["nonblock", "block"] + Self.flagNames + Self.settableOptions }
+      if n == 3 && DescriptorFlag(rawValue: words[2]) != nil { return ["on", "off"] }
       if n == 3, let o = SocketOption(rawValue: words[2]) {
         switch o.valueKind {
         case .boolean: return ["on", "off"]
@@ -96,7 +111,7 @@ package struct ReplCompleter: Sendable {
         }
       }
       return []
-    case "get": return n == 1 ? names : n == 2 ? Self.optionNames : []
+    case "get": return n == 1 ? names : n == 2 ? Self.flagNames + Self.optionNames : []
     case "poll":
       if n == 1 { return names }
       return Self.afterOption(

@@ -74,22 +74,42 @@ package enum ReplHelp {
         Example: accept l as a
         """),
     StatementHelp(
-      keyword: "set",
-      syntax: ["set NAME nonblock", "set NAME block", "set NAME OPTION VALUE"],
-      summary: "change O_NONBLOCK or a socket option",
+      keyword: "socketpair",
+      syntax: ["socketpair NAME NAME = TYPE FAMILY [nonblock]"],
+      summary: "create two connected sockets and name both",
       details: """
-        fcntl(2) for nonblock/block; setsockopt(2) otherwise. VALUE is a number, on, off, or a
-        duration for SO_SNDTIMEO, SO_RCVTIMEO and SO_LINGER.
+        socketpair(2): two unnamed Unix sockets, each the other's peer. Only unix has pairs:
+        inet and inet6 answer EOPNOTSUPP.
+        Example: socketpair a b = stream unix
+        """),
+    StatementHelp(
+      keyword: "dup",
+      syntax: ["dup NAME as NEWNAME [fd N]"],
+      summary: "a second descriptor for the same socket",
+      details: """
+        fcntl(F_DUPFD_CLOEXEC), or dup3(2) onto descriptor N with 'fd N' (closing what was
+        there). The socket lives until its last descriptor is closed.
+        Example: dup s as d
+        """),
+    StatementHelp(
+      keyword: "set",
+      syntax: ["set NAME nonblock", "set NAME block", "set NAME FLAG on|off", "set NAME OPTION VALUE"],
+      summary: "change O_NONBLOCK, FD_CLOEXEC or a socket option",
+      details: """
+        fcntl(2) for nonblock/block and the flags O_NONBLOCK (F_SETFL) and FD_CLOEXEC (F_SETFD);
+        setsockopt(2) otherwise. VALUE is a number, on, off, or a duration for SO_SNDTIMEO,
+        SO_RCVTIMEO and SO_LINGER.
         Example: set s TCP_SYNCNT 1
         """),
     StatementHelp(
       keyword: "get",
-      syntax: ["get NAME OPTION"],
-      summary: "read a socket option (SO_ERROR gives the pending errno)",
+      syntax: ["get NAME OPTION", "get NAME FLAG"],
+      summary: "read a socket option (SO_ERROR gives the pending errno) or a descriptor flag",
       details: """
         getsockopt(2). The result is the option's value (expect a number, on, off, or a
         duration for SO_LINGER, SO_SNDTIMEO and SO_RCVTIMEO: expect off after get s
         SO_LINGER); for SO_ERROR it is ok or the pending errno itself, which the read clears.
+        FLAG (O_NONBLOCK, FD_CLOEXEC) is read with fcntl(2) F_GETFL or F_GETFD, as 1 or 0.
         Example: get c SO_ERROR
         """),
     StatementHelp(

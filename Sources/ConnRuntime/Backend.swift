@@ -46,7 +46,19 @@ package protocol Backend: AnyObject {
   func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan)
     throws(BackendError) -> Outcome
   func accept(_ fd: Descriptor, _ options: CallOptions, limit: TimeSpan) throws(BackendError) -> Outcome
+  /// socketpair(2) on the scenario's own host: `.ok` and the two descriptors, or an errno.
+  func socketPair(_ kind: SocketKind, nonblocking: Bool) throws(BackendError) -> (
+    Outcome, (Descriptor, Descriptor)?
+  )
+  /// A second descriptor for the socket (or file) behind `fd`: fcntl(F_DUPFD_CLOEXEC), or
+  /// dup3(fd, target, O_CLOEXEC). The new descriptor, or an errno; a number the tool itself lives
+  /// on is refused as for `adopt`.
+  func dup(_ fd: Descriptor, onto target: Descriptor?) throws(BackendError) -> Outcome
   func setNonblocking(_ fd: Descriptor, _ on: Bool) -> Outcome
+  /// FD_CLOEXEC on or off (fcntl F_SETFD).
+  func setCloseOnExec(_ fd: Descriptor, _ on: Bool) -> Outcome
+  /// fcntl F_GETFL (O_NONBLOCK) or F_GETFD (FD_CLOEXEC): `.number(1)` when the flag is set.
+  func getFlag(_ fd: Descriptor, _ flag: DescriptorFlag) -> Outcome
   func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError)
     -> Outcome
   /// SO_ERROR gives `.ok` or `.failure(pending)`; other options `.number`.

@@ -34,6 +34,8 @@ extension Interpreter {
     case .number(let n):
       if e.ok || e.numbers.contains(n) { return true }
       if case .get(_, let option)? = lastStatement { return OptionReading.matches(e, option, n) }
+      // A descriptor flag is on or off as well.
+      if case .getFlag? = lastStatement { return (e.on && n != 0) || (e.off && n == 0) }
       return false
     case .failure(let err): return e.errnos.contains(err)
     case .unknownErrno: return false

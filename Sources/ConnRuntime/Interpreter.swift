@@ -497,11 +497,40 @@ package final class Interpreter {
       }
       if case .number(let c) = outcome { declare(into, fd: Descriptor(c), origin: .accepted, owned: true) }
       return outcome
+    case .socketPair(let a, let b, let kind, let nb):
+      var pair: (Descriptor, Descriptor)?
+      let outcome = try tool(p, at) { () throws(BackendError) in
+        let (o, fds) = try backend.socketPair(kind, nonblocking: nb)
+        pair = fds
+        return o
+      }
+      if let pair {
+        declare(a, fd: pair.0, origin: .socket(kind), owned: true)
+        declare(b, fd: pair.1, origin: .socket(kind), owned: true)
+      }
+      return outcome
+    case .dup(let s, let into, let target):
+      let old = try fd(s, p, at)
+      let outcome = try tool(p, at) { () throws(BackendError) in
+        try backend.dup(old, onto: target < 0 ? nil : target)
+      }
+      if case .number(let n) = outcome {
+        // dup3 closed whatever was open at the number: it is counted once, as the duplicate.
+        if target >= 0 { opened.remove(Descriptor(n)) }
+        let origin = slots[Int(s)].origin
+        // A number the scenario named with `fd N` is not conn's, but its duplicate is.
+        declare(into, fd: Descriptor(n), origin: origin == .descriptor ? .accepted : origin, owned: true)
+      }
+      return outcome
     case .setNonblocking(let s, let on):
       return backend.setNonblocking(try fd(s, p, at), on)
     case .setOption(let s, let o, let v):
       let sock = try fd(s, p, at)
       return try tool(p, at) { () throws(BackendError) in try backend.setOption(sock, o, v) }
+    case .setCloseOnExec(let s, let on):
+      return backend.setCloseOnExec(try fd(s, p, at), on)
+    case .getFlag(let s, let f):
+      return backend.getFlag(try fd(s, p, at), f)
     case .getOption(let s, let o):
       let sock = try fd(s, p, at)
       return try tool(p, at) { () throws(BackendError) in try backend.getOption(sock, o) }

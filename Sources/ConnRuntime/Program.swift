@@ -31,9 +31,14 @@ package enum Instruction: Sendable {
   case listen(Slot, backlog: Int32)
   case connect(Slot, CompiledTarget, CallOptions)
   case accept(Slot, into: Slot, CallOptions)
+  case socketPair(Slot, Slot, SocketKind, nonblocking: Bool)
+  /// dup(2), or dup2(2) onto `at` (-1: none given; `dup ... fd N` takes 0 and up).
+  case dup(Slot, into: Slot, at: Descriptor)
   case setNonblocking(Slot, Bool)
   case setOption(Slot, SocketOption, OptionValue)
   case getOption(Slot, SocketOption)
+  case setCloseOnExec(Slot, Bool)
+  case getFlag(Slot, DescriptorFlag)
   case poll(Slot, PollEvents, timeout: TimeSpan?, CallOptions)
   case peer(Slot)
   case local(Slot)
@@ -172,9 +177,14 @@ private struct Compiler {
         }
         emit(.connect(s(r), t, o), st, checked: followed)
       case .accept(let l, let into, let o): emit(.accept(s(l), into: s(into), o), st, checked: followed)
+      case .socketPair(let a, let b, let kind, let nb):
+        emit(.socketPair(s(a), s(b), kind, nonblocking: nb), st, checked: followed)
+      case .dup(let r, let into, let at): emit(.dup(s(r), into: s(into), at: at ?? -1), st, checked: followed)
       case .set(let r, .nonblocking(let on)): emit(.setNonblocking(s(r), on), st, checked: followed)
       case .set(let r, .option(let o, let v)): emit(.setOption(s(r), o, v), st, checked: followed)
       case .get(let r, let o): emit(.getOption(s(r), o), st, checked: followed)
+      case .set(let r, .closeOnExec(let on)): emit(.setCloseOnExec(s(r), on), st, checked: followed)
+      case .getFlag(let r, let f): emit(.getFlag(s(r), f), st, checked: followed)
       case .poll(let r, let events, let timeout, let o):
         emit(.poll(s(r), events, timeout: timeout, o), st, checked: followed)
       case .peer(let r): emit(.peer(s(r)), st, checked: followed)

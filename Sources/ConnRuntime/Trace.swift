@@ -21,7 +21,14 @@ package enum TracedCall: Sendable {
   case connect(Descriptor, SocketAddress?, length: Int)
   /// `peer`: the address accept4 wrote, when it succeeded.
   case accept(Descriptor, peer: SocketAddress?, nonblocking: Bool)
+  /// `pair`: the two descriptors, when it succeeded.
+  case socketPair(SocketKind, nonblocking: Bool, pair: (Descriptor, Descriptor)?)
+  /// fcntl(F_DUPFD_CLOEXEC), or dup3(2) onto `target`.
+  case dup(Descriptor, target: Descriptor?)
   case setNonblocking(Descriptor, Bool)
+  case setCloseOnExec(Descriptor, Bool)
+  /// F_GETFL or F_GETFD, and the one flag read from the answer.
+  case getFlag(Descriptor, DescriptorFlag)
   case setOption(Descriptor, SocketOption, OptionValue)
   /// `callFailed`: getsockopt itself failed (EBADF...), as opposed to reading a pending errno.
   case getOption(Descriptor, SocketOption, callFailed: Bool)
@@ -70,6 +77,15 @@ package struct TraceRecord: Sendable {
       return "connect(\(fd), \(a.map(Self.show) ?? "badptr"), \(len))"
     case .accept(let fd, let peer, let nb):
       return "accept4(\(fd), \(peer.map(Self.show) ?? "..."), \(nb ? "SOCK_NONBLOCK|" : "")SOCK_CLOEXEC)"
+    case .socketPair(let kind, let nb, let pair):
+      let fds = pair.map { "[\($0.0), \($0.1)]" } ?? "..."
+      return
+        "socketpair(\(Linux.familyName(kind.family)), \(Linux.typeName(kind.type))\(nb ? "|SOCK_NONBLOCK" : ""), 0, \(fds))"
+    case .dup(let fd, let target):
+      return target.map { "dup3(\(fd), \($0), O_CLOEXEC)" } ?? "fcntl(\(fd), F_DUPFD_CLOEXEC, 0)"
+    case .setCloseOnExec(let fd, let on): return "fcntl(\(fd), F_SETFD, \(on ? "FD_CLOEXEC" : "0"))"
+    case .getFlag(let fd, let flag):
+      return "fcntl(\(fd), \(flag == .O_NONBLOCK ? "F_GETFL" : "F_GETFD")) & \(flag.rawValue)"
     case .setNonblocking(let fd, let on): return "fcntl(\(fd), F_SETFL, \(on ? "O_NONBLOCK" : "0"))"
     case .setOption(let fd, let o, let v):
       return "setsockopt(\(fd), \(Linux.levelName(o)), \(o.rawValue), \(Self.show(v, o)))"

@@ -26,6 +26,11 @@ struct DescriptorTable {
   /// Bit set: that word of `used` is full.
   private var full: [UInt64] = []
   let limit: Int
+  /// Numbers whose FD_CLOEXEC is off (every descriptor conn makes starts with it on; 0, 1 and 2
+  /// start without it, as a fresh process has them).
+  private var keptOnExec: Set<Descriptor> = [0, 1, 2]
+  /// Files (not sockets) whose O_NONBLOCK is set: a socket keeps its own.
+  private var nonblockingFiles: Set<Descriptor> = []
 
   init(limit: Int, occupied: [Descriptor] = []) {
     self.limit = max(limit, 3)
@@ -78,6 +83,33 @@ struct DescriptorTable {
     return Descriptor(fd)
   }
 
+  /// FD_CLOEXEC of an open number.
+  func closeOnExec(_ fd: Descriptor) -> Bool { !keptOnExec.contains(fd) }
+
+  mutating func setCloseOnExec(_ fd: Descriptor, _ on: Bool) {
+    if on { keptOnExec.remove(fd) } else { keptOnExec.insert(fd) }
+  }
+
+  /// O_NONBLOCK of a file's descriptor (per number here; Linux keeps it per open file).
+  func fileNonblocking(_ fd: Descriptor) -> Bool { nonblockingFiles.contains(fd) }
+
+  mutating func setFileNonblocking(_ fd: Descriptor, _ on: Bool) {
+    if on { nonblockingFiles.insert(fd) } else { nonblockingFiles.remove(fd) }
+  }
+
+  /// Whether `fd` is one the real process holds for itself (a scenario may not take it).
+  func isOccupied(_ fd: Descriptor) -> Bool { !occupied.isEmpty && occupied.contains(fd) }
+
+  /// Puts `entry` at `fd`, which must be free and below the limit (dup3 onto a number).
+  mutating func place(_ entry: DescriptorEntry, at fd: Descriptor) {
+    let i = Int(fd)
+    if entries.count <= i {
+      entries.append(contentsOf: repeatElement(nil, count: max(i + 1 - entries.count, 16)))
+    }
+    entries[i] = entry
+    markUsed(i)
+  }
+
   /// Frees a descriptor; returns what it was.
   mutating func release(_ fd: Descriptor) -> DescriptorEntry? {
     let i = Int(fd)
@@ -92,6 +124,8 @@ struct DescriptorTable {
     }
     used[i / 64] &= ~(1 << UInt64(i % 64))
     full[i / 4096] &= ~(1 << UInt64((i / 64) % 64))
+    keptOnExec.remove(fd)
+    nonblockingFiles.remove(fd)
     return e
   }
 }

@@ -157,8 +157,9 @@ package final class SimBackend: Backend {
     advance(to: clock)
     let call = TracedCall.socket(kind, nonblocking: nonblocking)
     if kind.type == .seqpacket && kind.family != .unix {
-      // SOCK_SEQPACKET over IP is SCTP, a module this model does not have.
-      return emit(call, .failure(.EPROTONOSUPPORT))
+      // SOCK_SEQPACKET over IP is SCTP, a module this model does not have: inet_create finds
+      // nothing registered for the type (ESOCKTNOSUPPORT), as on a kernel without sctp.ko.
+      return emit(call, .failure(.ESOCKTNOSUPPORT))
     }
     let ref: SocketRef
     switch (kind.family, kind.type) {
@@ -174,6 +175,98 @@ package final class SimBackend: Backend {
       withCommon(ref) { $0.connectDenied = denied }
     }
     return emit(call, .number(Int64(fd)))
+  }
+
+  /// __sys_socketpair: both descriptors first (EMFILE), then the sockets (the family's answers of
+  /// socket(2)), then the family's socketpair: only AF_UNIX has one (EOPNOTSUPP).
+  package func socketPair(_ kind: SocketKind, nonblocking: Bool) throws(BackendError) -> (
+    Outcome, (Descriptor, Descriptor)?
+  ) {
+    advance(to: clock)
+    func traced(_ o: Outcome, _ pair: (Descriptor, Descriptor)? = nil) -> (Outcome, (Descriptor, Descriptor)?)
+    {
+      (emit(.socketPair(kind, nonblocking: nonblocking, pair: pair), o), pair)
+    }
+    guard let fd1 = descriptors.allocate(.file("<reserved>")) else { return traced(.failure(.EMFILE)) }
+    guard let fd2 = descriptors.allocate(.file("<reserved>")) else {
+      _ = descriptors.release(fd1)
+      return traced(.failure(.EMFILE))
+    }
+    func giveBack() {
+      _ = descriptors.release(fd2)
+      _ = descriptors.release(fd1)
+    }
+    if kind.type == .seqpacket && kind.family != .unix {
+      // As socket(2): SOCK_SEQPACKET over IP is SCTP, which this model does not have.
+      giveBack()
+      return traced(.failure(.ESOCKTNOSUPPORT))
+    }
+    if kind.family != .unix {
+      // inet_stream_ops and inet_dgram_ops: sock_no_socketpair.
+      giveBack()
+      return traced(.failure(.EOPNOTSUPP))
+    }
+    // unix_socketpair: two unnamed sockets, each the other's peer (connected, for every type).
+    var a = UnixSocket(kind: kind, nonblocking: nonblocking)
+    var b = UnixSocket(kind: kind, nonblocking: nonblocking)
+    if kind.type != .dgram {
+      a.state = .established
+      b.state = .established
+      a.connected = true
+      b.connected = true
+      a.peer = .unix("")
+      b.peer = .unix("")
+    }
+    let ha = unix.add(a)
+    let hb = unix.add(b)
+    unix[ha].remote = hb
+    unix[hb].remote = ha
+    _ = descriptors.release(fd2)
+    _ = descriptors.release(fd1)
+    descriptors.place(.socket(.unix(ha)), at: fd1)
+    descriptors.place(.socket(.unix(hb)), at: fd2)
+    unix[ha].common.descriptors = 1
+    unix[hb].common.descriptors = 1
+    return traced(.ok, (fd1, fd2))
+  }
+
+  /// fcntl(F_DUPFD_CLOEXEC) or dup3(fd, target, O_CLOEXEC): one more descriptor for the same
+  /// socket (or file), which lives until its last descriptor is closed.
+  package func dup(_ fd: Descriptor, onto target: Descriptor?) throws(BackendError) -> Outcome {
+    advance(to: clock)
+    let call = TracedCall.dup(fd, target: target)
+    if let target, descriptors.isOccupied(target) {
+      throw .refused("descriptor \(target) is conn's own; a scenario may not use it")
+    }
+    guard let target else {
+      // fcntl F_DUPFD_CLOEXEC: EBADF for a closed number, then the lowest free one (EMFILE).
+      guard let entry = descriptors[fd], !descriptors.isOccupied(fd) else {
+        return emit(call, .failure(.EBADF))
+      }
+      guard let n = descriptors.allocate(entry) else { return emit(call, .failure(.EMFILE)) }
+      shareOpenFile(entry, from: fd, to: n)
+      return emit(call, .number(Int64(n)))
+    }
+    // ksys_dup3: the same number is EINVAL, a number past the limit EBADF, then the old one.
+    if fd == target { return emit(call, .failure(.EINVAL)) }
+    if target < 0 || Int(target) >= descriptorLimit { return emit(call, .failure(.EBADF)) }
+    guard let entry = descriptors[fd], !descriptors.isOccupied(fd) else {
+      return emit(call, .failure(.EBADF))
+    }
+    // Whatever the target held is closed first, silently.
+    if descriptors[target] != nil { _ = closeDescriptor(target) }
+    descriptors.place(entry, at: target)
+    shareOpenFile(entry, from: fd, to: target)
+    return emit(call, .number(Int64(target)))
+  }
+
+  /// A new descriptor `to` for what `from` has open: a socket counts one more descriptor; a
+  /// file's O_NONBLOCK is copied (Linux shares it: a later change through one is not modelled).
+  private func shareOpenFile(_ entry: DescriptorEntry, from: Descriptor, to: Descriptor) {
+    switch entry {
+    case .socket(let ref): withCommon(ref) { $0.descriptors += 1 }
+    case .file: descriptors.setFileNonblocking(to, descriptors.fileNonblocking(from))
+    }
   }
 
   package func applyTopology(_ steps: [TopologyStatement], hostNames: [String]) throws(BackendError) {
@@ -345,11 +438,34 @@ package final class SimBackend: Backend {
     let call = TracedCall.setNonblocking(fd, on)
     switch descriptors[fd] {
     case nil: return emit(call, .failure(.EBADF))
-    case .file: return emit(call, .ok)
+    case .file:
+      descriptors.setFileNonblocking(fd, on)
+      return emit(call, .ok)
     case .socket(let ref):
       withCommon(ref) { $0.nonblocking = on }
       return emit(call, .ok)
     }
+  }
+
+  package func setCloseOnExec(_ fd: Descriptor, _ on: Bool) -> Outcome {
+    advance(to: clock)
+    guard descriptors[fd] != nil, !descriptors.isOccupied(fd) else {
+      return emit(.setCloseOnExec(fd, on), .failure(.EBADF))
+    }
+    descriptors.setCloseOnExec(fd, on)
+    return emit(.setCloseOnExec(fd, on), .ok)
+  }
+
+  package func getFlag(_ fd: Descriptor, _ flag: DescriptorFlag) -> Outcome {
+    advance(to: clock)
+    let set: Bool
+    switch (descriptors[fd], flag) {
+    case (nil, _): return emit(.getFlag(fd, flag), .failure(.EBADF))
+    case (_, .FD_CLOEXEC): set = descriptors.closeOnExec(fd)
+    case (.file?, .O_NONBLOCK): set = descriptors.fileNonblocking(fd)
+    case (.socket(let ref)?, .O_NONBLOCK): set = withCommon(ref) { $0.nonblocking }
+    }
+    return emit(.getFlag(fd, flag), .number(set ? 1 : 0))
   }
 
   package func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError)

@@ -193,9 +193,14 @@ extension SimBackend {
     }
     // Only a two-way link is a connection: a datagram client's `remote` points at its target,
     // which keeps its own association.
-    if let r = unix[h].remote, unix.contains(r), unix[r].remote == h {
+    // A datagram peer (a socketpair's) keeps pointing at the dead socket: its next send says
+    // ECONNREFUSED and dissolves the association (unix_dgram_sendmsg).
+    if let r = unix[h].remote, unix.contains(r), unix[r].remote == h, !unix[r].isDatagram {
       unix[r].remoteClosed = true
       unix[r].remote = nil
+      // unix_release_sock: a stream or seqpacket peer is shut down both ways (poll: hup).
+      unix[r].common.shutRead = true
+      unix[r].common.shutWrite = true
     }
     if let key = unix[h].key {
       if key.hasPrefix("@") {

@@ -22,8 +22,14 @@ package enum StatementKind: Sendable {
   case listen(SocketRef, backlog: Int32?)
   indirect case connect(SocketRef, ConnectTarget, CallOptions)
   indirect case accept(SocketRef, into: SocketRef, CallOptions)
+  /// socketpair(2): two connected sockets of one kind, named in order.
+  indirect case socketPair(SocketRef, SocketRef, SocketKind, nonblocking: Bool)
+  /// dup(2) (`at` nil) or dup2(2) onto descriptor `at`: the same socket under a second name.
+  indirect case dup(SocketRef, into: SocketRef, at: Int32?)
   indirect case set(SocketRef, Setting)
   case get(SocketRef, SocketOption)
+  /// fcntl(2) F_GETFL or F_GETFD: 1 when the flag is set.
+  case getFlag(SocketRef, DescriptorFlag)
   indirect case poll(SocketRef, PollEvents, timeout: TimeSpan?, CallOptions)
   case peer(SocketRef)
   case local(SocketRef)
@@ -48,8 +54,10 @@ package enum StatementKind: Sendable {
     case .listen: return "listen"
     case .connect: return "connect"
     case .accept: return "accept"
+    case .socketPair: return "socketpair"
+    case .dup: return "dup"
     case .set: return "set"
-    case .get: return "get"
+    case .get, .getFlag: return "get"
     case .poll: return "poll"
     case .peer: return "peer"
     case .local: return "local"
@@ -90,9 +98,10 @@ extension StatementKind {
   /// The one place that says what each statement gives back (the checker and the REPL ask).
   package var resultShape: ResultShape {
     switch self {
-    case .sock, .accept: return .descriptor
-    case .bind, .bindTo, .listen, .connect, .set, .shutdown, .close, .sleep: return .status
+    case .sock, .accept, .dup: return .descriptor
+    case .socketPair, .bind, .bindTo, .listen, .connect, .set, .shutdown, .close, .sleep: return .status
     case .get(_, let o): return o == .SO_ERROR ? .socketError : .value
+    case .getFlag: return .value
     case .send: return .value
     case .receive: return .data
     case .poll: return .events

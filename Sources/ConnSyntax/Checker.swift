@@ -1,11 +1,12 @@
 // The checker runs after parsing and before anything executes. It resolves socket names in
-// source order (a name is usable after the `sock` or `accept ... as` that declares it) and checks
-// that each `expect` follows a statement whose result it can describe.
+// source order (a name is usable after the `sock`, `accept ... as`, `socketpair` or `dup ... as`
+// that declares it) and checks that each `expect` follows a statement whose result it can
+// describe.
 
 struct Checker {
   let script: Script
   var diagnostics: [Diagnostic] = []
-  /// Indexed by slot: has a `sock` or `accept ... as` declared it yet?
+  /// Indexed by slot: has a `sock`, `accept ... as`, `socketpair` or `dup ... as` declared it yet?
   private var declared: [Bool] = []
   /// From the parser: sockets named in statements that did not parse, and where those statements
   /// start. Their names are not reported as undeclared, nor is an `expect` right after one of them
@@ -149,7 +150,8 @@ struct Checker {
         declared[Int(r.slot)] = true
       case .sock(let r, _): declared[Int(r.slot)] = true
       case .topology(let t): checkTopology(t)
-      case .bind(let r, _), .listen(let r, _), .set(let r, _), .get(let r, _), .poll(let r, _, _, _),
+      case .bind(let r, _), .listen(let r, _), .set(let r, _), .get(let r, _), .getFlag(let r, _),
+        .poll(let r, _, _, _),
         .peer(let r),
         .local(let r), .shutdown(let r, _), .close(let r):
         use(r)
@@ -159,9 +161,12 @@ struct Checker {
         use(other)
       case .connect(let r, _, _), .send(_, let r, _, _, _, _), .receive(_, let r, _, _, _):
         use(r)
-      case .accept(let l, let into, _):
+      case .accept(let l, let into, _), .dup(let l, let into, _):
         use(l)
         declared[Int(into.slot)] = true
+      case .socketPair(let a, let b, _, _):
+        declared[Int(a.slot)] = true
+        declared[Int(b.slot)] = true
       case .expect(let e):
         var miscased = false
         for r in e.sockets where use(r, inExpect: true) { miscased = true }
@@ -227,7 +232,8 @@ struct Checker {
       mismatch(
         "a number",
         s == .socketError
-          ? "SO_ERROR reads as ok or an errno: expect ok" : "only 'sock', 'accept' and 'get' give a number")
+          ? "SO_ERROR reads as ok or an errno: expect ok"
+          : "only 'sock', 'accept', 'dup' and 'get' give a number")
     }
     if (e.on || e.off || !e.durations.isEmpty) && s != .value {
       mismatch(

@@ -188,7 +188,8 @@ extension Diagnostic {
     Diagnostic(
       id: "check.unknown-option", "unknown socket option '\(name)'", at: r,
       hint: suggestion.map { "did you mean '\($0)'?" }
-        ?? "known options: \(SocketOption.allCases.map(\.rawValue).joined(separator: ", "))")
+        ?? "known options: \((SocketOption.allCases.map(\.rawValue) + DescriptorFlag.allCases.map(\.rawValue)).joined(separator: ", "))"
+    )
   }
   static func lowercaseErrno(_ name: String, at r: SourceRange) -> Diagnostic {
     Diagnostic(

@@ -6,6 +6,7 @@ enum StatementKeyword: CaseIterable {
   case expect, net, user, `repeat`
   case host, link, route, addr, firewall, sysctl
   case send, sendto, write, recv, recvfrom, read
+  case socketpair, dup
   /// Written out (not `String(describing:)`, which is slow at start-up); a test checks the order.
   static let names = [
     "sock", "bind", "listen", "connect", "accept", "set", "get", "poll", "peer", "local", "shutdown", "close",
@@ -13,12 +14,19 @@ enum StatementKeyword: CaseIterable {
     "expect", "net", "user", "repeat",
     "host", "link", "route", "addr", "firewall", "sysctl",
     "send", "sendto", "write", "recv", "recvfrom", "read",
+    "socketpair", "dup",
   ]
 
   /// The keyword spelled by `n` bytes at `p`: the bytes, read as one little-endian word, are
-  /// compared with each keyword's (every keyword has at most 8 bytes), with no hashing.
+  /// compared with each keyword's (every keyword but `socketpair` has at most 8 bytes), with no
+  /// hashing.
   @inline(__always)
   static func match(_ p: UnsafePointer<UInt8>, _ n: Int) -> StatementKeyword? {
+    if n == 10 {
+      // The one longer keyword: its first eight bytes as a word, then "ir".
+      return matchWord(p, 8) == word("socketpa") && p[8] == UInt8(ascii: "i") && p[9] == UInt8(ascii: "r")
+        ? .socketpair : nil
+    }
     if n < 3 || n > 8 { return nil }
     var w: UInt64 = 0
     for i in 0..<n { w |= UInt64(p[i]) << (8 * UInt64(i)) }
@@ -52,8 +60,16 @@ enum StatementKeyword: CaseIterable {
     case word("recv"): return .recv
     case word("recvfrom"): return .recvfrom
     case word("read"): return .read
+    case word("dup"): return .dup
     default: return nil
     }
+  }
+
+  @inline(__always)
+  private static func matchWord(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+    var w: UInt64 = 0
+    for i in 0..<n { w |= UInt64(p[i]) << (8 * UInt64(i)) }
+    return w
   }
 
   @inline(__always)

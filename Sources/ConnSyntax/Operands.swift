@@ -85,6 +85,8 @@ package enum OptionValue: Hashable, Sendable {
 
 package enum Setting: Hashable, Sendable {
   case nonblocking(Bool)
+  /// FD_CLOEXEC through F_SETFD.
+  case closeOnExec(Bool)
   case option(SocketOption, OptionValue)
 }
 

@@ -53,6 +53,8 @@ extension ParserState {
     case .recv: kind = try parseReceive(.recv)
     case .recvfrom: kind = try parseReceive(.recvfrom)
     case .read: kind = try parseReceive(.read)
+    case .socketpair: kind = try parseSocketPair()
+    case .dup: kind = try parseDup()
     }
     return Statement(kind, SourceRange(Int(start), Int(lastConsumedEnd)))
   }
@@ -76,6 +78,23 @@ extension ParserState {
       let path = try decodeString()
       return .sock(name, .file(path))
     }
+    let kind = try parseSocketKind(
+      typeExpected: "a socket type (stream, dgram, seqpacket), 'fd N' or 'file PATH'")
+    var nonblock = false
+    if isWord("nonblock") {
+      nonblock = true
+      consume()
+    }
+    var host: HostRef?
+    if isWord("on") {
+      consume()
+      host = try parseHostRef()
+    }
+    return .sock(name, .socket(kind, nonblocking: nonblock, on: host))
+  }
+
+  /// TYPE FAMILY   TYPE -> 'stream' | 'dgram' | 'seqpacket'   FAMILY -> 'inet' | 'inet6' | 'unix'
+  mutating func parseSocketKind(typeExpected: String) throws(StatementError) -> SocketKind {
     let type: SocketType
     if isWord("stream") {
       type = .stream
@@ -84,7 +103,7 @@ extension ParserState {
     } else if isWord("seqpacket") {
       type = .seqpacket
     } else {
-      throw unexpected("a socket type (stream, dgram, seqpacket), 'fd N' or 'file PATH'")
+      throw unexpected(typeExpected)
     }
     consume()
     let family: AddressFamily
@@ -98,17 +117,43 @@ extension ParserState {
       throw unexpected("an address family (inet, inet6, unix)")
     }
     consume()
+    return SocketKind(type, family)
+  }
+
+  /// socketpair NAME NAME '=' TYPE FAMILY ['nonblock']
+  mutating func parseSocketPair() throws(StatementError) -> StatementKind {
+    let first = try parseSocketRef()
+    guard token.kind == .identifier else {
+      throw unexpected("a second name", hint: "socketpair a b = stream unix")
+    }
+    let second = try parseSocketRef()
+    guard token.kind == .equals else {
+      throw unexpected("'='", hint: "socketpair a b = stream unix")
+    }
+    consume()
+    let kind = try parseSocketKind(typeExpected: "a socket type (stream, dgram, seqpacket)")
     var nonblock = false
     if isWord("nonblock") {
       nonblock = true
       consume()
     }
-    var host: HostRef?
-    if isWord("on") {
-      consume()
-      host = try parseHostRef()
+    return .socketPair(first, second, kind, nonblocking: nonblock)
+  }
+
+  /// dup NAME 'as' NAME ['fd' INT]
+  mutating func parseDup() throws(StatementError) -> StatementKind {
+    let name = try parseSocketRef()
+    guard isWord("as") else {
+      throw unexpected("'as' and a name for the new descriptor", hint: "dup s as d")
     }
-    return .sock(name, .socket(SocketKind(type, family), nonblocking: nonblock, on: host))
+    consume()
+    let into = try parseSocketRef()
+    var at: Int32?
+    if isWord("fd") {
+      consume()
+      at = Int32(try parseInteger("a descriptor number", max: Int64(Int32.max)))
+    }
+    return .dup(name, into: into, at: at)
   }
 
   /// bind NAME (ADDRESS | NAME)
@@ -207,7 +252,8 @@ extension ParserState {
     return .accept(listener, into: into, o)
   }
 
-  /// set NAME ( 'nonblock' | 'block' | OPTION VALUE )   VALUE -> INT | DUR | 'on' | 'off'
+  /// set NAME ( 'nonblock' | 'block' | FLAG ('on' | 'off') | OPTION VALUE )
+  /// VALUE -> INT | DUR | 'on' | 'off'   FLAG -> 'O_NONBLOCK' | 'FD_CLOEXEC'
   mutating func parseSet() throws(StatementError) -> StatementKind {
     let name = try parseSocketRef()
     if isWord("nonblock") {
@@ -217,6 +263,22 @@ extension ParserState {
     if isWord("block") {
       consume()
       return .set(name, .nonblocking(false))
+    }
+    if token.kind == .identifier,
+      let flag = DescriptorFlag.byName.lookup(
+        buf.baseAddress! + Int(token.start), Int(token.end - token.start))
+    {
+      consume()
+      let on: Bool
+      if isWord("on") {
+        on = true
+      } else if isWord("off") {
+        on = false
+      } else {
+        throw unexpected("on or off for \(flag.rawValue)")
+      }
+      consume()
+      return .set(name, flag == .O_NONBLOCK ? .nonblocking(on) : .closeOnExec(on))
     }
     let (option, optRange) = try parseOption()
     let value: OptionValue
@@ -262,15 +324,25 @@ extension ParserState {
     guard let o = optionNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start)) else {
       let w = tokenText
       throw error(
-        .unknownOption(w, at: r, suggestion: closestName(to: w, in: SocketOption.allCases.map(\.rawValue))))
+        .unknownOption(
+          w, at: r,
+          suggestion: closestName(
+            to: w, in: SocketOption.allCases.map(\.rawValue) + DescriptorFlag.allCases.map(\.rawValue))))
     }
     consume()
     return (o, r)
   }
 
-  /// get NAME OPTION
+  /// get NAME ( OPTION | FLAG )   FLAG -> 'O_NONBLOCK' | 'FD_CLOEXEC'
   mutating func parseGet() throws(StatementError) -> StatementKind {
     let name = try parseSocketRef()
+    if token.kind == .identifier,
+      let flag = DescriptorFlag.byName.lookup(
+        buf.baseAddress! + Int(token.start), Int(token.end - token.start))
+    {
+      consume()
+      return .getFlag(name, flag)
+    }
     let (o, _) = try parseOption()
     return .get(name, o)
   }

@@ -110,6 +110,14 @@ package enum SocketOption: String, CaseIterable, Sendable {
   package static let byName = ByteTable(allCases.map { ($0.rawValue, $0) })
 }
 
+/// The descriptor flags `get` and `set` reach through fcntl(2): O_NONBLOCK, a file status flag
+/// (F_GETFL/F_SETFL, shared by every descriptor of the open file), and FD_CLOEXEC, a flag of the
+/// descriptor itself (F_GETFD/F_SETFD).
+package enum DescriptorFlag: String, CaseIterable, Sendable {
+  case O_NONBLOCK, FD_CLOEXEC
+  package static let byName = ByteTable(allCases.map { ($0.rawValue, $0) })
+}
+
 /// poll(2) events, named as scripts write them.
 package struct PollEvents: OptionSet, Hashable, Sendable {
   package let rawValue: UInt8

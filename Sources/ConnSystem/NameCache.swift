@@ -10,6 +10,9 @@ import ConnSyntax
 struct NameCache {
   private enum Entry {
     case unknown
+    /// A socket with more than one descriptor: a call on another could move it, so nothing is
+    /// kept until this number is closed.
+    case shared
     /// Bound by bind and untouched since: its next getsockname answer may be kept.
     case bound
     case known(SocketAddress)
@@ -17,9 +20,21 @@ struct NameCache {
   private var entries: [Entry] = []
   private static let limit: Descriptor = 1 << 16
 
-  mutating func bound(_ fd: Descriptor) { set(fd, .bound) }
+  mutating func bound(_ fd: Descriptor) {
+    if fd >= 0 && Int(fd) < entries.count, case .shared = entries[Int(fd)] { return }
+    set(fd, .bound)
+  }
 
   mutating func invalidate(_ fd: Descriptor) {
+    if fd >= 0 && Int(fd) < entries.count, case .shared = entries[Int(fd)] { return }
+    if fd >= 0 && Int(fd) < entries.count { entries[Int(fd)] = .unknown }
+  }
+
+  /// `fd` and another number share a socket (dup): never keep an answer for it.
+  mutating func shared(_ fd: Descriptor) { set(fd, .shared) }
+
+  /// `fd` was closed: whatever comes next at that number starts afresh.
+  mutating func forget(_ fd: Descriptor) {
     if fd >= 0 && Int(fd) < entries.count { entries[Int(fd)] = .unknown }
   }
 
@@ -55,6 +70,9 @@ struct DescriptorFlags {
   static let nonblocking: UInt8 = 1
   /// A SOCK_DGRAM socket: its connect and accept never block.
   static let datagram: UInt8 = 2
+  /// Another descriptor shares the open file (dup), so O_NONBLOCK may change behind this
+  /// number's back: `nonblocking` is never set for it, and every call on it is bounded.
+  static let shared: UInt8 = 4
   private var small: [UInt8] = []
   private static let limit: Descriptor = 1 << 16
 
@@ -75,8 +93,12 @@ struct DescriptorFlags {
 
   mutating func update(_ fd: Descriptor, _ bit: UInt8, _ on: Bool) {
     let v: UInt8 = fd >= 0 && Int(fd) < small.count ? small[Int(fd)] : 0
+    if on && bit & Self.nonblocking != 0 && v & Self.shared != 0 { return }
     set(fd, on ? v | bit : v & ~bit)
   }
+
+  /// What `fd` has (0 for a number it knows nothing of).
+  func value(_ fd: Descriptor) -> UInt8 { fd >= 0 && Int(fd) < small.count ? small[Int(fd)] : 0 }
 
   mutating func removeAll() { for i in small.indices { small[i] = 0 } }
 }

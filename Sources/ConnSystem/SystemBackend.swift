@@ -186,6 +186,66 @@ package final class SystemBackend: Backend {
     return traced(.socket(kind, nonblocking: nb), o)
   }
 
+  package func socketPair(_ kind: SocketKind, nonblocking nb: Bool) throws(BackendError) -> (
+    Outcome, (Descriptor, Descriptor)?
+  ) {
+    let domain: Int32
+    switch kind.family {
+    case .inet: domain = AF_INET
+    case .inet6: domain = AF_INET6
+    case .unix: domain = AF_UNIX
+    }
+    var type: Int32
+    switch kind.type {
+    case .stream: type = SocketConstants.stream
+    case .dgram: type = SocketConstants.dgram
+    case .seqpacket: type = SocketConstants.seqpacket
+    }
+    type |= SocketConstants.cloexec
+    if nb { type |= SocketConstants.nonblock }
+    var fds: [Int32] = [-1, -1]
+    let rc = socketpair(domain, type, 0, &fds)
+    let o = result(rc)
+    var pair: (Descriptor, Descriptor)?
+    if rc == 0 {
+      pair = (fds[0], fds[1])
+      for fd in fds {
+        flags.set(
+          fd, (nb ? DescriptorFlags.nonblocking : 0) | (kind.type == .dgram ? DescriptorFlags.datagram : 0))
+        names.forget(fd)
+        if fd <= 2 { touchedStandardStreams = true }
+      }
+    }
+    return (traced(.socketPair(kind, nonblocking: nb, pair: pair), o), pair)
+  }
+
+  package func dup(_ fd: Descriptor, onto target: Descriptor?) throws(BackendError) -> Outcome {
+    for n in [fd] + (target.map { [$0] } ?? []) {
+      if let what = ReservedDescriptors.owner(of: n) {
+        throw .refused("descriptor \(n) is conn's own (\(what)); a scenario may not use it")
+      }
+    }
+    let rc: Int32
+    if let target {
+      rc = conn_dup3_cloexec(fd, target)
+    } else {
+      rc = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+    }
+    let err = errno
+    if rc >= 0 {
+      // Both numbers now share one open file: O_NONBLOCK set through one is seen by the other,
+      // and a call on one can move the other's address.
+      let shared = flags.value(fd) & DescriptorFlags.datagram | DescriptorFlags.shared
+      flags.set(fd, shared)
+      flags.set(rc, shared)
+      names.shared(fd)
+      names.forget(rc)
+      names.shared(rc)
+      if rc <= 2 { touchedStandardStreams = true }
+    }
+    return traced(.dup(fd, target: target), rc < 0 ? Platform.failure(err) : .number(Int64(rc)))
+  }
+
   package func adopt(_ fd: Descriptor) throws(BackendError) {
     if let what = ReservedDescriptors.owner(of: fd) {
       throw .refused("descriptor \(fd) is conn's own (\(what)); a scenario may not use it")
@@ -307,6 +367,23 @@ package final class SystemBackend: Backend {
     let o = result(rc)
     if o == .ok { flags.update(fd, DescriptorFlags.nonblocking, on) }
     return traced(.setNonblocking(fd, on), o)
+  }
+
+  package func setCloseOnExec(_ fd: Descriptor, _ on: Bool) -> Outcome {
+    let current = fcntl(fd, F_GETFD)
+    if current < 0 { return traced(.setCloseOnExec(fd, on), Platform.failure(errno)) }
+    let rc = fcntl(fd, F_SETFD, on ? current | FD_CLOEXEC : current & ~FD_CLOEXEC)
+    return traced(.setCloseOnExec(fd, on), result(rc))
+  }
+
+  package func getFlag(_ fd: Descriptor, _ flag: DescriptorFlag) -> Outcome {
+    let rc: Int32
+    switch flag {
+    case .O_NONBLOCK: rc = fcntl(fd, F_GETFL)
+    case .FD_CLOEXEC: rc = fcntl(fd, F_GETFD)
+    }
+    let bit = flag == .O_NONBLOCK ? O_NONBLOCK : FD_CLOEXEC
+    return traced(.getFlag(fd, flag), rc < 0 ? Platform.failure(errno) : .number(rc & bit != 0 ? 1 : 0))
   }
 
   package func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError)
@@ -520,7 +597,7 @@ package final class SystemBackend: Backend {
   package func close(_ fd: Descriptor) -> Outcome {
     let o = result(sysClose(fd))
     flags.set(fd, 0)
-    names.invalidate(fd)
+    names.forget(fd)
     if fd <= 2 { touchedStandardStreams = true }
     return traced(.close(fd), o)
   }

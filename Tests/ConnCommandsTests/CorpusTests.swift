@@ -183,6 +183,20 @@ extension KernelTests {
       #expect(r.stdout.contains("(at line 4)\n  sim:    FAIL"), "\(r.stdout)")
       #expect(r.stdout.contains("  sim:    FAIL: not modelled by the simulated backend"))
     }
+
+    @Test func descriptorNumbersOfDupAreComparedAsDescriptors() throws {
+      // Once a Unix path is used, the kernel backend holds a descriptor on the private
+      // directory, which the simulation does not: the next numbers differ, and any will do.
+      // A number the scenario chose (dup ... fd N) is compared as written.
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      write(
+        "sock u = stream unix\nconnect u \"x.sock\"\nexpect ENOENT\nsock s = stream inet\ndup s as d\n"
+          + "dup s as e fd 300\nexpect 300\n",
+        to: dir + "/d.conn")
+      let r = try runConn(["run", "--backend", "both", dir + "/d.conn"])
+      #expect(r.status == 0, "\(r.stdout)")
+    }
   }
 
   @Suite(.enabled(if: Isolation.unavailableReason == nil, "needs root on Linux to create network namespaces"))

@@ -389,7 +389,8 @@ extension KernelTests {
         }
       }
       let keywords = [
-        "sock", "bind", "listen", "connect", "accept", "set", "get", "poll", "peer", "local", "shutdown",
+        "sock", "bind", "listen", "connect", "accept", "socketpair", "dup", "set", "get", "poll", "peer",
+        "local", "shutdown",
         "send", "sendto", "write", "recv", "recvfrom", "read", "close",
         "sleep", "expect", "net", "host", "link", "route", "addr", "firewall", "sysctl", "user", "repeat",
       ]
@@ -485,6 +486,17 @@ extension KernelTests {
       #expect(c.candidates(linePrefix: "set client ", word: "SO_E") == [], "SO_ERROR cannot be set")
       #expect(c.candidates(linePrefix: "get client ", word: "SO_E") == ["SO_ERROR"])
       #expect(c.candidates(linePrefix: "poll client ", word: "w") == ["writable"])
+      #expect(c.candidates(linePrefix: "", word: "so") == ["sock", "socketpair"])
+      #expect(c.candidates(linePrefix: "socketpair a b ", word: "") == ["="])
+      #expect(c.candidates(linePrefix: "socketpair a b = ", word: "s") == ["seqpacket", "stream"])
+      #expect(c.candidates(linePrefix: "socketpair a b = stream ", word: "u") == ["unix"])
+      #expect(c.candidates(linePrefix: "socketpair a b = stream unix ", word: "") == ["nonblock"])
+      #expect(c.candidates(linePrefix: "dup ", word: "") == ["client", "l"])
+      #expect(c.candidates(linePrefix: "dup client ", word: "") == ["as"])
+      #expect(c.candidates(linePrefix: "dup client as d ", word: "") == ["fd"])
+      #expect(c.candidates(linePrefix: "set client ", word: "FD") == ["FD_CLOEXEC"])
+      #expect(c.candidates(linePrefix: "set client O_NONBLOCK ", word: "") == ["off", "on"])
+      #expect(c.candidates(linePrefix: "get client ", word: "O_") == ["O_NONBLOCK"])
       #expect(c.candidates(linePrefix: "expect ", word: "cl") == ["client"])
       #expect(c.candidates(linePrefix: "", word: ":s") == [":save", ":sockets"])
       #expect(c.candidates(linePrefix: ":help ", word: "con") == ["connect"])

@@ -68,7 +68,22 @@ final class FakeBackend: Backend {
     if case .number = o { nextFD += 1 }
     return o
   }
+  func socketPair(_ kind: SocketKind, nonblocking: Bool) throws(BackendError) -> (
+    Outcome, (Descriptor, Descriptor)?
+  ) {
+    let o = answer("socketpair", .ok)
+    guard o == .ok else { return (o, nil) }
+    nextFD += 2
+    return (o, (nextFD - 2, nextFD - 1))
+  }
+  func dup(_ fd: Descriptor, onto target: Descriptor?) throws(BackendError) -> Outcome {
+    let o = answer("dup", .number(Int64(target ?? nextFD)))
+    if case .number = o, target == nil { nextFD += 1 }
+    return o
+  }
   func setNonblocking(_ fd: Descriptor, _ on: Bool) -> Outcome { answer("fcntl", .ok) }
+  func setCloseOnExec(_ fd: Descriptor, _ on: Bool) -> Outcome { answer("fcntl", .ok) }
+  func getFlag(_ fd: Descriptor, _ flag: DescriptorFlag) -> Outcome { answer("fcntl", .number(1)) }
   func setOption(_ fd: Descriptor, _ option: SocketOption, _ value: OptionValue) throws(BackendError)
     -> Outcome
   { answer("setsockopt", .ok) }

@@ -353,3 +353,131 @@ func expectPass(_ text: String, sourceLocation: SourceLocation = #_sourceLocatio
     #expect(f?.message.hasPrefix("not modelled by the simulated backend: ") == true)
   }
 }
+
+@Suite struct DescriptorStatementTests {
+  @Test func socketPairsOfEachUnixType() {
+    expectPass(
+      """
+      socketpair a b = stream unix
+      peer a
+      expect unnamed
+      send a "ping"
+      recv b
+      expect "ping"
+      listen a
+      expect EINVAL
+      close a
+      poll b readable timeout 1s
+      expect readable hup
+      recv b
+      expect ""
+      socketpair c d = dgram unix
+      send d "x"
+      recv c
+      expect "x"
+      close d
+      send c "y"
+      expect ECONNREFUSED
+      send c "y"
+      expect ENOTCONN
+      socketpair e f = seqpacket unix nonblock
+      recv e
+      expect EAGAIN
+      socketpair g h = stream inet6
+      expect EOPNOTSUPP
+      """)
+  }
+
+  @Test func socketPairNeedsTwoDescriptors() {
+    let backend = SimBackend(descriptorLimit: 5)
+    let script = Parser.parse(
+      SourceFile(
+        name: "sim.conn",
+        text:
+          "sock s = stream unix\nsocketpair a b = stream unix\nexpect EMFILE\nsock t = stream unix\nexpect 4\n"
+      ))
+    #expect(script.diagnostics.isEmpty)
+    if case .failure(let f) = Interpreter(backend: backend, options: RunOptions()).run(script) {
+      Issue.record("\(FailureRenderer(color: false).render(f))")
+    }
+  }
+
+  @Test func dupKeepsTheSocketUntilTheLastClose() {
+    expectPass(
+      """
+      sock l = stream inet
+      bind l 127.0.0.1:0
+      listen l
+      dup l as l2
+      expect 4
+      close l
+      sock c = stream inet
+      connect c l2
+      accept l2 as a
+      dup a as a2 fd 100
+      expect 100
+      close a
+      send a2 "x"
+      recv c
+      expect "x"
+      close a2
+      recv c
+      expect ""
+      close l2
+      dup l2 as l3
+      expect EBADF
+      dup c as c2 fd 100
+      expect 100
+      dup c2 as c3 fd 100
+      expect EINVAL
+      dup c2 as c4 fd 2000000
+      expect EBADF
+      """)
+  }
+
+  @Test func dupSharesNonblocking() {
+    expectPass(
+      """
+      socketpair p q = stream unix
+      dup p as p2
+      set p2 nonblock
+      recv p
+      expect EAGAIN
+      set p block
+      recv p2 interrupt 20ms
+      expect EINTR
+      """)
+  }
+
+  @Test func descriptorFlags() {
+    expectPass(
+      """
+      sock s = stream inet nonblock
+      get s O_NONBLOCK
+      expect 1
+      get s FD_CLOEXEC
+      expect 1
+      dup s as d
+      set d O_NONBLOCK off
+      set d FD_CLOEXEC off
+      get s O_NONBLOCK
+      expect 0
+      get s FD_CLOEXEC
+      expect 1
+      get d FD_CLOEXEC
+      expect 0
+      close d
+      dup s as again
+      get again FD_CLOEXEC
+      expect 1
+      sock zero = fd 0
+      get zero FD_CLOEXEC
+      expect 0
+      sock bad = fd -1
+      get bad O_NONBLOCK
+      expect EBADF
+      set bad FD_CLOEXEC on
+      expect EBADF
+      """)
+  }
+}

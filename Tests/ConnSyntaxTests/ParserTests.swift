@@ -142,6 +142,54 @@ private let decl = "sock s = stream inet\n"
     #expect(o.nonblock && o.interrupt == .seconds(2))
   }
 
+  @Test func socketPair() {
+    let k = cleanStatements(
+      "socketpair a b = dgram unix nonblock\nsend a \"x\"\nrecv b\nsocketpair c d = stream inet")
+    guard k.count == 4, case .socketPair(let a, let b, let kind, let nb) = k[0],
+      case .socketPair(_, _, let kind2, let nb2) = k[3]
+    else {
+      Issue.record("not socketpairs: \(k)")
+      return
+    }
+    #expect(a.slot == 0 && b.slot == 1)
+    #expect(kind == SocketKind(.dgram, .unix) && nb)
+    #expect(kind2 == SocketKind(.stream, .inet) && !nb2)
+    #expect(k[0].resultShape == .status)
+    assertDiagnostic("socketpair a 1️⃣= stream unix\n", "parse.expected")
+    assertDiagnostic("socketpair a b = 1️⃣unix\n", "parse.expected")
+    assertDiagnostic("socketpair a b = stream unix\nexpect 1️⃣3\n", "check.expectation-mismatch")
+  }
+
+  @Test func dup() {
+    let k = cleanStatements(decl + "dup s as d\ndup d as e fd 200\nexpect 200\nclose e")
+    guard k.count == 5, case .dup(let s, let d, let at) = k[1], case .dup(let d2, let e, let at2) = k[2]
+    else {
+      Issue.record("not dups: \(k)")
+      return
+    }
+    #expect(s.slot == 0 && d.slot == 1 && at == nil)
+    #expect(d2.slot == 1 && e.slot == 2 && at2 == 200)
+    #expect(k[1].resultShape == .descriptor)
+    assertDiagnostic(decl + "dup s 1️⃣d\n", "parse.expected")
+    assertDiagnostic(decl + "dup s as d fd 1️⃣-1\n", "check.out-of-range")
+    assertDiagnostic("dup 1️⃣s as d\n", "check.undeclared-socket")
+  }
+
+  @Test func descriptorFlags() {
+    let k = cleanStatements(
+      decl
+        + "set s O_NONBLOCK on\nset s FD_CLOEXEC off\nget s O_NONBLOCK\nexpect 1\nget s FD_CLOEXEC\nexpect 0")
+    guard k.count == 7, case .set(_, .nonblocking(true)) = k[1], case .set(_, .closeOnExec(false)) = k[2],
+      case .getFlag(_, .O_NONBLOCK) = k[3], case .getFlag(_, .FD_CLOEXEC) = k[5]
+    else {
+      Issue.record("not flag statements: \(k)")
+      return
+    }
+    #expect(k[3].resultShape == .value)
+    assertDiagnostic(decl + "set s FD_CLOEXEC 1️⃣1\n", "parse.expected")
+    assertDiagnostic(decl + "get s 1️⃣FD_CLOEXC\n", "check.unknown-option", hint: "did you mean 'FD_CLOEXEC'?")
+  }
+
   @Test func setAndGet() {
     let k = cleanStatements(
       decl + """

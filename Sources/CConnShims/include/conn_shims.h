@@ -10,6 +10,8 @@
 const char *conn_errno_name(int err);
 /// accept4 on Linux; accept + fcntl elsewhere.
 int conn_accept4(int fd, struct sockaddr *addr, socklen_t *len, int nonblock);
+/// dup3(fd, target, O_CLOEXEC) on Linux; dup2 + FD_CLOEXEC elsewhere (EINVAL for fd == target).
+int conn_dup3_cloexec(int fd, int target);
 /// setfsuid/setfsgid on Linux (permission checks on files as another user); -1 elsewhere.
 int conn_setfsuid(unsigned uid, unsigned gid);
 /// The calling thread's file-system uid and gid (setfsuid(-1) reads without changing).
