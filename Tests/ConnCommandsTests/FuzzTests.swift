@@ -4,114 +4,120 @@ import Testing
 
 @testable import ConnCommands
 
-@Suite struct FuzzTests {
-  @Test func aSeedAlwaysGivesTheSameScenarios() {
-    for index in 0..<50 {
-      let a = FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(7, index))
-      let b = FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(7, index))
-      #expect(a == b)
+// Among the kernel tests, which run one suite at a time: the fuzzer's worker processes make
+// private directories and namespaces that the safety tests, counting theirs, must not see.
+extension KernelTests {
+  @Suite struct FuzzTests {
+    @Test func aSeedAlwaysGivesTheSameScenarios() {
+      for index in 0..<50 {
+        let a = FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(7, index))
+        let b = FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(7, index))
+        #expect(a == b)
+      }
+      let distinct = Set((0..<50).map { FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(7, $0)) })
+      #expect(distinct.count > 45, "cases of one seed should differ from each other")
+      #expect(FuzzGenerator.caseSeed(7, 0) != FuzzGenerator.caseSeed(8, 0))
     }
-    let distinct = Set((0..<50).map { FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(7, $0)) })
-    #expect(distinct.count > 45, "cases of one seed should differ from each other")
-    #expect(FuzzGenerator.caseSeed(7, 0) != FuzzGenerator.caseSeed(8, 0))
-  }
 
-  /// Every generated scenario is one the checker accepts: a fuzzer that wastes its cases on
-  /// malformed scenarios tests nothing.
-  @Test func generatedScenariosAreWellFormed() {
-    let runner = ScenarioRunner(options: RunnerOptions())
-    for index in 0..<2000 {
-      let lines = FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(1, index))
-      let script = runner.fuzzScript(lines)
-      let errors = script.diagnostics.filter { $0.severity == .error }.map(\.message)
-      #expect(errors.isEmpty, "case \(index): \(errors)\n\(lines.joined(separator: "\n"))")
-      if !errors.isEmpty { return }
-    }
-  }
-
-  /// Every generated destination is loopback, unspecified, a Unix name, a socket name, or in the
-  /// prefixes that exist only inside the scenario's namespace.
-  @Test func generatedAddressesStayOffTheHostNetwork() {
-    let allowed = [
-      "127.", "0.0.0.0", "[::1]", "[::]", "[::ffff:127.0.0.1]", "10.9.", "[2001:db8::", "[fe80::", "[ff02::",
-      "[::ffff:10.9.", "224.0.0.1", "255.255.255.255", "\"", "@",
-    ]
-    for index in 0..<2000 {
-      for line in FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(3, index)) {
-        let words = line.split(separator: " ")
-        guard let verb = words.first, ["connect", "bind"].contains(verb), words.count >= 3 else { continue }
-        let target = String(words[2])
-        if target == "unspec" || target.first!.isLetter { continue }
-        #expect(allowed.contains { target.hasPrefix($0) }, "case \(index): \(line)")
+    /// Every generated scenario is one the checker accepts: a fuzzer that wastes its cases on
+    /// malformed scenarios tests nothing.
+    @Test func generatedScenariosAreWellFormed() {
+      let runner = ScenarioRunner(options: RunnerOptions())
+      for index in 0..<2000 {
+        let lines = FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(1, index))
+        let script = runner.fuzzScript(lines)
+        let errors = script.diagnostics.filter { $0.severity == .error }.map(\.message)
+        #expect(errors.isEmpty, "case \(index): \(errors)\n\(lines.joined(separator: "\n"))")
+        if !errors.isEmpty { return }
       }
     }
-  }
 
-  @Test func shrinkingKeepsOnlyWhatTheFailureNeeds() {
-    let lines = [
-      "sock a = stream inet", "noise 1", "bind a 127.0.0.1:5555 extra", "noise 2", "connect a b nonblock",
-    ]
-    var calls = 0
-    let small = FuzzShrinker.shrink(lines, budget: 500) { candidate in
-      calls += 1
-      return candidate.contains("sock a = stream inet") && candidate.contains { $0.hasPrefix("connect a b") }
+    /// Every generated destination is loopback, unspecified, a Unix name, a socket name, or in the
+    /// prefixes that exist only inside the scenario's namespace.
+    @Test func generatedAddressesStayOffTheHostNetwork() {
+      let allowed = [
+        "127.", "0.0.0.0", "[::1]", "[::]", "[::ffff:127.0.0.1]", "10.9.", "[2001:db8::", "[fe80::",
+        "[ff02::",
+        "[::ffff:10.9.", "224.0.0.1", "255.255.255.255", "\"", "@",
+      ]
+      for index in 0..<2000 {
+        for line in FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(3, index)) {
+          let words = line.split(separator: " ")
+          guard let verb = words.first, ["connect", "bind"].contains(verb), words.count >= 3 else { continue }
+          let target = String(words[2])
+          if target == "unspec" || target.first!.isLetter { continue }
+          #expect(allowed.contains { target.hasPrefix($0) }, "case \(index): \(line)")
+        }
+      }
     }
-    #expect(small == ["sock a = stream inet", "connect a b"])
-    #expect(calls <= 500)
-    // The budget bounds the work, whatever the predicate.
-    var bounded = 0
-    _ = FuzzShrinker.shrink(Array(repeating: "x y z w", count: 40), budget: 25) { _ in
-      bounded += 1
-      return false
+
+    @Test func shrinkingKeepsOnlyWhatTheFailureNeeds() {
+      let lines = [
+        "sock a = stream inet", "noise 1", "bind a 127.0.0.1:5555 extra", "noise 2", "connect a b nonblock",
+      ]
+      var calls = 0
+      let small = FuzzShrinker.shrink(lines, budget: 500) { candidate in
+        calls += 1
+        return candidate.contains("sock a = stream inet")
+          && candidate.contains { $0.hasPrefix("connect a b") }
+      }
+      #expect(small == ["sock a = stream inet", "connect a b"])
+      #expect(calls <= 500)
+      // The budget bounds the work, whatever the predicate.
+      var bounded = 0
+      _ = FuzzShrinker.shrink(Array(repeating: "x y z w", count: 40), budget: 25) { _ in
+        bounded += 1
+        return false
+      }
+      #expect(bounded == 25)
     }
-    #expect(bounded == 25)
-  }
 
-  @Test func signaturesGroupAnswersThatDifferOnlyInPortsAndNumbers() {
-    let a = Disagreement(line: 3, keyword: "local", system: "127.0.0.1:40123", sim: "127.0.0.1:0")
-    let b = Disagreement(line: 9, keyword: "local", system: "127.0.0.1:51002", sim: "127.0.0.1:0")
-    #expect(a.signature == b.signature)
-    let c = Disagreement(line: 3, keyword: "connect", system: "-1 EINVAL", sim: "0")
-    #expect(a.signature != c.signature)
-  }
-
-  /// The whole tool, as root: a short run is reproducible and every saved file is a scenario
-  /// that passes on the kernel (its expects are the kernel's answers).
-  @Test(.enabled(if: Isolation.unavailableReason == nil, "needs network namespaces (root on Linux)"))
-  func aRunSavesRegressionScenariosThatPassOnTheKernel() throws {
-    let dir = temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    let first = try runConn(["fuzz", "--seed", "11", "--count", "40", "--jobs", "1", "--out", dir + "/a"])
-    let second = try runConn(["fuzz", "--seed", "11", "--count", "40", "--jobs", "1", "--out", dir + "/b"])
-    #expect(first.stdout.contains("conn fuzz --seed 11: 40 scenarios"), "\(first.stdout)\(first.stderr)")
-    func counts(_ s: String) -> Substring? { s.split(separator: "\n").first { $0.contains("agree ") } }
-    #expect(counts(first.stdout) != nil && counts(first.stdout) == counts(second.stdout))
-    let files = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/a")) ?? []
-    #expect(first.status == (files.isEmpty ? 0 : 1))
-    for f in files where f.hasSuffix(".conn") {
-      let run = try runConn(["run", "--isolate", dir + "/a/" + f])
-      #expect(run.status == 0, "\(f) should pass on the kernel: \(run.stdout)\(run.stderr)")
+    @Test func signaturesGroupAnswersThatDifferOnlyInPortsAndNumbers() {
+      let a = Disagreement(line: 3, keyword: "local", system: "127.0.0.1:40123", sim: "127.0.0.1:0")
+      let b = Disagreement(line: 9, keyword: "local", system: "127.0.0.1:51002", sim: "127.0.0.1:0")
+      #expect(a.signature == b.signature)
+      let c = Disagreement(line: 3, keyword: "connect", system: "-1 EINVAL", sim: "0")
+      #expect(a.signature != c.signature)
     }
-    let shown = try runConn(["fuzz", "--seed", "11", "--show", "3"])
-    #expect(shown.status == 0 && (shown.stdout.hasPrefix("sock ") || shown.stdout.hasPrefix("net ")))
-  }
 
-  /// A worker that crashes or hangs is replaced, and its case saved as generated, with what
-  /// happened: the run goes on and ends with exit status 1.
-  @Test(.enabled(if: Isolation.unavailableReason == nil, "needs network namespaces (root on Linux)"))
-  func crashesAndHangsAreSavedAndTheRunGoesOn() throws {
-    let dir = temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    let r = try runConn(
-      ["fuzz", "--seed", "5", "--count", "6", "--jobs", "2", "--case-limit", "2s", "--out", dir],
-      env: ["CONN_FUZZ_TEST_CRASH": "1", "CONN_FUZZ_TEST_HANG": "3"], timeout: 60)
-    #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
-    #expect(r.stdout.contains("conn fuzz --seed 5: 6 scenarios"), "\(r.stdout)")
-    #expect(r.stdout.contains("crashes 1, hangs 1"), "\(r.stdout)")
-    let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-    #expect(files.contains("crash-5-1.conn") && files.contains("hang-5-3.conn"), "\(files)")
-    let crash = (try? String(contentsOfFile: dir + "/crash-5-1.conn", encoding: .utf8)) ?? ""
-    let generated = try runConn(["fuzz", "--seed", "5", "--show", "1"]).stdout
-    #expect(crash.contains("the worker process ended") && crash.hasSuffix(generated), "\(crash)")
+    /// The whole tool, as root: a short run is reproducible and every saved file is a scenario
+    /// that passes on the kernel (its expects are the kernel's answers).
+    @Test(.enabled(if: Isolation.unavailableReason == nil, "needs network namespaces (root on Linux)"))
+    func aRunSavesRegressionScenariosThatPassOnTheKernel() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      let first = try runConn(["fuzz", "--seed", "11", "--count", "40", "--jobs", "1", "--out", dir + "/a"])
+      let second = try runConn(["fuzz", "--seed", "11", "--count", "40", "--jobs", "1", "--out", dir + "/b"])
+      #expect(first.stdout.contains("conn fuzz --seed 11: 40 scenarios"), "\(first.stdout)\(first.stderr)")
+      func counts(_ s: String) -> Substring? { s.split(separator: "\n").first { $0.contains("agree ") } }
+      #expect(counts(first.stdout) != nil && counts(first.stdout) == counts(second.stdout))
+      let files = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/a")) ?? []
+      #expect(first.status == (files.isEmpty ? 0 : 1))
+      for f in files where f.hasSuffix(".conn") {
+        let run = try runConn(["run", "--isolate", dir + "/a/" + f])
+        #expect(run.status == 0, "\(f) should pass on the kernel: \(run.stdout)\(run.stderr)")
+      }
+      let shown = try runConn(["fuzz", "--seed", "11", "--show", "3"])
+      #expect(shown.status == 0 && (shown.stdout.hasPrefix("sock ") || shown.stdout.hasPrefix("net ")))
+    }
+
+    /// A worker that crashes or hangs is replaced, and its case saved as generated, with what
+    /// happened: the run goes on and ends with exit status 1.
+    @Test(.enabled(if: Isolation.unavailableReason == nil, "needs network namespaces (root on Linux)"))
+    func crashesAndHangsAreSavedAndTheRunGoesOn() throws {
+      let dir = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      let r = try runConn(
+        ["fuzz", "--seed", "5", "--count", "6", "--jobs", "2", "--case-limit", "2s", "--out", dir],
+        env: ["CONN_FUZZ_TEST_CRASH": "1", "CONN_FUZZ_TEST_HANG": "3"], timeout: 60)
+      #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+      #expect(r.stdout.contains("conn fuzz --seed 5: 6 scenarios"), "\(r.stdout)")
+      #expect(r.stdout.contains("crashes 1, hangs 1"), "\(r.stdout)")
+      let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+      #expect(files.contains("crash-5-1.conn") && files.contains("hang-5-3.conn"), "\(files)")
+      let crash = (try? String(contentsOfFile: dir + "/crash-5-1.conn", encoding: .utf8)) ?? ""
+      let generated = try runConn(["fuzz", "--seed", "5", "--show", "1"]).stdout
+      #expect(crash.contains("the worker process ended") && crash.hasSuffix(generated), "\(crash)")
+    }
   }
 }

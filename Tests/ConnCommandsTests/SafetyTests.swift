@@ -15,10 +15,51 @@ extension KernelTests {
       return dir
     }
 
+    /// New private directories that stay: one another process is making or removing this very
+    /// moment is unlocked for an instant, a left-behind one for good.
+    static func leftBehind(since before: Set<String>) -> Set<String> {
+      var left = privateDirectories().subtracting(before)
+      for _ in 0..<20 where !left.isEmpty {
+        usleep(50_000)
+        left = left.intersection(privateDirectories())
+      }
+      return left
+    }
+
+    /// The private directories in /tmp that this test process's own conn processes hold, or
+    /// that nobody holds (left behind). Another live process's (a fuzzer or a run beside the
+    /// tests) hold their flock, which /proc/locks shows with its process.
     static func privateDirectories() -> Set<String> {
-      Set(
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []).filter {
-          $0.hasPrefix("conn-") && $0.count == 11
+      let names = ((try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []).filter {
+        $0.hasPrefix("conn-") && $0.count == 11
+      }
+      var holders: [UInt64: Int32] = [:]
+      let locks = (try? String(contentsOfFile: "/proc/locks", encoding: .utf8)) ?? ""
+      for line in locks.split(separator: "\n") {
+        let f = line.split(separator: " ", omittingEmptySubsequences: true)
+        guard f.count > 5, f[1] == "FLOCK", let pid = Int32(f[4]),
+          let inode = f[5].split(separator: ":").last.flatMap({ UInt64($0) })
+        else { continue }
+        holders[inode] = pid
+      }
+      func ours(_ pid: Int32) -> Bool {
+        var p = pid
+        for _ in 0..<64 {
+          if p == getpid() { return true }
+          guard p > 1, let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+          else { return false }
+          let rest = stat[stat.index(after: close)...].split(separator: " ")
+          guard rest.count > 1, let parent = Int32(rest[1]) else { return false }
+          p = parent
+        }
+        return false
+      }
+      return Set(
+        names.filter { name in
+          var st = stat()
+          guard stat("/tmp/" + name, &st) == 0, let pid = holders[UInt64(st.st_ino)] else { return true }
+          return ours(pid)
         })
     }
 
@@ -149,11 +190,11 @@ extension KernelTests {
       let before = Self.privateDirectories()
       let (p, out) = try startSleeping(dir, jobs: jobs)
       waitForPrivateDirectories(beyond: before, count: jobs)
-      #expect(Self.privateDirectories().subtracting(before).count == jobs, "the scenarios did not start")
+      #expect(Self.privateDirectories().subtracting(before).count >= jobs, "the scenarios did not start")
       kill(p.processIdentifier, SIGTERM)
       p.waitUntilExit()
       #expect(p.terminationStatus == 143)
-      #expect(Self.privateDirectories().subtracting(before).isEmpty, "private directories left behind")
+      #expect(Self.leftBehind(since: before).isEmpty, "private directories left behind")
       let report = try String(contentsOfFile: dir + "/report.json", encoding: .utf8)
       #expect(report.contains("stopped by a signal"))
       #expect(report.contains("not run (stopped by SIGTERM)"))
@@ -174,7 +215,7 @@ extension KernelTests {
       let deadline = Date().addingTimeInterval(5)
       while workers(of: parent) > 0 && Date() < deadline { usleep(20_000) }
       #expect(workers(of: parent) == 0, "workers outlived their parent")
-      #expect(Self.privateDirectories().subtracting(before).isEmpty)
+      #expect(Self.leftBehind(since: before).isEmpty)
     }
 
     /// Processes whose command line says they are workers of `parent`.
