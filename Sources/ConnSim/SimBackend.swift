@@ -341,8 +341,11 @@ package final class SimBackend: Backend {
       queue = { self.tcp.contains(h) ? self.tcp[h].acceptQueue : [] }
     case .unix(let h):
       if unix[h].state != .listening { return emit(call(), .failure(.EINVAL)) }
-      // unix_accept: a listener shut for reading has nothing more to give: EINVAL.
-      if unix[h].common.shutRead && unix[h].acceptQueue.isEmpty { return emit(call(), .failure(.EINVAL)) }
+      // unix_accept: a listener shut for reading has nothing more to give: EINVAL for a caller
+      // that would wait (a nonblocking one gets EAGAIN first).
+      if unix[h].common.shutRead && unix[h].acceptQueue.isEmpty && !unix[h].common.nonblocking {
+        return emit(call(), .failure(.EINVAL))
+      }
       queue = { self.unix.contains(h) ? self.unix[h].acceptQueue : [] }
     }
     // accept4 takes a descriptor before it takes a connection.
