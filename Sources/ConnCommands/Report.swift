@@ -41,6 +41,54 @@ package struct FailureInfo: Sendable, Equatable {
   }
 }
 
+/// One line of a run's trace, as `--format json` reports it with `-v`.
+package struct TraceStep: Sendable, Equatable {
+  /// The line as `-v` prints it (`system: ` or `sim:    ` first under `--backend both`).
+  package var line: String
+  /// Seconds since the scenario's first call, as the runner saw the line arrive.
+  package var seconds: Double
+
+  package init(line: String, seconds: Double) {
+    self.line = line
+    self.seconds = seconds
+  }
+
+  /// The line's parts: the backend (under `both`), the call's name, its arguments, its result,
+  /// and a note such as `cleanup`. A line that does not read as a call keeps only `line`.
+  package var parts: (backend: String?, call: String, arguments: String, result: String, note: String?)? {
+    var text = Substring(line)
+    var backend: String?
+    for prefix in ["system: ", "sim:    "] where text.hasPrefix(prefix) {
+      backend = String(prefix.prefix { $0 != ":" })
+      text = text.dropFirst(prefix.count)
+    }
+    var note: String?
+    /// The last place `needle` occurs in `text`.
+    func lastRange(_ needle: String, in text: Substring) -> Range<Substring.Index>? {
+      let n = needle.count
+      guard text.count >= n else { return nil }
+      var start = text.index(text.endIndex, offsetBy: -n)
+      while true {
+        let end = text.index(start, offsetBy: n)
+        if text[start..<end].elementsEqual(needle) { return start..<end }
+        if start == text.startIndex { return nil }
+        start = text.index(before: start)
+      }
+    }
+    if text.hasSuffix("]"), let open = lastRange("  [", in: text) {
+      note = String(text[open.upperBound..<text.index(before: text.endIndex)])
+      text = text[..<open.lowerBound]
+    }
+    guard let paren = text.firstIndex(of: "("), let close = lastRange(") = ", in: text),
+      paren < close.lowerBound
+    else { return nil }
+    return (
+      backend, String(text[..<paren]), String(text[text.index(after: paren)..<close.lowerBound]),
+      String(text[close.upperBound...]), note
+    )
+  }
+}
+
 package struct ScenarioReport: Sendable {
   package var path: String
   package var status: ScenarioStatus
@@ -55,6 +103,8 @@ package struct ScenarioReport: Sendable {
   package var backend: String
   /// With `--repeat`: the status of each run, in order.
   package var runs: [ScenarioStatus] = []
+  /// With `-v` and `--format json`: the trace of the (first) run, each line with its time.
+  package var steps: [TraceStep] = []
 
   package init(path: String, status: ScenarioStatus, backend: String) {
     self.path = path

@@ -210,6 +210,13 @@ enum Reporters {
 
   // MARK: JSON
 
+  /// Seconds with microseconds, as JSON writes a number.
+  static func jsonSeconds(_ s: Double) -> String {
+    let us = Int64((s * 1_000_000).rounded())
+    let frac = String(us % 1_000_000)
+    return "\(us / 1_000_000).\(String(repeating: "0", count: 6 - frac.count))\(frac)"
+  }
+
   static func json(_ reports: [ScenarioReport], _ s: RunSummary) -> String {
     func opt(_ v: String?) -> String { v.map(jsonString) ?? "null" }
     var out = "{\n  \"tool\": \"conn\",\n  \"version\": \(jsonString(connVersion)),\n"
@@ -227,6 +234,19 @@ enum Reporters {
       if let f = r.failure {
         out +=
           ", \"failure\": {\"kind\": \(jsonString(f.kind)), \"message\": \(jsonString(f.message)), \"file\": \(jsonString(r.path)), \"line\": \(f.line), \"column\": \(f.column), \"expected\": \(opt(f.expected)), \"actual\": \(opt(f.actual)), \"meaning\": \(opt(f.meaning))}"
+      }
+      if !r.steps.isEmpty {
+        out += ", \"steps\": ["
+        for (k, step) in r.steps.enumerated() {
+          out += k == 0 ? "\n" : ",\n"
+          out += "      {\"seconds\": \(jsonSeconds(step.seconds))"
+          if let p = step.parts {
+            out +=
+              ", \"backend\": \(opt(p.backend)), \"call\": \(jsonString(p.call)), \"arguments\": \(jsonString(p.arguments)), \"result\": \(jsonString(p.result)), \"note\": \(opt(p.note))"
+          }
+          out += ", \"line\": \(jsonString(step.line))}"
+        }
+        out += "\n    ]"
       }
       out += "}"
     }

@@ -29,7 +29,9 @@ package struct RunCommand: ConsoleCommand {
   @Argument(help: "Scenario files or directories.", completion: .file(extensions: ["conn"]))
   package var paths: [String] = []
 
-  @Flag(name: .shortAndLong, help: "Trace each call as strace would.")
+  @Flag(
+    name: .shortAndLong,
+    help: "Trace each call as strace would (with --format json, into each scenario's report as steps).")
   package var verbose = false
 
   @Option(

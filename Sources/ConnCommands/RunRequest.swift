@@ -119,8 +119,23 @@ struct RunRequest {
       runner.onResult = { done, task, report in progress.finished(task: task, done: done, report) }
       if verbose { runner.onTrace = { progress.trace(task: $0, $1) } }
     }
+    // -v with --format json: each scenario's trace goes into its report, with times.
+    var steps: [Int: [TraceStep]] = [:]
+    var firstCall: [Int: Int64] = [:]
+    if verbose && format == .json {
+      let printing = runner.onTrace
+      runner.onTrace = { task, line in
+        printing?(task, line)
+        let now = Host.monotonicNow()
+        let start = firstCall[task] ?? now
+        firstCall[task] = start
+        steps[task, default: []].append(TraceStep(line: line, seconds: Double(now - start) / 1e9))
+      }
+    }
     let started = Host.monotonicNow()
-    let reports = runner.run()
+    var reports = runner.run()
+    // The first run of each file (with --repeat, task = file * repeat + run).
+    for i in reports.indices { reports[i].steps = steps[i * repeatCount] ?? [] }
     let summary = RunSummary(
       reports, duration: TimeSpan(nanoseconds: Host.monotonicNow() - started), jobs: min(batch.jobs, total))
     if humanOnStdout { progress.end(reports, summary) }
