@@ -45,16 +45,7 @@ package struct CheckCommand: ConsoleCommand {
     if format == .json { return try executeJSON(console) }
     let (files, missing) = expandPaths(paths)
     let color = console.errorColor
-    var failed = 0
-    for m in missing {
-      console.err("error: \(m): no such file or directory\n")
-      failed += 1
-    }
-    // Nothing to check is code 2; a path that does not exist says so itself.
-    if files.isEmpty {
-      if missing.isEmpty { console.err("error: no .conn files found in \(paths.joined(separator: " "))\n") }
-      throw ExitCode(2)
-    }
+    var failed = try reportMissing(missing, files: files, paths: paths, console: console)
     for f in files {
       let loaded = LoadedScenario.load(f, name: f == "-" ? stdinName : nil)
       if loaded.script.diagnostics.isEmpty {

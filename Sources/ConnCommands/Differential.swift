@@ -31,46 +31,57 @@ extension ScenarioRunner {
       }
     }
     if let f = kernel.load(script) ?? sim.load(script) { return failed(report, f) }
-    let literalPorts = Self.literalPorts(script)
+    let (a, b) = Self.stepTogether(kernel, sim, literalPorts: Self.literalPorts(script))
+    switch (a, b) {
+    case (.ran(let x), .ran(let y)):
+      if x.statement.range != y.statement.range {
+        return differ(
+          report, script, at: x.statement.range, system: Self.describe(a, script),
+          sim: Self.describe(b, script))
+      }
+      return differ(
+        report, script, at: x.statement.range, system: x.outcome.description, sim: y.outcome.description)
+    case (.finished, .finished):
+      return report
+    case (.failed(let f), .failed(let g)) where f.message == g.message && f.range == g.range:
+      return failed(report, f)
+    case (.failed(let f), .failed(let g)):
+      let at = f.range.start <= g.range.start ? f.range : g.range
+      return differ(report, script, at: at, system: "FAIL: " + f.message, sim: "FAIL: " + g.message)
+    case (.failed(let f), _):
+      return differ(
+        report, script, at: f.range, system: "FAIL: " + f.message, sim: Self.describe(b, script))
+    case (_, .failed(let g)):
+      return differ(
+        report, script, at: g.range, system: Self.describe(a, script), sim: "FAIL: " + g.message)
+    case (.ran(let x), .finished):
+      return differ(report, script, at: x.statement.range, system: x.outcome.description, sim: "(not run)")
+    case (.finished, .ran(let y)):
+      return differ(report, script, at: y.statement.range, system: "(not run)", sim: y.outcome.description)
+    }
+  }
+
+  /// Steps the kernel's and the simulation's interpreters together for as long as they run the
+  /// same statement to outcomes that count as equal (`onSame` sees each of those); returns the
+  /// first pair of events that is not such a pair. `--backend both` and `conn fuzz` share it.
+  static func stepTogether(
+    _ kernel: Interpreter, _ sim: Interpreter, literalPorts: Set<UInt16>, onSame: (Step) -> Void = { _ in }
+  ) -> (StepEvent, StepEvent) {
     while true {
       let a = kernel.step()
       let b = sim.step()
-      switch (a, b) {
-      case (.ran(let x), .ran(let y)):
-        if x.statement.range != y.statement.range {
-          return differ(
-            report, script, at: x.statement.range, system: Self.describe(a, script),
-            sim: Self.describe(b, script))
-        }
-        var same = Self.equivalent(x.outcome, y.outcome, literalPorts: literalPorts)
-        // Descriptor numbers depend on what else the process has open: any number will do.
-        switch (x.statement.kind, x.outcome, y.outcome) {
-        case (.sock, .number, .number), (.accept, .number, .number), (.dup(_, _, nil), .number, .number):
-          same = true
-        default: break
-        }
-        if !same {
-          return differ(
-            report, script, at: x.statement.range, system: x.outcome.description, sim: y.outcome.description)
-        }
-      case (.finished, .finished):
-        return report
-      case (.failed(let f), .failed(let g)) where f.message == g.message && f.range == g.range:
-        return failed(report, f)
-      case (.failed(let f), .failed(let g)):
-        let at = f.range.start <= g.range.start ? f.range : g.range
-        return differ(report, script, at: at, system: "FAIL: " + f.message, sim: "FAIL: " + g.message)
-      case (.failed(let f), _):
-        return differ(
-          report, script, at: f.range, system: "FAIL: " + f.message, sim: Self.describe(b, script))
-      case (_, .failed(let g)):
-        return differ(
-          report, script, at: g.range, system: Self.describe(a, script), sim: "FAIL: " + g.message)
-      case (.ran(let x), .finished):
-        return differ(report, script, at: x.statement.range, system: x.outcome.description, sim: "(not run)")
-      case (.finished, .ran(let y)):
-        return differ(report, script, at: y.statement.range, system: "(not run)", sim: y.outcome.description)
+      guard case .ran(let x) = a, case .ran(let y) = b, x.statement.range == y.statement.range else {
+        return (a, b)
       }
+      var same = equivalent(x.outcome, y.outcome, literalPorts: literalPorts)
+      // Descriptor numbers depend on what else the process has open: any number will do.
+      switch (x.statement.kind, x.outcome, y.outcome) {
+      case (.sock, .number, .number), (.accept, .number, .number), (.dup(_, _, nil), .number, .number):
+        same = true
+      default: break
+      }
+      if !same { return (a, b) }
+      onSame(x)
     }
   }
 

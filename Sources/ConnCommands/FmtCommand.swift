@@ -43,16 +43,8 @@ package struct FmtCommand: ConsoleCommand {
     if write && files.contains("-") {
       throw UsageError("--write cannot rewrite standard input ('-')", command: Self.self)
     }
-    var failed = 0
+    var failed = try reportMissing(missing, files: files, paths: paths, console: console)
     var unformatted = 0
-    for m in missing {
-      console.err("error: \(m): no such file or directory\n")
-      failed += 1
-    }
-    if files.isEmpty {
-      if missing.isEmpty { console.err("error: no .conn files found in \(paths.joined(separator: " "))\n") }
-      throw ExitCode(2)
-    }
     for f in files {
       let loaded = LoadedScenario.load(f)
       let source = loaded.script.source

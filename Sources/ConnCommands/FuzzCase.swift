@@ -103,43 +103,36 @@ extension ScenarioRunner {
       }
     }
     if let f = kernel.load(script) ?? sim.load(script) { return (.invalid(f.message), [:]) }
-    let literalPorts = Self.literalPorts(script)
-    while true {
-      let a = kernel.step()
-      let b = sim.step()
-      switch (a, b) {
-      case (.ran(let x), .ran(let y)):
-        answers[line(x.statement.range)] = x.outcome
-        guard x.statement.range == y.statement.range else {
-          return differ(x.statement.range, x.outcome.description, "(a different statement)")
-        }
-        var same = Self.equivalent(x.outcome, y.outcome, literalPorts: literalPorts)
-        switch (x.statement.kind, x.outcome, y.outcome) {
-        case (.sock, .number, .number), (.accept, .number, .number): same = true
-        default: break
-        }
-        if !same { return differ(x.statement.range, x.outcome.description, y.outcome.description) }
-      case (.finished, .finished):
-        return (.agree, answers)
-      case (.failed(let f), .failed(let g)) where f.range == g.range && f.message == g.message:
-        return (.agree, answers)
-      case (.failed(let f), .failed(let g)):
-        return differ(
-          f.range.start <= g.range.start ? f.range : g.range, "FAIL: " + f.message, "FAIL: " + g.message)
-      case (.failed(let f), .ran(let y)):
-        return differ(f.range, "FAIL: " + f.message, y.outcome.description)
-      case (.ran(let x), .failed(let g)):
-        answers[line(x.statement.range)] = x.outcome
-        return differ(g.range, x.outcome.description, "FAIL: " + g.message)
-      case (.failed(let f), .finished):
-        return differ(f.range, "FAIL: " + f.message, "passes")
-      case (.finished, .failed(let g)):
-        return differ(g.range, "passes", "FAIL: " + g.message)
-      case (.ran(let x), .finished):
-        return differ(x.statement.range, x.outcome.description, "(not run)")
-      case (.finished, .ran(let y)):
-        return differ(y.statement.range, "(not run)", y.outcome.description)
+    let (a, b) = Self.stepTogether(kernel, sim, literalPorts: Self.literalPorts(script)) { x in
+      answers[line(x.statement.range)] = x.outcome
+    }
+    switch (a, b) {
+    case (.ran(let x), .ran(let y)):
+      answers[line(x.statement.range)] = x.outcome
+      guard x.statement.range == y.statement.range else {
+        return differ(x.statement.range, x.outcome.description, "(a different statement)")
       }
+      return differ(x.statement.range, x.outcome.description, y.outcome.description)
+    case (.finished, .finished):
+      return (.agree, answers)
+    case (.failed(let f), .failed(let g)) where f.range == g.range && f.message == g.message:
+      return (.agree, answers)
+    case (.failed(let f), .failed(let g)):
+      return differ(
+        f.range.start <= g.range.start ? f.range : g.range, "FAIL: " + f.message, "FAIL: " + g.message)
+    case (.failed(let f), .ran(let y)):
+      return differ(f.range, "FAIL: " + f.message, y.outcome.description)
+    case (.ran(let x), .failed(let g)):
+      answers[line(x.statement.range)] = x.outcome
+      return differ(g.range, x.outcome.description, "FAIL: " + g.message)
+    case (.failed(let f), .finished):
+      return differ(f.range, "FAIL: " + f.message, "passes")
+    case (.finished, .failed(let g)):
+      return differ(g.range, "passes", "FAIL: " + g.message)
+    case (.ran(let x), .finished):
+      return differ(x.statement.range, x.outcome.description, "(not run)")
+    case (.finished, .ran(let y)):
+      return differ(y.statement.range, "(not run)", y.outcome.description)
     }
   }
 

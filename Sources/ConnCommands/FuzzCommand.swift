@@ -198,9 +198,11 @@ struct FuzzSession {
   let jobs: Int
   let out: String
   let console: Console
+  /// A case runs for at most this long (with its reruns and shrinking) before its worker is
+  /// killed and the case counted as a hang.
+  let caseLimit: Int64
   let workerArguments: [String]
 
-  var generated = 0
   var finished = 0
   var agreed = 0
   var disagreements = 0
@@ -212,24 +214,6 @@ struct FuzzSession {
   var groups: [(signature: String, count: Int, index: Int, file: String)] = []
   var unstableSignatures: [String: Int] = [:]
   var invalidReasons: [String: Int] = [:]
-
-  init(
-    seed: UInt64, count: Int, time: TimeSpan?, jobs: Int, out: String, console: Console, caseLimit: Int64,
-    workerArguments: [String]
-  ) {
-    self.caseLimit = caseLimit
-    self.seed = seed
-    self.count = count
-    self.time = time
-    self.jobs = jobs
-    self.out = out
-    self.console = console
-    self.workerArguments = workerArguments
-  }
-
-  /// A case runs for at most this long (with its reruns and shrinking) before its worker is
-  /// killed and the case counted as a hang.
-  let caseLimit: Int64
 
   private final class Worker {
     let process: Subprocess

@@ -1,3 +1,4 @@
+import ArgumentParser
 import ConnHost
 import ConnRuntime
 import ConnSyntax
@@ -54,6 +55,18 @@ extension Diagnostic {
 }
 
 /// Expands the command line's paths: files as given, directories into their `*.conn` files.
+/// For `check` and `fmt`: says each missing path once; with nothing to work on, exit code 2.
+/// Returns how many paths were missing (each counts as a failure).
+func reportMissing(_ missing: [String], files: [String], paths: [String], console: Console) throws -> Int {
+  for m in missing { console.err("error: \(m): no such file or directory\n") }
+  // Nothing to do is code 2; a path that does not exist says so itself.
+  if files.isEmpty {
+    if missing.isEmpty { console.err("error: no .conn files found in \(paths.joined(separator: " "))\n") }
+    throw ExitCode(2)
+  }
+  return missing.count
+}
+
 func expandPaths(_ paths: [String]) -> (files: [String], missing: [String]) {
   var files: [String] = []
   var missing: [String] = []

@@ -1,5 +1,8 @@
 import ConnSyntax
 
+// One file, past 600 lines, because it is one loop: the dispatch of every instruction kind,
+// whose hot path the optimizer must see whole (splitting it across files cost inlining).
+//
 // The interpreter runs a compiled `Program` through a `Backend`, one instruction at a time, with
 // a program counter and a stack of loop counters. It keeps the outcome of the last statement and
 // evaluates `expect` against it. The rule that makes scenarios trustworthy: a statement that

@@ -5,7 +5,8 @@ import ConnSyntax
 // specification: each rule cites the kernel behaviour it follows, and the corpus runs under
 // `--backend both` to check that the two agree.
 //
-// This file is the Backend: it finds the socket behind a descriptor (EBADF, ENOTSOCK), hands the
+// This file is the Backend conformance, one entry point per requirement (past 600 lines because
+// the protocol has that many calls; each is a short dispatch): it finds the socket behind a descriptor (EBADF, ENOTSOCK), hands the
 // call to its family (TCP.swift, UDP.swift, Unix.swift; options in Options.swift) and records
 // the trace. The shared machinery has files of its own: the clock and its events (Clock.swift),
 // descriptors (Descriptors.swift), ports (Ports.swift), the file system (FileSystem.swift), the

@@ -10,7 +10,9 @@ import ConnHost
 import ConnRuntime
 import ConnSyntax
 
-// The kernel backend. Each requirement of `Backend` is the syscall it names, made once: no
+// The kernel backend, one entry point per requirement of `Backend` (past 600 lines because the
+// protocol has that many calls; the time limits, name cache and topology have files of their
+// own). Each requirement is the syscall it names, made once: no
 // retries, no translation; the errno a user sees is the one the kernel set. Around the calls:
 // the time limit of a call that can block (CallTimer), getsockname answers that cannot change
 // (NameCache), and the safety check of a destination beyond loopback.
@@ -150,9 +152,8 @@ package final class SystemBackend: Backend {
     return o
   }
 
-  package func socket(_ kind: SocketKind, nonblocking nb: Bool, on host: Int32) throws(BackendError)
-    -> Outcome
-  {
+  /// socket(2)'s domain and type for a kind (always close-on-exec).
+  private static func socketArguments(_ kind: SocketKind, nonblocking nb: Bool) -> (Int32, Int32) {
     let domain: Int32
     switch kind.family {
     case .inet: domain = AF_INET
@@ -167,6 +168,13 @@ package final class SystemBackend: Backend {
     }
     type |= SocketConstants.cloexec
     if nb { type |= SocketConstants.nonblock }
+    return (domain, type)
+  }
+
+  package func socket(_ kind: SocketKind, nonblocking nb: Bool, on host: Int32) throws(BackendError)
+    -> Outcome
+  {
+    let (domain, type) = Self.socketArguments(kind, nonblocking: nb)
     let fd: Int32
     let err: Int32
     if host == 0 && !(topology?.hasConnectHook(on: 0) ?? false) {
@@ -189,20 +197,7 @@ package final class SystemBackend: Backend {
   package func socketPair(_ kind: SocketKind, nonblocking nb: Bool) throws(BackendError) -> (
     Outcome, (Descriptor, Descriptor)?
   ) {
-    let domain: Int32
-    switch kind.family {
-    case .inet: domain = AF_INET
-    case .inet6: domain = AF_INET6
-    case .unix: domain = AF_UNIX
-    }
-    var type: Int32
-    switch kind.type {
-    case .stream: type = SocketConstants.stream
-    case .dgram: type = SocketConstants.dgram
-    case .seqpacket: type = SocketConstants.seqpacket
-    }
-    type |= SocketConstants.cloexec
-    if nb { type |= SocketConstants.nonblock }
+    let (domain, type) = Self.socketArguments(kind, nonblocking: nb)
     var fds: [Int32] = [-1, -1]
     let rc = socketpair(domain, type, 0, &fds)
     let o = result(rc)

@@ -1,5 +1,7 @@
 // `conn-bench suite`: every measurement of issue 8, side by side in one run, as a table and as
-// JSON. scripts/bench.sh builds the binaries and the C floor and calls this; see the README's
+// JSON. One file, past 600 lines, because it is one table: each section measures and prints its
+// row with the same rounds, spreads and verdicts (Measure.swift and Stats.swift hold the
+// machinery). scripts/bench.sh builds the binaries and the C floor and calls this; see the README's
 // "Benchmarks" section. Only loopback and Unix sockets are used, and every loop is bounded.
 
 import ConnSyntax
