@@ -39,6 +39,13 @@ package struct ReplCompleter: Sendable {
       }
     }
     let words = Self.words(Self.currentStatement(prefixBytes))
+    // `127.0.0.1:` or `[::1]:` then a socket name: the port that socket is bound to.
+    if let colon = word.lastIndex(of: ":"), let first = word.first, let before = word[..<colon].last,
+      first.isNumber ? before.isNumber : first == "[" && before == "]"
+    {
+      let head = word[...colon]
+      return filter(socketNames.map { head + $0 }, word)
+    }
     var found = filter(options(after: words), word)
     // `set` and `get` name their options themselves (SO_ERROR cannot be set).
     if found.isEmpty && words.first != "set" && words.first != "get" {
@@ -79,7 +86,7 @@ package struct ReplCompleter: Sendable {
     case "listen": return n == 1 ? names : n == 2 ? ["backlog"] : []
     case "connect":
       if n == 1 { return names }
-      if n == 2 { return names + ["unspec", "badptr"] }
+      if n == 2 { return names + ["unspec", "badptr", "null", "family"] }
       return Self.afterOption(words, ["nonblock", "interrupt", "len"], valued: ["interrupt", "len"])
     case "accept":
       if n == 1 { return names }

@@ -43,6 +43,7 @@ package enum ReplHelp {
       details: """
         bind(2). ADDRESS is 127.0.0.1:0 or [::1]:0 (port 0: the kernel picks), a Unix path
         "x.sock" (relative paths live in a private directory), an abstract name @x, or unspec.
+        A socket name may stand for the port: 0.0.0.0:l is the port l is bound to.
         Example: bind l 127.0.0.1:0
         """),
     StatementHelp(
@@ -58,8 +59,10 @@ package enum ReplHelp {
       syntax: ["connect NAME TARGET [nonblock] [interrupt DUR] [len N]"],
       summary: "connect a socket to an address or to another socket's address",
       details: """
-        connect(2). TARGET is an address, a socket name (the address that socket is bound
-        to), unspec (dissolves a datagram association) or badptr (EFAULT). 'nonblock' sets
+        connect(2). TARGET is an address (127.0.0.1:l takes socket l's port), a socket name
+        (the address that socket is bound to), unspec (dissolves a datagram association),
+        badptr (EFAULT), null (a NULL pointer) or family N (a sockaddr holding only family
+        number N). 'nonblock' sets
         O_NONBLOCK first; 'interrupt 100ms' signals the call (EINTR); 'len N' passes a wrong
         address length (EINVAL). Press Ctrl-C to interrupt a connect that blocks.
         Example: connect c l nonblock
@@ -159,7 +162,9 @@ package enum ReplHelp {
       syntax: ["sendto NAME TARGET DATA [FLAG]... [interrupt DUR]"],
       summary: "sendto(2): bytes to an address or to a socket's address",
       details: """
-        Example: sendto u 127.0.0.1:5000 "ping"
+        TARGET is an address (127.0.0.1:r takes socket r's port), a socket name, or null
+        (then it is send(2)).
+        Example: sendto u 127.0.0.1:r "ping"
         """),
     StatementHelp(
       keyword: "write",

@@ -99,5 +99,20 @@ extension Backend {
 /// The address argument of a connect after names are resolved.
 package enum ResolvedTarget: Equatable, Sendable {
   case address(SocketAddress)
+  /// A pointer outside the process (`badptr`).
   case badPointer
+  /// A NULL pointer (`null`): the length is 0 unless `len` says otherwise.
+  case nullPointer
+  /// A `struct sockaddr` (16 bytes unless `len` says otherwise) holding only this family
+  /// number; the kernel reads the rest as zeros.
+  case family(UInt16)
+
+  /// The address length a call passes when the script gives none; nil: the address's own.
+  package var defaultLength: Int? {
+    switch self {
+    case .address: return nil
+    case .badPointer, .family: return 16
+    case .nullPointer: return 0
+    }
+  }
 }

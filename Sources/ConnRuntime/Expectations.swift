@@ -49,9 +49,15 @@ extension Interpreter {
       }
     case .address(let a):
       if e.addresses.contains(a) { return true }
-      for s in sockets {
+      let templates = e.portTemplates
+      for (i, s) in sockets.enumerated() {
         let fd = slots[Int(s)].fd
-        if fd >= 0, case .address(let bound) = backend.localName(fd), bound == a { return true }
+        guard fd >= 0, case .address(let bound) = backend.localName(fd) else { continue }
+        if let t = templates[i] {
+          if let port = bound.port, t.withPort(port) == a { return true }
+        } else if bound == a {
+          return true
+        }
       }
       return false
     }
@@ -62,20 +68,26 @@ extension Interpreter {
   func expectedText(_ e: Expectation, _ source: SourceFile, sockets: [Slot]) -> String {
     var out = ""
     var at = e.textRange.start
-    for (ref, slot) in zip(e.sockets, sockets).sorted(by: { $0.0.range.start < $1.0.range.start }) {
+    let templates = e.portTemplates
+    for (i, (ref, slot)) in zip(e.sockets, sockets).enumerated().sorted(by: {
+      $0.1.0.range.start < $1.1.0.range.start
+    }) {
       out += source.text(SourceRange(Int(at), Int(ref.range.start)))
-      out += source.text(ref.range) + " (" + resolvedName(slot) + ")"
+      out += source.text(ref.range) + " (" + resolvedName(slot, portIn: templates[i]) + ")"
       at = ref.range.end
     }
     return out + source.text(SourceRange(Int(at), Int(e.textRange.end)))
   }
 
   /// What a socket name stands for in an `expect`: the address it is bound to (getsockname).
-  func resolvedName(_ slot: Slot) -> String {
+  func resolvedName(_ slot: Slot, portIn template: SocketAddress? = nil) -> String {
     let fd = slots[Int(slot)].fd
     guard fd >= 0 else { return "not open" }
     let local = backend.localName(fd)
-    if case .address(let a) = local { return a.description }
+    if case .address(let a) = local {
+      guard let template else { return a.description }
+      return a.port.map { template.withPort($0).description } ?? "\(a.description), which has no port"
+    }
     return "getsockname said \(local.expectationText)"
   }
 

@@ -477,16 +477,14 @@ package final class Interpreter {
     case .bindSocket(let s, let other):
       let sock = try fd(s, p, at)
       return backend.bind(sock, try boundAddress(of: other, p, at))
+    case .bindPortOf(let s, let a, let other):
+      let sock = try fd(s, p, at)
+      return backend.bind(sock, try address(a, portOf: other, p, at))
     case .listen(let s, let backlog):
       return backend.listen(try fd(s, p, at), backlog: backlog)
     case .connect(let s, let target, let o):
       let sock = try fd(s, p, at)
-      let resolved: ResolvedTarget
-      switch target {
-      case .address(let a): resolved = .address(p.addresses[Int(a)])
-      case .badPointer: resolved = .badPointer
-      case .socket(let other): resolved = .address(try boundAddress(of: other, p, at))
-      }
+      let resolved = try resolve(target, p, at)
       // `nonblock`: O_NONBLOCK is set before the call, as a C program would.
       if o.nonblock {
         let set = backend.setNonblocking(sock, true)
@@ -559,12 +557,7 @@ package final class Interpreter {
     case .send(let s, let call, let data, let to, let flags, let o):
       let sock = try fd(s, p, at)
       var resolved: ResolvedTarget?
-      switch to {
-      case .address(let a)?: resolved = .address(p.addresses[Int(a)])
-      case .socket(let other)?: resolved = .address(try boundAddress(of: other, p, at))
-      case .badPointer?: resolved = .badPointer
-      case nil: resolved = nil
-      }
+      if let to { resolved = try resolve(to, p, at) }
       let bytes = p.payloads[Int(data)]
       return try tool(p, at) { () throws(BackendError) in
         try backend.send(sock, call, bytes, to: resolved, flags, o, limit: limit)
@@ -599,6 +592,31 @@ package final class Interpreter {
   }
 
   /// The address a socket is bound to (getsockname), for `connect s l` and `expect l`.
+  private func resolve(_ target: CompiledTarget, _ p: Program, _ at: Int) throws(Failure) -> ResolvedTarget {
+    switch target {
+    case .address(let a): return .address(p.addresses[Int(a)])
+    case .socket(let other): return .address(try boundAddress(of: other, p, at))
+    case .portOf(let a, let other): return .address(try address(a, portOf: other, p, at))
+    case .badPointer: return .badPointer
+    case .nullPointer: return .nullPointer
+    case .family(let f): return .family(f)
+    }
+  }
+
+  /// `127.0.0.1:l`: the written address with the port socket `other` is bound to.
+  private func address(_ index: Int32, portOf other: Slot, _ p: Program, _ at: Int) throws(Failure)
+    -> SocketAddress
+  {
+    let bound = try boundAddress(of: other, p, at)
+    guard let port = bound.port else {
+      throw Failure(
+        kind: .runtime,
+        message: "'\(names[Int(other)])' is bound to \(bound.description), which has no port",
+        range: p.statements[at].range, source: p.source)
+    }
+    return p.addresses[Int(index)].withPort(port)
+  }
+
   private func boundAddress(of other: Slot, _ p: Program, _ at: Int) throws(Failure) -> SocketAddress {
     let local = backend.localName(try fd(other, p, at))
     guard case .address(let a) = local else {

@@ -52,6 +52,19 @@ package enum Linux {
     }
   }
 
+  /// A family number as the trace shows it: its name where it has a common one.
+  package static func familyNumberName(_ f: UInt16) -> String {
+    switch f {
+    case 0: return "AF_UNSPEC"
+    case 1: return "AF_UNIX"
+    case 2: return "AF_INET"
+    case 10: return "AF_INET6"
+    case 16: return "AF_NETLINK"
+    case 17: return "AF_PACKET"
+    default: return String(f)
+    }
+  }
+
   package static func typeName(_ t: SocketType) -> String {
     switch t {
     case .stream: return "SOCK_STREAM"

@@ -16,7 +16,11 @@ package enum CompiledTarget: Sendable {
   case address(Int32)
   /// The address the socket in this slot is bound to, read when the connect runs.
   case socket(Slot)
+  /// `addresses[index]` with the port the socket in the slot is bound to.
+  case portOf(Int32, Slot)
   case badPointer
+  case nullPointer
+  case family(UInt16)
 }
 
 /// One instruction. Every case holds plain values only, so copying one costs nothing.
@@ -28,6 +32,8 @@ package enum Instruction: Sendable {
   case bind(Slot, address: Int32)
   /// Bind to the address the second socket is bound to (read when the bind runs).
   case bindSocket(Slot, Slot)
+  /// Bind to `addresses[address]` with the port the second socket is bound to.
+  case bindPortOf(Slot, address: Int32, portOf: Slot)
   case listen(Slot, backlog: Int32)
   case connect(Slot, CompiledTarget, CallOptions)
   case accept(Slot, into: Slot, CallOptions)
@@ -146,6 +152,21 @@ private struct Compiler {
     self.checked.append(checked)
   }
 
+  mutating func compile(_ target: ConnectTarget, _ slots: [Slot]) -> CompiledTarget {
+    switch target {
+    case .address(let a):
+      addresses.append(a)
+      return .address(Int32(addresses.count - 1))
+    case .withPortOf(let a, let other):
+      addresses.append(a)
+      return .portOf(Int32(addresses.count - 1), slots[Int(other.slot)])
+    case .boundAddressOf(let other): return .socket(slots[Int(other.slot)])
+    case .badPointer: return .badPointer
+    case .nullPointer: return .nullPointer
+    case .family(let f): return .family(f)
+    }
+  }
+
   mutating func compile(_ block: [Statement], _ slots: [Slot]) {
     for (index, st) in block.enumerated() {
       var followed = false
@@ -164,18 +185,13 @@ private struct Compiler {
         addresses.append(a)
         emit(.bind(s(r), address: Int32(addresses.count - 1)), st, checked: followed)
       case .bindTo(let r, let other): emit(.bindSocket(s(r), s(other)), st, checked: followed)
+      case .bindPortOf(let r, let a, let other):
+        addresses.append(a)
+        emit(.bindPortOf(s(r), address: Int32(addresses.count - 1), portOf: s(other)), st, checked: followed)
       case .listen(let r, let backlog):
         emit(.listen(s(r), backlog: backlog ?? Linux.defaultListenBacklog), st, checked: followed)
       case .connect(let r, let target, let o):
-        let t: CompiledTarget
-        switch target {
-        case .address(let a):
-          addresses.append(a)
-          t = .address(Int32(addresses.count - 1))
-        case .boundAddressOf(let other): t = .socket(s(other))
-        case .badPointer: t = .badPointer
-        }
-        emit(.connect(s(r), t, o), st, checked: followed)
+        emit(.connect(s(r), compile(target, slots), o), st, checked: followed)
       case .accept(let l, let into, let o): emit(.accept(s(l), into: s(into), o), st, checked: followed)
       case .socketPair(let a, let b, let kind, let nb):
         emit(.socketPair(s(a), s(b), kind, nonblocking: nb), st, checked: followed)
@@ -194,15 +210,7 @@ private struct Compiler {
       case .sleep(let d, _): emit(.sleep(d), st, checked: followed)
       case .send(let call, let r, let data, let to, let flags, let o):
         payloads.append(data)
-        var t: CompiledTarget?
-        switch to {
-        case .address(let a)?:
-          addresses.append(a)
-          t = .address(Int32(addresses.count - 1))
-        case .boundAddressOf(let other)?: t = .socket(s(other))
-        case .badPointer?: t = .badPointer
-        case nil: t = nil
-        }
+        let t = to.map { compile($0, slots) }
         emit(.send(s(r), call, data: Int32(payloads.count - 1), to: t, flags, o), st, checked: followed)
       case .receive(let call, let r, let max, let flags, let o):
         emit(.receive(s(r), call, max: max, flags, o), st, checked: followed)

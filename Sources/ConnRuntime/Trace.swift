@@ -17,8 +17,7 @@ package enum TracedCall: Sendable {
   case open(path: String)
   case bind(Descriptor, SocketAddress, length: Int)
   case listen(Descriptor, backlog: Int32)
-  /// `address` nil: a pointer outside the process (badptr).
-  case connect(Descriptor, SocketAddress?, length: Int)
+  case connect(Descriptor, ResolvedTarget, length: Int)
   /// `peer`: the address accept4 wrote, when it succeeded.
   case accept(Descriptor, peer: SocketAddress?, nonblocking: Bool)
   /// `pair`: the two descriptors, when it succeeded.
@@ -74,7 +73,14 @@ package struct TraceRecord: Sendable {
     case .bind(let fd, let a, let len): return "bind(\(fd), \(Self.show(a)), \(len))"
     case .listen(let fd, let backlog): return "listen(\(fd), \(backlog))"
     case .connect(let fd, let a, let len):
-      return "connect(\(fd), \(a.map(Self.show) ?? "badptr"), \(len))"
+      let shown: String
+      switch a {
+      case .address(let a): shown = Self.show(a)
+      case .badPointer: shown = "badptr"
+      case .nullPointer: shown = "NULL"
+      case .family(let f): shown = "{sa_family=\(Linux.familyNumberName(f))}"
+      }
+      return "connect(\(fd), \(shown), \(len))"
     case .accept(let fd, let peer, let nb):
       return "accept4(\(fd), \(peer.map(Self.show) ?? "..."), \(nb ? "SOCK_NONBLOCK|" : "")SOCK_CLOEXEC)"
     case .socketPair(let kind, let nb, let pair):

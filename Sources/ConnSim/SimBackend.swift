@@ -388,22 +388,25 @@ package final class SimBackend: Backend {
   {
     advance(to: clock)
     let address: SocketAddress
+    var length = options.addressLength.map(Int.init) ?? target.defaultLength ?? 0
     switch target {
-    case .badPointer:
-      let length = Int(options.addressLength ?? 16)
-      let call = TracedCall.connect(fd, nil, length: length)
+    case .badPointer, .nullPointer:
+      let call = TracedCall.connect(fd, target, length: length)
       // The kernel's order: the descriptor (EBADF), then copying the address (EFAULT, and EINVAL
-      // for a length it cannot take), then the socket itself (ENOTSOCK).
+      // for a length it cannot take; a length of 0 copies nothing), then the socket itself
+      // (ENOTSOCK), then the protocol, which takes no address shorter than a family (EINVAL).
       guard descriptors[fd] != nil else { return emit(call, .failure(.EBADF)) }
-      if options.addressLength == 0 {
+      if length == 0 {
         if case .failure(let e) = socketRef(fd) { return emit(call, .failure(e)) }
         return emit(call, .failure(.EINVAL))
       }
       return emit(call, .failure(length < 0 || length > 128 ? .EINVAL : .EFAULT))
-    case .address(let a): address = a
+    case .family(let f): address = Self.familyStandIn(f, length: length, for: socketRef(fd))
+    case .address(let a):
+      address = a
+      length = options.addressLength.map(Int.init) ?? naturalLength(address)
     }
-    let length = options.addressLength.map(Int.init) ?? naturalLength(address)
-    let call = TracedCall.connect(fd, address, length: length)
+    let call = TracedCall.connect(fd, target, length: length)
     guard descriptors[fd] != nil else { return emit(call, .failure(.EBADF)) }
     if length < 0 || length > 128 { return emit(call, .failure(.EINVAL)) }
     let ref: SocketRef
@@ -434,6 +437,21 @@ package final class SimBackend: Backend {
   }
 
   private func naturalLength(_ a: SocketAddress) -> Int { Self.naturalLength(a) }
+
+  /// What a `struct sockaddr` holding only family `f` and zeros reads as: the any address of
+  /// AF_INET or AF_INET6, AF_UNSPEC, an abstract name of NUL bytes for AF_UNIX; any other
+  /// family is one the socket does not take, which an address of another family stands for.
+  static func familyStandIn(_ f: UInt16, length: Int, for socket: Result<SocketRef, Errno>) -> SocketAddress {
+    switch f {
+    case 0: return .unspec
+    case 2: return .inet(IPv4Address(0), port: 0)
+    case 10: return .inet6(IPv6Address(high: 0, low: 0), port: 0, scope: nil)
+    case 1 where length > 3: return .abstract(String(repeating: "\0", count: length - 3))
+    default:
+      if case .success(.unix) = socket { return .inet(IPv4Address(0), port: 0) }
+      return .unix("\0")
+    }
+  }
 
   // MARK: - Options, poll, names, shutdown
 
@@ -550,6 +568,7 @@ package final class SimBackend: Backend {
     case .socket(let r): ref = r
     }
     if case .badPointer? = to { return emit(call, .failure(.EFAULT)) }
+    if case .family? = to { throw .notModelled("sendto with a bare family number") }
     switch ref {
     case .tcp(let h): return emit(call, try tcpSend(h, data, to: shown, flags, options, limit: limit))
     case .udp(let h): return emit(call, udpSend(h, data, to: shown, flags, limit: limit))

@@ -19,6 +19,8 @@ package enum StatementKind: Sendable {
   case bind(SocketRef, SocketAddress)
   /// `bind s l`: bind to the address another socket is bound to (getsockname at run time).
   case bindTo(SocketRef, boundAddressOf: SocketRef)
+  /// `bind s 0.0.0.0:l`: an address with the port another socket is bound to.
+  indirect case bindPortOf(SocketRef, SocketAddress, portOf: SocketRef)
   case listen(SocketRef, backlog: Int32?)
   indirect case connect(SocketRef, ConnectTarget, CallOptions)
   indirect case accept(SocketRef, into: SocketRef, CallOptions)
@@ -50,7 +52,7 @@ package enum StatementKind: Sendable {
   package var keyword: String {
     switch self {
     case .sock: return "sock"
-    case .bind, .bindTo: return "bind"
+    case .bind, .bindTo, .bindPortOf: return "bind"
     case .listen: return "listen"
     case .connect: return "connect"
     case .accept: return "accept"
@@ -99,7 +101,8 @@ extension StatementKind {
   package var resultShape: ResultShape {
     switch self {
     case .sock, .accept, .dup: return .descriptor
-    case .socketPair, .bind, .bindTo, .listen, .connect, .set, .shutdown, .close, .sleep: return .status
+    case .socketPair, .bind, .bindTo, .bindPortOf, .listen, .connect, .set, .shutdown, .close, .sleep:
+      return .status
     case .get(_, let o): return o == .SO_ERROR ? .socketError : .value
     case .getFlag: return .value
     case .send: return .value

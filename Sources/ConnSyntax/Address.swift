@@ -224,6 +224,15 @@ package enum SocketAddress: Hashable, Sendable {
     }
   }
 
+  /// The same address with another port (IP addresses only; others are returned as they are).
+  package func withPort(_ port: UInt16) -> SocketAddress {
+    switch self {
+    case .inet(let a, _): return .inet(a, port: port)
+    case .inet6(let a, _, let scope): return .inet6(a, port: port, scope: scope)
+    default: return self
+    }
+  }
+
   /// Loopback, Unix, and unspecified addresses never leave the machine.
   package var isLocalOnly: Bool {
     switch self {

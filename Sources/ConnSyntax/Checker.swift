@@ -156,7 +156,8 @@ struct Checker {
         .local(let r), .shutdown(let r, _), .close(let r):
         use(r)
       case .connect(let r, .boundAddressOf(let other), _), .bindTo(let r, let other),
-        .send(_, let r, _, .boundAddressOf(let other)?, _, _):
+        .send(_, let r, _, .boundAddressOf(let other)?, _, _), .connect(let r, .withPortOf(_, let other), _),
+        .send(_, let r, _, .withPortOf(_, let other)?, _, _), .bindPortOf(let r, _, let other):
         use(r)
         use(other)
       case .connect(let r, _, _), .send(_, let r, _, _, _, _), .receive(_, let r, _, _, _):

@@ -14,6 +14,9 @@ package struct Expectation: Hashable, Sendable {
     var numbers: [Int64] = []
     var addresses: [SocketAddress] = []
     var sockets: [SocketRef] = []
+    /// For a socket written in place of a port (`[::ffff:127.0.0.1]:l`), by its index in
+    /// `sockets`: the address written, whose port the socket's is to replace.
+    var portTemplates: [Int: SocketAddress] = [:]
     /// An option read by `get` is on / off (SO_LINGER: l_onoff; a flag: nonzero; a timeout: set).
     var on = false
     var off = false
@@ -101,6 +104,14 @@ package struct Expectation: Hashable, Sendable {
     _modify {
       unique()
       yield &storage.a.sockets
+    }
+  }
+  /// Which of `sockets` stand for their port only, and the address written around each.
+  package var portTemplates: [Int: SocketAddress] {
+    get { storage.a.portTemplates }
+    _modify {
+      unique()
+      yield &storage.a.portTemplates
     }
   }
   /// `on`: the option `get` read is on (SO_LINGER: l_onoff is 1; a flag: nonzero).

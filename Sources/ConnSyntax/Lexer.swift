@@ -48,6 +48,12 @@ package struct Lexer {
     if diagnostics.count < diagnosticLimit { diagnostics.append(d) }
   }
 
+  /// The kind of the token after the current one, without moving (a copy lexes it).
+  func peekKind() -> TokenKind {
+    var copy = self
+    return copy.next().kind
+  }
+
   package mutating func next() -> Token {
     let n = buf.count
     // Skip blanks and comments (on local copies: the loops run over most of the file).
@@ -167,7 +173,7 @@ package struct Lexer {
       return tok(.duration, start)
     }
     if first == ByteClass.digit && colons <= 1 && slashes == 0 && percents == 0 && dots >= 1
-      && seen & ByteClass.letter == 0 && seen & ByteClass.underscore == 0
+      && (seen & ByteClass.letter == 0 && seen & ByteClass.underscore == 0 || namedPort(start, pos))
     {
       return tok(.ipv4, start)
     }
@@ -176,6 +182,21 @@ package struct Lexer {
       return badWord(start, hostName: true)
     }
     return badWord(start)
+  }
+
+  /// `127.0.0.1:l`: digits and dots, one colon, then a name (a socket whose port is meant).
+  private func namedPort(_ start: Int, _ end: Int) -> Bool {
+    var colon = start
+    while colon < end && buf[colon] != 0x3A {
+      if classes[Int(buf[colon])] & (ByteClass.letter | ByteClass.underscore) != 0 { return false }
+      colon += 1
+    }
+    guard colon + 1 < end, classes[Int(buf[colon + 1])] & (ByteClass.letter | ByteClass.underscore) != 0
+    else {
+      return false
+    }
+    for i in (colon + 1)..<end where buf[i] == 0x2E { return false }
+    return true
   }
 
   /// The diagnostics of `lexWord`, kept out of its way.

@@ -26,8 +26,15 @@ package enum ConnectTarget: Hashable, Sendable {
   case address(SocketAddress)
   /// The address another socket is bound to (getsockname at run time).
   case boundAddressOf(SocketRef)
+  /// An address written with another socket's port in place of the number (`127.0.0.1:l`):
+  /// the port `l` is bound to, read when the statement runs.
+  indirect case withPortOf(SocketAddress, SocketRef)
   /// An address pointer outside the process's address space: EFAULT.
   case badPointer
+  /// A NULL address pointer (`null`).
+  case nullPointer
+  /// A `struct sockaddr` of this family number, zero after it (`family 17`).
+  case family(UInt16)
 }
 
 /// Modifiers a blocking call accepts.

@@ -125,6 +125,10 @@ struct ParserState {
   /// `failedSlots`, and the failed statements' starts to `failedStarts`, so that the checker does
   /// not report a second error (an undeclared name, a misplaced `expect`) for one mistake.
   var statementRefs: [Int32] = []
+  /// While an address is parsed where a socket name may stand for its port (`127.0.0.1:l`),
+  /// and the name found there.
+  var portNames = false
+  var portName: SocketRef?
   var failedSlots = Set<Int32>()
   var failedStarts: [UInt32] = []
   /// The distinct expectations seen so far, to share.

@@ -2,17 +2,20 @@
 
 extension ParserState {
   /// send NAME DATA {FLAG} [interrupt DUR]
-  /// sendto NAME TARGET DATA {FLAG} [interrupt DUR]       TARGET -> ADDRESS | NAME
+  /// sendto NAME TARGET DATA {FLAG} [interrupt DUR]       TARGET -> ADDRESS | NAME | 'null'
   /// write NAME DATA
   /// DATA -> STRING | 'hex' STRING | 'zeros' INT
   mutating func parseSend(_ call: DataCall) throws(StatementError) -> StatementKind {
     let name = try parseSocketRef()
     var target: ConnectTarget?
     if call == .sendto {
-      if token.kind == .identifier && !isWord("unspec") {
+      if isWord("null") {
+        consume()
+        target = .nullPointer
+      } else if token.kind == .identifier && !isWord("unspec") {
         target = .boundAddressOf(try parseSocketRef())
       } else {
-        target = .address(try parseAddress(allowUnspec: true))
+        target = try parseTargetAddress()
       }
     }
     let data = try parseData()

@@ -138,7 +138,15 @@ extension ParserState {
       // "": no bytes (a receive's end of file); never a path.
       consume()
       e.data.append([])
-    case .ipv4, .ipv6, .string, .abstractName:
+    case .ipv4, .ipv6:
+      switch try parseTargetAddress() {
+      case .withPortOf(let a, let ref):
+        e.portTemplates[e.sockets.count] = a
+        e.sockets.append(ref)
+      case .address(let a): e.addresses.append(a)
+      default: throw unexpected("an address")
+      }
+    case .string, .abstractName:
       e.addresses.append(try parseAddress(allowUnspec: false))
     default:
       throw unexpected(

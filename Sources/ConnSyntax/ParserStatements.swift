@@ -156,14 +156,17 @@ extension ParserState {
     return .dup(name, into: into, at: at)
   }
 
-  /// bind NAME (ADDRESS | NAME)
+  /// bind NAME (ADDRESS | NAME)        ADDRESS may name a socket for its port: 0.0.0.0:l
   mutating func parseBind() throws(StatementError) -> StatementKind {
     let name = try parseSocketRef()
     if token.kind == .identifier && !isWord("unspec") {
       return .bindTo(name, boundAddressOf: try parseSocketRef())
     }
-    let addr = try parseAddress(allowUnspec: true)
-    return .bind(name, addr)
+    switch try parseTargetAddress() {
+    case .withPortOf(let a, let other): return .bindPortOf(name, a, portOf: other)
+    case .address(let a): return .bind(name, a)
+    default: throw unexpected("an address")
+    }
   }
 
   /// listen NAME ['backlog' INT]
@@ -178,7 +181,7 @@ extension ParserState {
   }
 
   /// connect NAME TARGET { 'nonblock' | 'interrupt' DUR | 'len' INT }
-  /// TARGET -> ADDRESS | NAME | 'unspec' | 'badptr'
+  /// TARGET -> ADDRESS | NAME | 'unspec' | 'badptr' | 'null' | 'family' INT
   mutating func parseConnect() throws(StatementError) -> StatementKind {
     let name = try parseSocketRef()
     let target: ConnectTarget
@@ -186,6 +189,12 @@ extension ParserState {
       if isWord("badptr") {
         consume()
         target = .badPointer
+      } else if isWord("null") {
+        consume()
+        target = .nullPointer
+      } else if isWord("family") && lexer.peekKind() == .integer {
+        consume()
+        target = .family(UInt16(try parseInteger("an address family number", max: 65535)))
       } else if isWord("unspec") {
         consume()
         target = .address(.unspec)
@@ -195,7 +204,7 @@ extension ParserState {
         target = .boundAddressOf(try parseSocketRef())
       }
     } else {
-      target = .address(try parseAddress(allowUnspec: true))
+      target = try parseTargetAddress()
     }
     let options = try parseCallOptions(
       allowed: CallOption.nonblock | CallOption.interrupt | CallOption.length)

@@ -112,7 +112,7 @@ extension ParserState {
           .malformedAddress("\(lexer.text(s, e)) has no port", at: r).withHint("write \(lexer.text(s, e)):80")
         )
       }
-      let port = try parsePort(colon + 1, e)
+      let port = try parsePort(colon + 1, e, nameAllowed: portNames)
       consume()
       return .inet(a, port: port)
     case .ipv6:
@@ -148,7 +148,7 @@ extension ParserState {
           .malformedAddress("\(lexer.text(s, e)) has no port", at: r).withHint(
             "write \(lexer.text(s, close + 1)):80"))
       }
-      let port = try parsePort(close + 2, e)
+      let port = try parsePort(close + 2, e, nameAllowed: portNames)
       consume()
       return .inet6(a, port: port, scope: scope)
     case .string:
@@ -197,8 +197,40 @@ extension ParserState {
     }
   }
 
-  mutating func parsePort(_ s: Int, _ e: Int) throws(StatementError) -> UInt16 {
+  /// An address where a socket name may stand for the port (`127.0.0.1:l`): `.withPortOf`
+  /// with port 0 in the address, or a plain `.address`.
+  mutating func parseTargetAddress() throws(StatementError) -> ConnectTarget {
+    portNames = true
+    portName = nil
+    defer { portNames = false }
+    let a = try parseAddress(allowUnspec: true)
+    if let name = portName { return .withPortOf(a, name) }
+    return .address(a)
+  }
+
+  /// A port number; where `nameAllowed`, a socket name instead (kept in `portName`, port 0).
+  mutating func parsePort(_ s: Int, _ e: Int, nameAllowed: Bool = false) throws(StatementError) -> UInt16 {
     if s >= e { throw error(.malformedAddress("missing port number after ':'", at: SourceRange(s - 1, e))) }
+    let first = buf[s]
+    if first == 0x5F || (first | 0x20 >= 0x61 && first | 0x20 <= 0x7A) {
+      guard nameAllowed else {
+        throw error(
+          .malformedAddress(
+            "'\(lexer.text(s, e))' is not a port number (a socket's port can stand here only in bind, connect and sendto)",
+            at: SourceRange(s, e)))
+      }
+      guard e - s <= Lexer.maxTokenLength,
+        buf[s..<e].allSatisfy({
+          $0 == 0x5F || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A)
+        })
+      else {
+        throw error(.malformedAddress("'\(lexer.text(s, e))' is not a socket name", at: SourceRange(s, e)))
+      }
+      let r = SocketRef(slot: names.intern(buf, s, e), range: SourceRange(s, e))
+      statementRefs.append(r.slot)
+      portName = r
+      return 0
+    }
     var v = 0
     for i in s..<e {
       let c = buf[i]

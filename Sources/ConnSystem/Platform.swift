@@ -92,7 +92,7 @@ private func strerrorText(_ n: Int32) -> UnsafeMutablePointer<CChar>? { strerror
   bind(fd, a, l)
 }
 @inline(__always) func sysListen(_ fd: Int32, _ b: Int32) -> Int32 { listen(fd, b) }
-@inline(__always) func sysConnect(_ fd: Int32, _ a: UnsafePointer<sockaddr>, _ l: socklen_t) -> Int32 {
+@inline(__always) func sysConnect(_ fd: Int32, _ a: UnsafePointer<sockaddr>?, _ l: socklen_t) -> Int32 {
   connect(fd, a, l)
 }
 @inline(__always) func sysShutdown(_ fd: Int32, _ h: Int32) -> Int32 { shutdown(fd, h) }

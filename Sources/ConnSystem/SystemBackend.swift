@@ -318,12 +318,26 @@ package final class SystemBackend: Backend {
     // A connect may give the socket a new local address, now or when it completes later.
     names.invalidate(fd)
     switch target {
-    case .badPointer:
-      let len = options.addressLength.map { socklen_t($0) } ?? socklen_t(MemoryLayout<sockaddr_in>.size)
+    case .badPointer, .nullPointer, .family:
+      // Pointers the scenario asks for on purpose, or a struct sockaddr that holds only a family
+      // number and zeros: zeros are the any address for AF_INET and AF_INET6, which stays on
+      // this machine, and the kernel refuses the other families without sending anything.
+      let len = socklen_t(truncatingIfNeeded: options.addressLength ?? Int32(target.defaultLength ?? 16))
+      var storage = sockaddr_storage()
+      if case .family(let f) = target { storage.ss_family = sa_family_t(f) }
       let (rc, err) = try timer.bounded(mayBlock: mayBlock(fd), interrupt: options.interrupt, limit: limit) {
-        sysConnect(fd, conn_bad_pointer().assumingMemoryBound(to: sockaddr.self), len)
+        switch target {
+        case .badPointer:
+          return sysConnect(fd, conn_bad_pointer().assumingMemoryBound(to: sockaddr.self), len)
+        case .nullPointer: return sysConnect(fd, nil, len)
+        default:
+          return withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sysConnect(fd, $0, len) }
+          }
+        }
       }
-      return traced(.connect(fd, nil, length: Int(len)), rc < 0 ? Platform.failure(err) : .ok)
+      return traced(
+        .connect(fd, target, length: Int(Int32(bitPattern: len))), rc < 0 ? Platform.failure(err) : .ok)
     case .address(let a):
       try checkSafety(a)
       var sa = SockAddr()
@@ -333,7 +347,7 @@ package final class SystemBackend: Backend {
         sa.withPointer { sysConnect(fd, $0, len) }
       }
       return traced(
-        .connect(fd, a, length: Int(Int32(bitPattern: len))), rc < 0 ? Platform.failure(err) : .ok)
+        .connect(fd, target, length: Int(Int32(bitPattern: len))), rc < 0 ? Platform.failure(err) : .ok)
     }
   }
 
@@ -506,7 +520,20 @@ package final class SystemBackend: Backend {
               socklen_t(MemoryLayout<sockaddr_in>.size)))
         }
       }
-    case nil:
+    case .family(let family)?:
+      var storage = sockaddr_storage()
+      storage.ss_family = sa_family_t(family)
+      (rc, err) = try timer.bounded(mayBlock: blocks, interrupt: options.interrupt, limit: limit) {
+        data.withUnsafeBytes { buf in
+          withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+              Int32(truncatingIfNeeded: sendto(fd, buf.baseAddress, buf.count, f, $0, 16))
+            }
+          }
+        }
+      }
+    case nil, .nullPointer?:
+      // sendto(fd, ..., NULL, 0) is send(2).
       (rc, err) = try timer.bounded(mayBlock: blocks, interrupt: options.interrupt, limit: limit) {
         data.withUnsafeBytes { buf in
           call == .write

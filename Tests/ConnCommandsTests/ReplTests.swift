@@ -477,7 +477,18 @@ extension KernelTests {
         c.candidates(linePrefix: "sock s = stream inet; ", word: "")
           == ReplHelp.statements.map(\.keyword).sorted())
       #expect(c.candidates(linePrefix: "connect ", word: "") == ["client", "l"])
-      #expect(c.candidates(linePrefix: "connect client ", word: "") == ["badptr", "client", "l", "unspec"])
+      #expect(
+        c.candidates(linePrefix: "connect client ", word: "")
+          == ["badptr", "client", "family", "l", "null", "unspec"])
+      #expect(
+        c.candidates(linePrefix: "connect client ", word: "127.0.0.1:") == [
+          "127.0.0.1:client", "127.0.0.1:l",
+        ])
+      #expect(
+        c.candidates(linePrefix: "bind client ", word: "[::ffff:127.0.0.1]:c") == [
+          "[::ffff:127.0.0.1]:client"
+        ])
+      #expect(c.candidates(linePrefix: "connect client ", word: "[::1") == [], "inside an IPv6 address")
       #expect(c.candidates(linePrefix: "connect client l ", word: "") == ["interrupt", "len", "nonblock"])
       #expect(
         c.candidates(linePrefix: "sock x = ", word: "") == ["dgram", "fd", "file", "seqpacket", "stream"])

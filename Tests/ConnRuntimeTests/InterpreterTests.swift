@@ -171,6 +171,29 @@ func run(_ text: String, _ backend: FakeBackend) -> Failure? {
     #expect(f.kind == .tooFast)
   }
 
+  @Test func anAddressTakesAnotherSocketsPortWhenTheStatementRuns() throws {
+    let b = FakeBackend()
+    #expect(
+      run(
+        "sock l = stream inet\nbind l 127.0.0.1:4242\nsock s = stream inet6\nconnect s [::ffff:127.0.0.2]:l\n"
+          + "bind s [::]:l\nconnect s null\nconnect s family 16", b) == nil)
+    #expect(
+      b.calls.contains(
+        "connect-target 4 \(ResolvedTarget.address(.inet6(.mapping(IPv4Address(127, 0, 0, 2)), port: 4242, scope: nil)))"
+      ))
+    #expect(b.addresses[4] == .inet6(IPv6Address(high: 0, low: 0), port: 4242, scope: nil))
+    #expect(b.calls.contains("connect-target 4 nullPointer"))
+    #expect(b.calls.contains("connect-target 4 family(16)"))
+    // A socket on a Unix path has no port to give.
+    let f = try #require(
+      run(
+        "sock u = stream unix\nbind u \"u.sock\"\nsock s = stream inet\nconnect s 127.0.0.1:u\n",
+        FakeBackend()))
+    #expect(
+      f.kind == .runtime && f.location.line == 4
+        && f.message == "'u' is bound to \"u.sock\", which has no port")
+  }
+
   @Test func errnoWithoutExpectFailsAtThatStatement() throws {
     let b = FakeBackend()
     b.answers["connect"] = [.failure(.ECONNREFUSED)]

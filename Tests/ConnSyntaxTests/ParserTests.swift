@@ -132,6 +132,65 @@ private let decl = "sock s = stream inet\n"
     #expect(options[0] == CallOptions())
   }
 
+  @Test func addressesFromASocketsPortNullAndFamilyNumbers() {
+    let k = cleanStatements(
+      decl + """
+        sock l = stream inet
+        connect s 127.0.0.1:l
+        connect s [::ffff:127.0.0.1]:l len 28
+        bind s 0.0.0.0:l
+        sendto s 127.0.0.2:l "x"
+        sendto s null "x"
+        connect s null len 16
+        connect s family 17
+        peer s
+        expect [::ffff:127.0.0.1]:l or 127.0.0.1:80
+        """)
+    guard k.count == 11 else {
+      Issue.record("\(k.count) statements")
+      return
+    }
+    guard case .connect(_, .withPortOf(let a, let ref), _) = k[2],
+      case .connect(_, .withPortOf(let a6, let ref6), let o6) = k[3]
+    else {
+      Issue.record("\(k[2]) \(k[3])")
+      return
+    }
+    #expect(a == .inet(IPv4Address(127, 0, 0, 1), port: 0) && ref.slot == 1)
+    #expect(
+      a6 == .inet6(.mapping(.loopback), port: 0, scope: nil) && ref6.slot == 1 && o6.addressLength == 28)
+    guard case .bindPortOf(_, let b, let bref) = k[4] else {
+      Issue.record("\(k[4])")
+      return
+    }
+    #expect(b == .inet(IPv4Address(0), port: 0) && bref.slot == 1)
+    guard case .send(_, _, _, .withPortOf(let sa, _)?, _, _) = k[5],
+      case .send(_, _, _, .nullPointer?, _, _) = k[6]
+    else {
+      Issue.record("\(k[5]) \(k[6])")
+      return
+    }
+    #expect(sa == .inet(IPv4Address(127, 0, 0, 2), port: 0))
+    guard case .connect(_, .nullPointer, let on) = k[7], case .connect(_, .family(17), _) = k[8] else {
+      Issue.record("\(k[7]) \(k[8])")
+      return
+    }
+    #expect(on.addressLength == 16)
+    guard case .expect(let e) = k[10] else { return }
+    #expect(e.sockets.map(\.slot) == [1])
+    #expect(e.portTemplates == [0: .inet6(.mapping(.loopback), port: 0, scope: nil)])
+    #expect(e.addresses == [.inet(IPv4Address(127, 0, 0, 1), port: 80)])
+  }
+
+  @Test func aSocketsPortOnlyWhereAnAddressIsSentToOrBound() {
+    #expect(
+      summary(parse("sock s = stream inet\nconnect s 127.0.0.1:zz\n")) == ["check.undeclared-socket 2:21"])
+    let route = parse("net route 10.0.0.0/8 unreachable\nhost h\nroute h 10.0.0.0/8 via 10.0.0.1:l\n")
+    #expect(!route.diagnostics.isEmpty)
+    #expect(!summary(parse("sock s = stream inet\nconnect s 127.0.0.1:1a\n")).isEmpty)
+    #expect(!summary(parse("sock s = stream inet\nconnect s 127.0.0.1:a.b\n")).isEmpty)
+  }
+
   @Test func accept() {
     guard case .accept(let l, let c, let o)? = lastStatement(decl + "accept s as conn nonblock interrupt 2s")
     else {
