@@ -270,3 +270,31 @@ void conn_sigpipe_release(void) {
   pthread_sigmask(SIG_SETMASK, &conn_saved_mask, NULL);
   errno = saved;
 }
+
+/* ---- File statements: changes inside the private directory, never through a link ---------- */
+#include <errno.h>
+#include <fcntl.h>
+
+int conn_open_beneath(int dirfd, const char *path) {
+#ifdef __linux__
+  /* openat2(2): struct open_how, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS. */
+  struct { unsigned long long flags, mode, resolve; } how = {
+      (unsigned long long)(O_PATH | O_DIRECTORY | O_CLOEXEC), 0, 0x08 | 0x04 | 0x02};
+  long r = syscall(437, dirfd, path, &how, sizeof how);
+  return r < 0 ? -errno : (int)r;
+#else
+  (void)dirfd; (void)path;
+  return -ENOSYS;
+#endif
+}
+
+int conn_chmod_nofollow(int dirfd, const char *name, unsigned mode) {
+#ifdef __linux__
+  /* fchmodat2(2) with AT_SYMLINK_NOFOLLOW: EOPNOTSUPP on a link instead of following it. */
+  long r = syscall(452, dirfd, name, mode, AT_SYMLINK_NOFOLLOW);
+  return r < 0 ? -errno : 0;
+#else
+  (void)dirfd; (void)name; (void)mode;
+  return -ENOSYS;
+#endif
+}

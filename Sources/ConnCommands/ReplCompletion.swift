@@ -143,6 +143,8 @@ package struct ReplCompleter: Sendable {
       if n == 3 && words[1] == "route" { return RouteKind.allCases.map(\.rawValue) }
       return []
     case "user": return n == 1 ? ["root", "nobody"] : []
+    case "mkdir", "mkfile": return n == 2 ? ["mode"] : []
+    case "chown": return n == 2 ? ["root", "nobody"] : []
     case "host": return n == 2 ? ["router"] : []
     case "link":
       if n <= 2 { return hostNames }

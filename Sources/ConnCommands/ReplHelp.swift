@@ -299,6 +299,56 @@ package enum ReplHelp {
         Example: user nobody
         """),
     StatementHelp(
+      keyword: "mkdir",
+      syntax: ["mkdir PATH [mode MODE]"],
+      summary: "make a directory in the private directory",
+      details: """
+        mkdir(2), mode 0755 unless given (octal; umask 022). Paths are relative to the
+        scenario's private directory and never leave it.
+        Example: mkdir "run" mode 0700
+        """),
+    StatementHelp(
+      keyword: "mkfile",
+      syntax: ["mkfile PATH [mode MODE]"],
+      summary: "make an empty regular file (ENOTDIR, ECONNREFUSED cases)",
+      details: """
+        open(2) with O_CREAT|O_EXCL, mode 0644 unless given. EEXIST when the name exists.
+        Example: mkfile "plain"
+        """),
+    StatementHelp(
+      keyword: "chmod",
+      syntax: ["chmod PATH MODE"],
+      summary: "set a mode (octal), as the current user",
+      details: """
+        chmod(2). "." is the private directory itself (root's, 0700: chmod "." 0711 lets
+        other users search it). A link is not followed.
+        Example: chmod "srv/ctl.sock" 0777
+        """),
+    StatementHelp(
+      keyword: "chown",
+      syntax: ["chown PATH root|nobody|UID"],
+      summary: "give a file or directory to another owner",
+      details: """
+        lchown(2) of the owner only (the group stays). Needs root.
+        Example: chown "srv" nobody
+        """),
+    StatementHelp(
+      keyword: "symlink",
+      syntax: ["symlink TARGET PATH"],
+      summary: "make a symbolic link PATH holding TARGET (ELOOP, dangling links)",
+      details: """
+        symlink(2). TARGET need not exist, but stays inside the private directory.
+        Example: symlink "a" "b"
+        """),
+    StatementHelp(
+      keyword: "rm",
+      syntax: ["rm PATH"],
+      summary: "remove a file, a socket file, a link or an empty directory",
+      details: """
+        unlink(2), or rmdir(2) for a directory (ENOTEMPTY when it holds something).
+        Example: rm "srv/ctl.sock"
+        """),
+    StatementHelp(
       keyword: "repeat",
       syntax: ["repeat N { STATEMENTS }"],
       summary: "run a block N times",

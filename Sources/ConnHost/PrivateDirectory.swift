@@ -5,6 +5,7 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import CConnShims
 
 // A scenario's private directory (`/tmp/conn-XXXXXX`), where its relative Unix paths live.
 //
@@ -26,6 +27,8 @@ package final class PrivateDirectory {
 
   package let path: String
   private var fd: Int32
+  /// A descriptor open on the directory (file statements resolve beneath it); -1 once removed.
+  package var descriptor: Int32 { fd }
 
   private init(path: String, fd: Int32) {
     self.path = path
@@ -94,7 +97,13 @@ package final class PrivateDirectory {
     for n in names {
       if unlinkat(dir, n, 0) == 0 { continue }
       // A directory: empty it through a descriptor of its own, then remove it.
-      let sub = openat(dir, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+      var sub = openat(dir, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+      if sub < 0 && errno == EACCES {
+        // A scenario's chmod took the owner's own rights away: give them back (never through
+        // a link), then open it.
+        _ = conn_chmod_nofollow(dir, n, 0o700)
+        sub = openat(dir, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+      }
       if sub >= 0 {
         empty(sub, depth: depth + 1)
         _ = close(sub)

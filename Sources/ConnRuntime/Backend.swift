@@ -86,6 +86,9 @@ package protocol Backend: AnyObject {
   /// whether to go on sleeping.
   func sleep(_ duration: TimeSpan) -> TimeSpan
   func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome
+  /// A file statement, as the current file-system identity, inside the private directory.
+  /// Throws `.refused` (with `FileOperation.throughLink`) rather than follow a symbolic link.
+  func file(_ op: FileOperation) throws(BackendError) -> Outcome
 
 }
 

@@ -28,7 +28,8 @@ package enum ErrnoCatalog {
     switch e {
     case .EACCES:
       return [
-        "net/broadcast-udp.conn", "net/broadcast-tcp.conn", "isolated/prohibit-route.conn",
+        "unix/eacces.conn", "unix/eacces-directory.conn", "net/broadcast-udp.conn", "net/broadcast-tcp.conn",
+        "isolated/prohibit-route.conn",
         "isolated/topology/connect-hook.conn", "isolated/topology/firewall-output-drop.conn",
       ]
     case .EPERM:
@@ -65,6 +66,8 @@ package enum ErrnoCatalog {
         "ipv6/inet-sockaddr-to-inet6.conn", "args/unix-wrong-family.conn", "isolated/blackhole-route.conn",
         "args/einval-length.conn",
       ]
+    case .ELOOP: return ["unix/eloop.conn"]
+    case .ENOTDIR: return ["unix/enotdir.conn", "unix/enotdir-file.conn"]
     default: return []
     }
   }
@@ -447,7 +450,13 @@ package enum ErrnoCatalog {
         meaning:
           "Resolving the Unix socket path met too many symbolic links, usually because they form a loop.",
         linuxNote: nil,
-        example: nil)
+        example: """
+          symlink "a" "b"
+          symlink "b" "a"
+          sock s = stream unix
+          connect s "a"
+          expect ELOOP
+          """)
     case .ENAMETOOLONG:
       return ConnectDetail(
         inReference: false,

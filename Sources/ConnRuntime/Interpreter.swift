@@ -569,6 +569,9 @@ package final class Interpreter {
       }
     case .user(let u):
       return try tool(p, at) { () throws(BackendError) in try backend.setUser(u) }
+    case .file(let index):
+      let op = p.fileOperations[Int(index)]
+      return try tool(p, at) { () throws(BackendError) in try backend.file(op) }
     case .expect, .applied, .loop, .next, .topology:
       return .ok
     }

@@ -57,6 +57,8 @@ package enum Instruction: Sendable {
   /// `expectations[index]`.
   case expect(Int32)
   case user(UserIdentity)
+  /// `fileOperations[index]`.
+  case file(Int32)
   /// A `net` statement: its rule was applied before the first statement ran.
   case applied
   /// `topology[index]`: a host, link, route, address, firewall rule or sysctl, carried out here
@@ -103,6 +105,8 @@ package final class Program: @unchecked Sendable {
   package let expectedSockets: [[Slot]]
   /// Topology statements, their hosts numbered as the session numbers them.
   package let topology: [TopologyStatement]
+  /// The file statements' operations.
+  package let fileOperations: [FileOperation]
 
   /// Compiles `script`; `slot` gives the session slot of a script's socket name, `host` the
   /// session number of a host name (`self` is 0).
@@ -125,6 +129,7 @@ package final class Program: @unchecked Sendable {
     checks = c.checks
     expectedSockets = c.expectedSockets
     topology = c.topology
+    fileOperations = c.fileOperations
   }
 
   package var count: Int { code.count }
@@ -143,6 +148,7 @@ private struct Compiler {
   var checks: [CompiledExpectation] = []
   var expectedSockets: [[Slot]] = []
   var topology: [TopologyStatement] = []
+  var fileOperations: [FileOperation] = []
   /// Session host numbers by script host index.
   var hosts: [Int32] = []
 
@@ -229,6 +235,9 @@ private struct Compiler {
         topology.append(t.mapHosts { hosts[Int($0)] })
         emit(.topology(Int32(topology.count - 1)), st, checked: false)
       case .user(let u): emit(.user(u), st, checked: followed)
+      case .file(let op):
+        fileOperations.append(op)
+        emit(.file(Int32(fileOperations.count - 1)), st, checked: followed)
       case .repeat(let count, let body):
         let start = code.count
         emit(.loop(count: count, exit: 0), st, checked: false)

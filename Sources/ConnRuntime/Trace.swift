@@ -38,6 +38,7 @@ package enum TracedCall: Sendable {
   case close(Descriptor)
   case sleep(TimeSpan)
   case setUser(UInt32)
+  case file(FileOperation)
   /// A socket file the scenario bound, removed at its end.
   case unlink(path: String)
   case send(Descriptor, DataCall, [UInt8], to: SocketAddress?, MessageFlags)
@@ -113,6 +114,7 @@ package struct TraceRecord: Sendable {
     case .close(let fd): return "close(\(fd))"
     case .sleep(let d): return "nanosleep(\(d.description))"
     case .setUser(let uid): return "setfsuid(\(uid))"
+    case .file(let op): return Self.show(op)
     case .unlink(let path): return "unlink(\(quoteString(path)))"
     case .send(let fd, let c, let data, let to, let flags):
       let shown = quoteBytes(Array(data.prefix(64))) + (data.count > 64 ? "..." : "")
@@ -136,6 +138,22 @@ package struct TraceRecord: Sendable {
   private var resultText: String {
     if case .getOption(_, _, let failed) = call, !failed { return "0" }
     return result.description
+  }
+
+  /// The libc call a file statement makes, with its path as the scenario writes it.
+  static func show(_ op: FileOperation) -> String {
+    func mode(_ m: UInt16) -> String {
+      let digits = String(m, radix: 8)
+      return "0" + String(repeating: "0", count: max(0, 3 - digits.count)) + digits
+    }
+    switch op {
+    case .mkdir(let p, let m): return "mkdir(\(quoteString(p)), \(mode(m)))"
+    case .mkfile(let p, let m): return "open(\(quoteString(p)), O_CREAT|O_EXCL|O_WRONLY, \(mode(m)))"
+    case .chmod(let p, let m): return "chmod(\(quoteString(p)), \(mode(m)))"
+    case .chown(let p, let u): return "lchown(\(quoteString(p)), \(u.uid), -1)"
+    case .symlink(let t, let l): return "symlink(\(quoteString(t)), \(quoteString(l)))"
+    case .remove(let p): return "remove(\(quoteString(p)))"
+    }
   }
 
   static func show(_ a: SocketAddress) -> String {

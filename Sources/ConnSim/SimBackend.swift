@@ -87,7 +87,7 @@ package final class SimBackend: Backend {
   }
 
   @inline(__always)
-  private func emit(_ call: @autoclosure () -> TracedCall, _ o: Outcome) -> Outcome {
+  func emit(_ call: @autoclosure () -> TracedCall, _ o: Outcome) -> Outcome {
     if let t = trace { t(TraceRecord(call(), o)) }
     return o
   }
@@ -281,10 +281,10 @@ package final class SimBackend: Backend {
   package func openFile(_ path: String, limit: TimeSpan) throws(BackendError) -> Outcome {
     let call = TracedCall.open(path: path)
     switch files.lookup(files.absolute(path), uid: 0) {
-    case .success(.file), .success(.directory):
+    case .success((_, let e)):
+      if case .socket = e.kind { return emit(call, .failure(.ENXIO)) }
       guard let fd = descriptors.allocate(.file(path)) else { return emit(call, .failure(.EMFILE)) }
       return emit(call, .number(Int64(fd)))
-    case .success(.socket): return emit(call, .failure(.ENXIO))
     case .failure(let e): return emit(call, .failure(e))
     }
   }

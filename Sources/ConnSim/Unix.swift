@@ -43,16 +43,20 @@ extension SimBackend {
       // An unnamed address is the private directory itself, which exists.
       return .failure(.EADDRINUSE)
     case .unix(let path):
-      let full = files.absolute(path)
-      switch files.lookup(files.parent(of: full), uid: fsUID) {
+      // unix_bind_bsd: the name is made like any file (EEXIST, said EADDRINUSE, before the
+      // parent's write permission), with the socket inode's mode 0777 under the umask.
+      let full: String
+      switch files.creationPath(files.absolute(path), uid: fsUID) {
       case .failure(let e): return .failure(e)
-      case .success(let dir):
-        guard case .directory = dir else { return .failure(.ENOTDIR) }
-        if !files.canWrite(dir, uid: fsUID) { return .failure(.EACCES) }
+      case .success(let p): full = p
       }
       if files[full] != nil { return .failure(.EADDRINUSE) }
+      guard let dir = files[files.parent(of: full)], files.canWrite(dir, uid: fsUID) else {
+        return .failure(.EACCES)
+      }
       if bound { return .failure(.EINVAL) }
-      files[full] = .socket(h, type: unix[h].common.kind.type, owner: fsUID)
+      files[full] = FileEntry(
+        kind: .socket(h, type: unix[h].common.kind.type), mode: 0o777 & ~FileOperation.umask, owner: fsUID)
       unix[h].key = full
       unix[h].common.local = .unix(path)
     case .abstract(let name):
@@ -158,14 +162,15 @@ extension SimBackend {
     case .unix(let path):
       switch files.lookup(files.absolute(path), uid: fsUID) {
       case .failure(let e): return .failure(e)
-      case .success(.socket(let o, let t, let owner)):
-        // Connecting needs write permission on the socket file (mode 0755 under umask 022).
-        if fsUID != 0 && fsUID != owner { return .failure(.EACCES) }
-        guard let o, unix.contains(o) else { return .failure(.ECONNREFUSED) }
+      case .success((_, let entry)):
+        // unix_find_bsd: write permission on whatever is there (a socket file is 0755 under
+        // umask 022), then it must be a socket that is still open.
+        if !files.canWrite(entry, uid: fsUID) { return .failure(.EACCES) }
+        guard case .socket(let o?, let t) = entry.kind, unix.contains(o) else {
+          return .failure(.ECONNREFUSED)
+        }
         if t != type { return .failure(.EPROTOTYPE) }
         return .success(o)
-      case .success:
-        return .failure(.ECONNREFUSED)
       }
     default:
       return .failure(.EINVAL)
@@ -205,8 +210,10 @@ extension SimBackend {
     if let key = unix[h].key {
       if key.hasPrefix("@") {
         abstractNames[String(key.dropFirst())] = nil
-      } else if case .socket(_, let type, let owner)? = files[key] {
-        files[key] = .socket(nil, type: type, owner: owner)
+      } else if var e = files[key], case .socket(h?, let type) = e.kind {
+        // The file stays (unless a file statement removed it, or another socket took the name).
+        e.kind = .socket(nil, type: type)
+        files[key] = e
       }
     }
     unix.remove(h)

@@ -46,6 +46,8 @@ package enum StatementKind: Sendable {
   indirect case net(NetRule)
   indirect case topology(TopologyStatement)
   case user(UserIdentity)
+  /// mkdir, mkfile, chmod, chown, symlink, rm: the scenario's private directory.
+  indirect case file(FileOperation)
   case `repeat`(count: Int, body: [Statement])
 
   /// The statement's keyword, as written.
@@ -71,6 +73,7 @@ package enum StatementKind: Sendable {
     case .net: return "net"
     case .topology(let t): return t.keyword
     case .user: return "user"
+    case .file(let op): return op.keyword
     case .repeat: return "repeat"
     }
   }
@@ -101,7 +104,7 @@ extension StatementKind {
   package var resultShape: ResultShape {
     switch self {
     case .sock, .accept, .dup: return .descriptor
-    case .socketPair, .bind, .bindTo, .bindPortOf, .listen, .connect, .set, .shutdown, .close, .sleep:
+    case .socketPair, .bind, .bindTo, .bindPortOf, .listen, .connect, .set, .shutdown, .close, .sleep, .file:
       return .status
     case .get(_, let o): return o == .SO_ERROR ? .socketError : .value
     case .getFlag: return .value

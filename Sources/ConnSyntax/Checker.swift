@@ -189,7 +189,7 @@ struct Checker {
         }
       case .repeat(_, let body):
         checkBlock(body, from: statements[i].range.start)
-      case .sleep, .net, .user:
+      case .sleep, .net, .user, .file:
         break
       }
       previous = i

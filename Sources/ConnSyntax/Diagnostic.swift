@@ -158,11 +158,19 @@ extension Diagnostic {
       "relative Unix socket path is \(n) bytes; it goes into the scenario's private directory, which leaves room for \(limit)",
       at: r)
   }
-  static func pathEscapes(_ path: String, at r: SourceRange) -> Diagnostic {
+  static func pathEscapes(_ path: String, at r: SourceRange, absoluteAllowed: Bool = true) -> Diagnostic {
     Diagnostic(
       id: "path.escapes", "relative path \(quoteString(path)) climbs out of the scenario's private directory",
       at: r,
-      hint: "relative paths stay inside it; write an absolute path to reach elsewhere")
+      hint: absoluteAllowed
+        ? "relative paths stay inside it; write an absolute path to reach elsewhere"
+        : "file statements change only the private directory: name an entry in it")
+  }
+  static func absoluteFilePath(_ path: String, at r: SourceRange) -> Diagnostic {
+    Diagnostic(
+      id: "path.absolute-file",
+      "file statements change only the scenario's private directory, and \(quoteString(path)) is outside it",
+      at: r, hint: "write a path relative to the private directory, such as \"dir/x.sock\"")
   }
   static func abstractNameTooLong(limit: Int, at r: SourceRange) -> Diagnostic {
     Diagnostic(

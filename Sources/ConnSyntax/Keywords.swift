@@ -7,6 +7,7 @@ enum StatementKeyword: CaseIterable {
   case host, link, route, addr, firewall, sysctl
   case send, sendto, write, recv, recvfrom, read
   case socketpair, dup
+  case mkdir, mkfile, chmod, chown, symlink, rm
   /// Written out (not `String(describing:)`, which is slow at start-up); a test checks the order.
   static let names = [
     "sock", "bind", "listen", "connect", "accept", "set", "get", "poll", "peer", "local", "shutdown", "close",
@@ -15,6 +16,7 @@ enum StatementKeyword: CaseIterable {
     "host", "link", "route", "addr", "firewall", "sysctl",
     "send", "sendto", "write", "recv", "recvfrom", "read",
     "socketpair", "dup",
+    "mkdir", "mkfile", "chmod", "chown", "symlink", "rm",
   ]
 
   /// The keyword spelled by `n` bytes at `p`: the bytes, read as one little-endian word, are
@@ -27,7 +29,7 @@ enum StatementKeyword: CaseIterable {
       return matchWord(p, 8) == word("socketpa") && p[8] == UInt8(ascii: "i") && p[9] == UInt8(ascii: "r")
         ? .socketpair : nil
     }
-    if n < 3 || n > 8 { return nil }
+    if n < 2 || n > 8 { return nil }
     var w: UInt64 = 0
     for i in 0..<n { w |= UInt64(p[i]) << (8 * UInt64(i)) }
     switch w {
@@ -61,6 +63,12 @@ enum StatementKeyword: CaseIterable {
     case word("recvfrom"): return .recvfrom
     case word("read"): return .read
     case word("dup"): return .dup
+    case word("mkdir"): return .mkdir
+    case word("mkfile"): return .mkfile
+    case word("chmod"): return .chmod
+    case word("chown"): return .chown
+    case word("symlink"): return .symlink
+    case word("rm"): return .rm
     default: return nil
     }
   }

@@ -124,8 +124,59 @@ package enum NetRule: Hashable, Sendable {
   }
 }
 
+/// A file statement: a change inside the scenario's private directory. Paths are relative to
+/// it and never climb out; conn follows no symbolic link to make the change.
+package enum FileOperation: Hashable, Sendable {
+  /// mkdir(2) with `mode` (under umask 022).
+  case mkdir(String, mode: UInt16)
+  /// An empty regular file, made with O_CREAT|O_EXCL and `mode` (under umask 022).
+  case mkfile(String, mode: UInt16)
+  case chmod(String, mode: UInt16)
+  /// The owner only (the group stays), of the entry itself (a link is not followed).
+  case chown(String, UserIdentity)
+  /// symlink(2): `link` is made, holding `target`.
+  case symlink(target: String, link: String)
+  /// unlink(2), or rmdir(2) for a directory.
+  case remove(String)
+
+  /// The path the statement changes.
+  package var path: String {
+    switch self {
+    case .mkdir(let p, _), .mkfile(let p, _), .chmod(let p, _), .chown(let p, _), .remove(let p): return p
+    case .symlink(_, let link): return link
+    }
+  }
+
+  package var keyword: String {
+    switch self {
+    case .mkdir: return "mkdir"
+    case .mkfile: return "mkfile"
+    case .chmod: return "chmod"
+    case .chown: return "chown"
+    case .symlink: return "symlink"
+    case .remove: return "rm"
+    }
+  }
+
+  /// The umask conn gives the scenario's process, so that modes do not depend on the shell.
+  package static let umask: UInt16 = 0o022
+
+  /// Why a file statement was refused: conn makes its changes without following links.
+  package static func throughLink(_ path: String) -> String {
+    "\(quoteString(path)) leads through a symbolic link, which file statements do not follow (they change only what is in the private directory itself)"
+  }
+}
+
 package enum UserIdentity: Hashable, Sendable {
   case root
   case nobody
   case uid(UInt32)
+
+  package var uid: UInt32 {
+    switch self {
+    case .root: return 0
+    case .nobody: return 65534
+    case .uid(let u): return u
+    }
+  }
 }

@@ -55,6 +55,7 @@ extension ParserState {
     case .read: kind = try parseReceive(.read)
     case .socketpair: kind = try parseSocketPair()
     case .dup: kind = try parseDup()
+    case .mkdir, .mkfile, .chmod, .chown, .symlink, .rm: kind = .file(try parseFile(kw))
     }
     return Statement(kind, SourceRange(Int(start), Int(lastConsumedEnd)))
   }
@@ -453,6 +454,60 @@ extension ParserState {
       return .user(.uid(UInt32(try parseInteger("a user id", max: 65535 * 65536))))
     }
     throw unexpected("'root', 'nobody' or a numeric user id")
+  }
+
+  /// mkdir PATH ['mode' MODE] | mkfile PATH ['mode' MODE] | chmod PATH MODE
+  /// | chown PATH ('root' | 'nobody' | INT) | symlink TARGET LINK | rm PATH
+  mutating func parseFile(_ kw: StatementKeyword) throws(StatementError) -> FileOperation {
+    let path = try parseScenarioPath(allowDot: kw == .chmod || kw == .chown)
+    switch kw {
+    case .mkdir, .mkfile:
+      var mode: UInt16 = kw == .mkdir ? 0o755 : 0o644
+      if isWord("mode") {
+        consume()
+        mode = try parseMode()
+      }
+      return kw == .mkdir ? .mkdir(path, mode: mode) : .mkfile(path, mode: mode)
+    case .chmod: return .chmod(path, mode: try parseMode())
+    case .chown:
+      guard case .user(let who) = try parseUser() else { throw unexpected("a user") }
+      return .chown(path, who)
+    case .symlink:
+      // The first string is what the link holds: it may name nothing (a dangling link) but, like
+      // every path here, stays inside the private directory.
+      return .symlink(target: path, link: try parseScenarioPath(allowDot: false))
+    default: return .remove(path)
+    }
+  }
+
+  /// A path inside the scenario's private directory: relative, not climbing out with '..'.
+  mutating func parseScenarioPath(allowDot: Bool) throws(StatementError) -> String {
+    guard token.kind == .string else { throw unexpected("a path in quotes, such as \"dir\"") }
+    let r = token.range
+    let path = try decodeString()
+    if path.hasPrefix("/") { throw error(.absoluteFilePath(path, at: r)) }
+    try checkUnixPath(path, at: r, absoluteAllowed: false)
+    let last = path.split(separator: "/").last ?? "."
+    if !allowDot && (last == "." || last == "..") {
+      throw error(
+        .invalidValue("\(quoteString(path)) names a directory by '\(last)': name an entry in it", at: r))
+    }
+    return path
+  }
+
+  /// An octal mode: 0755, 755, 1777 (at most 07777).
+  mutating func parseMode() throws(StatementError) -> UInt16 {
+    guard token.kind == .integer else { throw unexpected("a mode in octal, such as 0755") }
+    let text = tokenText
+    guard text.utf8.count <= 5, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x37 }),
+      let v = UInt16(text, radix: 8), v <= 0o7777
+    else {
+      throw error(
+        .invalidValue("'\(text)' is not a mode: write up to four octal digits, such as 0755", at: token.range)
+      )
+    }
+    consume()
+    return v
   }
 
   /// repeat INT '{' block '}'

@@ -175,7 +175,9 @@ extension ParserState {
   /// A Unix socket path must fit sun_path where the scenario runs, hold no NUL (the kernel
   /// would read only up to it: an abstract name is the way to write a leading NUL), and, when
   /// relative, stay inside the scenario's private directory.
-  mutating func checkUnixPath(_ path: String, at r: SourceRange) throws(StatementError) {
+  mutating func checkUnixPath(_ path: String, at r: SourceRange, absoluteAllowed: Bool = true)
+    throws(StatementError)
+  {
     let n = path.utf8.count
     if n == 0 { throw error(.emptyPath(at: r)) }
     if path.utf8.contains(0) { throw error(.nulInPath(at: r)) }
@@ -190,7 +192,7 @@ extension ParserState {
     for part in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
       if part.elementsEqual("..".utf8) {
         depth -= 1
-        if depth < 0 { throw error(.pathEscapes(path, at: r)) }
+        if depth < 0 { throw error(.pathEscapes(path, at: r, absoluteAllowed: absoluteAllowed)) }
       } else if !part.elementsEqual(".".utf8) {
         depth += 1
       }

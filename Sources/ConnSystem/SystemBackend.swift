@@ -60,6 +60,8 @@ package final class SystemBackend: Backend {
     self.isolated = isolated
     self.namespace = namespace
     abstractPrefix = "conn.\(getpid()).\(SystemBackend.counter.next())."
+    // Modes of made files (mkdir, mkfile, a bound socket's file) must not depend on the shell.
+    umask(mode_t(FileOperation.umask))
   }
 
   package func now() -> TimeSpan { TimeSpan(nanoseconds: timer.now()) }
@@ -634,6 +636,15 @@ package final class SystemBackend: Backend {
       ? TimeSpan(nanoseconds: Int64(rem.tv_sec) * 1_000_000_000 + Int64(rem.tv_nsec)) : .zero
     _ = traced(.sleep(duration), left > .zero ? .failure(.EINTR) : .ok)
     return left
+  }
+
+  package func file(_ op: FileOperation) throws(BackendError) -> Outcome {
+    _ = scenarioDirectory()
+    guard let root = privateDirectory?.descriptor, root >= 0 else {
+      throw .failed("file statements need the scenario's private directory, which could not be made")
+    }
+    let err = try FileStatements.apply(op, beneath: root)
+    return traced(.file(op), err == 0 ? .ok : Platform.failure(err))
   }
 
   package func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome {

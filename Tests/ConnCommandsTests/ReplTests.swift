@@ -392,7 +392,8 @@ extension KernelTests {
         "sock", "bind", "listen", "connect", "accept", "socketpair", "dup", "set", "get", "poll", "peer",
         "local", "shutdown",
         "send", "sendto", "write", "recv", "recvfrom", "read", "close",
-        "sleep", "expect", "net", "host", "link", "route", "addr", "firewall", "sysctl", "user", "repeat",
+        "sleep", "expect", "net", "host", "link", "route", "addr", "firewall", "sysctl", "user",
+        "mkdir", "mkfile", "chmod", "chown", "symlink", "rm", "repeat",
       ]
       #expect(ReplHelp.statements.map(\.keyword) == keywords)
       let interactive = doc.components(separatedBy: "Interactive use\n\n").dropFirst().first ?? ""

@@ -292,6 +292,28 @@ extension KernelTests {
       #expect(!FileManager.default.fileExists(atPath: sock))
     }
 
+    @Test(arguments: ["system", "sim"])
+    func fileStatementsFollowNoLinkAndLeaveNothingBehind(backend: String) throws {
+      let before = Self.privateDirectories()
+      let dir = scenarios([
+        "through-link.conn": "mkdir \"d\"\nsymlink \"d\" \"ld\"\nmkfile \"ld/x\"\n",
+        "chmod-link.conn": "mkfile \"f\"\nsymlink \"f\" \"lf\"\nchmod \"lf\" 0777\n",
+        "closed-modes.conn":
+          "mkdir \"a\" mode 0000\nmkdir \"b\"\nmkfile \"b/f\" mode 0000\nchmod \"b\" 0000\n",
+      ])
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      let r = runInProcess(["run", "--backend", backend, "-j", "1", dir])
+      #expect(r.status == 1, "\(r.stdout)")
+      #expect(
+        r.stdout.contains("through-link.conn:3:1: FAIL: \"ld/x\" leads through a symbolic link"),
+        "\(r.stdout)")
+      #expect(
+        r.stdout.contains("chmod-link.conn:3:1: FAIL: \"lf\" leads through a symbolic link"), "\(r.stdout)")
+      #expect(r.stdout.contains("PASS  \(dir)/closed-modes.conn"), "\(r.stdout)")
+      // Directories of mode 0000 did not keep the private directory from going.
+      #expect(Self.leftBehind(since: before).isEmpty)
+    }
+
     @Test func aBinaryFileIsOneErrorAndDevicesAreRefused() throws {
       let dir = temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -119,6 +119,10 @@ final class FakeBackend: Backend {
     return .zero
   }
   func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome { answer("user", .ok) }
+  func file(_ op: FileOperation) throws(BackendError) -> Outcome {
+    calls.append("file \(op.keyword) \(op.path)")
+    return answer("file", .ok)
+  }
 }
 
 func parse(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> Script {

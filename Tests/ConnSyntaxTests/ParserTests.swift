@@ -191,6 +191,39 @@ private let decl = "sock s = stream inet\n"
     #expect(!summary(parse("sock s = stream inet\nconnect s 127.0.0.1:a.b\n")).isEmpty)
   }
 
+  @Test func fileStatements() {
+    let k = cleanStatements(
+      """
+      mkdir "d"
+      mkdir "d/e" mode 0700
+      mkfile "f" mode 600
+      chmod "." 0711
+      chown "d" nobody
+      chown "f" 1000
+      symlink "missing" "d/link"
+      rm "f"
+      """)
+    let ops: [FileOperation] = k.compactMap {
+      if case .file(let op) = $0 { return op } else { return nil }
+    }
+    #expect(
+      ops == [
+        .mkdir("d", mode: 0o755), .mkdir("d/e", mode: 0o700), .mkfile("f", mode: 0o600),
+        .chmod(".", mode: 0o711),
+        .chown("d", .nobody), .chown("f", .uid(1000)), .symlink(target: "missing", link: "d/link"),
+        .remove("f"),
+      ])
+    #expect(k.first?.keyword == "mkdir" && k.last?.keyword == "rm" && k.last?.resultShape == .status)
+    // Only the private directory: no absolute path, no climbing out, no entry named "." or "..".
+    #expect(summary(parse("mkdir \"/etc/x\"\n")) == ["path.absolute-file 1:7"])
+    #expect(summary(parse("symlink \"/etc\" \"e\"\n")) == ["path.absolute-file 1:9"])
+    #expect(summary(parse("chmod \"../x\" 0700\n")) == ["path.escapes 1:7"])
+    #expect(summary(parse("rm \"a/..\"\n")).count == 1)
+    #expect(summary(parse("mkdir \"a\" mode 0999\n")).count == 1)
+    #expect(summary(parse("chmod \"a\" 017777\n")).count == 1)
+    #expect(summary(parse("chmod \"a\"\n")).count == 1)
+  }
+
   @Test func accept() {
     guard case .accept(let l, let c, let o)? = lastStatement(decl + "accept s as conn nonblock interrupt 2s")
     else {

@@ -23,6 +23,11 @@ long conn_gettid(void);
 int conn_tgkill(long tid, int sig);
 /// An address that is certainly not mapped: for EFAULT on purpose.
 const void *conn_bad_pointer(void);
+/* A descriptor (O_PATH) of directory `path` under `dirfd`, resolved without following any
+   symbolic link and without leaving `dirfd`; -errno on failure (ELOOP: a link was met). */
+int conn_open_beneath(int dirfd, const char *path);
+/* fchmodat2(dirfd, name, mode, AT_SYMLINK_NOFOLLOW): 0 or -errno (EOPNOTSUPP on a link). */
+int conn_chmod_nofollow(int dirfd, const char *name, unsigned mode);
 #endif
 
 #ifndef CONN_SHIMS_TIMER_H
