@@ -122,7 +122,8 @@ package struct ReplCompleter: Sendable {
     case "poll":
       if n == 1 { return names }
       return Self.afterOption(
-        words, Self.eventNames + ["timeout", "interrupt"], valued: ["timeout", "interrupt"])
+        words, Self.eventNames + ["timeout", "interrupt"] + (words.count > 2 ? names : []),
+        valued: ["timeout", "interrupt"])
     case "peer", "local", "close": return n == 1 ? names : []
     case "send", "sendto", "write", "recv", "recvfrom", "read":
       if n == 1 { return names }

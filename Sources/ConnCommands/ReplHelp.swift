@@ -117,11 +117,12 @@ package enum ReplHelp {
         """),
     StatementHelp(
       keyword: "poll",
-      syntax: ["poll NAME EVENT... [timeout DUR] [interrupt DUR]"],
-      summary: "wait for events on a socket",
+      syntax: ["poll NAME EVENT... [NAME EVENT...]... [timeout DUR] [interrupt DUR]"],
+      summary: "wait for events on one socket or several",
       details: """
-        poll(2) on one descriptor. EVENT is readable, writable, error, hup, rdhup, pri or nval.
-        The result is the events that came, or timeout.
+        poll(2). EVENT is readable, writable, error, hup, rdhup, pri or nval. The result is the
+        events that came, or timeout; with several names, each one's events, checked with
+        'expect l readable u none'.
         Example: poll c writable timeout 1s
         """),
     StatementHelp(

@@ -160,6 +160,7 @@ enum SavedExpectation: Hashable {
     case .unknownErrno: return .unnameable(outcome.description)
     case .events(let ev): return ev.isEmpty ? .unchecked(outcome.description) : .alternative(ev.description)
     case .pollTimeout: return .alternative("timeout")
+    case .pollSet: return .unchecked(outcome.description)
     case .data(let d):
       return .alternative(d.length == d.bytes.count ? quoteBytes(d.bytes) : "\(d.length)")
     case .address(let a):

@@ -67,6 +67,10 @@ package protocol Backend: AnyObject {
   func poll(
     _ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan
   ) throws(BackendError) -> Outcome
+  /// poll(2) on several descriptors: `.pollSet` (one set per descriptor, in order), `.pollTimeout`
+  /// or an errno; as `poll` otherwise.
+  func pollSet(_ set: [PolledDescriptor], timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan)
+    throws(BackendError) -> Outcome
   /// send(2), sendto(2) (`to` given) or write(2): the byte count.
   func send(
     _ fd: Descriptor, _ call: DataCall, _ data: [UInt8], to: ResolvedTarget?, _ flags: MessageFlags,
@@ -96,6 +100,16 @@ extension Backend {
   /// A socket on the scenario's own host.
   package func socket(_ kind: SocketKind, nonblocking: Bool) throws(BackendError) -> Outcome {
     try socket(kind, nonblocking: nonblocking, on: 0)
+  }
+}
+
+/// One descriptor of a poll on several, and the events asked for it.
+package struct PolledDescriptor: Equatable, Sendable {
+  package var fd: Descriptor
+  package var events: PollEvents
+  package init(_ fd: Descriptor, _ events: PollEvents) {
+    self.fd = fd
+    self.events = events
   }
 }
 

@@ -39,7 +39,9 @@ extension Interpreter {
       return false
     case .failure(let err): return e.errnos.contains(err)
     case .unknownErrno: return false
-    case .events(let ev): return e.events.contains { ev.isSuperset(of: $0) }
+    case .events(let ev):
+      return e.events.contains { ev.isSuperset(of: $0) } || matches(e, [ev], sockets: sockets)
+    case .pollSet(let evs): return matches(e, evs, sockets: sockets)
     case .pollTimeout: return e.timeout
     case .data(let d):
       if e.ok || e.numbers.contains(Int64(d.length)) || e.data.contains(d.bytes) { return true }
@@ -63,15 +65,37 @@ extension Interpreter {
     }
   }
 
+  /// Whether an alternative of per-descriptor events holds for every descriptor it names.
+  private func matches(_ e: Expectation, _ evs: [PollEvents], sockets: [Slot]) -> Bool {
+    e.descriptorEvents.contains { group in
+      group.allSatisfy { d in
+        guard let i = lastPollSlots.firstIndex(of: sockets[d.socket]), i < evs.count else { return false }
+        return d.events.isEmpty ? evs[i].isEmpty : evs[i].isSuperset(of: d.events)
+      }
+    }
+  }
+
+  /// A poll's result as an expectation would name it: `a readable b none`.
+  func pollText(_ o: Outcome) -> String? {
+    let evs: [PollEvents]
+    switch o {
+    case .pollSet(let all): evs = all
+    case .events(let ev) where lastPollSlots.count == 1: return ev.description
+    default: return nil
+    }
+    return zip(lastPollSlots, evs).map { names[Int($0.0)] + " " + $0.1.description }.joined(separator: " ")
+  }
+
   /// The alternatives as written, each socket name followed by what it stood for when the
   /// `expect` ran: `l (0.0.0.0:58365)`, `r (not open)`.
   func expectedText(_ e: Expectation, _ source: SourceFile, sockets: [Slot]) -> String {
     var out = ""
     var at = e.textRange.start
     let templates = e.portTemplates
+    let polled = Set(e.descriptorEvents.flatMap { $0.map(\.socket) })
     for (i, (ref, slot)) in zip(e.sockets, sockets).enumerated().sorted(by: {
       $0.1.0.range.start < $1.1.0.range.start
-    }) {
+    }) where !polled.contains(i) {
       out += source.text(SourceRange(Int(at), Int(ref.range.start)))
       out += source.text(ref.range) + " (" + resolvedName(slot, portIn: templates[i]) + ")"
       at = ref.range.end
@@ -118,8 +142,10 @@ extension Interpreter {
     if !matches(e, o, sockets: p.expectedSockets[Int(index)]) {
       let wanted = expectedText(e, p.source, sockets: p.expectedSockets[Int(index)])
       throw Failure(
-        kind: .expectation, message: "expected \(wanted), got \(o.expectationText(after: lastStatement))",
-        range: e.textRange, source: p.source, expected: wanted, actual: o.actualText(after: lastStatement),
+        kind: .expectation,
+        message: "expected \(wanted), got \(pollText(o) ?? o.expectationText(after: lastStatement))",
+        range: e.textRange, source: p.source, expected: wanted,
+        actual: pollText(o) ?? o.actualText(after: lastStatement),
         explanation: explanation(o, from: lastStatement))
     }
     if let w = e.within, lastElapsed > w {

@@ -87,7 +87,7 @@ package final class Interpreter {
 
   // MARK: Bindings (by session slot)
 
-  private var names: [String] = []
+  private(set) var names: [String] = []
   private var slotByName: [String: Slot] = [:]
   /// Host names by session number (`self` first), for the backend's topology.
   package private(set) var hostNames: [String] = ["self"]
@@ -123,6 +123,8 @@ package final class Interpreter {
   /// where it is, read only when asked for.
   @exclusivity(unchecked) private var lastProgram: Program?
   @exclusivity(unchecked) private var lastIndex = -1
+  /// The slots the last poll looked at, in order (for per-descriptor expectations).
+  @exclusivity(unchecked) var lastPollSlots: [Slot] = []
   package var lastStatement: StatementKind? {
     guard let p = lastProgram, lastIndex >= 0 else { return nil }
     return p.statements[lastIndex].kind
@@ -537,8 +539,17 @@ package final class Interpreter {
       return try tool(p, at) { () throws(BackendError) in try backend.getOption(sock, o) }
     case .poll(let s, let events, let timeout, let o):
       let sock = try fd(s, p, at)
+      lastPollSlots = [s]
       return try tool(p, at) { () throws(BackendError) in
         try backend.poll(sock, events, timeout: timeout, o, limit: limit)
+      }
+    case .pollSet(let index, let timeout, let o):
+      let set = p.pollSets[Int(index)]
+      var polled: [PolledDescriptor] = []
+      for d in set { polled.append(PolledDescriptor(try fd(d.slot, p, at), d.events)) }
+      lastPollSlots = set.map(\.slot)
+      return try tool(p, at) { () throws(BackendError) in
+        try backend.pollSet(polled, timeout: timeout, o, limit: limit)
       }
     case .peer(let s):
       return backend.peerName(try fd(s, p, at))
@@ -656,7 +667,7 @@ struct LastOutcome {
       kind = .events
       value = Int64(ev.rawValue)
     case .pollTimeout: kind = .pollTimeout
-    case .address, .unknownErrno, .data:
+    case .address, .unknownErrno, .data, .pollSet:
       kind = .rich
       rich = o
     }

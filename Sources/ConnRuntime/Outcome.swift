@@ -13,6 +13,9 @@ package enum Outcome: Equatable, Sendable {
   case unknownErrno(Int32, name: String?)
   /// poll(2) returned these events.
   case events(PollEvents)
+  /// poll(2) on several descriptors returned these events, one set per descriptor in the
+  /// order they were written (an empty set: nothing happened to that one).
+  case pollSet([PollEvents])
   /// poll(2) returned 0.
   case pollTimeout
   /// getpeername / getsockname.
@@ -35,6 +38,7 @@ package enum Outcome: Equatable, Sendable {
     case .failure(let e): return "-1 \(e.name) (\(ErrnoCatalog.summary(e)))"
     case .unknownErrno(let n, let name): return "-1 \(name ?? "errno \(n)")"
     case .events(let ev): return ev.description
+    case .pollSet(let evs): return evs.map(\.description).joined(separator: ", ")
     case .pollTimeout: return "timeout"
     case .address(let a): return a.description
     case .data(let d): return d.description
@@ -55,6 +59,7 @@ package enum Outcome: Equatable, Sendable {
     case .failure(let e): return e.name
     case .unknownErrno(let n, let name): return name ?? "errno \(n)"
     case .events(let ev): return ev.description
+    case .pollSet(let evs): return evs.map(\.description).joined(separator: ", ")
     case .pollTimeout: return "timeout"
     case .address(let a): return a.description
     case .data(let d): return quoteBytes(d.bytes)

@@ -57,6 +57,8 @@ package enum Instruction: Sendable {
   /// `expectations[index]`.
   case expect(Int32)
   case user(UserIdentity)
+  /// `pollSets[index]`.
+  case pollSet(Int32, timeout: TimeSpan?, CallOptions)
   /// `fileOperations[index]`.
   case file(Int32)
   /// A `net` statement: its rule was applied before the first statement ran.
@@ -107,6 +109,8 @@ package final class Program: @unchecked Sendable {
   package let topology: [TopologyStatement]
   /// The file statements' operations.
   package let fileOperations: [FileOperation]
+  /// The descriptors of each poll on several, as slots and events.
+  package let pollSets: [[(slot: Slot, events: PollEvents)]]
 
   /// Compiles `script`; `slot` gives the session slot of a script's socket name, `host` the
   /// session number of a host name (`self` is 0).
@@ -130,6 +134,7 @@ package final class Program: @unchecked Sendable {
     expectedSockets = c.expectedSockets
     topology = c.topology
     fileOperations = c.fileOperations
+    pollSets = c.pollSets
   }
 
   package var count: Int { code.count }
@@ -149,6 +154,7 @@ private struct Compiler {
   var expectedSockets: [[Slot]] = []
   var topology: [TopologyStatement] = []
   var fileOperations: [FileOperation] = []
+  var pollSets: [[(slot: Slot, events: PollEvents)]] = []
   /// Session host numbers by script host index.
   var hosts: [Int32] = []
 
@@ -235,6 +241,9 @@ private struct Compiler {
         topology.append(t.mapHosts { hosts[Int($0)] })
         emit(.topology(Int32(topology.count - 1)), st, checked: false)
       case .user(let u): emit(.user(u), st, checked: followed)
+      case .pollSet(let targets, let timeout, let o):
+        pollSets.append(targets.map { (s($0.socket), $0.events) })
+        emit(.pollSet(Int32(pollSets.count - 1), timeout: timeout, o), st, checked: followed)
       case .file(let op):
         fileOperations.append(op)
         emit(.file(Int32(fileOperations.count - 1)), st, checked: followed)

@@ -32,6 +32,7 @@ package enum TracedCall: Sendable {
   /// `callFailed`: getsockopt itself failed (EBADF...), as opposed to reading a pending errno.
   case getOption(Descriptor, SocketOption, callFailed: Bool)
   case poll(Descriptor, PollEvents, timeout: TimeSpan)
+  case pollSet([PolledDescriptor], timeout: TimeSpan)
   case peerName(Descriptor)
   case localName(Descriptor)
   case shutdown(Descriptor, ShutdownHow)
@@ -107,6 +108,9 @@ package struct TraceRecord: Sendable {
       }
     case .poll(let fd, let events, let timeout):
       return "ppoll([{fd=\(fd), events=\(events.description)}], 1, \(timeout.description))"
+    case .pollSet(let set, let timeout):
+      let fds = set.map { "{fd=\($0.fd), events=\($0.events.description)}" }.joined(separator: ", ")
+      return "ppoll([\(fds)], \(set.count), \(timeout.description))"
     case .peerName(let fd): return "getpeername(\(fd))"
     case .localName(let fd): return "getsockname(\(fd))"
     case .shutdown(let fd, let how):

@@ -518,26 +518,47 @@ package final class SimBackend: Backend {
   ) throws(BackendError) -> Outcome {
     advance(to: clock)
     let call = TracedCall.poll(fd, events, timeout: min(timeout ?? limit, limit))
-    let always: PollEvents = [.error, .hangup]
-    func current() -> PollEvents {
-      switch descriptors[fd] {
-      case nil: return .invalid
-      case .file: return events.intersection([.readable, .writable])
-      case .socket(let ref): return readiness(ref).intersection(events.union(always))
-      }
+    let o = try pollWait(timeout: timeout, options, limit: limit) { () -> Outcome? in
+      let r = revents(fd, events)
+      return r.isEmpty ? nil : .events(r)
     }
-    var result = current()
-    if result.isEmpty {
-      let t = timeout.map { min($0, limit) }
-      switch try wait(until: { !current().isEmpty }, timeout: t, interrupt: options.interrupt, limit: limit) {
-      case .ready: result = current()
-      case .timeout:
-        if timeout == nil || timeout! > limit { throw .timedOut(limit) }
-        return emit(call, .pollTimeout)
-      case .interrupted: return emit(call, .failure(.EINTR))
-      }
+    return emit(call, o)
+  }
+
+  package func pollSet(_ set: [PolledDescriptor], timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan)
+    throws(BackendError) -> Outcome
+  {
+    advance(to: clock)
+    let call = TracedCall.pollSet(set, timeout: min(timeout ?? limit, limit))
+    let o = try pollWait(timeout: timeout, options, limit: limit) { () -> Outcome? in
+      let r = set.map { revents($0.fd, $0.events) }
+      return r.allSatisfy(\.isEmpty) ? nil : .pollSet(r)
     }
-    return emit(call, .events(result))
+    return emit(call, o)
+  }
+
+  /// What poll(2) reports for one descriptor now: what was asked for, and error and hup always.
+  private func revents(_ fd: Descriptor, _ events: PollEvents) -> PollEvents {
+    switch descriptors[fd] {
+    case nil: return .invalid
+    case .file: return events.intersection([.readable, .writable])
+    case .socket(let ref): return readiness(ref).intersection(events.union([.error, .hangup]))
+    }
+  }
+
+  /// Waits until `ready` has a result, or the timeout, the limit or an interrupt.
+  private func pollWait(
+    timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan, _ ready: () -> Outcome?
+  ) throws(BackendError) -> Outcome {
+    if let o = ready() { return o }
+    let t = timeout.map { min($0, limit) }
+    switch try wait(until: { ready() != nil }, timeout: t, interrupt: options.interrupt, limit: limit) {
+    case .ready: return ready() ?? .pollTimeout
+    case .timeout:
+      if timeout == nil || timeout! > limit { throw .timedOut(limit) }
+      return .pollTimeout
+    case .interrupted: return .failure(.EINTR)
+    }
   }
 
   /// What poll(2) would report for the socket now (before masking by the requested events).

@@ -33,6 +33,8 @@ package enum StatementKind: Sendable {
   /// fcntl(2) F_GETFL or F_GETFD: 1 when the flag is set.
   case getFlag(SocketRef, DescriptorFlag)
   indirect case poll(SocketRef, PollEvents, timeout: TimeSpan?, CallOptions)
+  /// poll(2) on several descriptors at once.
+  indirect case pollSet([PollTarget], timeout: TimeSpan?, CallOptions)
   case peer(SocketRef)
   case local(SocketRef)
   case shutdown(SocketRef, ShutdownHow)
@@ -62,7 +64,7 @@ package enum StatementKind: Sendable {
     case .dup: return "dup"
     case .set: return "set"
     case .get, .getFlag: return "get"
-    case .poll: return "poll"
+    case .poll, .pollSet: return "poll"
     case .peer: return "peer"
     case .local: return "local"
     case .shutdown: return "shutdown"
@@ -110,7 +112,7 @@ extension StatementKind {
     case .getFlag: return .value
     case .send: return .value
     case .receive: return .data
-    case .poll: return .events
+    case .poll, .pollSet: return .events
     case .peer, .local: return .address
     case .expect, .net, .topology, .user, .repeat: return .none
     }

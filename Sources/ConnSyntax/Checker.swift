@@ -162,6 +162,8 @@ struct Checker {
         use(other)
       case .connect(let r, _, _), .send(_, let r, _, _, _, _), .receive(_, let r, _, _, _):
         use(r)
+      case .pollSet(let targets, _, _):
+        for t in targets { use(t.socket) }
       case .accept(let l, let into, _), .dup(let l, let into, _):
         use(l)
         declared[Int(into.slot)] = true
@@ -180,6 +182,7 @@ struct Checker {
             checkExpectation(e, statements[i].range, after: statements[previous].kind.resultShape) {
               statements[previous].kind.keyword
             }
+            checkPolled(e, by: statements[previous].kind)
           } else if let outer {
             checkExpectation(e, statements[i].range, after: outer.kind.resultShape) { outer.kind.keyword }
           } else {
@@ -193,6 +196,25 @@ struct Checker {
         break
       }
       previous = i
+    }
+  }
+
+  /// Per-descriptor events name only descriptors the poll before looked at.
+  private mutating func checkPolled(_ e: Expectation, by kind: StatementKind) {
+    let polled: [Int32]
+    switch kind {
+    case .pollSet(let targets, _, _): polled = targets.map(\.socket.slot)
+    case .poll(let r, _, _, _): polled = [r.slot]
+    default: return
+    }
+    for group in e.descriptorEvents {
+      for d in group where !polled.contains(e.sockets[d.socket].slot) {
+        let ref = e.sockets[d.socket]
+        diagnostics.append(
+          .invalidValue(
+            "'\(script.socketNames[Int(ref.slot)])' is not one of the descriptors the poll looked at",
+            at: ref.range))
+      }
     }
   }
 
@@ -244,10 +266,14 @@ struct Checker {
     }
     // After a receive, a string is the bytes expected (it reads as a Unix path elsewhere).
     let strings = e.addresses.allSatisfy { if case .unix = $0 { return true } else { return false } }
-    if !(e.addresses.isEmpty && e.sockets.isEmpty) && s != .address
-      && !(s == .data && strings && e.sockets.isEmpty)
+    let addressSockets = e.sockets.count - e.descriptorEvents.reduce(0) { $0 + $1.count }
+    if !(e.addresses.isEmpty && addressSockets == 0) && s != .address
+      && !(s == .data && strings && addressSockets == 0)
     {
       mismatch("an address", "only 'peer' and 'local' give an address")
+    }
+    if !e.descriptorEvents.isEmpty && s != .events {
+      mismatch("events of a descriptor", "only 'poll' gives events")
     }
   }
 }

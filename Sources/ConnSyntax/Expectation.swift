@@ -1,3 +1,10 @@
+/// One descriptor's part of an alternative after a poll of several: the socket (its index in
+/// the expectation's `sockets`) and the events that must all be there, or none at all.
+package struct DescriptorEvents: Hashable, Sendable {
+  package var socket: Int
+  package var events: PollEvents
+}
+
 /// What an `expect` accepts: any one of its alternatives.
 ///
 /// The alternatives live out of line, copy-on-write, and the parser shares one copy among all
@@ -17,6 +24,9 @@ package struct Expectation: Hashable, Sendable {
     /// For a socket written in place of a port (`[::ffff:127.0.0.1]:l`), by its index in
     /// `sockets`: the address written, whose port the socket's is to replace.
     var portTemplates: [Int: SocketAddress] = [:]
+    /// After a poll of several descriptors: alternatives made of `NAME EVENT...` groups (each
+    /// group's socket by its index in `sockets`; no events: `none`, nothing happened to it).
+    var descriptorEvents: [[DescriptorEvents]] = []
     /// An option read by `get` is on / off (SO_LINGER: l_onoff; a flag: nonzero; a timeout: set).
     var on = false
     var off = false
@@ -106,6 +116,8 @@ package struct Expectation: Hashable, Sendable {
       yield &storage.a.sockets
     }
   }
+  /// Alternatives of per-descriptor events, after a poll of several descriptors.
+  package var descriptorEvents: [[DescriptorEvents]] { storage.a.descriptorEvents }
   /// Which of `sockets` stand for their port only, and the address written around each.
   package var portTemplates: [Int: SocketAddress] {
     get { storage.a.portTemplates }
@@ -145,6 +157,7 @@ package struct Expectation: Hashable, Sendable {
     return !s.ok && !s.timeout && s.errnos.isEmpty && s.events.isEmpty && s.numbers.isEmpty
       && s.addresses.isEmpty
       && s.sockets.isEmpty && s.data.isEmpty && !s.on && !s.off && s.durations.isEmpty
+      && s.descriptorEvents.isEmpty
   }
 
   package static func == (l: Expectation, r: Expectation) -> Bool {

@@ -48,10 +48,10 @@ package struct Lexer {
     if diagnostics.count < diagnosticLimit { diagnostics.append(d) }
   }
 
-  /// The kind of the token after the current one, without moving (a copy lexes it).
-  func peekKind() -> TokenKind {
+  /// The token after the current one, without moving (a copy lexes it).
+  func peek() -> Token {
     var copy = self
-    return copy.next().kind
+    return copy.next()
   }
 
   package mutating func next() -> Token {

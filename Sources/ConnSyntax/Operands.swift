@@ -124,6 +124,16 @@ package enum NetRule: Hashable, Sendable {
   }
 }
 
+/// One descriptor of a `poll` on several, and the events asked for it.
+package struct PollTarget: Hashable, Sendable {
+  package var socket: SocketRef
+  package var events: PollEvents
+  package init(_ socket: SocketRef, _ events: PollEvents) {
+    self.socket = socket
+    self.events = events
+  }
+}
+
 /// A file statement: a change inside the scenario's private directory. Paths are relative to
 /// it and never climb out; conn follows no symbolic link to make the change.
 package enum FileOperation: Hashable, Sendable {

@@ -63,6 +63,30 @@ extension ParserState {
     return .expect(Expectation(storage: expectations.shared(e), textRange: textRange))
   }
 
+  /// NAME (EVENT {EVENT} | 'none') { NAME (EVENT {EVENT} | 'none') }
+  mutating func parseDescriptorEvents(_ e: inout Expectation.Alternatives) throws(StatementError)
+    -> [DescriptorEvents]
+  {
+    var group: [DescriptorEvents] = []
+    while token.kind == .identifier && !isWord("or") && !isWord("after") && !isWord("within") {
+      let ref = try parseSocketRef()
+      var events = PollEvents()
+      if isWord("none") {
+        consume()
+      } else {
+        events = parseEvents()
+        if events.isEmpty { throw unexpected("poll events or 'none' after '\(source.text(ref.range))'") }
+      }
+      if group.contains(where: { e.sockets[$0.socket].slot == ref.slot }) {
+        throw error(
+          .invalidValue("'\(source.text(ref.range))' is named twice in one alternative", at: ref.range))
+      }
+      group.append(DescriptorEvents(socket: e.sockets.count, events: events))
+      e.sockets.append(ref)
+    }
+    return group
+  }
+
   mutating func parseAlternative(_ e: inout Expectation.Alternatives) throws(StatementError) {
     let r = token.range
     switch token.kind {
@@ -114,6 +138,18 @@ extension ParserState {
         }
         e.events.append(ev)
         return
+      }
+      // `a readable b none`: events per descriptor, after a poll of several.
+      let next = lexer.peek()
+      if next.kind == .identifier {
+        let np = buf.baseAddress! + Int(next.start)
+        let nn = Int(next.end - next.start)
+        if eventNames.lookup(np, nn) != nil
+          || (nn == 4 && lexer.text(Int(next.start), Int(next.end)) == "none")
+        {
+          e.descriptorEvents.append(try parseDescriptorEvents(&e))
+          return
+        }
       }
       let w = tokenText
       if n > 1 && p[0] == UInt8(ascii: "E") && w.allSatisfy({ $0.isUppercase || $0.isNumber }) {

@@ -193,7 +193,7 @@ extension ParserState {
       } else if isWord("null") {
         consume()
         target = .nullPointer
-      } else if isWord("family") && lexer.peekKind() == .integer {
+      } else if isWord("family") && lexer.peek().kind == .integer {
         consume()
         target = .family(UInt16(try parseInteger("an address family number", max: 65535)))
       } else if isWord("unspec") {
@@ -359,15 +359,16 @@ extension ParserState {
 
   /// poll NAME EVENT {EVENT} ['timeout' DUR] ['interrupt' DUR]
   mutating func parsePoll() throws(StatementError) -> StatementKind {
-    let name = try parseSocketRef()
-    var events = PollEvents()
-    while token.kind == .identifier,
-      let e = eventNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start))
-    {
-      events.insert(e)
-      consume()
-    }
-    if events.isEmpty { throw unexpected("poll events (readable, writable, ...)") }
+    var targets: [PollTarget] = []
+    repeat {
+      let name = try parseSocketRef()
+      let events = parseEvents()
+      if events.isEmpty { throw unexpected("poll events (readable, writable, ...)") }
+      if targets.contains(where: { $0.socket.slot == name.slot }) {
+        throw error(.invalidValue("'\(source.text(name.range))' is polled twice", at: name.range))
+      }
+      targets.append(PollTarget(name, events))
+    } while token.kind == .identifier && !isWord("timeout") && !isWord("interrupt")
     if token.kind == .duration { throw error(.durationWithoutTimeout(tokenText, at: token.range)) }
     var timeout: TimeSpan?
     if isWord("timeout") {
@@ -375,7 +376,20 @@ extension ParserState {
       timeout = try parseDuration("a duration after 'timeout', such as 1s")
     }
     let o = try parseCallOptions(allowed: CallOption.interrupt)
-    return .poll(name, events, timeout: timeout, o)
+    if targets.count == 1 { return .poll(targets[0].socket, targets[0].events, timeout: timeout, o) }
+    return .pollSet(targets, timeout: timeout, o)
+  }
+
+  /// EVENT {EVENT}: the poll event words here, none when the token is not one.
+  mutating func parseEvents() -> PollEvents {
+    var events = PollEvents()
+    while token.kind == .identifier,
+      let e = eventNames.lookup(buf.baseAddress! + Int(token.start), Int(token.end - token.start))
+    {
+      events.insert(e)
+      consume()
+    }
+    return events
   }
 
   /// shutdown NAME ('read' | 'write' | 'both')

@@ -465,26 +465,45 @@ package final class SystemBackend: Backend {
   package func poll(
     _ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan
   ) throws(BackendError) -> Outcome {
-    var p = pollfd(fd: fd, events: SocketConstants.pollBits(events), revents: 0)
+    var p = [pollfd(fd: fd, events: SocketConstants.pollBits(events), revents: 0)]
     let wait = min(timeout ?? limit, limit)
-    // ppoll is bounded by its own timeout; only a user interrupt needs the timer.
+    let outcome = try ppoll(&p, timeout: timeout, options, limit: limit) {
+      .events(SocketConstants.pollEvents($0[0].revents))
+    }
+    return traced(.poll(fd, events, timeout: wait), outcome)
+  }
+
+  package func pollSet(_ set: [PolledDescriptor], timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan)
+    throws(BackendError) -> Outcome
+  {
+    var p = set.map { pollfd(fd: $0.fd, events: SocketConstants.pollBits($0.events), revents: 0) }
+    let wait = min(timeout ?? limit, limit)
+    let outcome = try ppoll(&p, timeout: timeout, options, limit: limit) {
+      .pollSet($0.map { SocketConstants.pollEvents($0.revents) })
+    }
+    return traced(.pollSet(set, timeout: wait), outcome)
+  }
+
+  /// ppoll(2), bounded by its own timeout (only a user interrupt needs the timer): `ready`
+  /// reads the result when descriptors are ready.
+  private func ppoll(
+    _ p: inout [pollfd], timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan,
+    ready: ([pollfd]) -> Outcome
+  ) throws(BackendError) -> Outcome {
+    let wait = min(timeout ?? limit, limit)
     var armed = false
     if let i = options.interrupt, i <= wait {
       armed = conn_interrupt_arm(i.nanoseconds) == 0
     }
-    let rc = conn_ppoll(&p, 1, wait.nanoseconds)
+    let rc = p.withUnsafeMutableBufferPointer { conn_ppoll($0.baseAddress, UInt($0.count), wait.nanoseconds) }
     let err = rc < 0 ? errno : 0
     if armed { _ = conn_interrupt_disarm() }
-    let outcome: Outcome
-    if rc < 0 {
-      outcome = Platform.failure(err)
-    } else if rc == 0 {
+    if rc < 0 { return Platform.failure(err) }
+    if rc == 0 {
       if timeout == nil || timeout! > limit { throw .timedOut(limit) }
-      outcome = .pollTimeout
-    } else {
-      outcome = .events(SocketConstants.pollEvents(p.revents))
+      return .pollTimeout
     }
-    return traced(.poll(fd, events, timeout: wait), outcome)
+    return ready(p)
   }
 
   // MARK: - Data

@@ -119,6 +119,12 @@ final class FakeBackend: Backend {
     return .zero
   }
   func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome { answer("user", .ok) }
+  func pollSet(_ set: [PolledDescriptor], timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan)
+    throws(BackendError) -> Outcome
+  {
+    calls.append("pollset \(set.map(\.fd))")
+    return answer("pollset", .pollSet(set.map { _ in .writable }))
+  }
   func file(_ op: FileOperation) throws(BackendError) -> Outcome {
     calls.append("file \(op.keyword) \(op.path)")
     return answer("file", .ok)
@@ -196,6 +202,19 @@ func run(_ text: String, _ backend: FakeBackend) -> Failure? {
     #expect(
       f.kind == .runtime && f.location.line == 4
         && f.message == "'u' is bound to \"u.sock\", which has no port")
+  }
+
+  @Test func eachDescriptorOfAPollOnSeveralIsCheckedByName() throws {
+    let script =
+      "sock a = stream inet\nsock b = stream inet\npoll a writable b readable writable timeout 1s\n"
+    let b = FakeBackend()
+    b.answers["pollset"] = [.pollSet([.writable, []])]
+    #expect(run(script + "expect a writable b none", b) == nil)
+    #expect(b.calls.contains("pollset [3, 4]"))
+    let c = FakeBackend()
+    c.answers["pollset"] = [.pollSet([.writable, []])]
+    let f = try #require(run(script + "expect b readable or a error", c))
+    #expect(f.kind == .expectation && f.message == "expected b readable or a error, got a writable b none")
   }
 
   @Test func errnoWithoutExpectFailsAtThatStatement() throws {

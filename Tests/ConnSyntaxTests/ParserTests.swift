@@ -191,6 +191,33 @@ private let decl = "sock s = stream inet\n"
     #expect(!summary(parse("sock s = stream inet\nconnect s 127.0.0.1:a.b\n")).isEmpty)
   }
 
+  @Test func pollOnSeveralDescriptorsAndTheirExpectations() {
+    let k = cleanStatements(
+      decl + """
+        sock u = dgram inet
+        poll s readable writable u readable timeout 1s interrupt 10ms
+        expect s writable u none or timeout
+        poll s writable
+        expect s writable
+        """)
+    guard k.count == 6, case .pollSet(let targets, let timeout, let o) = k[2], case .expect(let e) = k[3],
+      case .poll = k[4], case .expect(let single) = k[5]
+    else {
+      Issue.record("\(k)")
+      return
+    }
+    #expect(
+      targets.map(\.socket.slot) == [0, 1] && targets.map(\.events) == [[.readable, .writable], [.readable]])
+    #expect(timeout == .seconds(1) && o.interrupt == .milliseconds(10))
+    #expect(e.timeout && e.descriptorEvents.count == 1)
+    #expect(e.descriptorEvents[0].map(\.events) == [[.writable], []])
+    #expect(e.descriptorEvents[0].map { e.sockets[$0.socket].slot } == [0, 1])
+    #expect(single.descriptorEvents.count == 1 && single.addresses.isEmpty)
+    #expect(summary(parse(decl + "sock z = dgram inet\npoll s writable\nexpect z writable\n")).count == 1)
+    #expect(summary(parse(decl + "connect s 127.0.0.1:1\nexpect s readable\n")).count == 1)
+    #expect(summary(parse(decl + "poll s readable s writable\n")).count == 1)
+  }
+
   @Test func fileStatements() {
     let k = cleanStatements(
       """
