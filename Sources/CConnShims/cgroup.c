@@ -100,12 +100,12 @@ static int conn_join(const char *procs) {
   return n == 1 ? 0 : -1;
 }
 
-int conn_socket_in_cgroup(const char *inside, const char *back, int domain, int type, int *err) {
+int conn_socket_in_cgroup(const char *inside, const char *back, int domain, int type, int protocol, int *err) {
   if (conn_join(inside) != 0) {
     *err = errno;
     return -2;
   }
-  int fd = socket(domain, type, 0);
+  int fd = socket(domain, type, protocol);
   *err = fd < 0 ? errno : 0;
   if (conn_join(back) != 0) {
     /* Still inside: every later socket would be denied. Close this one and say so. */

@@ -155,6 +155,9 @@ extension ScenarioRunner {
         return i == j && p != 0 && q != 0 && !literalPorts.contains(p) && !literalPorts.contains(q)
       case (.inet6(let i, let p, _), .inet6(let j, let q, _)):
         return i == j && p != 0 && q != 0 && !literalPorts.contains(p) && !literalPorts.contains(q)
+      case (.netlink(let p, let g), .netlink(let q, let h)):
+        // Port ids the kernel picks (the process's id, then random ones).
+        return g == h && p != 0 && q != 0
       default: return false
       }
     case (.data(let x), .data(let y)):

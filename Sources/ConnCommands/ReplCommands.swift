@@ -213,7 +213,8 @@ extension Repl {
     case .inet(_, let p), .inet6(_, let p, _): return p != 0
     case .unix(let path): return !path.isEmpty
     case .abstract: return true
-    case .unspec: return false
+    case .netlink(let pid, _): return pid != 0
+    case .unspec, .packet: return false
     }
   }
 

@@ -77,7 +77,7 @@ package struct ReplCompleter: Sendable {
       case 2: return ["="]
       case 3: return SocketType.allCases.map(\.rawValue) + ["fd", "file"]
       case 4: return SocketType(rawValue: words[3]) != nil ? AddressFamily.allCases.map(\.rawValue) : []
-      case 5: return SocketType(rawValue: words[3]) != nil ? ["nonblock", "on"] : []
+      case 5: return SocketType(rawValue: words[3]) != nil ? ["nonblock", "on", "proto"] : []
       case 6: return words[5] == "on" ? hostNames : words[5] == "nonblock" ? ["on"] : []
       case 7: return words[6] == "on" ? hostNames : []
       default: return []
@@ -86,7 +86,7 @@ package struct ReplCompleter: Sendable {
     case "listen": return n == 1 ? names : n == 2 ? ["backlog"] : []
     case "connect":
       if n == 1 { return names }
-      if n == 2 { return names + ["unspec", "badptr", "null", "family"] }
+      if n == 2 { return names + ["unspec", "badptr", "null", "family", "netlink"] }
       return Self.afterOption(words, ["nonblock", "interrupt", "len"], valued: ["interrupt", "len"])
     case "accept":
       if n == 1 { return names }

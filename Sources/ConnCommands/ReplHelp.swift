@@ -25,14 +25,16 @@ package enum ReplHelp {
     StatementHelp(
       keyword: "sock",
       syntax: [
-        "sock NAME = TYPE FAMILY [nonblock]", "sock NAME = TYPE FAMILY [nonblock] on HOST",
+        "sock NAME = TYPE FAMILY [proto N] [nonblock]",
+        "sock NAME = TYPE FAMILY [proto N] [nonblock] on HOST",
         "sock NAME = fd N",
         "sock NAME = file \"PATH\"",
       ],
       summary: "create a socket (or name a bare descriptor, or open a file)",
       details: """
-        socket(2) with TYPE stream, dgram or seqpacket and FAMILY inet, inet6 or unix; the
-        result is the descriptor. 'fd N' names a descriptor number without opening anything
+        socket(2) with TYPE stream, dgram, seqpacket or raw and FAMILY inet, inet6, unix,
+        packet or netlink; 'proto N' is the protocol (raw inet proto 1: ICMP). The result is
+        the descriptor. 'fd N' names a descriptor number without opening anything
         (for EBADF); 'file' opens a file that is not a socket (for ENOTSOCK).
         Example: sock s = stream inet nonblock
         """),
@@ -61,8 +63,8 @@ package enum ReplHelp {
       details: """
         connect(2). TARGET is an address (127.0.0.1:l takes socket l's port), a socket name
         (the address that socket is bound to), unspec (dissolves a datagram association),
-        badptr (EFAULT), null (a NULL pointer) or family N (a sockaddr holding only family
-        number N). 'nonblock' sets
+        badptr (EFAULT), null (a NULL pointer), family N (a sockaddr holding only family
+        number N) or netlink PID [groups MASK] (a netlink socket's destination). 'nonblock' sets
         O_NONBLOCK first; 'interrupt 100ms' signals the call (EINTR); 'len N' passes a wrong
         address length (EINVAL). Press Ctrl-C to interrupt a connect that blocks.
         Example: connect c l nonblock

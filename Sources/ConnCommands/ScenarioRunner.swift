@@ -90,7 +90,7 @@ package final class ScenarioRunner {
       return false
     }
     defer { _ = b.close(Descriptor(fd)) }
-    return b.bind(Descriptor(fd), .inet6(.loopback, port: 0, scope: nil)) == .ok
+    return (try? b.bind(Descriptor(fd), .inet6(.loopback, port: 0, scope: nil))) == .ok
   }()
 
   /// The backend for a choice (`both` runs on each of system and sim in turn).

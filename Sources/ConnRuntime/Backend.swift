@@ -41,7 +41,7 @@ package protocol Backend: AnyObject {
   /// lives on (its output, its worker pipes): then the backend refuses it.
   func adopt(_ fd: Descriptor) throws(BackendError)
   func openFile(_ path: String, limit: TimeSpan) throws(BackendError) -> Outcome
-  func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome
+  func bind(_ fd: Descriptor, _ address: SocketAddress) throws(BackendError) -> Outcome
   func listen(_ fd: Descriptor, backlog: Int32) -> Outcome
   func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan)
     throws(BackendError) -> Outcome

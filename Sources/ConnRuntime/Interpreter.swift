@@ -475,13 +475,17 @@ package final class Interpreter {
       if case .number(let fd) = outcome { declare(s, fd: Descriptor(fd), origin: .file, owned: true) }
       return outcome
     case .bind(let s, let a):
-      return backend.bind(try fd(s, p, at), p.addresses[Int(a)])
+      let sock = try fd(s, p, at)
+      let address = p.addresses[Int(a)]
+      return try tool(p, at) { () throws(BackendError) in try backend.bind(sock, address) }
     case .bindSocket(let s, let other):
       let sock = try fd(s, p, at)
-      return backend.bind(sock, try boundAddress(of: other, p, at))
+      let address = try boundAddress(of: other, p, at)
+      return try tool(p, at) { () throws(BackendError) in try backend.bind(sock, address) }
     case .bindPortOf(let s, let a, let other):
       let sock = try fd(s, p, at)
-      return backend.bind(sock, try address(a, portOf: other, p, at))
+      let address = try address(a, portOf: other, p, at)
+      return try tool(p, at) { () throws(BackendError) in try backend.bind(sock, address) }
     case .listen(let s, let backlog):
       return backend.listen(try fd(s, p, at), backlog: backlog)
     case .connect(let s, let target, let o):

@@ -13,6 +13,7 @@ package enum Linux {
     case .stream: return 1
     case .dgram: return 2
     case .seqpacket: return 5
+    case .raw: return 3
     }
   }
 
@@ -22,6 +23,8 @@ package enum Linux {
     case .unix: return 1
     case .inet: return 2
     case .inet6: return 10
+    case .netlink: return 16
+    case .packet: return 17
     }
   }
 
@@ -49,6 +52,8 @@ package enum Linux {
     case .inet: return "AF_INET"
     case .inet6: return "AF_INET6"
     case .unix: return "AF_UNIX"
+    case .packet: return "AF_PACKET"
+    case .netlink: return "AF_NETLINK"
     }
   }
 
@@ -70,6 +75,7 @@ package enum Linux {
     case .stream: return "SOCK_STREAM"
     case .dgram: return "SOCK_DGRAM"
     case .seqpacket: return "SOCK_SEQPACKET"
+    case .raw: return "SOCK_RAW"
     }
   }
 

@@ -70,7 +70,7 @@ package struct TraceRecord: Sendable {
     switch call {
     case .socket(let kind, let nb):
       return
-        "socket(\(Linux.familyName(kind.family)), \(Linux.typeName(kind.type))\(nb ? "|SOCK_NONBLOCK" : ""), 0)"
+        "socket(\(Linux.familyName(kind.family)), \(Linux.typeName(kind.type))\(nb ? "|SOCK_NONBLOCK" : ""), \(kind.proto))"
     case .open(let path): return "open(\(quoteString(path)), O_RDONLY)"
     case .bind(let fd, let a, let len): return "bind(\(fd), \(Self.show(a)), \(len))"
     case .listen(let fd, let backlog): return "listen(\(fd), \(backlog))"
@@ -88,7 +88,7 @@ package struct TraceRecord: Sendable {
     case .socketPair(let kind, let nb, let pair):
       let fds = pair.map { "[\($0.0), \($0.1)]" } ?? "..."
       return
-        "socketpair(\(Linux.familyName(kind.family)), \(Linux.typeName(kind.type))\(nb ? "|SOCK_NONBLOCK" : ""), 0, \(fds))"
+        "socketpair(\(Linux.familyName(kind.family)), \(Linux.typeName(kind.type))\(nb ? "|SOCK_NONBLOCK" : ""), \(kind.proto), \(fds))"
     case .dup(let fd, let target):
       return target.map { "dup3(\(fd), \($0), O_CLOEXEC)" } ?? "fcntl(\(fd), F_DUPFD_CLOEXEC, 0)"
     case .setCloseOnExec(let fd, let on): return "fcntl(\(fd), F_SETFD, \(on ? "FD_CLOEXEC" : "0"))"
@@ -160,12 +160,14 @@ package struct TraceRecord: Sendable {
     }
   }
 
-  static func show(_ a: SocketAddress) -> String {
+  package static func show(_ a: SocketAddress) -> String {
     switch a {
     case .inet: return "{inet \(a.description)}"
     case .inet6: return "{inet6 \(a.description)}"
     case .unix, .abstract: return "{unix \(a.description)}"
     case .unspec: return "{unspec}"
+    case .netlink(let pid, let groups): return "{netlink pid=\(pid) groups=\(groups)}"
+    case .packet(let proto, let ifindex): return "{packet proto=\(proto) ifindex=\(ifindex)}"
     }
   }
 

@@ -83,7 +83,7 @@ extension SimBackend {
     switch ref {
     case .tcp(let h): listening = tcp[h].state == .listening
     case .unix(let h): listening = unix[h].state == .listening
-    case .udp: break
+    case .udp, .other: break
     }
     func b(_ v: Bool) -> Outcome { .number(v ? 1 : 0) }
     return try withCommon(ref) { (s: inout CommonState) throws(BackendError) -> Outcome in

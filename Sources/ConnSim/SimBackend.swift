@@ -31,6 +31,10 @@ package final class SimBackend: Backend {
   @exclusivity(unchecked) var tcp = SocketTable<TCPSocket>()
   @exclusivity(unchecked) var udp = SocketTable<UDPSocket>()
   @exclusivity(unchecked) var unix = SocketTable<UnixSocket>()
+  /// Raw IP, packet and netlink sockets (Raw.swift).
+  @exclusivity(unchecked) var others = SocketTable<OtherSocket>()
+  /// Netlink port ids handed out so far.
+  @exclusivity(unchecked) var netlinkPorts: Int32 = 0
   @exclusivity(unchecked) var tcpPorts = PortTable()
   /// UDP hands out its ports from the middle of the range: Linux picks ports at random, so a
   /// TCP and a UDP socket of one scenario practically never get the same number, and a TCP
@@ -63,6 +67,8 @@ package final class SimBackend: Backend {
     tcp.removeAll()
     udp.removeAll()
     unix.removeAll()
+    others.removeAll()
+    netlinkPorts = 0
     tcpPorts.removeAll()
     udpPorts.removeAll()
     abstractNames = [:]
@@ -108,6 +114,7 @@ package final class SimBackend: Backend {
     case .tcp(let h): return tcp[h].common.kind
     case .udp(let h): return udp[h].common.kind
     case .unix(let h): return unix[h].common.kind
+    case .other(let h): return others[h].common.kind
     }
   }
 
@@ -117,6 +124,7 @@ package final class SimBackend: Backend {
     case .tcp(let h): return try body(&tcp[h].common)
     case .udp(let h): return try body(&udp[h].common)
     case .unix(let h): return try body(&unix[h].common)
+    case .other(let h): return try body(&others[h].common)
     }
   }
 
@@ -146,6 +154,7 @@ package final class SimBackend: Backend {
     case .tcp(let h): tcpRelease(h)
     case .udp(let h): udpRelease(h)
     case .unix(let h): unixRelease(h)
+    case .other(let h): others.remove(h)
     }
   }
 
@@ -163,7 +172,18 @@ package final class SimBackend: Backend {
       return emit(call, .failure(.ESOCKTNOSUPPORT))
     }
     let ref: SocketRef
+    let other: Bool
+    switch try Self.otherSocketCheck(kind) {
+    case .failure(let e): return emit(call, .failure(e))
+    case .success(let o): other = o
+    }
     switch (kind.family, kind.type) {
+    case _ where other:
+      ref = .other(others.add(OtherSocket(kind: kind, nonblocking: nonblocking, host: host)))
+    case (.unix, .raw):
+      // unix_create takes SOCK_RAW as SOCK_DGRAM.
+      let dgram = SocketKind(.dgram, .unix, proto: kind.proto)
+      ref = .unix(unix.add(UnixSocket(kind: dgram, nonblocking: nonblocking, host: host)))
     case (.unix, _): ref = .unix(unix.add(UnixSocket(kind: kind, nonblocking: nonblocking, host: host)))
     case (_, .stream): ref = .tcp(tcp.add(TCPSocket(kind: kind, nonblocking: nonblocking, host: host)))
     default: ref = .udp(udp.add(UDPSocket(kind: kind, nonblocking: nonblocking, host: host)))
@@ -296,7 +316,7 @@ package final class SimBackend: Backend {
 
   // MARK: - bind, listen, accept, connect
 
-  package func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome {
+  package func bind(_ fd: Descriptor, _ address: SocketAddress) throws(BackendError) -> Outcome {
     advance(to: clock)
     let call = TracedCall.bind(fd, address, length: naturalLength(address))
     switch socketRef(fd) {
@@ -304,6 +324,7 @@ package final class SimBackend: Backend {
     case .success(.tcp(let h)): return emit(call, tcpBind(h, address))
     case .success(.udp(let h)): return emit(call, udpBind(h, address))
     case .success(.unix(let h)): return emit(call, unixBind(h, address))
+    case .success(.other(let h)): return emit(call, try otherBind(h, address))
     }
   }
 
@@ -314,7 +335,7 @@ package final class SimBackend: Backend {
     let b = Int(min(max(backlog, 0), Linux.maximumBacklog))
     switch socketRef(fd) {
     case .failure(let e): return emit(call, .failure(e))
-    case .success(.udp): return emit(call, .failure(.EOPNOTSUPP))
+    case .success(.udp), .success(.other): return emit(call, .failure(.EOPNOTSUPP))
     case .success(.unix(let h)) where unix[h].isDatagram: return emit(call, .failure(.EOPNOTSUPP))
     case .success(.tcp(let h)): return emit(call, tcpListen(h, backlog: b))
     case .success(.unix(let h)): return emit(call, unixListen(h, backlog: b))
@@ -335,7 +356,7 @@ package final class SimBackend: Backend {
     }
     let queue: () -> [Handle]
     switch ref {
-    case .udp: return emit(call(), .failure(.EOPNOTSUPP))
+    case .udp, .other: return emit(call(), .failure(.EOPNOTSUPP))
     case .unix(let h) where unix[h].isDatagram: return emit(call(), .failure(.EOPNOTSUPP))
     case .tcp(let h):
       if tcp[h].state != .listening { return emit(call(), .failure(.EINVAL)) }
@@ -377,7 +398,7 @@ package final class SimBackend: Backend {
       unix[c].common.nonblocking = options.nonblock
       child = .unix(c)
       peer = unix[c].peer
-    case .udp: return emit(call(), .failure(.EOPNOTSUPP))
+    case .udp, .other: return emit(call(), .failure(.EOPNOTSUPP))
     }
     guard let newFD = open(child) else { return emit(call(), .failure(.EMFILE)) }
     return emit(call(peer), .number(Int64(newFD)))
@@ -397,8 +418,12 @@ package final class SimBackend: Backend {
       // (ENOTSOCK), then the protocol, which takes no address shorter than a family (EINVAL).
       guard descriptors[fd] != nil else { return emit(call, .failure(.EBADF)) }
       if length == 0 {
-        if case .failure(let e) = socketRef(fd) { return emit(call, .failure(e)) }
-        return emit(call, .failure(.EINVAL))
+        switch socketRef(fd) {
+        case .failure(let e): return emit(call, .failure(e))
+        case .success(.other(let h)) where others[h].common.kind.family == .packet:
+          return emit(call, .failure(.EOPNOTSUPP))
+        default: return emit(call, .failure(.EINVAL))
+        }
       }
       return emit(call, .failure(length < 0 || length > 128 ? .EINVAL : .EFAULT))
     case .family(let f): address = Self.familyStandIn(f, length: length, for: socketRef(fd))
@@ -414,11 +439,16 @@ package final class SimBackend: Backend {
     case .failure(let e): return emit(call, .failure(e))
     case .success(let r): ref = r
     }
+    // A packet socket has no connect at all: sock_no_connect, whatever the address.
+    if case .other(let h) = ref, others[h].common.kind.family == .packet {
+      return emit(call, .failure(.EOPNOTSUPP))
+    }
     if length < 2 { return emit(call, .failure(.EINVAL)) }
     switch ref {
     case .tcp(let h): return emit(call, try tcpConnect(h, address, length: length, options, limit: limit))
     case .udp(let h): return emit(call, udpConnect(h, address, length: length))
     case .unix(let h): return emit(call, try unixConnect(h, address, options, limit: limit))
+    case .other(let h): return emit(call, otherConnect(h, address, length: length))
     }
   }
 
@@ -433,6 +463,8 @@ package final class SimBackend: Backend {
     case .unix(let p): return 2 + (p.hasPrefix("/") ? 0 : 17) + p.utf8.count + 1
     case .abstract(let n): return 2 + 1 + 14 + n.utf8.count
     case .unspec: return 16
+    case .netlink: return 12
+    case .packet: return 20
     }
   }
 
@@ -517,6 +549,7 @@ package final class SimBackend: Backend {
     _ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan
   ) throws(BackendError) -> Outcome {
     advance(to: clock)
+    try refuseOtherPoll([fd])
     let call = TracedCall.poll(fd, events, timeout: min(timeout ?? limit, limit))
     let o = try pollWait(timeout: timeout, options, limit: limit) { () -> Outcome? in
       let r = revents(fd, events)
@@ -529,12 +562,21 @@ package final class SimBackend: Backend {
     throws(BackendError) -> Outcome
   {
     advance(to: clock)
+    try refuseOtherPoll(set.map(\.fd))
     let call = TracedCall.pollSet(set, timeout: min(timeout ?? limit, limit))
     let o = try pollWait(timeout: timeout, options, limit: limit) { () -> Outcome? in
       let r = set.map { revents($0.fd, $0.events) }
       return r.allSatisfy(\.isEmpty) ? nil : .pollSet(r)
     }
     return emit(call, o)
+  }
+
+  private func refuseOtherPoll(_ fds: [Descriptor]) throws(BackendError) {
+    for fd in fds {
+      if case .socket(.other)? = descriptors[fd] {
+        throw .notModelled("poll on raw, packet and netlink sockets")
+      }
+    }
   }
 
   /// What poll(2) reports for one descriptor now: what was asked for, and error and hup always.
@@ -567,6 +609,7 @@ package final class SimBackend: Backend {
     case .tcp(let h): return tcpReadiness(h)
     case .udp(let h): return udpReadiness(h)
     case .unix(let h): return unixReadiness(h)
+    case .other: return []
     }
   }
 
@@ -594,6 +637,7 @@ package final class SimBackend: Backend {
     case .tcp(let h): return emit(call, try tcpSend(h, data, to: shown, flags, options, limit: limit))
     case .udp(let h): return emit(call, udpSend(h, data, to: shown, flags, limit: limit))
     case .unix(let h): return emit(call, try unixSend(h, data, to: shown, flags, options, limit: limit))
+    case .other: throw .notModelled("sending on raw, packet and netlink sockets")
     }
   }
 
@@ -616,6 +660,7 @@ package final class SimBackend: Backend {
     case .tcp(let h): o = try tcpReceive(h, max: max, flags, options, limit: limit)
     case .udp(let h): o = try udpReceive(h, max: max, flags, options, limit: limit)
     case .unix(let h): o = try unixReceive(h, max: max, flags, options, limit: limit)
+    case .other: throw .notModelled("receiving on raw, packet and netlink sockets")
     }
     // recv and read say nothing of the sender; recvfrom does (TCP: nothing, as the kernel).
     if case .data(var d) = o {
@@ -643,6 +688,8 @@ package final class SimBackend: Backend {
       return emit(call, .address(p))
     case .success(.unix(let h)):
       return emit(call, unixPeerName(h))
+    case .success(.other(let h)):
+      return emit(call, otherPeerName(h))
     }
   }
 
@@ -653,6 +700,8 @@ package final class SimBackend: Backend {
     case .failure(let e): return emit(call, .failure(e))
     case .success(.tcp(let h)) where tcp[h].common.localPort == 0 && tcp[h].staleLocal != nil:
       return emit(call, .address(tcp[h].staleLocal!))
+    case .success(.other(let h)):
+      return emit(call, .address(otherLocalName(h)))
     case .success(let ref):
       let (local, family) = withCommon(ref) { ($0.local, $0.kind.family) }
       if let l = local { return emit(call, .address(l)) }
@@ -670,6 +719,7 @@ package final class SimBackend: Backend {
     case .success(.tcp(let h)): return emit(call, tcpShutdown(h, read: rd, write: wr))
     case .success(.udp(let h)): return emit(call, udpShutdown(h, read: rd, write: wr))
     case .success(.unix(let h)): return emit(call, unixShutdown(h, read: rd, write: wr))
+    case .success(.other(let h)): return emit(call, otherShutdown(h))
     }
   }
 

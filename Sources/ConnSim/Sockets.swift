@@ -18,6 +18,8 @@ enum SocketRef: Hashable {
   case tcp(Handle)
   case udp(Handle)
   case unix(Handle)
+  /// Raw IP, packet, netlink.
+  case other(Handle)
 }
 
 /// Options and state every family shares: what setsockopt stores, O_NONBLOCK, the bound address.

@@ -128,7 +128,7 @@ extension SimBackend {
         if tcp[h].common.options.v6only { return .ENETUNREACH }
         dest = .inet6(.mapping(v4), port: port, scope: nil)
       }
-    case .unix: return .EINVAL
+    case .unix, .packet, .netlink: return .EINVAL
     }
     let routed = resolvedDestination(dest, boundTo: tcp[h].common.local)
     let host = tcp[h].common.host

@@ -207,12 +207,18 @@ package enum SocketAddress: Hashable, Sendable {
   indirect case abstract(String)
   /// AF_UNSPEC: dissolves a datagram association.
   case unspec
+  /// AF_NETLINK: a port id (0: the kernel) and a bit mask of multicast groups.
+  indirect case netlink(pid: UInt32, groups: UInt32)
+  /// AF_PACKET, as getsockname reports it: the protocol (in host order) and the interface.
+  indirect case packet(proto: UInt16, ifindex: Int32)
 
   package var family: AddressFamily? {
     switch self {
     case .inet: return .inet
     case .inet6: return .inet6
     case .unix, .abstract: return .unix
+    case .netlink: return .netlink
+    case .packet: return .packet
     case .unspec: return nil
     }
   }
@@ -238,7 +244,9 @@ package enum SocketAddress: Hashable, Sendable {
     switch self {
     case .inet(let a, _): return a.isLoopback
     case .inet6(let a, _, _): return a.isLoopback || (a.mappedIPv4?.isLoopback ?? false)
-    case .unix, .abstract, .unspec: return true
+    case .unix, .abstract, .unspec, .netlink: return true
+    // Packet sockets have no connect: nothing is sent to an address.
+    case .packet: return true
     }
   }
 
@@ -250,6 +258,8 @@ package enum SocketAddress: Hashable, Sendable {
     case .unix(let path): return path.isEmpty ? "unnamed" : quoteString(path)
     case .abstract(let name): return "@" + name
     case .unspec: return "unspec"
+    case .netlink(let pid, let groups): return "netlink \(pid)" + (groups == 0 ? "" : " groups \(groups)")
+    case .packet(let proto, let ifindex): return "packet proto \(proto) ifindex \(ifindex)"
     }
   }
 }

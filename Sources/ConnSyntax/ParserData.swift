@@ -12,6 +12,8 @@ extension ParserState {
       if isWord("null") {
         consume()
         target = .nullPointer
+      } else if atNetlinkAddress {
+        target = .address(try parseNetlinkAddress())
       } else if token.kind == .identifier && !isWord("unspec") {
         target = .boundAddressOf(try parseSocketRef())
       } else {

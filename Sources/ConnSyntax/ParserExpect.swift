@@ -119,6 +119,10 @@ extension ParserState {
         e.addresses.append(.unspec)
         return
       }
+      if atNetlinkAddress {
+        e.addresses.append(try parseNetlinkAddress())
+        return
+      }
       if isWord("hex") || isWord("zeros") {
         e.data.append(try parseData())
         return

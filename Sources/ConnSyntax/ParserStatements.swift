@@ -80,7 +80,7 @@ extension ParserState {
       return .sock(name, .file(path))
     }
     let kind = try parseSocketKind(
-      typeExpected: "a socket type (stream, dgram, seqpacket), 'fd N' or 'file PATH'")
+      typeExpected: "a socket type (stream, dgram, seqpacket, raw), 'fd N' or 'file PATH'")
     var nonblock = false
     if isWord("nonblock") {
       nonblock = true
@@ -94,7 +94,8 @@ extension ParserState {
     return .sock(name, .socket(kind, nonblocking: nonblock, on: host))
   }
 
-  /// TYPE FAMILY   TYPE -> 'stream' | 'dgram' | 'seqpacket'   FAMILY -> 'inet' | 'inet6' | 'unix'
+  /// TYPE FAMILY ['proto' INT]   TYPE -> 'stream' | 'dgram' | 'seqpacket' | 'raw'
+  /// FAMILY -> 'inet' | 'inet6' | 'unix' | 'packet' | 'netlink'
   mutating func parseSocketKind(typeExpected: String) throws(StatementError) -> SocketKind {
     let type: SocketType
     if isWord("stream") {
@@ -103,6 +104,8 @@ extension ParserState {
       type = .dgram
     } else if isWord("seqpacket") {
       type = .seqpacket
+    } else if isWord("raw") {
+      type = .raw
     } else {
       throw unexpected(typeExpected)
     }
@@ -114,11 +117,20 @@ extension ParserState {
       family = .inet6
     } else if isWord("unix") {
       family = .unix
+    } else if isWord("packet") {
+      family = .packet
+    } else if isWord("netlink") {
+      family = .netlink
     } else {
-      throw unexpected("an address family (inet, inet6, unix)")
+      throw unexpected("an address family (inet, inet6, unix, packet, netlink)")
     }
     consume()
-    return SocketKind(type, family)
+    var proto: Int32 = 0
+    if isWord("proto") {
+      consume()
+      proto = Int32(try parseInteger("a protocol number, such as 1 (ICMP)", max: 65535))
+    }
+    return SocketKind(type, family, proto: proto)
   }
 
   /// socketpair NAME NAME '=' TYPE FAMILY ['nonblock']
@@ -160,6 +172,7 @@ extension ParserState {
   /// bind NAME (ADDRESS | NAME)        ADDRESS may name a socket for its port: 0.0.0.0:l
   mutating func parseBind() throws(StatementError) -> StatementKind {
     let name = try parseSocketRef()
+    if atNetlinkAddress { return .bind(name, try parseNetlinkAddress()) }
     if token.kind == .identifier && !isWord("unspec") {
       return .bindTo(name, boundAddressOf: try parseSocketRef())
     }
@@ -193,6 +206,8 @@ extension ParserState {
       } else if isWord("null") {
         consume()
         target = .nullPointer
+      } else if atNetlinkAddress {
+        target = .address(try parseNetlinkAddress())
       } else if isWord("family") && lexer.peek().kind == .integer {
         consume()
         target = .family(UInt16(try parseInteger("an address family number", max: 65535)))

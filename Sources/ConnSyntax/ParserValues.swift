@@ -199,6 +199,21 @@ extension ParserState {
     }
   }
 
+  /// Whether the current token starts a netlink address: `netlink` and a number.
+  var atNetlinkAddress: Bool { isWord("netlink") && lexer.peek().kind == .integer }
+
+  /// 'netlink' PID ['groups' MASK]: a sockaddr_nl (PID 0: the kernel).
+  mutating func parseNetlinkAddress() throws(StatementError) -> SocketAddress {
+    consume()
+    let pid = UInt32(try parseInteger("a netlink port id (0: the kernel)", max: Int64(UInt32.max)))
+    var groups: UInt32 = 0
+    if isWord("groups") {
+      consume()
+      groups = UInt32(try parseInteger("a mask of netlink groups, such as 1", max: Int64(UInt32.max)))
+    }
+    return .netlink(pid: pid, groups: groups)
+  }
+
   /// An address where a socket name may stand for the port (`127.0.0.1:l`): `.withPortOf`
   /// with port 0 in the address, or a plain `.address`.
   mutating func parseTargetAddress() throws(StatementError) -> ConnectTarget {

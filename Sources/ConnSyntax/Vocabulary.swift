@@ -143,15 +143,20 @@ package struct PollEvents: OptionSet, Hashable, Sendable {
   }
 }
 
-public enum SocketType: String, CaseIterable, Sendable, BitwiseCopyable { case stream, dgram, seqpacket }
-public enum AddressFamily: String, CaseIterable, Sendable, BitwiseCopyable { case inet, inet6, unix }
+public enum SocketType: String, CaseIterable, Sendable, BitwiseCopyable { case stream, dgram, seqpacket, raw }
+public enum AddressFamily: String, CaseIterable, Sendable, BitwiseCopyable {
+  case inet, inet6, unix, packet, netlink
+}
 
 public struct SocketKind: Hashable, Sendable, BitwiseCopyable {
   public var type: SocketType
   public var family: AddressFamily
-  @inlinable public init(_ type: SocketType, _ family: AddressFamily) {
+  /// socket(2)'s third argument (`proto N`; 0: the family's default for the type).
+  public var proto: Int32
+  @inlinable public init(_ type: SocketType, _ family: AddressFamily, proto: Int32 = 0) {
     self.type = type
     self.family = family
+    self.proto = proto
   }
 }
 

@@ -15,6 +15,7 @@ enum SocketConstants {
     static let stream = Int32(SOCK_STREAM.rawValue)
     static let dgram = Int32(SOCK_DGRAM.rawValue)
     static let seqpacket = Int32(SOCK_SEQPACKET.rawValue)
+    static let raw = Int32(SOCK_RAW.rawValue)
     static let cloexec = Int32(SOCK_CLOEXEC.rawValue)
     static let nonblock = Int32(SOCK_NONBLOCK.rawValue)
     static let ipprotoTCP = Int32(IPPROTO_TCP)
@@ -24,6 +25,7 @@ enum SocketConstants {
     static let stream = SOCK_STREAM
     static let dgram = SOCK_DGRAM
     static let seqpacket = SOCK_SEQPACKET
+    static let raw = SOCK_RAW
     static let cloexec: Int32 = 0
     static let nonblock: Int32 = 0
     static let ipprotoTCP = IPPROTO_TCP
@@ -141,6 +143,22 @@ struct SockAddr {
     case .unspec:
       withPointer { $0.pointee.sa_family = sa_family_t(AF_UNSPEC) }
       return socklen_t(MemoryLayout<sockaddr>.size)
+    case .netlink(let pid, let groups):
+      // struct sockaddr_nl: family, pad, nl_pid, nl_groups.
+      withUnsafeMutableBytes(of: &storage) { raw in
+        raw.storeBytes(of: sa_family_t(AF_NETLINK), toByteOffset: 0, as: sa_family_t.self)
+        raw.storeBytes(of: pid, toByteOffset: 4, as: UInt32.self)
+        raw.storeBytes(of: groups, toByteOffset: 8, as: UInt32.self)
+      }
+      return 12
+    case .packet(let proto, let ifindex):
+      // struct sockaddr_ll: family, protocol (network order), ifindex, then zeros.
+      withUnsafeMutableBytes(of: &storage) { raw in
+        raw.storeBytes(of: sa_family_t(AF_PACKET), toByteOffset: 0, as: sa_family_t.self)
+        raw.storeBytes(of: proto.bigEndian, toByteOffset: 2, as: UInt16.self)
+        raw.storeBytes(of: ifindex, toByteOffset: 4, as: Int32.self)
+      }
+      return 20
     }
   }
 
@@ -195,8 +213,18 @@ struct SockAddr {
       var path = String(decoding: raw[..<end], as: UTF8.self)
       if let d = dir, path.hasPrefix(d + "/") { path.removeFirst(d.count + 1) }
       return .unix(path)
-    case AF_UNSPEC:
-      return .unspec
+    case AF_NETLINK:
+      return withUnsafeBytes(of: &s) {
+        .netlink(
+          pid: $0.load(fromByteOffset: 4, as: UInt32.self),
+          groups: $0.load(fromByteOffset: 8, as: UInt32.self))
+      }
+    case AF_PACKET:
+      return withUnsafeBytes(of: &s) {
+        .packet(
+          proto: UInt16(bigEndian: $0.load(fromByteOffset: 2, as: UInt16.self)),
+          ifindex: $0.load(fromByteOffset: 4, as: Int32.self))
+      }
     default:
       return .unspec
     }
@@ -211,6 +239,7 @@ struct SockAddr {
     case AF_INET6: return "{inet6 \(a.description)}"
     case AF_UNIX: return "{unix \(a.description)}"
     case AF_UNSPEC: return "{unspec}"
+    case AF_NETLINK, AF_PACKET: return TraceRecord.show(a)
     default: return "{family \(fam)}"
     }
   }

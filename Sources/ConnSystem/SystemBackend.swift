@@ -161,12 +161,15 @@ package final class SystemBackend: Backend {
     case .inet: domain = AF_INET
     case .inet6: domain = AF_INET6
     case .unix: domain = AF_UNIX
+    case .packet: domain = AF_PACKET
+    case .netlink: domain = AF_NETLINK
     }
     var type: Int32
     switch kind.type {
     case .stream: type = SocketConstants.stream
     case .dgram: type = SocketConstants.dgram
     case .seqpacket: type = SocketConstants.seqpacket
+    case .raw: type = SocketConstants.raw
     }
     type |= SocketConstants.cloexec
     if nb { type |= SocketConstants.nonblock }
@@ -180,12 +183,12 @@ package final class SystemBackend: Backend {
     let fd: Int32
     let err: Int32
     if host == 0 && !(topology?.hasConnectHook(on: 0) ?? false) {
-      fd = sysSocket(domain, type, 0)
+      fd = sysSocket(domain, type, kind.proto)
       err = errno
     } else {
       guard let t = topology else { throw .failed("host \(host) does not exist") }
       // (A host's sockets are made in its namespace; with a connect hook, in its cgroup too.)
-      (fd, err) = try t.socket(on: host, domain: domain, type: type)
+      (fd, err) = try t.socket(on: host, domain: domain, type: type, proto: kind.proto)
     }
     let o: Outcome = fd < 0 ? Platform.failure(err) : .number(Int64(fd))
     if fd >= 0 {
@@ -201,7 +204,7 @@ package final class SystemBackend: Backend {
   ) {
     let (domain, type) = Self.socketArguments(kind, nonblocking: nb)
     var fds: [Int32] = [-1, -1]
-    let rc = socketpair(domain, type, 0, &fds)
+    let rc = socketpair(domain, type, kind.proto, &fds)
     let o = result(rc)
     var pair: (Descriptor, Descriptor)?
     if rc == 0 {
@@ -263,7 +266,7 @@ package final class SystemBackend: Backend {
     return traced(.open(path: path), o)
   }
 
-  package func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome {
+  package func bind(_ fd: Descriptor, _ address: SocketAddress) throws(BackendError) -> Outcome {
     var sa = SockAddr()
     let len = sa.encode(address, dir: { self.scenarioDirectory() }, abstractPrefix: abstractPrefix)
     let rc = sa.withPointer { sysBind(fd, $0, len) }

@@ -468,14 +468,14 @@ final class Topology {
 
   /// A socket made on host `h` (in its namespace, and inside its connect hook's cgroup if it
   /// has one): the descriptor and errno.
-  func socket(on h: Int32, domain: Int32, type: Int32) throws(BackendError) -> (Int32, Int32) {
+  func socket(on h: Int32, domain: Int32, type: Int32, proto: Int32) throws(BackendError) -> (Int32, Int32) {
     try inNamespace(h) { () throws(BackendError) -> (Int32, Int32) in
       guard let dir = connectHooks[h], let base = CgroupHooks.base else {
-        let fd = sysSocket(domain, type, 0)
+        let fd = sysSocket(domain, type, proto)
         return (fd, fd < 0 ? errno : 0)
       }
       var err: Int32 = 0
-      let fd = conn_socket_in_cgroup(dir + "/cgroup.procs", base + "/cgroup.procs", domain, type, &err)
+      let fd = conn_socket_in_cgroup(dir + "/cgroup.procs", base + "/cgroup.procs", domain, type, proto, &err)
       if fd == -2 { throw .failed("cannot enter the connect hook's cgroup: \(Platform.strerror(err))") }
       if fd == -3 {
         throw .failed(

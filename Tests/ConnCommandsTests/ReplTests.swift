@@ -480,7 +480,7 @@ extension KernelTests {
       #expect(c.candidates(linePrefix: "connect ", word: "") == ["client", "l"])
       #expect(
         c.candidates(linePrefix: "connect client ", word: "")
-          == ["badptr", "client", "family", "l", "null", "unspec"])
+          == ["badptr", "client", "family", "l", "netlink", "null", "unspec"])
       #expect(
         c.candidates(linePrefix: "connect client ", word: "127.0.0.1:") == [
           "127.0.0.1:client", "127.0.0.1:l",
@@ -492,7 +492,9 @@ extension KernelTests {
       #expect(c.candidates(linePrefix: "connect client ", word: "[::1") == [], "inside an IPv6 address")
       #expect(c.candidates(linePrefix: "connect client l ", word: "") == ["interrupt", "len", "nonblock"])
       #expect(
-        c.candidates(linePrefix: "sock x = ", word: "") == ["dgram", "fd", "file", "seqpacket", "stream"])
+        c.candidates(linePrefix: "sock x = ", word: "") == [
+          "dgram", "fd", "file", "raw", "seqpacket", "stream",
+        ])
       #expect(c.candidates(linePrefix: "sock x = stream ", word: "in") == ["inet", "inet6"])
       #expect(c.candidates(linePrefix: "set client ", word: "SO_RE") == ["SO_REUSEADDR", "SO_REUSEPORT"])
       #expect(c.candidates(linePrefix: "set client ", word: "SO_E") == [], "SO_ERROR cannot be set")

@@ -50,7 +50,7 @@ final class FakeBackend: Backend {
   func openFile(_ path: String, limit: TimeSpan) throws(BackendError) -> Outcome {
     answer("open", .number(99))
   }
-  func bind(_ fd: Descriptor, _ address: SocketAddress) -> Outcome {
+  func bind(_ fd: Descriptor, _ address: SocketAddress) throws(BackendError) -> Outcome {
     addresses[fd] = address
     return answer("bind", .ok)
   }

@@ -218,6 +218,33 @@ private let decl = "sock s = stream inet\n"
     #expect(summary(parse(decl + "poll s readable s writable\n")).count == 1)
   }
 
+  @Test func rawPacketAndNetlinkSocketsAndNetlinkAddresses() {
+    let k = cleanStatements(
+      """
+      sock r = raw inet proto 1 nonblock
+      sock p = dgram packet
+      sock n = raw netlink proto 16
+      connect n netlink 0 groups 5
+      bind n netlink 1234
+      peer n
+      expect netlink 0 groups 1 or netlink 7
+      """)
+    guard k.count == 7, case .sock(_, .socket(let rk, true, nil)) = k[0],
+      case .sock(_, .socket(let pk, false, nil)) = k[1],
+      case .sock(_, .socket(let nk, _, _)) = k[2], case .connect(_, .address(let to), _) = k[3],
+      case .bind(_, let b) = k[4], case .expect(let e) = k[6]
+    else {
+      Issue.record("\(k)")
+      return
+    }
+    #expect(rk == SocketKind(.raw, .inet, proto: 1) && pk == SocketKind(.dgram, .packet))
+    #expect(nk == SocketKind(.raw, .netlink, proto: 16))
+    #expect(to == .netlink(pid: 0, groups: 5) && b == .netlink(pid: 1234, groups: 0))
+    #expect(e.addresses == [.netlink(pid: 0, groups: 1), .netlink(pid: 7, groups: 0)])
+    // A socket named netlink is still a socket where no number follows.
+    #expect(summary(parse("sock netlink = stream inet\nsock s = stream inet\nconnect s netlink\n")).isEmpty)
+  }
+
   @Test func fileStatements() {
     let k = cleanStatements(
       """

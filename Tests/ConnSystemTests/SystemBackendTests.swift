@@ -149,11 +149,11 @@ import Testing
     guard case .number(let fd) = try b.socket(SocketKind(.stream, .unix), nonblocking: false) else {
       throw Failed()
     }
-    #expect(b.bind(Descriptor(fd), .unix(dir + "/mine.sock")) == .ok)
+    #expect(try b.bind(Descriptor(fd), .unix(dir + "/mine.sock")) == .ok)
     guard case .number(let fd2) = try b.socket(SocketKind(.stream, .unix), nonblocking: false) else {
       throw Failed()
     }
-    #expect(b.bind(Descriptor(fd2), .unix(dir + "/replaced.sock")) == .ok)
+    #expect(try b.bind(Descriptor(fd2), .unix(dir + "/replaced.sock")) == .ok)
     // Someone else's file now stands at the second path: it is not the scenario's to remove.
     unlink(dir + "/replaced.sock")
     _ = FileManager.default.createFile(atPath: dir + "/replaced.sock", contents: Data("theirs".utf8))
@@ -169,7 +169,7 @@ import Testing
     guard case .number(let fd) = try b.socket(SocketKind(.dgram, .unix), nonblocking: false) else {
       throw Failed()
     }
-    #expect(b.bind(Descriptor(fd), .unix("here.sock")) == .ok)
+    #expect(try b.bind(Descriptor(fd), .unix("here.sock")) == .ok)
     #expect(b.localName(Descriptor(fd)) == .address(.unix("here.sock")))
     // This scenario's directory is the one holding here.sock (other processes make their own
     // meanwhile, so counting /tmp/conn-* would not say which went away).
@@ -189,7 +189,7 @@ import Testing
     guard case .number(let fd) = try b.socket(SocketKind(.stream, .inet), nonblocking: true) else {
       throw Failed()
     }
-    _ = b.bind(Descriptor(fd), .inet(.loopback, port: 0))
+    _ = try b.bind(Descriptor(fd), .inet(.loopback, port: 0))
     _ = try b.getOption(Descriptor(fd), .SO_ERROR)
     _ = b.close(Descriptor(fd))
     _ = try b.getOption(Descriptor(fd), .SO_TYPE)

@@ -110,7 +110,7 @@ int conn_connect_hook_create(const char *dir, int err);
 /// socket(domain, type, 0) made with the process inside the cgroup whose cgroup.procs is
 /// `inside`, then moved back to `back`. The descriptor, or -1 (socket failed, *err), -2 (could
 /// not join, *err), -3 (could not go back, *err; nothing was kept).
-int conn_socket_in_cgroup(const char *inside, const char *back, int domain, int type, int *err);
+int conn_socket_in_cgroup(const char *inside, const char *back, int domain, int type, int protocol, int *err);
 /// The platform's MSG_* flags for conn's MessageFlags bits (DONTWAIT 1, PEEK 2, NOSIGNAL 4,
 /// FASTOPEN 8, WAITALL 16, TRUNC 32, OOB 64, MORE 128).
 int conn_msg_flags(unsigned bits);
