@@ -108,7 +108,8 @@ package struct ReplCompleter: Sendable {
       return n == 4 ? ["fd"] : []
     case "set":
       if n == 1 { return names }
-      if n == 2 { return ["nonblock", "block"] + Self.flagNames + Self.settableOptions }
+      if n == 2 { return ["nonblock", "block", "opt"] + Self.flagNames + Self.settableOptions }
+      if n == 3 && words[2] == "opt" { return OptionNumber.levels.map(\.0) }
       if n == 3 && DescriptorFlag(rawValue: words[2]) != nil { return ["on", "off"] }
       if n == 3, let o = SocketOption(rawValue: words[2]) {
         switch o.valueKind {
@@ -118,7 +119,9 @@ package struct ReplCompleter: Sendable {
         }
       }
       return []
-    case "get": return n == 1 ? names : n == 2 ? Self.flagNames + Self.optionNames : []
+    case "get":
+      if n == 3 && words[2] == "opt" { return OptionNumber.levels.map(\.0) }
+      return n == 1 ? names : n == 2 ? ["opt"] + Self.flagNames + Self.optionNames : []
     case "poll":
       if n == 1 { return names }
       return Self.afterOption(

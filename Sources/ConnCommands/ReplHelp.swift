@@ -98,23 +98,28 @@ package enum ReplHelp {
         """),
     StatementHelp(
       keyword: "set",
-      syntax: ["set NAME nonblock", "set NAME block", "set NAME FLAG on|off", "set NAME OPTION VALUE"],
+      syntax: [
+        "set NAME nonblock", "set NAME block", "set NAME FLAG on|off", "set NAME OPTION VALUE",
+        "set NAME opt LEVEL N VALUE",
+      ],
       summary: "change O_NONBLOCK, FD_CLOEXEC or a socket option",
       details: """
         fcntl(2) for nonblock/block and the flags O_NONBLOCK (F_SETFL) and FD_CLOEXEC (F_SETFD);
         setsockopt(2) otherwise. VALUE is a number, on, off, or a duration for SO_SNDTIMEO,
-        SO_RCVTIMEO and SO_LINGER.
+        SO_RCVTIMEO and SO_LINGER. 'opt LEVEL N VALUE' sets an int option by its numbers
+        (set c opt IPPROTO_TCP 30 1: TCP_FASTOPEN_CONNECT).
         Example: set s TCP_SYNCNT 1
         """),
     StatementHelp(
       keyword: "get",
-      syntax: ["get NAME OPTION", "get NAME FLAG"],
+      syntax: ["get NAME OPTION", "get NAME FLAG", "get NAME opt LEVEL N"],
       summary: "read a socket option (SO_ERROR gives the pending errno) or a descriptor flag",
       details: """
         getsockopt(2). The result is the option's value (expect a number, on, off, or a
         duration for SO_LINGER, SO_SNDTIMEO and SO_RCVTIMEO: expect off after get s
         SO_LINGER); for SO_ERROR it is ok or the pending errno itself, which the read clears.
         FLAG (O_NONBLOCK, FD_CLOEXEC) is read with fcntl(2) F_GETFL or F_GETFD, as 1 or 0.
+        'opt LEVEL N' reads an int option by its numbers.
         Example: get c SO_ERROR
         """),
     StatementHelp(

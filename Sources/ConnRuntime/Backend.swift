@@ -63,6 +63,10 @@ package protocol Backend: AnyObject {
     -> Outcome
   /// SO_ERROR gives `.ok` or `.failure(pending)`; other options `.number`.
   func getOption(_ fd: Descriptor, _ option: SocketOption) throws(BackendError) -> Outcome
+  /// setsockopt(2) of an int option given by its numbers.
+  func setOption(_ fd: Descriptor, number: OptionNumber, _ value: Int32) throws(BackendError) -> Outcome
+  /// getsockopt(2) of an int option given by its numbers: `.number`.
+  func getOption(_ fd: Descriptor, number: OptionNumber) throws(BackendError) -> Outcome
   /// `timeout` is the user's (nil: none); the backend waits at most `limit` in any case.
   func poll(
     _ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan

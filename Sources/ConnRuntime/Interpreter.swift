@@ -534,6 +534,12 @@ package final class Interpreter {
     case .setOption(let s, let o, let v):
       let sock = try fd(s, p, at)
       return try tool(p, at) { () throws(BackendError) in try backend.setOption(sock, o, v) }
+    case .setOptionNumber(let s, let n, let v):
+      let sock = try fd(s, p, at)
+      return try tool(p, at) { () throws(BackendError) in try backend.setOption(sock, number: n, v) }
+    case .getOptionNumber(let s, let n):
+      let sock = try fd(s, p, at)
+      return try tool(p, at) { () throws(BackendError) in try backend.getOption(sock, number: n) }
     case .setCloseOnExec(let s, let on):
       return backend.setCloseOnExec(try fd(s, p, at), on)
     case .getFlag(let s, let f):

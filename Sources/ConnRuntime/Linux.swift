@@ -36,6 +36,38 @@ package enum Linux {
     AddressFamily.allCases.first { familyNumber($0) == n }
   }
 
+  /// Linux's level and name numbers of the named options (the kernel's ABI, the same on every
+  /// architecture for these).
+  package static func optionNumber(_ o: SocketOption) -> OptionNumber {
+    func n(_ l: Int32, _ v: Int32) -> OptionNumber { OptionNumber(level: l, name: v) }
+    switch o {
+    case .SO_REUSEADDR: return n(1, 2)
+    case .SO_TYPE: return n(1, 3)
+    case .SO_ERROR: return n(1, 4)
+    case .SO_BROADCAST: return n(1, 6)
+    case .SO_SNDBUF: return n(1, 7)
+    case .SO_RCVBUF: return n(1, 8)
+    case .SO_KEEPALIVE: return n(1, 9)
+    case .SO_LINGER: return n(1, 13)
+    case .SO_REUSEPORT: return n(1, 15)
+    case .SO_RCVTIMEO: return n(1, 20)
+    case .SO_SNDTIMEO: return n(1, 21)
+    case .SO_ACCEPTCONN: return n(1, 30)
+    case .SO_DOMAIN: return n(1, 39)
+    case .TCP_NODELAY: return n(6, 1)
+    case .TCP_SYNCNT: return n(6, 7)
+    case .TCP_USER_TIMEOUT: return n(6, 18)
+    case .IPV6_V6ONLY: return n(41, 26)
+    case .IP_FREEBIND: return n(0, 15)
+    case .IP_BIND_ADDRESS_NO_PORT: return n(0, 24)
+    }
+  }
+
+  /// The named option with these numbers, if the language has one.
+  package static func option(number: OptionNumber) -> SocketOption? {
+    SocketOption.allCases.first { optionNumber($0) == number }
+  }
+
   /// The `level` argument of setsockopt/getsockopt, as strace names it.
   package static func levelName(_ o: SocketOption) -> String {
     switch o {

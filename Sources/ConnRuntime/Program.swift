@@ -43,6 +43,8 @@ package enum Instruction: Sendable {
   case setNonblocking(Slot, Bool)
   case setOption(Slot, SocketOption, OptionValue)
   case getOption(Slot, SocketOption)
+  case setOptionNumber(Slot, OptionNumber, Int32)
+  case getOptionNumber(Slot, OptionNumber)
   case setCloseOnExec(Slot, Bool)
   case getFlag(Slot, DescriptorFlag)
   case poll(Slot, PollEvents, timeout: TimeSpan?, CallOptions)
@@ -211,6 +213,8 @@ private struct Compiler {
       case .set(let r, .nonblocking(let on)): emit(.setNonblocking(s(r), on), st, checked: followed)
       case .set(let r, .option(let o, let v)): emit(.setOption(s(r), o, v), st, checked: followed)
       case .get(let r, let o): emit(.getOption(s(r), o), st, checked: followed)
+      case .set(let r, .optionNumber(let n, let v)): emit(.setOptionNumber(s(r), n, v), st, checked: followed)
+      case .getNumber(let r, let n): emit(.getOptionNumber(s(r), n), st, checked: followed)
       case .set(let r, .closeOnExec(let on)): emit(.setCloseOnExec(s(r), on), st, checked: followed)
       case .getFlag(let r, let f): emit(.getFlag(s(r), f), st, checked: followed)
       case .poll(let r, let events, let timeout, let o):

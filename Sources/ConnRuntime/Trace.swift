@@ -31,6 +31,8 @@ package enum TracedCall: Sendable {
   case setOption(Descriptor, SocketOption, OptionValue)
   /// `callFailed`: getsockopt itself failed (EBADF...), as opposed to reading a pending errno.
   case getOption(Descriptor, SocketOption, callFailed: Bool)
+  case setOptionNumber(Descriptor, OptionNumber, Int32)
+  case getOptionNumber(Descriptor, OptionNumber)
   case poll(Descriptor, PollEvents, timeout: TimeSpan)
   case pollSet([PolledDescriptor], timeout: TimeSpan)
   case peerName(Descriptor)
@@ -111,6 +113,10 @@ package struct TraceRecord: Sendable {
     case .pollSet(let set, let timeout):
       let fds = set.map { "{fd=\($0.fd), events=\($0.events.description)}" }.joined(separator: ", ")
       return "ppoll([\(fds)], \(set.count), \(timeout.description))"
+    case .setOptionNumber(let fd, let n, let v): return "setsockopt(\(fd), \(n.levelName), \(n.name), [\(v)])"
+    case .getOptionNumber(let fd, let n):
+      if case .number(let v) = result { return "getsockopt(\(fd), \(n.levelName), \(n.name), [\(v)])" }
+      return "getsockopt(\(fd), \(n.levelName), \(n.name))"
     case .peerName(let fd): return "getpeername(\(fd))"
     case .localName(let fd): return "getsockname(\(fd))"
     case .shutdown(let fd, let how):

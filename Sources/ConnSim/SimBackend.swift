@@ -709,6 +709,24 @@ package final class SimBackend: Backend {
     }
   }
 
+  /// An option by its numbers: one the language names, as that one (an int value; the struct
+  /// options and SO_ERROR's errno number are not modelled this way); any other is not modelled.
+  package func setOption(_ fd: Descriptor, number n: OptionNumber, _ value: Int32) throws(BackendError)
+    -> Outcome
+  {
+    guard let o = Linux.option(number: n), o.valueKind != .duration else {
+      throw .notModelled("socket option \(n.levelName) \(n.name) by number")
+    }
+    return try setOption(fd, o, .integer(Int64(value)))
+  }
+
+  package func getOption(_ fd: Descriptor, number n: OptionNumber) throws(BackendError) -> Outcome {
+    guard let o = Linux.option(number: n), o.valueKind != .duration, o != .SO_ERROR else {
+      throw .notModelled("socket option \(n.levelName) \(n.name) by number")
+    }
+    return try getOption(fd, o)
+  }
+
   package func shutdown(_ fd: Descriptor, _ how: ShutdownHow) -> Outcome {
     advance(to: clock)
     let call = TracedCall.shutdown(fd, how)

@@ -30,6 +30,8 @@ package enum StatementKind: Sendable {
   indirect case dup(SocketRef, into: SocketRef, at: Int32?)
   indirect case set(SocketRef, Setting)
   case get(SocketRef, SocketOption)
+  /// `get s opt LEVEL NAME`: an int option by its numbers.
+  case getNumber(SocketRef, OptionNumber)
   /// fcntl(2) F_GETFL or F_GETFD: 1 when the flag is set.
   case getFlag(SocketRef, DescriptorFlag)
   indirect case poll(SocketRef, PollEvents, timeout: TimeSpan?, CallOptions)
@@ -63,7 +65,7 @@ package enum StatementKind: Sendable {
     case .socketPair: return "socketpair"
     case .dup: return "dup"
     case .set: return "set"
-    case .get, .getFlag: return "get"
+    case .get, .getFlag, .getNumber: return "get"
     case .poll, .pollSet: return "poll"
     case .peer: return "peer"
     case .local: return "local"
@@ -109,6 +111,7 @@ extension StatementKind {
     case .socketPair, .bind, .bindTo, .bindPortOf, .listen, .connect, .set, .shutdown, .close, .sleep, .file:
       return .status
     case .get(_, let o): return o == .SO_ERROR ? .socketError : .value
+    case .getNumber: return .value
     case .getFlag: return .value
     case .send: return .value
     case .receive: return .data

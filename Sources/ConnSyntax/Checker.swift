@@ -151,6 +151,7 @@ struct Checker {
       case .sock(let r, _): declared[Int(r.slot)] = true
       case .topology(let t): checkTopology(t)
       case .bind(let r, _), .listen(let r, _), .set(let r, _), .get(let r, _), .getFlag(let r, _),
+        .getNumber(let r, _),
         .poll(let r, _, _, _),
         .peer(let r),
         .local(let r), .shutdown(let r, _), .close(let r):

@@ -95,6 +95,27 @@ package enum Setting: Hashable, Sendable {
   /// FD_CLOEXEC through F_SETFD.
   case closeOnExec(Bool)
   case option(SocketOption, OptionValue)
+  /// `set s opt LEVEL NAME VALUE`: an option by its numbers, with an int value.
+  case optionNumber(OptionNumber, Int32)
+}
+
+/// A socket option by its level and name numbers (`opt IPPROTO_TCP 30`), for the options the
+/// language has no name for.
+package struct OptionNumber: Hashable, Sendable {
+  package var level: Int32
+  package var name: Int32
+  package init(level: Int32, name: Int32) {
+    self.level = level
+    self.name = name
+  }
+
+  /// The levels a script may write by name, with Linux's numbers.
+  package static let levels: [(String, Int32)] = [
+    ("SOL_SOCKET", 1), ("IPPROTO_IP", 0), ("IPPROTO_TCP", 6), ("IPPROTO_UDP", 17), ("IPPROTO_IPV6", 41),
+    ("IPPROTO_RAW", 255),
+  ]
+
+  package var levelName: String { Self.levels.first { $0.1 == level }?.0 ?? "\(level)" }
 }
 
 package enum RouteKind: String, CaseIterable, Sendable {

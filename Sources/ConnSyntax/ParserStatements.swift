@@ -305,6 +305,12 @@ extension ParserState {
       consume()
       return .set(name, flag == .O_NONBLOCK ? .nonblocking(on) : .closeOnExec(on))
     }
+    if isWord("opt") {
+      consume()
+      let number = try parseOptionNumber()
+      let v = try parseInteger("an int value", max: Int64(Int32.max), negative: true)
+      return .set(name, .optionNumber(number, Int32(v)))
+    }
     let (option, optRange) = try parseOption()
     let value: OptionValue
     let valueRange = token.range
@@ -368,8 +374,30 @@ extension ParserState {
       consume()
       return .getFlag(name, flag)
     }
+    if isWord("opt") {
+      consume()
+      return .getNumber(name, try parseOptionNumber())
+    }
     let (o, _) = try parseOption()
     return .get(name, o)
+  }
+
+  /// LEVEL NAME: a level by its name (SOL_SOCKET, IPPROTO_TCP, ...) or number, and the option's
+  /// number.
+  mutating func parseOptionNumber() throws(StatementError) -> OptionNumber {
+    let level: Int32
+    if token.kind == .identifier, let l = OptionNumber.levels.first(where: { $0.0 == tokenText }) {
+      consume()
+      level = l.1
+    } else if token.kind == .integer {
+      level = Int32(try parseInteger("a level number", max: Int64(Int32.max)))
+    } else {
+      throw unexpected(
+        "a level (SOL_SOCKET, IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6, IPPROTO_RAW or a number)")
+    }
+    let name = Int32(
+      try parseInteger("an option number, such as 30 (TCP_FASTOPEN_CONNECT)", max: Int64(Int32.max)))
+    return OptionNumber(level: level, name: name)
   }
 
   /// poll NAME EVENT {EVENT} ['timeout' DUR] ['interrupt' DUR]

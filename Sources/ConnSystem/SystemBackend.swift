@@ -433,6 +433,21 @@ package final class SystemBackend: Backend {
     return traced(.setOption(fd, option, value), result(rc))
   }
 
+  package func setOption(_ fd: Descriptor, number n: OptionNumber, _ value: Int32) throws(BackendError)
+    -> Outcome
+  {
+    names.invalidate(fd)
+    var v = value
+    return traced(.setOptionNumber(fd, n, value), result(setsockopt(fd, n.level, n.name, &v, 4)))
+  }
+
+  package func getOption(_ fd: Descriptor, number n: OptionNumber) throws(BackendError) -> Outcome {
+    var v: Int32 = 0
+    var len = socklen_t(4)
+    let rc = getsockopt(fd, n.level, n.name, &v, &len)
+    return traced(.getOptionNumber(fd, n), rc < 0 ? Platform.failure(errno) : .number(Int64(v)))
+  }
+
   package func getOption(_ fd: Descriptor, _ option: SocketOption) throws(BackendError) -> Outcome {
     guard let (level, name) = SocketConstants.option(option) else {
       throw .failed("\(option.rawValue) is not available on this platform")

@@ -125,6 +125,13 @@ final class FakeBackend: Backend {
     calls.append("pollset \(set.map(\.fd))")
     return answer("pollset", .pollSet(set.map { _ in .writable }))
   }
+  func setOption(_ fd: Descriptor, number: OptionNumber, _ value: Int32) throws(BackendError) -> Outcome {
+    calls.append("setsockopt \(fd) \(number.level) \(number.name) \(value)")
+    return answer("setsockopt", .ok)
+  }
+  func getOption(_ fd: Descriptor, number: OptionNumber) throws(BackendError) -> Outcome {
+    answer("getsockopt", .number(0))
+  }
   func file(_ op: FileOperation) throws(BackendError) -> Outcome {
     calls.append("file \(op.keyword) \(op.path)")
     return answer("file", .ok)

@@ -245,6 +245,25 @@ private let decl = "sock s = stream inet\n"
     #expect(summary(parse("sock netlink = stream inet\nsock s = stream inet\nconnect s netlink\n")).isEmpty)
   }
 
+  @Test func optionsByNumber() {
+    let k = cleanStatements(
+      decl + "set s opt IPPROTO_TCP 30 1\nset s opt 1 2 -1\nget s opt SOL_SOCKET 3\nexpect 1\n")
+    #expect(k.count == 5)
+    guard k.count == 5 else { return }
+    guard case .set(_, .optionNumber(let first, 1)) = k[1] else {
+      Issue.record("\(k[1])")
+      return
+    }
+    #expect(first == OptionNumber(level: 6, name: 30))
+    guard case .set(_, .optionNumber(let n, let v)) = k[2], case .getNumber(_, let g) = k[3] else {
+      Issue.record("\(k)")
+      return
+    }
+    #expect(n == OptionNumber(level: 1, name: 2) && v == -1 && g == OptionNumber(level: 1, name: 3))
+    #expect(k[3].resultShape == .value && k[3].keyword == "get")
+    #expect(summary(parse(decl + "set s opt IPPROTO_FOO 1 1\n")).count == 1)
+  }
+
   @Test func fileStatements() {
     let k = cleanStatements(
       """
