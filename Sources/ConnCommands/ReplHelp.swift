@@ -107,7 +107,7 @@ package enum ReplHelp {
         fcntl(2) for nonblock/block and the flags O_NONBLOCK (F_SETFL) and FD_CLOEXEC (F_SETFD);
         setsockopt(2) otherwise. VALUE is a number, on, off, or a duration for SO_SNDTIMEO,
         SO_RCVTIMEO and SO_LINGER. 'opt LEVEL N VALUE' sets an int option by its numbers
-        (set c opt IPPROTO_TCP 30 1: TCP_FASTOPEN_CONNECT).
+        (set l opt IPPROTO_TCP 23 5: TCP_FASTOPEN on a listener).
         Example: set s TCP_SYNCNT 1
         """),
     StatementHelp(

@@ -5,6 +5,12 @@ import ConnSyntax
 // not apply (a TCP option on a Unix socket is EOPNOTSUPP, on a UDP socket ENOPROTOOPT).
 
 extension SimBackend {
+  /// Whether a TCP socket is in TCP_CLOSE (never connected, or back there).
+  private func tcpClosed(_ ref: SocketRef) -> Bool {
+    if case .tcp(let h) = ref { return tcp[h].state == .closed }
+    return false
+  }
+
   func setOption(_ ref: SocketRef, _ option: SocketOption, _ value: OptionValue) throws(BackendError)
     -> Outcome
   {
@@ -15,13 +21,18 @@ extension SimBackend {
     let isTCP: Bool
     if case .tcp = ref { isTCP = true } else { isTCP = false }
     var failure: Errno?
+    let closed = tcpClosed(ref)
     try withCommon(ref) { (s: inout CommonState) throws(BackendError) in
       switch option {
       case .SO_BROADCAST: s.options.broadcast = flag
       case .SO_REUSEADDR: s.options.reuseAddr = flag
       case .SO_REUSEPORT:
         // sock_setsockopt: only inet sockets can share a port (Linux 6.x).
-        if flag && family == .unix { failure = .EOPNOTSUPP } else { s.options.reusePort = flag }
+        if flag && family != .inet && family != .inet6 {
+          failure = .EOPNOTSUPP
+        } else {
+          s.options.reusePort = flag
+        }
       case .SO_KEEPALIVE: s.options.keepalive = flag
       case .SO_SNDTIMEO, .SO_RCVTIMEO:
         guard case .duration(let d) = value else {
@@ -36,7 +47,7 @@ extension SimBackend {
         }
       case .SO_SNDBUF: s.options.sendBuffer = max(n * 2, 4608)
       case .SO_RCVBUF: s.options.receiveBuffer = max(n * 2, 2304)
-      case .TCP_SYNCNT, .TCP_NODELAY, .TCP_USER_TIMEOUT:
+      case .TCP_SYNCNT, .TCP_NODELAY, .TCP_USER_TIMEOUT, .TCP_FASTOPEN_CONNECT:
         if family == .unix {
           failure = .EOPNOTSUPP
         } else if !isTCP {
@@ -45,6 +56,9 @@ extension SimBackend {
           if n < 1 || n > 127 { failure = .EINVAL } else { s.options.synCount = Int(n) }
         } else if option == .TCP_NODELAY {
           s.options.noDelay = flag
+        } else if option == .TCP_FASTOPEN_CONNECT {
+          // do_tcp_setsockopt: 0 or 1, and only before the socket leaves TCP_CLOSE.
+          if n < 0 || n > 1 || !closed { failure = .EINVAL } else { s.options.fastOpenConnect = flag }
         } else if n < 0 {
           failure = .EINVAL
         } else {
@@ -63,6 +77,8 @@ extension SimBackend {
       case .IP_FREEBIND, .IP_BIND_ADDRESS_NO_PORT:
         if family == .unix {
           failure = .EOPNOTSUPP
+        } else if family == .packet || family == .netlink {
+          failure = .ENOPROTOOPT
         } else if option == .IP_FREEBIND {
           s.options.freebind = flag
         } else {
@@ -105,9 +121,10 @@ extension SimBackend {
       case .SO_SNDBUF, .SO_RCVBUF:
         throw .notModelled(
           "reading \(option.rawValue) (the kernel's default buffer sizes depend on its settings)")
-      case .TCP_SYNCNT, .TCP_NODELAY, .TCP_USER_TIMEOUT:
+      case .TCP_SYNCNT, .TCP_NODELAY, .TCP_USER_TIMEOUT, .TCP_FASTOPEN_CONNECT:
         if k.family == .unix { return .failure(.EOPNOTSUPP) }
         if !isTCP { return .failure(.ENOPROTOOPT) }
+        if option == .TCP_FASTOPEN_CONNECT { return b(o.fastOpenConnect) }
         // Unset, TCP_SYNCNT reads as the host's net.ipv4.tcp_syn_retries.
         return option == .TCP_SYNCNT
           ? .number(Int64(o.synCount ?? hosts[Int(s.host)].synRetries))
@@ -115,8 +132,10 @@ extension SimBackend {
       case .IPV6_V6ONLY:
         return k.family == .unix
           ? .failure(.EOPNOTSUPP) : k.family != .inet6 ? .failure(.ENOPROTOOPT) : b(o.v6only)
-      case .IP_FREEBIND: return k.family == .unix ? .failure(.EOPNOTSUPP) : b(o.freebind)
-      case .IP_BIND_ADDRESS_NO_PORT: return k.family == .unix ? .failure(.EOPNOTSUPP) : b(o.bindAddressNoPort)
+      case .IP_FREEBIND, .IP_BIND_ADDRESS_NO_PORT:
+        if k.family == .unix { return .failure(.EOPNOTSUPP) }
+        if k.family == .packet || k.family == .netlink { return .failure(.ENOPROTOOPT) }
+        return b(option == .IP_FREEBIND ? o.freebind : o.bindAddressNoPort)
       }
     }
   }

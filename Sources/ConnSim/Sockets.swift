@@ -68,6 +68,9 @@ struct SocketOptions {
   var broadcast = false
   var keepalive = false
   var noDelay = false
+  /// TCP_FASTOPEN_CONNECT: without a cookie (net.ipv4.tcp_fastopen = 1, nothing cached) the
+  /// connect is an ordinary one; the flag is only read back.
+  var fastOpenConnect = false
   var v6only = false
   var freebind = false
   var bindAddressNoPort = false

@@ -99,7 +99,7 @@ package enum Setting: Hashable, Sendable {
   case optionNumber(OptionNumber, Int32)
 }
 
-/// A socket option by its level and name numbers (`opt IPPROTO_TCP 30`), for the options the
+/// A socket option by its level and name numbers (`opt IPPROTO_TCP 23`), for the options the
 /// language has no name for.
 package struct OptionNumber: Hashable, Sendable {
   package var level: Int32

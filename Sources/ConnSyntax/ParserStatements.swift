@@ -396,7 +396,7 @@ extension ParserState {
         "a level (SOL_SOCKET, IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6, IPPROTO_RAW or a number)")
     }
     let name = Int32(
-      try parseInteger("an option number, such as 30 (TCP_FASTOPEN_CONNECT)", max: Int64(Int32.max)))
+      try parseInteger("an option number, such as 23 (TCP_FASTOPEN)", max: Int64(Int32.max)))
     return OptionNumber(level: level, name: name)
   }
 

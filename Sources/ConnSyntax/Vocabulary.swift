@@ -84,7 +84,7 @@ package enum SocketOption: String, CaseIterable, Sendable {
   case SO_ERROR, SO_TYPE, SO_DOMAIN, SO_ACCEPTCONN
   case SO_BROADCAST, SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, SO_LINGER
   case SO_SNDTIMEO, SO_RCVTIMEO, SO_SNDBUF, SO_RCVBUF
-  case TCP_SYNCNT, TCP_NODELAY, TCP_USER_TIMEOUT
+  case TCP_SYNCNT, TCP_NODELAY, TCP_USER_TIMEOUT, TCP_FASTOPEN_CONNECT
   case IPV6_V6ONLY, IP_BIND_ADDRESS_NO_PORT, IP_FREEBIND
 
   package enum ValueKind: Sendable { case integer, boolean, duration }
@@ -92,7 +92,8 @@ package enum SocketOption: String, CaseIterable, Sendable {
   package var valueKind: ValueKind {
     switch self {
     case .SO_SNDTIMEO, .SO_RCVTIMEO, .SO_LINGER: return .duration
-    case .SO_BROADCAST, .SO_REUSEADDR, .SO_REUSEPORT, .SO_KEEPALIVE, .TCP_NODELAY, .IPV6_V6ONLY,
+    case .SO_BROADCAST, .SO_REUSEADDR, .SO_REUSEPORT, .SO_KEEPALIVE, .TCP_NODELAY, .TCP_FASTOPEN_CONNECT,
+      .IPV6_V6ONLY,
       .IP_BIND_ADDRESS_NO_PORT, .IP_FREEBIND, .SO_ACCEPTCONN:
       return .boolean
     default: return .integer
