@@ -84,6 +84,9 @@ extension SimBackend {
         } else {
           s.options.bindAddressNoPort = flag
         }
+      case .IPV6_ADDRFORM:
+        // Linux 6.18 no longer turns a socket into an IPv4 one: the option cannot be set.
+        failure = family == .unix ? .EOPNOTSUPP : .ENOPROTOOPT
       case .SO_ERROR, .SO_TYPE, .SO_DOMAIN, .SO_ACCEPTCONN:
         failure = .ENOPROTOOPT
       }
@@ -95,11 +98,17 @@ extension SimBackend {
     let k = kind(of: ref)
     let isTCP: Bool
     if case .tcp = ref { isTCP = true } else { isTCP = false }
+    let isOther: Bool
+    if case .other = ref { isOther = true } else { isOther = false }
     var listening = false
+    var established = false
     switch ref {
-    case .tcp(let h): listening = tcp[h].state == .listening
+    case .tcp(let h):
+      listening = tcp[h].state == .listening
+      established = tcp[h].state == .established
     case .unix(let h): listening = unix[h].state == .listening
-    case .udp, .other: break
+    case .udp(let h): established = udp[h].peer != nil
+    case .other: break
     }
     func b(_ v: Bool) -> Outcome { .number(v ? 1 : 0) }
     return try withCommon(ref) { (s: inout CommonState) throws(BackendError) -> Outcome in
@@ -132,6 +141,14 @@ extension SimBackend {
       case .IPV6_V6ONLY:
         return k.family == .unix
           ? .failure(.EOPNOTSUPP) : k.family != .inet6 ? .failure(.ENOPROTOOPT) : b(o.v6only)
+      case .IPV6_ADDRFORM:
+        // The family the socket has, read only while it is connected (TCP_ESTABLISHED).
+        switch k.family {
+        case .unix, .inet: return .failure(.EOPNOTSUPP)
+        case .inet6 where !isOther:
+          return established ? .number(Linux.familyNumber(.inet6)) : .failure(.ENOTCONN)
+        default: throw .notModelled("IPV6_ADDRFORM on raw, packet and netlink sockets")
+        }
       case .IP_FREEBIND, .IP_BIND_ADDRESS_NO_PORT:
         if k.family == .unix { return .failure(.EOPNOTSUPP) }
         if k.family == .packet || k.family == .netlink { return .failure(.ENOPROTOOPT) }

@@ -50,6 +50,7 @@ enum SocketConstants {
     case .SO_RCVBUF: return (SOL_SOCKET, SO_RCVBUF)
     case .TCP_NODELAY: return (ipprotoTCP, TCP_NODELAY)
     case .IPV6_V6ONLY: return (ipprotoIPv6, IPV6_V6ONLY)
+    case .IPV6_ADDRFORM: return (ipprotoIPv6, 1)
     #if os(Linux)
       case .SO_DOMAIN: return (SOL_SOCKET, 39)
       case .TCP_SYNCNT: return (ipprotoTCP, 7)
