@@ -72,6 +72,12 @@ package struct FuzzCommand: ConsoleCommand {
     help: "Kill a worker whose case (runs, reruns, shrinking) takes longer, and save the case as a hang.")
   var caseLimit: TimeSpan = .seconds(180)
 
+  @Flag(
+    help: ArgumentHelp(
+      "Also draw the statements added after the generator was written (null and family addresses, ports from sockets, polls of several descriptors, file statements); the same seed then gives other scenarios."
+    ))
+  var extended = false
+
   @Flag(help: .hidden) var worker = false
   @Option(help: .hidden) var parent: Int32?
 
@@ -100,7 +106,8 @@ package struct FuzzCommand: ConsoleCommand {
   package func execute(_ console: Console) throws {
     if let show, let seed {
       console.out(
-        FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(seed, show)).joined(separator: "\n") + "\n")
+        FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(seed, show), extended: extended).joined(
+          separator: "\n") + "\n")
       return
     }
     if let why = Isolation.unavailableReason {
@@ -116,10 +123,11 @@ package struct FuzzCommand: ConsoleCommand {
     var session = FuzzSession(
       seed: seed, count: count ?? (time == nil ? 1000 : Int.max), time: time,
       jobs: jobs ?? Host.processorCount(), out: out, console: console, caseLimit: caseLimit.nanoseconds,
+      extended: extended,
       workerArguments: [
         "fuzz", "--worker", "--timeout", timeout.description, "--parent", "\(Host.processID)",
       ]
-        + (noShrink ? ["--no-shrink"] : []))
+        + (noShrink ? ["--no-shrink"] : []) + (extended ? ["--extended"] : []))
     session.run()
     if let signal = StopSignal.received {
       console.err("conn fuzz: stopped by \(StopSignal.name(signal))\n")
@@ -137,18 +145,22 @@ package struct FuzzCommand: ConsoleCommand {
     while StopSignal.received == nil, case .line(let bytes) = reader.readLine(prompt: "") {
       let fields = String(decoding: bytes, as: UTF8.self).split(separator: "\t")
       guard fields.count == 2, let index = Int(fields[0]), let seed = UInt64(fields[1]) else { continue }
-      let record = Self.fuzzCase(runner, seed: seed, index: index, shrink: !noShrink)
+      let record = Self.fuzzCase(runner, seed: seed, index: index, shrink: !noShrink, extended: extended)
       Host.printOut(record.map(WorkerProtocol.escape).joined(separator: "\t") + "\n")
     }
   }
 
   /// One case, start to finish: the record the worker sends.
-  static func fuzzCase(_ runner: ScenarioRunner, seed: UInt64, index: Int, shrink: Bool) -> [String] {
+  static func fuzzCase(
+    _ runner: ScenarioRunner, seed: UInt64, index: Int, shrink: Bool, extended: Bool = false
+  )
+    -> [String]
+  {
     // The tests' way to make a worker crash or hang on a given case, to check that the
     // fuzzer saves it.
     if Host.environment("CONN_FUZZ_TEST_CRASH") == "\(index)" { Host.abortForTesting() }
     if Host.environment("CONN_FUZZ_TEST_HANG") == "\(index)" { Host.sleepForever() }
-    let lines = FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(seed, index))
+    let lines = FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(seed, index), extended: extended)
     let (verdict, _) = runner.fuzzRun(lines)
     switch verdict {
     case .agree: return ["agree", "\(index)"]
@@ -174,8 +186,9 @@ package struct FuzzCommand: ConsoleCommand {
         kept = lines
       }
       let d = final.disagreement ?? first
+      let flag = extended ? " --extended" : ""
       let comment = [
-        "Found by conn fuzz --seed \(seed) (case \(index); conn fuzz --seed \(seed) --show \(index) prints it as generated).",
+        "Found by conn fuzz --seed \(seed)\(flag) (case \(index); conn fuzz --seed \(seed)\(flag) --show \(index) prints it as generated).",
         "The backends disagree at '\(kept.indices.contains(d.line - 1) ? kept[d.line - 1] : d.keyword)':",
         "  system: \(d.system)",
         "  sim:    \(d.sim)",
@@ -201,6 +214,8 @@ struct FuzzSession {
   /// A case runs for at most this long (with its reruns and shrinking) before its worker is
   /// killed and the case counted as a hang.
   let caseLimit: Int64
+  /// The generator draws the later statements too (--extended).
+  let extended: Bool
   let workerArguments: [String]
 
   var finished = 0
@@ -358,11 +373,11 @@ struct FuzzSession {
   private mutating func lost(_ index: Int, _ kind: String, _ why: String) {
     finished += 1
     if kind == "crash" { crashes += 1 } else { hangs += 1 }
-    let lines = FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(seed, index))
+    let lines = FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(seed, index), extended: extended)
     let name = "\(out)/\(kind)-\(seed)-\(index).conn"
     let text =
       ([
-        "# Found by conn fuzz --seed \(seed) (case \(index)): \(kind): \(why).",
+        "# Found by conn fuzz --seed \(seed)\(extended ? " --extended" : "") (case \(index)): \(kind): \(why).",
         "# needs: isolate",
       ] + lines).joined(separator: "\n") + "\n"
     save(name, text)

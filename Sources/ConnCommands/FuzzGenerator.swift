@@ -5,6 +5,12 @@
 // options set before a connect, nonblocking connects followed by poll, get SO_ERROR, peer and
 // local, and a little data.
 //
+// `extended` (conn fuzz --extended) also draws what the language gained after the generator
+// was written: NULL and bare-family addresses, addresses that take another socket's port,
+// polls of several descriptors, and file statements in the private directory. Without it the
+// draws are exactly those of the first generator, so that the seeds of earlier runs give the
+// same scenarios.
+//
 // Every address is loopback, an unspecified address, or one that only exists inside the
 // scenario's own namespace (10.9.0.0/16 and 2001:db8::/32, which have no route there, or the
 // `net` routes the scenario declares). The fuzzer runs every scenario isolated.
@@ -31,7 +37,11 @@ struct FuzzGenerator {
   }
 
   private var rng: SplitMix64
-  init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+  private let extended: Bool
+  init(seed: UInt64, extended: Bool = false) {
+    rng = SplitMix64(seed: seed)
+    self.extended = extended
+  }
 
   private struct Sock {
     var name: String
@@ -46,8 +56,8 @@ struct FuzzGenerator {
   private mutating func pick<T>(_ items: [T]) -> T { items[Int.random(in: 0..<items.count, using: &rng)] }
 
   /// One scenario: the lines of its source.
-  static func scenario(seed: UInt64) -> [String] {
-    var g = FuzzGenerator(seed: seed)
+  static func scenario(seed: UInt64, extended: Bool = false) -> [String] {
+    var g = FuzzGenerator(seed: seed, extended: extended)
     return g.make()
   }
 
@@ -99,6 +109,7 @@ struct FuzzGenerator {
 
   /// A socket, most often one of the scenario's.
   private mutating func target(for s: Sock) -> String {
+    if extended && chance(15) { return extendedTarget() }
     let r = Int.random(in: 0..<100, using: &rng)
     if r < 40 {
       let anyFamily = chance(15)
@@ -110,9 +121,44 @@ struct FuzzGenerator {
     return address(for: s.family)
   }
 
+  /// NULL, a bare family, or an address with another socket's port.
+  private mutating func extendedTarget() -> String {
+    let ipSockets = socks.filter { $0.family != "unix" }
+    if chance(50), !ipSockets.isEmpty {
+      let ip = pick(["127.0.0.1", "0.0.0.0", "127.0.0.2", "[::ffff:127.0.0.1]", "[::1]", "[::]"])
+      return "\(ip):\(pick(ipSockets).name)"
+    }
+    return pick(["null", "family 0", "family 1", "family 2", "family 10", "family 16", "family 17"])
+  }
+
+  /// A poll of several descriptors, a file statement, or a bind to another socket's port.
+  private mutating func extendedStatement(_ s: Sock) {
+    let ipSockets = socks.filter { $0.family != "unix" }
+    switch Int.random(in: 0..<4, using: &rng) {
+    case 0 where socks.count > 1:
+      let other = pick(socks.filter { $0.name != s.name })
+      lines.append(
+        "poll \(s.name) \(pick(["writable", "readable"])) \(other.name) \(pick(["writable", "readable"])) timeout 0ms"
+      )
+    case 1 where !ipSockets.isEmpty:
+      lines.append(
+        "bind \(s.name) \(pick(["0.0.0.0", "127.0.0.1", "[::]", "[::1]"])):\(pick(ipSockets).name)")
+    default:
+      let path = pick(["\"a.sock\"", "\"b.sock\"", "\"d\"", "\"l\""])
+      switch Int.random(in: 0..<5, using: &rng) {
+      case 0: lines.append("mkdir \(path)")
+      case 1: lines.append("mkfile \(path)")
+      case 2: lines.append("symlink \(pick(["\"a.sock\"", "\"l\"", "\"d\""])) \(path)")
+      case 3: lines.append("rm \(path)")
+      default: lines.append("connect \(s.name) \(pick(["\"d/a.sock\"", "\"l\"", "\"l/a.sock\""]))")
+      }
+    }
+  }
+
   private mutating func statement() {
     guard !socks.isEmpty else { return newSocket(family: "inet") }
     let s = pick(socks)
+    if extended && chance(12) { return extendedStatement(s) }
     let r = Int.random(in: 0..<100, using: &rng)
     switch r {
     case 0..<6:

@@ -19,12 +19,35 @@ extension KernelTests {
       #expect(FuzzGenerator.caseSeed(7, 0) != FuzzGenerator.caseSeed(8, 0))
     }
 
+    /// The first generator's draws do not change (--extended has its own): the seeds of the
+    /// runs the README reports still give the same scenarios.
+    @Test func theFirstGeneratorsScenariosStayTheSame() {
+      #expect(
+        FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(2, 0)) == [
+          "net addr 127.0.0.5/32", "sock s1 = stream unix", "sock s2 = stream inet",
+          "connect s1 unspec nonblock",
+          "poll s1 writable timeout 20ms", "sock s3 = dgram unix", "set s2 IP_BIND_ADDRESS_NO_PORT on",
+          "bind s1 \"a.sock\"", "accept s3 as s4 nonblock", "peer s1", "set s2 SO_LINGER 0s", "bind s4 @fz",
+          "shutdown s4 write", "peer s4", "sock s5 = dgram inet nonblock",
+          "send s4 \"x\" MSG_DONTWAIT MSG_NOSIGNAL",
+          "set s5 IP_BIND_ADDRESS_NO_PORT on",
+        ])
+      let extended = (0..<200).map {
+        FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(2, $0), extended: true)
+      }
+      let later = ["null", "family ", "mkdir ", "mkfile ", "symlink ", "rm ", ":s"]
+      for form in later {
+        #expect(extended.joined().contains { $0.contains(form) }, "--extended draws '\(form)'")
+      }
+    }
+
     /// Every generated scenario is one the checker accepts: a fuzzer that wastes its cases on
     /// malformed scenarios tests nothing.
-    @Test func generatedScenariosAreWellFormed() {
+    @Test(arguments: [false, true])
+    func generatedScenariosAreWellFormed(extended: Bool) {
       let runner = ScenarioRunner(options: RunnerOptions())
       for index in 0..<2000 {
-        let lines = FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(1, index))
+        let lines = FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(1, index), extended: extended)
         let script = runner.fuzzScript(lines)
         let errors = script.diagnostics.filter { $0.severity == .error }.map(\.message)
         #expect(errors.isEmpty, "case \(index): \(errors)\n\(lines.joined(separator: "\n"))")
@@ -34,17 +57,19 @@ extension KernelTests {
 
     /// Every generated destination is loopback, unspecified, a Unix name, a socket name, or in the
     /// prefixes that exist only inside the scenario's namespace.
-    @Test func generatedAddressesStayOffTheHostNetwork() {
+    @Test(arguments: [false, true])
+    func generatedAddressesStayOffTheHostNetwork(extended: Bool) {
       let allowed = [
         "127.", "0.0.0.0", "[::1]", "[::]", "[::ffff:127.0.0.1]", "10.9.", "[2001:db8::", "[fe80::",
         "[ff02::",
         "[::ffff:10.9.", "224.0.0.1", "255.255.255.255", "\"", "@",
       ]
       for index in 0..<2000 {
-        for line in FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(3, index)) {
+        for line in FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(3, index), extended: extended) {
           let words = line.split(separator: " ")
           guard let verb = words.first, ["connect", "bind"].contains(verb), words.count >= 3 else { continue }
           let target = String(words[2])
+          // A name, unspec, null, or family N: no destination on any network.
           if target == "unspec" || target.first!.isLetter { continue }
           #expect(allowed.contains { target.hasPrefix($0) }, "case \(index): \(line)")
         }
