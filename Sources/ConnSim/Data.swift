@@ -151,11 +151,6 @@ extension SimBackend {
   func udpSend(
     _ h: Handle, _ data: [UInt8], to target: SocketAddress?, _ flags: MessageFlags, limit: TimeSpan
   ) -> Outcome {
-    // A pending error is the answer, and this datagram is not sent.
-    if let e = udp[h].common.error {
-      udp[h].common.error = nil
-      return .failure(e)
-    }
     let connected = udp[h].peer != nil
     var destination: SocketAddress
     if let t = target {
@@ -180,7 +175,12 @@ extension SimBackend {
       }
       destination = p
     }
-    // The shutdown is seen when the datagram is allocated, after the destination.
+    // udp_sendmsg finds the destination first (EDESTADDRREQ, EINVAL, the route); a pending
+    // error is the answer when the datagram is allocated (and it is not sent), then the shutdown.
+    if let e = udp[h].common.error {
+      udp[h].common.error = nil
+      return .failure(e)
+    }
     if udp[h].common.shutWrite { return .failure(.EPIPE) }
     destination = resolvedDestination(destination)
     // A connected socket's multicast or limited-broadcast datagram leaves through the

@@ -239,6 +239,11 @@ func resolvedDestination(_ a: SocketAddress, boundTo local: SocketAddress?) -> S
     return .inet(l, port: p)
   case (.inet6(let ip, let p, let s), .inet6(let l, _, _)?) where ip.isAny && l.mappedIPv4 != nil && !l.isAny:
     return .inet6(.mapping(.loopback), port: p, scope: s)
+  case (.inet6(let ip, let p, let s), .inet6(let l, _, _)?)
+  where ip.mappedIPv4?.isAny == true
+    && l.mappedIPv4.map({ !$0.isAny && !$0.isMulticast && $0 != .broadcast }) == true:
+    // ::ffff:0.0.0.0 is IPv4's any address: the bound IPv4 source, as for an inet socket.
+    return .inet6(l, port: p, scope: s)
   default: return resolvedDestination(a)
   }
 }
@@ -248,6 +253,8 @@ func resolvedDestination(_ a: SocketAddress) -> SocketAddress {
   switch a {
   case .inet(let ip, let p) where ip.isAny: return .inet(.loopback, port: p)
   case .inet6(let ip, let p, let s) where ip.isAny: return .inet6(.loopback, port: p, scope: s)
+  case .inet6(let ip, let p, let s) where ip.mappedIPv4?.isAny == true:
+    return .inet6(.mapping(.loopback), port: p, scope: s)
   default: return a
   }
 }
