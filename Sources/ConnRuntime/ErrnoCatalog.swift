@@ -470,7 +470,12 @@ package enum ErrnoCatalog {
         meaning:
           "The socket's protocol has no connect operation at all (packet sockets, for example); the stream, datagram and seqpacket sockets of inet, inet6 and unix all support it.",
         linuxNote: nil,
-        example: nil)
+        example: """
+          # needs: root
+          sock p = raw packet
+          connect p 127.0.0.1:80
+          expect EOPNOTSUPP
+          """)
     case .ENOBUFS:
       return ConnectDetail(
         inReference: false,
