@@ -147,6 +147,7 @@ package struct TraceRecord: Sendable {
   /// is shown among the arguments instead.
   private var resultText: String {
     if case .getOption(_, _, let failed) = call, !failed { return "0" }
+    if case .getOptionNumber = call, case .number = result { return "0" }
     return result.description
   }
 
