@@ -152,12 +152,18 @@ public enum AddressFamily: String, CaseIterable, Sendable, BitwiseCopyable {
 public struct SocketKind: Hashable, Sendable, BitwiseCopyable {
   public var type: SocketType
   public var family: AddressFamily
+  /// socket(2)'s third argument, kept in 16 bits (the language takes 0 to 65535): a kind stays
+  /// four bytes, and every `sock` statement that holds one stays small.
+  @usableFromInline var protoBits: UInt16
   /// socket(2)'s third argument (`proto N`; 0: the family's default for the type).
-  public var proto: Int32
+  @inlinable public var proto: Int32 {
+    get { Int32(protoBits) }
+    set { protoBits = UInt16(truncatingIfNeeded: newValue) }
+  }
   @inlinable public init(_ type: SocketType, _ family: AddressFamily, proto: Int32 = 0) {
     self.type = type
     self.family = family
-    self.proto = proto
+    self.protoBits = UInt16(truncatingIfNeeded: proto)
   }
 }
 
