@@ -5,8 +5,9 @@
 // not a directory, EACCES for a directory the identity may not search, ELOOP past 40 links.
 //
 // Permissions: root may do anything; anyone else gets the owner's bits on what they own and
-// the other bits elsewhere. (conn's `user` keeps no supplementary group, and every entry of
-// the model belongs to root's group or the user's own, so the group bits never decide.)
+// the other bits elsewhere. Group bits are not modelled (the kernel would look at the process's
+// groups): a mode whose group bits differ from its other bits can answer differently, as
+// LANGUAGE.md says.
 
 import ConnRuntime
 import ConnSyntax
