@@ -33,8 +33,9 @@ import Testing
     #expect(lines.last == "expect 3 or ok")
     let i10 = try #require(lines.firstIndex(of: "sock s10 = stream inet"))
     #expect(lines[i10 - 2] == "sock s9 = stream inet")
-    let path = temporaryDirectory() + ".conn"
-    defer { unlink(path) }
+    let dir = temporaryDirectory()
+    let path = dir + "/session.conn"
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     try record.write(to: path, backend: "system")
     #expect(try String(contentsOfFile: path, encoding: .utf8) == text)
   }
