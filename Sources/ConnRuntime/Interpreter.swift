@@ -549,7 +549,8 @@ package final class Interpreter {
       return try tool(p, at) { () throws(BackendError) in try backend.getOption(sock, o) }
     case .poll(let s, let events, let timeout, let o):
       let sock = try fd(s, p, at)
-      lastPollSlots = [s]
+      lastPollSlots.removeAll(keepingCapacity: true)
+      lastPollSlots.append(s)
       return try tool(p, at) { () throws(BackendError) in
         try backend.poll(sock, events, timeout: timeout, o, limit: limit)
       }
@@ -557,7 +558,8 @@ package final class Interpreter {
       let set = p.pollSets[Int(index)]
       var polled: [PolledDescriptor] = []
       for d in set { polled.append(PolledDescriptor(try fd(d.slot, p, at), d.events)) }
-      lastPollSlots = set.map(\.slot)
+      lastPollSlots.removeAll(keepingCapacity: true)
+      for d in set { lastPollSlots.append(d.slot) }
       return try tool(p, at) { () throws(BackendError) in
         try backend.pollSet(polled, timeout: timeout, o, limit: limit)
       }

@@ -215,6 +215,15 @@ func withPort(_ a: SocketAddress, _ p: UInt16) -> SocketAddress {
   }
 }
 
+/// A datagram (UDP or raw) socket holding a v4-mapped source, bound or left by a connect, cannot
+/// reach an IPv6 destination (EAFNOSUPPORT).
+func holdsMappedSource(_ local: SocketAddress?, against dest: SocketAddress) -> Bool {
+  guard case .inet6(let ip, _, _) = dest, ip.mappedIPv4 == nil, !ip.isAny,
+    case .inet6(let held, _, _)? = local
+  else { return false }
+  return held.mappedIPv4.map { !$0.isAny } == true
+}
+
 /// The wildcard address of a family, port 0.
 func anyAddress(_ family: AddressFamily) -> SocketAddress {
   family == .inet6 ? .inet6(.any, port: 0, scope: nil) : .inet(.any, port: 0)

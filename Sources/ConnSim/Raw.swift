@@ -27,8 +27,8 @@ struct OtherSocket {
 }
 
 extension SimBackend {
-  /// socket(2) for the kinds beyond TCP, UDP and Unix: the socket's kind, or the errno the
-  /// kernel answers; nil: a TCP, UDP or Unix socket, made as before.
+  /// What socket(2) makes of a kind: the errno the kernel answers, or whether the socket is one
+  /// of this file's (true) rather than a TCP, UDP or Unix one (false).
   static func otherSocketCheck(_ kind: SocketKind) throws(BackendError) -> Result<Bool, Errno> {
     switch (kind.family, kind.type) {
     case (.packet, .stream), (.packet, .seqpacket), (.netlink, .stream), (.netlink, .seqpacket):
@@ -62,10 +62,16 @@ extension SimBackend {
     }
   }
 
+  /// A packet socket has no connect at all (sock_no_connect): EOPNOTSUPP whatever the address
+  /// and its length, before the checks every other protocol makes.
+  func hasNoConnect(_ ref: SocketRef) -> Bool {
+    if case .other(let h) = ref { return others[h].common.kind.family == .packet }
+    return false
+  }
+
+  /// connect(2) on a netlink or raw IP socket (packet sockets never get here: `hasNoConnect`).
   func otherConnect(_ h: Handle, _ address: SocketAddress, length: Int) -> Outcome {
-    let kind = others[h].common.kind
-    switch kind.family {
-    case .packet: return .failure(.EOPNOTSUPP)
+    switch others[h].common.kind.family {
     case .netlink:
       // netlink_connect: AF_UNSPEC disconnects; another family or a short address is EINVAL.
       if case .unspec = address {
@@ -92,7 +98,6 @@ extension SimBackend {
       others[h].common.local = anyAddress(s.kind.family)
       return .ok
     }
-    var dest = address
     switch (s.kind.family, address) {
     case (.inet, .inet):
       if length < 16 { return .failure(.EINVAL) }
@@ -106,15 +111,10 @@ extension SimBackend {
     default:
       return .failure(.EINVAL)
     }
-    dest = resolvedDestination(dest, boundTo: s.local)
+    let dest = resolvedDestination(address, boundTo: s.local)
     let network = hosts[Int(s.host)].network
     if case .error(let e) = network.route(dest) { return .failure(e) }
-    // Holding a v4-mapped source (left by a connect): no IPv6 destination, as for UDP.
-    if case .inet6(let ip, _, _) = dest, ip.mappedIPv4 == nil, !ip.isAny,
-      case .inet6(let held, _, _)? = s.local, held.mappedIPv4.map({ !$0.isAny }) == true
-    {
-      return .failure(.EAFNOSUPPORT)
-    }
+    if holdsMappedSource(s.local, against: dest) { return .failure(.EAFNOSUPPORT) }
     if let ip = ipv4(of: dest), network.isBroadcast(ip), !s.options.broadcast { return .failure(.EACCES) }
     let source = sourceAddress(for: dest, bound: s.local, on: s.host)
     let port = UInt16(truncatingIfNeeded: s.kind.proto)

@@ -7,7 +7,7 @@ import ConnSyntax
 //
 // This file is the Backend conformance, one entry point per requirement (past 600 lines because
 // the protocol has that many calls; each is a short dispatch): it finds the socket behind a descriptor (EBADF, ENOTSOCK), hands the
-// call to its family (TCP.swift, UDP.swift, Unix.swift; options in Options.swift) and records
+// call to its family (TCP.swift, UDP.swift, Unix.swift, Raw.swift; options in Options.swift) and records
 // the trace. The shared machinery has files of its own: the clock and its events (Clock.swift),
 // descriptors (Descriptors.swift), ports (Ports.swift), the file system (FileSystem.swift), the
 // network (Network.swift).
@@ -420,9 +420,7 @@ package final class SimBackend: Backend {
       if length == 0 {
         switch socketRef(fd) {
         case .failure(let e): return emit(call, .failure(e))
-        case .success(.other(let h)) where others[h].common.kind.family == .packet:
-          return emit(call, .failure(.EOPNOTSUPP))
-        default: return emit(call, .failure(.EINVAL))
+        case .success(let ref): return emit(call, .failure(hasNoConnect(ref) ? .EOPNOTSUPP : .EINVAL))
         }
       }
       return emit(call, .failure(length < 0 || length > 128 ? .EINVAL : .EFAULT))
@@ -439,10 +437,7 @@ package final class SimBackend: Backend {
     case .failure(let e): return emit(call, .failure(e))
     case .success(let r): ref = r
     }
-    // A packet socket has no connect at all: sock_no_connect, whatever the address.
-    if case .other(let h) = ref, others[h].common.kind.family == .packet {
-      return emit(call, .failure(.EOPNOTSUPP))
-    }
+    if hasNoConnect(ref) { return emit(call, .failure(.EOPNOTSUPP)) }
     if length < 2 { return emit(call, .failure(.EINVAL)) }
     switch ref {
     case .tcp(let h): return emit(call, try tcpConnect(h, address, length: length, options, limit: limit))
@@ -549,7 +544,7 @@ package final class SimBackend: Backend {
     _ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan
   ) throws(BackendError) -> Outcome {
     advance(to: clock)
-    try refuseOtherPoll([fd])
+    try refuseOtherPoll(fd)
     let call = TracedCall.poll(fd, events, timeout: min(timeout ?? limit, limit))
     let o = try pollWait(timeout: timeout, options, limit: limit) { () -> Outcome? in
       let r = revents(fd, events)
@@ -562,7 +557,7 @@ package final class SimBackend: Backend {
     throws(BackendError) -> Outcome
   {
     advance(to: clock)
-    try refuseOtherPoll(set.map(\.fd))
+    for d in set { try refuseOtherPoll(d.fd) }
     let call = TracedCall.pollSet(set, timeout: min(timeout ?? limit, limit))
     let o = try pollWait(timeout: timeout, options, limit: limit) { () -> Outcome? in
       let r = set.map { revents($0.fd, $0.events) }
@@ -571,11 +566,9 @@ package final class SimBackend: Backend {
     return emit(call, o)
   }
 
-  private func refuseOtherPoll(_ fds: [Descriptor]) throws(BackendError) {
-    for fd in fds {
-      if case .socket(.other)? = descriptors[fd] {
-        throw .notModelled("poll on raw, packet and netlink sockets")
-      }
+  private func refuseOtherPoll(_ fd: Descriptor) throws(BackendError) {
+    if case .socket(.other)? = descriptors[fd] {
+      throw .notModelled("poll on raw, packet and netlink sockets")
     }
   }
 

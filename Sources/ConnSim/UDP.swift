@@ -90,13 +90,8 @@ extension SimBackend {
           == true
       if !viaSource { return .failure(e) }
     }
-    // Holding a v4-mapped source (bound, or left by a connect), after the route: no IPv6
-    // destination.
-    if case .inet6(let ip, _, _) = dest, ip.mappedIPv4 == nil, !ip.isAny,
-      case .inet6(let bound, _, _)? = s.local, bound.mappedIPv4.map({ !$0.isAny }) == true
-    {
-      return .failure(.EAFNOSUPPORT)
-    }
+    // After the route.
+    if holdsMappedSource(s.local, against: dest) { return .failure(.EAFNOSUPPORT) }
     if let ip = ipv4(of: routed), network.isBroadcast(ip), !s.options.broadcast { return .failure(.EACCES) }
     let source = sourceAddress(for: routed, bound: s.local, on: s.host)
     if s.localPort == 0 {

@@ -483,12 +483,10 @@ package final class SystemBackend: Backend {
   package func poll(
     _ fd: Descriptor, _ events: PollEvents, timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan
   ) throws(BackendError) -> Outcome {
-    var p = [pollfd(fd: fd, events: SocketConstants.pollBits(events), revents: 0)]
+    var p = pollfd(fd: fd, events: SocketConstants.pollBits(events), revents: 0)
     let wait = min(timeout ?? limit, limit)
-    let outcome = try ppoll(&p, timeout: timeout, options, limit: limit) {
-      .events(SocketConstants.pollEvents($0[0].revents))
-    }
-    return traced(.poll(fd, events, timeout: wait), outcome)
+    let outcome = try ppoll(&p, count: 1, timeout: timeout, options, limit: limit)
+    return traced(.poll(fd, events, timeout: wait), outcome ?? .events(SocketConstants.pollEvents(p.revents)))
   }
 
   package func pollSet(_ set: [PolledDescriptor], timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan)
@@ -496,24 +494,24 @@ package final class SystemBackend: Backend {
   {
     var p = set.map { pollfd(fd: $0.fd, events: SocketConstants.pollBits($0.events), revents: 0) }
     let wait = min(timeout ?? limit, limit)
-    let outcome = try ppoll(&p, timeout: timeout, options, limit: limit) {
-      .pollSet($0.map { SocketConstants.pollEvents($0.revents) })
-    }
-    return traced(.pollSet(set, timeout: wait), outcome)
+    let outcome = try ppoll(&p, count: p.count, timeout: timeout, options, limit: limit)
+    return traced(
+      .pollSet(set, timeout: wait), outcome ?? .pollSet(p.map { SocketConstants.pollEvents($0.revents) }))
   }
 
-  /// ppoll(2), bounded by its own timeout (only a user interrupt needs the timer): `ready`
-  /// reads the result when descriptors are ready.
+  /// ppoll(2) on `count` descriptors, bounded by its own timeout (only a user interrupt needs
+  /// the timer): `.pollTimeout` or an errno, or nil when descriptors are ready (their revents
+  /// are then in `fds`).
   private func ppoll(
-    _ p: inout [pollfd], timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan,
-    ready: ([pollfd]) -> Outcome
-  ) throws(BackendError) -> Outcome {
+    _ fds: UnsafeMutablePointer<pollfd>, count: Int, timeout: TimeSpan?, _ options: CallOptions,
+    limit: TimeSpan
+  ) throws(BackendError) -> Outcome? {
     let wait = min(timeout ?? limit, limit)
     var armed = false
     if let i = options.interrupt, i <= wait {
       armed = conn_interrupt_arm(i.nanoseconds) == 0
     }
-    let rc = p.withUnsafeMutableBufferPointer { conn_ppoll($0.baseAddress, UInt($0.count), wait.nanoseconds) }
+    let rc = conn_ppoll(fds, UInt(count), wait.nanoseconds)
     let err = rc < 0 ? errno : 0
     if armed { _ = conn_interrupt_disarm() }
     if rc < 0 { return Platform.failure(err) }
@@ -521,7 +519,7 @@ package final class SystemBackend: Backend {
       if timeout == nil || timeout! > limit { throw .timedOut(limit) }
       return .pollTimeout
     }
-    return ready(p)
+    return nil
   }
 
   // MARK: - Data
