@@ -170,6 +170,16 @@ int conn_interrupt_arm(long long ns) {
 #endif
 }
 
+/* The calling thread's timer is deleted (the thread is about to end). */
+void conn_interrupt_release(void) {
+#ifdef __linux__
+  if (conn_have_timer) {
+    timer_delete(conn_timer);
+    conn_have_timer = 0;
+  }
+#endif
+}
+
 int conn_interrupt_disarm(void) {
 #ifdef __linux__
   if (conn_have_timer) {

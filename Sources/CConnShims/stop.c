@@ -48,6 +48,8 @@ int conn_stop_install(void) {
 
 int conn_stop_signal(void) { return conn_stop_signo; }
 
+long conn_stop_retarget(long tid) { return __atomic_exchange_n(&conn_stop_target, tid, __ATOMIC_SEQ_CST); }
+
 int conn_die_with_parent(int parent) {
 #ifdef __linux__
   if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) return -1;

@@ -137,7 +137,15 @@ static struct conn_watch_slot *conn_watch_slot(void) {
   }
   struct conn_watch_slot *s = NULL;
   int n = __atomic_load_n(&conn_slot_count, __ATOMIC_ACQUIRE);
-  if (n < CONN_WATCH_SLOTS) {
+  /* A slot that a thread gave back when it ended (conn_thread_release) first. */
+  for (int i = 0; i < n && !s; i++) {
+    if (__atomic_load_n(&conn_slots[i].tid, __ATOMIC_ACQUIRE) == 0) {
+      s = &conn_slots[i];
+      __atomic_store_n(&s->arming, 0, __ATOMIC_RELEASE);
+      __atomic_store_n(&s->tid, conn_gettid(), __ATOMIC_RELEASE);
+    }
+  }
+  if (!s && n < CONN_WATCH_SLOTS) {
     s = &conn_slots[n];
     __atomic_store_n(&s->tid, conn_gettid(), __ATOMIC_RELEASE);
     __atomic_store_n(&conn_slot_count, n + 1, __ATOMIC_RELEASE);
@@ -175,4 +183,19 @@ int conn_watch_disarm(void) {
   *fired = 0;
   __atomic_store_n(&s->arming, 0, __ATOMIC_RELEASE);
   return 1;
+}
+
+void conn_interrupt_release(void);
+
+void conn_thread_release(void) {
+  struct conn_watch_slot *s = conn_my_slot;
+  if (s) {
+    pthread_mutex_lock(&conn_watch_lock);
+    /* Idle first, so that the watchdog never signals the slot's old thread. */
+    __atomic_store_n(&s->arming, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->tid, 0, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&conn_watch_lock);
+    conn_my_slot = NULL;
+  }
+  conn_interrupt_release();
 }

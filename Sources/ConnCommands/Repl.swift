@@ -348,9 +348,12 @@ package final class Repl {
       }
     case .close(let r):
       if step.outcome == .ok { closedNames.insert(name(r)) }
-    case .user:
+    case .user, .drop:
       record.needsRoot = true
       record.needsLinux = true
+    case .landlock:
+      record.needsLinux = true
+      record.needsLandlock = true
     case .topology(let t):
       record.needsIsolate = true
       func host(_ h: HostRef) -> String { script.hostNames[Int(h.index)] }

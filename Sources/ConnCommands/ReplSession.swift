@@ -34,6 +34,8 @@ struct SessionRecord {
   var needsRoot = false
   /// The session made hosts, links or rules: the saved scenario runs with --isolate.
   var needsIsolate = false
+  /// The session used `landlock`.
+  var needsLandlock = false
   private(set) var statementCount = 0
   /// Entries kept in memory before the older ones go to the spool file.
   var memoryLimit = 4096
@@ -84,6 +86,7 @@ struct SessionRecord {
     if needsRoot { needs.append("root") }
     if needsLinux { needs.append("linux") }
     if needsIsolate { needs.append("isolate") }
+    if needsLandlock { needs.append("landlock") }
     if !needs.isEmpty { out += "# needs: " + needs.joined(separator: " ") + "\n" }
     return out + "\n"
   }

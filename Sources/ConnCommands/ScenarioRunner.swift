@@ -53,6 +53,10 @@ package final class ScenarioRunner {
 
   /// The namespace of the scenario being run (with --isolate).
   var namespace: UInt64?
+  /// The scenario runs on a thread of its own (it has `drop` or `landlock`): its kernel backends
+  /// may change that thread for good, and are cleaned up after it ends.
+  private var onOwnThread = false
+  private var disposableBackends: [SystemBackend] = []
 
   /// Why a scenario cannot run here, or nil.
   func skipReason(_ script: Script) -> String? {
@@ -72,6 +76,9 @@ package final class ScenarioRunner {
     }
     if r.bpf && options.backend != .sim, let why = SystemBackend.connectHookUnavailableReason {
       return "needs cgroup BPF connect hooks: \(why)"
+    }
+    if r.landlock && options.backend != .sim, let why = SystemBackend.landlockUnavailableReason {
+      return "needs Landlock: \(why)"
     }
     // The simulation models ::1 whatever the host has.
     if r.ipv6 && options.backend != .sim && !ScenarioRunner.hasIPv6Loopback {
@@ -97,7 +104,13 @@ package final class ScenarioRunner {
   func makeBackend(_ choice: BackendChoice? = nil) -> Backend {
     switch choice ?? options.backend {
     case .system, .both:
-      return SystemBackend(allowedNetworks: options.allowNet, isolated: options.isolate, namespace: namespace)
+      let b = SystemBackend(
+        allowedNetworks: options.allowNet, isolated: options.isolate, namespace: namespace)
+      if onOwnThread {
+        b.threadIsDisposable = true
+        disposableBackends.append(b)
+      }
+      return b
     case .sim:
       // Beside the kernel (`both`), the process's descriptors as they are now; alone, as they
       // were when the runner started.
@@ -158,6 +171,32 @@ package final class ScenarioRunner {
         return report
       }
     }
+    if script.changesThreadForGood && options.backend != .sim {
+      // `drop` and `landlock` change the thread that runs them for good: a thread of its own,
+      // which ends with the scenario; this one cleans up after it with its identity intact.
+      var result = report
+      onOwnThread = true
+      let ran = Host.runOnOwnThread { result = self.runHere(script, report: report, start: start) }
+      onOwnThread = false
+      for b in disposableBackends { b.finishCleanup() }
+      disposableBackends = []
+      if !ran {
+        result.status = .fail
+        result.failure = FailureInfo(
+          kind: "runtime", message: "could not start the thread this scenario needs ('drop', 'landlock')",
+          line: 1,
+          column: 1)
+        result.detail = "error: could not start the thread this scenario needs ('drop', 'landlock')"
+      }
+      return result
+    }
+    return runHere(script, report: report, start: start)
+  }
+
+  /// Runs a checked scenario on the calling thread, on the chosen backend(s).
+  private func runHere(_ script: Script, report base: ScenarioReport, start: Int64) -> ScenarioReport {
+    func elapsed() -> TimeSpan { TimeSpan(nanoseconds: Host.monotonicNow() - start) }
+    var report = base
     if options.backend == .both {
       report = runBoth(script, report: report)
       report.duration = elapsed()

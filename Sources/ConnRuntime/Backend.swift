@@ -94,6 +94,11 @@ package protocol Backend: AnyObject {
   /// whether to go on sleeping.
   func sleep(_ duration: TimeSpan) -> TimeSpan
   func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome
+  /// `drop`: the user's real, effective and saved IDs, its group alone, no capabilities, and no
+  /// way back. The kernel backend does it only on a thread that ends with the scenario.
+  func dropPrivileges(_ user: UserIdentity) throws(BackendError) -> Outcome
+  /// `landlock`: one more Landlock layer, its ports resolved. For good, like `drop`.
+  func restrict(_ layer: LandlockLayer) throws(BackendError) -> Outcome
   /// A file statement, as the current file-system identity, inside the private directory.
   /// Throws `.refused` (with `FileOperation.throughLink`) rather than follow a symbolic link.
   func file(_ op: FileOperation) throws(BackendError) -> Outcome
@@ -104,6 +109,33 @@ extension Backend {
   /// A socket on the scenario's own host.
   package func socket(_ kind: SocketKind, nonblocking: Bool) throws(BackendError) -> Outcome {
     try socket(kind, nonblocking: nonblocking, on: 0)
+  }
+}
+
+/// One Landlock layer as the kernel takes it: the TCP ports each restricted right allows.
+package struct LandlockLayer: Hashable, Sendable {
+  /// nil: connect(2) is not restricted by this layer.
+  package var connect: [UInt16]?
+  /// nil: bind(2) is not restricted by this layer.
+  package var bind: [UInt16]?
+  /// Abstract Unix sockets made outside the layer are out of reach (EPERM).
+  package var abstract: Bool
+  package init(connect: [UInt16]?, bind: [UInt16]?, abstract: Bool) {
+    self.connect = connect
+    self.bind = bind
+    self.abstract = abstract
+  }
+
+  /// As the trace shows it: `{connect=[80], bind=none, scope=abstract}`.
+  package var description: String {
+    func ports(_ p: [UInt16]) -> String {
+      p.isEmpty ? "none" : "[" + p.map(String.init).joined(separator: ",") + "]"
+    }
+    var parts: [String] = []
+    if let c = connect { parts.append("connect=" + ports(c)) }
+    if let b = bind { parts.append("bind=" + ports(b)) }
+    if abstract { parts.append("scope=abstract") }
+    return "{" + parts.joined(separator: ", ") + "}"
   }
 }
 

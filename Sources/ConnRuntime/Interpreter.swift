@@ -592,6 +592,24 @@ package final class Interpreter {
       }
     case .user(let u):
       return try tool(p, at) { () throws(BackendError) in try backend.setUser(u) }
+    case .drop(let u):
+      return try tool(p, at) { () throws(BackendError) in try backend.dropPrivileges(u) }
+    case .landlock(let index):
+      let rules = p.landlocks[Int(index)]
+      func ports(_ list: [CompiledPort]?) throws(Failure) -> [UInt16]? {
+        guard let list else { return nil }
+        var out: [UInt16] = []
+        for port in list {
+          switch port {
+          case .number(let n): out.append(n)
+          case .portOf(let other): out.append(try boundPort(of: other, p, at))
+          }
+        }
+        return out
+      }
+      let layer = LandlockLayer(
+        connect: try ports(rules.connect), bind: try ports(rules.bind), abstract: rules.abstract)
+      return try tool(p, at) { () throws(BackendError) in try backend.restrict(layer) }
     case .file(let index):
       let op = p.fileOperations[Int(index)]
       return try tool(p, at) { () throws(BackendError) in try backend.file(op) }
@@ -633,6 +651,11 @@ package final class Interpreter {
   private func address(_ index: Int32, portOf other: Slot, _ p: Program, _ at: Int) throws(Failure)
     -> SocketAddress
   {
+    p.addresses[Int(index)].withPort(try boundPort(of: other, p, at))
+  }
+
+  /// The port socket `other` is bound to (`127.0.0.1:l`, `landlock connect l`).
+  private func boundPort(of other: Slot, _ p: Program, _ at: Int) throws(Failure) -> UInt16 {
     let bound = try boundAddress(of: other, p, at)
     guard let port = bound.port else {
       throw Failure(
@@ -640,7 +663,7 @@ package final class Interpreter {
         message: "'\(names[Int(other)])' is bound to \(bound.description), which has no port",
         range: p.statements[at].range, source: p.source)
     }
-    return p.addresses[Int(index)].withPort(port)
+    return port
   }
 
   private func boundAddress(of other: Slot, _ p: Program, _ at: Int) throws(Failure) -> SocketAddress {

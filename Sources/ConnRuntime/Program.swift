@@ -23,6 +23,19 @@ package enum CompiledTarget: Sendable {
   case family(UInt16)
 }
 
+/// A port of a `landlock` rule: a number, or the slot of the socket whose bound port it is.
+package enum CompiledPort: Sendable {
+  case number(UInt16)
+  case portOf(Slot)
+}
+
+/// A `landlock` statement with its sockets resolved to slots.
+package struct CompiledLandlock: Sendable {
+  package var connect: [CompiledPort]?
+  package var bind: [CompiledPort]?
+  package var abstract: Bool
+}
+
 /// One instruction. Every case holds plain values only, so copying one costs nothing.
 package enum Instruction: Sendable {
   case socket(Slot, SocketKind, nonblocking: Bool, host: Int32)
@@ -59,6 +72,9 @@ package enum Instruction: Sendable {
   /// `expectations[index]`.
   case expect(Int32)
   case user(UserIdentity)
+  case drop(UserIdentity)
+  /// `landlocks[index]`.
+  case landlock(Int32)
   /// `pollSets[index]`.
   case pollSet(Int32, timeout: TimeSpan?, CallOptions)
   /// `fileOperations[index]`.
@@ -113,6 +129,8 @@ package final class Program: @unchecked Sendable {
   package let fileOperations: [FileOperation]
   /// The descriptors of each poll on several, as slots and events.
   package let pollSets: [[(slot: Slot, events: PollEvents)]]
+  /// The `landlock` statements' rules.
+  package let landlocks: [CompiledLandlock]
 
   /// Compiles `script`; `slot` gives the session slot of a script's socket name, `host` the
   /// session number of a host name (`self` is 0).
@@ -137,6 +155,7 @@ package final class Program: @unchecked Sendable {
     topology = c.topology
     fileOperations = c.fileOperations
     pollSets = c.pollSets
+    landlocks = c.landlocks
   }
 
   package var count: Int { code.count }
@@ -157,6 +176,7 @@ private struct Compiler {
   var topology: [TopologyStatement] = []
   var fileOperations: [FileOperation] = []
   var pollSets: [[(slot: Slot, events: PollEvents)]] = []
+  var landlocks: [CompiledLandlock] = []
   /// Session host numbers by script host index.
   var hosts: [Int32] = []
 
@@ -245,6 +265,19 @@ private struct Compiler {
         topology.append(t.mapHosts { hosts[Int($0)] })
         emit(.topology(Int32(topology.count - 1)), st, checked: false)
       case .user(let u): emit(.user(u), st, checked: followed)
+      case .drop(let u): emit(.drop(u), st, checked: followed)
+      case .landlock(let rules):
+        func ports(_ list: [PortRef]?) -> [CompiledPort]? {
+          list?.map { p in
+            switch p {
+            case .number(let n): return .number(n)
+            case .portOf(let r): return .portOf(s(r))
+            }
+          }
+        }
+        landlocks.append(
+          CompiledLandlock(connect: ports(rules.connect), bind: ports(rules.bind), abstract: rules.abstract))
+        emit(.landlock(Int32(landlocks.count - 1)), st, checked: followed)
       case .pollSet(let targets, let timeout, let o):
         pollSets.append(targets.map { (s($0.socket), $0.events) })
         emit(.pollSet(Int32(pollSets.count - 1), timeout: timeout, o), st, checked: followed)

@@ -41,6 +41,10 @@ package enum TracedCall: Sendable {
   case close(Descriptor)
   case sleep(TimeSpan)
   case setUser(UInt32)
+  /// setgroups, setresgid, setresuid and capset of the calling thread, to one user.
+  case dropPrivileges(UInt32)
+  /// landlock_create_ruleset, landlock_add_rule for each port, landlock_restrict_self.
+  case landlock(LandlockLayer)
   case file(FileOperation)
   /// A socket file the scenario bound, removed at its end.
   case unlink(path: String)
@@ -124,6 +128,8 @@ package struct TraceRecord: Sendable {
     case .close(let fd): return "close(\(fd))"
     case .sleep(let d): return "nanosleep(\(d.description))"
     case .setUser(let uid): return "setfsuid(\(uid))"
+    case .dropPrivileges(let uid): return "setresuid(\(uid), \(uid), \(uid))"
+    case .landlock(let layer): return "landlock_restrict_self(\(layer.description))"
     case .file(let op): return Self.show(op)
     case .unlink(let path): return "unlink(\(quoteString(path)))"
     case .send(let fd, let c, let data, let to, let flags):

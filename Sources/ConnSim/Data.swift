@@ -69,6 +69,9 @@ extension SimBackend {
     if flags.contains(.fastOpen) {
       guard let t = target else { return .failure(.EINVAL) }
       if tcp[h].state != .closed || tcp[h].sockState != .unconnected { return .failure(.EISCONN) }
+      if let e = landlockRefusal(tcp[h].common.kind, t, length: t.family == .inet6 ? 28 : 16, connect: true) {
+        return .failure(e)
+      }
       // Without a cookie (the default net.ipv4.tcp_fastopen = 1) the data waits for an ordinary
       // handshake: a blocking call connects, then sends; a nonblocking one says EINPROGRESS and
       // queues nothing.
@@ -305,6 +308,7 @@ extension SimBackend {
         other = r
       }
       if let theirs = unix[other].remote, unix.contains(theirs), theirs != h { return .failure(.EPERM) }
+      if let t = target, unix[h].remote != other, abstractScoped(other, t) { return .failure(.EPERM) }
       unix[other].datagrams.append(Datagram(bytes: data, from: unix[h].common.local ?? .unix("")))
       return .number(Int64(data.count))
     }

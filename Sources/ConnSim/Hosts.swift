@@ -226,10 +226,20 @@ extension SimBackend {
     case "net.ipv4.ip_local_port_range":
       // One number sets the first port only, as the kernel reads it.
       let numbers = numbers.count == 1 ? [numbers[0], Int(hosts[h].network.ephemeral.upperBound)] : numbers
-      guard numbers.count == 2, numbers[0] >= 1, numbers[0] <= numbers[1], numbers[1] <= 65535 else {
+      // The range may not start among the privileged ports.
+      guard numbers.count == 2, numbers[0] >= 1, numbers[0] <= numbers[1], numbers[1] <= 65535,
+        numbers[0] >= Int(hosts[h].network.unprivilegedPortStart)
+      else {
         throw .failed("the kernel refused \(key) = \(value): Invalid argument")
       }
       hosts[h].network.ephemeral = UInt16(numbers[0])...UInt16(numbers[1])
+    case "net.ipv4.ip_unprivileged_port_start":
+      // ipv4_privileged_ports: 0 to 65535, and not past the start of the ephemeral range.
+      let n = try one()
+      guard n >= 0, n <= 65535, n <= Int(hosts[h].network.ephemeral.lowerBound) else {
+        throw .failed("the kernel refused \(key) = \(value): Invalid argument")
+      }
+      hosts[h].network.unprivilegedPortStart = UInt16(n)
     case "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding":
       hosts[h].router = try one() != 0
     // The simulation never limits its ICMP answers.

@@ -26,8 +26,9 @@ extension SimBackend {
         || network.isLocal(.inet(ip, port: 0))
     }
     switch (s.kind.family, address) {
-    case (.inet, .inet(let ip, _)):
+    case (.inet, .inet(let ip, let port)):
       if !v4Bindable(ip) { return .failure(.EADDRNOTAVAIL) }
+      if portNeedsPrivilege(port, host: s.host) { return .failure(.EACCES) }
       if bound { return .failure(.EINVAL) }
       return .success(address)
     case (.inet, .unspec):
@@ -36,8 +37,9 @@ extension SimBackend {
       return .success(.inet(.any, port: 0))
     case (.inet, _):
       return .failure(Self.naturalLength(address) < 16 ? .EINVAL : .EAFNOSUPPORT)
-    case (.inet6, .inet6(let ip, _, let scope)):
+    case (.inet6, .inet6(let ip, let port, let scope)):
       if ip.isMulticast && s.kind.type == .stream { return .failure(.EINVAL) }
+      if portNeedsPrivilege(port, host: s.host) { return .failure(.EACCES) }
       if bound { return .failure(.EINVAL) }
       if let v4 = ip.mappedIPv4 {
         if s.options.v6only { return .failure(.EINVAL) }

@@ -73,6 +73,8 @@ struct SimNetwork {
   }
   /// The ephemeral port range (net.ipv4.ip_local_port_range).
   var ephemeral: ClosedRange<UInt16> = 32768...60999
+  /// Ports below it need CAP_NET_BIND_SERVICE (net.ipv4.ip_unprivileged_port_start).
+  var unprivilegedPortStart: UInt16 = 1024
 
   init(rules: [NetRule]) {
     for r in rules {

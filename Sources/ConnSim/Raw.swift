@@ -79,6 +79,10 @@ extension SimBackend {
         return .ok
       }
       guard case .netlink(let pid, let groups) = address, length >= 12 else { return .failure(.EINVAL) }
+      // Sending to a group or a port id needs CAP_NET_ADMIN, except on NETLINK_USERSOCK (2).
+      if !privileged && (pid != 0 || groups != 0) && others[h].common.kind.proto != 2 {
+        return .failure(.EPERM)
+      }
       netlinkAutobind(h)
       let lowest: UInt32 = groups == 0 ? 0 : groups & (~groups &+ 1)
       others[h].peer = .netlink(pid: pid, groups: lowest)
@@ -139,12 +143,20 @@ extension SimBackend {
       throw .notModelled("bind on raw and packet sockets")
     }
     guard case .netlink(let pid, let groups) = address else { return .failure(.EINVAL) }
-    if pid == 0 {
+    // Joining groups without capabilities: NETLINK_ROUTE, USERSOCK and KOBJECT_UEVENT let
+    // anyone listen; the other protocols check per group.
+    if !privileged && groups != 0 && ![0, 2, 15].contains(others[h].common.kind.proto) {
+      throw .notModelled(
+        "joining netlink protocol \(others[h].common.kind.proto)'s groups without capabilities")
+    }
+    // netlink_bind: a bound socket (a connect or an earlier bind autobinds it) takes only its
+    // own port id again; port 0 means "pick one" only for an unbound socket.
+    if case .netlink(let bound, _)? = others[h].common.local {
+      if pid != bound { return .failure(.EINVAL) }
+    } else if pid == 0 {
       netlinkAutobind(h)
-    } else if others[h].common.local == nil {
+    } else {
       others[h].common.local = .netlink(pid: pid, groups: 0)
-    } else if others[h].common.local != .netlink(pid: pid, groups: 0) {
-      return .failure(.EINVAL)
     }
     if case .netlink(let p, _)? = others[h].common.local {
       others[h].common.local = .netlink(pid: p, groups: groups)

@@ -45,6 +45,10 @@ package final class SimBackend: Backend {
   @exclusivity(unchecked) var files = SimFileSystem()
   @exclusivity(unchecked) var abstractNames: [String: Handle] = [:]
   @exclusivity(unchecked) var fsUID: UInt32 = 0
+  /// The process has its capabilities (no `drop` yet).
+  @exclusivity(unchecked) var privileged = true
+  /// The Landlock layers so far, oldest first.
+  @exclusivity(unchecked) var landlock: [LandlockLayer] = []
   /// RLIMIT_NOFILE: no descriptor at or above it (EMFILE).
   let descriptorLimit: Int
   /// Numbers the real process holds for itself (taken in the simulation too).
@@ -73,6 +77,8 @@ package final class SimBackend: Backend {
     udpPorts.removeAll()
     abstractNames = [:]
     fsUID = 0
+    privileged = true
+    landlock = []
     files = SimFileSystem()
   }
 
@@ -171,6 +177,7 @@ package final class SimBackend: Backend {
       // nothing registered for the type (ESOCKTNOSUPPORT), as on a kernel without sctp.ko.
       return emit(call, .failure(.ESOCKTNOSUPPORT))
     }
+    if !privileged, let e = Self.capabilityError(kind) { return emit(call, .failure(e)) }
     let ref: SocketRef
     let other: Bool
     switch try Self.otherSocketCheck(kind) {
@@ -195,6 +202,8 @@ package final class SimBackend: Backend {
     if let denied = hosts[Int(host)].connectHook, kind.family != .unix {
       withCommon(ref) { $0.connectDenied = denied }
     }
+    // Landlock's scope looks at the domain a socket was made in.
+    if case .unix(let h) = ref { unix[h].landlockDepth = UInt8(landlock.count) }
     return emit(call, .number(Int64(fd)))
   }
 
@@ -321,7 +330,12 @@ package final class SimBackend: Backend {
     let call = TracedCall.bind(fd, address, length: naturalLength(address))
     switch socketRef(fd) {
     case .failure(let e): return emit(call, .failure(e))
-    case .success(.tcp(let h)): return emit(call, tcpBind(h, address))
+    case .success(.tcp(let h)):
+      if let e = landlockRefusal(tcp[h].common.kind, address, length: naturalLength(address), connect: false)
+      {
+        return emit(call, .failure(e))
+      }
+      return emit(call, tcpBind(h, address))
     case .success(.udp(let h)): return emit(call, udpBind(h, address))
     case .success(.unix(let h)): return emit(call, unixBind(h, address))
     case .success(.other(let h)): return emit(call, try otherBind(h, address))
@@ -440,7 +454,11 @@ package final class SimBackend: Backend {
     if hasNoConnect(ref) { return emit(call, .failure(.EOPNOTSUPP)) }
     if length < 2 { return emit(call, .failure(.EINVAL)) }
     switch ref {
-    case .tcp(let h): return emit(call, try tcpConnect(h, address, length: length, options, limit: limit))
+    case .tcp(let h):
+      if let e = landlockRefusal(tcp[h].common.kind, address, length: length, connect: true) {
+        return emit(call, .failure(e))
+      }
+      return emit(call, try tcpConnect(h, address, length: length, options, limit: limit))
     case .udp(let h): return emit(call, udpConnect(h, address, length: length))
     case .unix(let h): return emit(call, try unixConnect(h, address, options, limit: limit))
     case .other(let h): return emit(call, otherConnect(h, address, length: length))

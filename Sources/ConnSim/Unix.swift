@@ -22,6 +22,8 @@ struct UnixSocket {
   /// Bytes (stream) and messages (datagram, seqpacket) received and not read yet.
   var received: [UInt8] = []
   var datagrams: [Datagram] = []
+  /// How many Landlock layers there were when the socket was made (its domain).
+  var landlockDepth: UInt8 = 0
 
   init(kind: SocketKind, nonblocking: Bool, host: Int32 = 0) {
     common = CommonState(kind: kind, nonblocking: nonblocking)
@@ -100,6 +102,8 @@ extension SimBackend {
     if unix[h].isDatagram {
       // unix_may_send: a peer connected to someone else does not take us.
       if let theirs = unix[other].remote, unix.contains(theirs), theirs != h { return .failure(.EPERM) }
+      // security_unix_may_send: the scope, unless `other` is the peer already.
+      if unix[h].remote != other && abstractScoped(other, address) { return .failure(.EPERM) }
       unix[h].remote = other
       unix[h].peer = unix[other].common.local
       return .ok
@@ -123,6 +127,8 @@ extension SimBackend {
     case .established: return .failure(.EISCONN)
     default: return .failure(unix[h].connected ? .EISCONN : .EINVAL)
     }
+    // security_unix_stream_connect, after the states: the abstract-socket scope.
+    if abstractScoped(other, address) { return .failure(.EPERM) }
     var child = UnixSocket(kind: unix[other].common.kind, nonblocking: false, host: unix[other].common.host)
     child.state = .established
     child.connected = true

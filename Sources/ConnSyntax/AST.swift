@@ -50,6 +50,11 @@ package enum StatementKind: Sendable {
   indirect case net(NetRule)
   indirect case topology(TopologyStatement)
   case user(UserIdentity)
+  /// `drop USER`: the real, effective and saved user and group IDs, the groups and the
+  /// capabilities become the user's, for the rest of the scenario.
+  case drop(UserIdentity)
+  /// `landlock ...`: one more Landlock layer, for the rest of the scenario.
+  indirect case landlock(LandlockRules)
   /// mkdir, mkfile, chmod, chown, symlink, rm: the scenario's private directory.
   indirect case file(FileOperation)
   case `repeat`(count: Int, body: [Statement])
@@ -77,6 +82,8 @@ package enum StatementKind: Sendable {
     case .net: return "net"
     case .topology(let t): return t.keyword
     case .user: return "user"
+    case .drop: return "drop"
+    case .landlock: return "landlock"
     case .file(let op): return op.keyword
     case .repeat: return "repeat"
     }
@@ -99,7 +106,7 @@ package enum ResultShape: Sendable {
   case address
   /// recv, recvfrom, read: the bytes received, or an errno.
   case data
-  /// No result: an `expect` may not follow (expect, net, user, repeat).
+  /// No result: an `expect` may not follow (expect, net, user, drop, landlock, repeat).
   case none
 }
 
@@ -117,7 +124,7 @@ extension StatementKind {
     case .receive: return .data
     case .poll, .pollSet: return .events
     case .peer, .local: return .address
-    case .expect, .net, .topology, .user, .repeat: return .none
+    case .expect, .net, .topology, .user, .drop, .landlock, .repeat: return .none
     }
   }
 
@@ -135,8 +142,10 @@ package struct Requirements: Hashable, Sendable {
   package var nft = false
   /// cgroup BPF connect hooks (`firewall HOST connect ...` on the kernel).
   package var bpf = false
+  /// Landlock with TCP port rules and scopes (ABI 6, Linux 6.12 and later).
+  package var landlock = false
   package init() {}
-  package var isEmpty: Bool { !root && !linux && !isolate && !ipv6 && !nft && !bpf }
+  package var isEmpty: Bool { !root && !linux && !isolate && !ipv6 && !nft && !bpf && !landlock }
   package var names: [String] {
     var n: [String] = []
     if root { n.append("root") }
@@ -145,6 +154,7 @@ package struct Requirements: Hashable, Sendable {
     if ipv6 { n.append("ipv6") }
     if nft { n.append("nft") }
     if bpf { n.append("bpf") }
+    if landlock { n.append("landlock") }
     return n
   }
 }
@@ -181,6 +191,21 @@ package struct Script: Sendable {
         if case .repeat(_, let body) = $0.kind { return walk(body) }
         if case .sock(_, .socket(_, _, let host?)) = $0.kind, host.index != HostRef.selfIndex { return true }
         return false
+      }
+    }
+    return walk(statements)
+  }
+
+  /// Whether a statement changes its thread for good (`drop`, `landlock`): on the kernel such a
+  /// scenario runs on a thread of its own, which ends with it.
+  package var changesThreadForGood: Bool {
+    func walk(_ s: [Statement]) -> Bool {
+      s.contains {
+        switch $0.kind {
+        case .drop, .landlock: return true
+        case .repeat(_, let body): return walk(body)
+        default: return false
+        }
       }
     }
     return walk(statements)

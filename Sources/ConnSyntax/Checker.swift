@@ -35,6 +35,13 @@ struct Checker {
     }
   }
 
+  /// Where `drop` gave the privileges up (later statements that need them are errors).
+  private var droppedAt: SourceRange?
+  /// `landlock` statements so far (the kernel stacks at most 16 layers).
+  private var landlockLayers = 0
+  /// How many `repeat` blocks enclose the statement being checked.
+  private var repeatDepth = 0
+
   /// For an `expect` that opens the text: the session's previous statement.
   var previousKind: StatementKind?
 
@@ -147,9 +154,14 @@ struct Checker {
       switch statements[i].kind {
       case .sock(let r, .socket(_, _, let host?)):
         useHost(host)
+        if host.index != HostRef.selfIndex {
+          requirePrivileges(statements[i].range, "a socket on another host")
+        }
         declared[Int(r.slot)] = true
       case .sock(let r, _): declared[Int(r.slot)] = true
-      case .topology(let t): checkTopology(t)
+      case .topology(let t):
+        checkTopology(t)
+        requirePrivileges(statements[i].range, "'\(t.keyword)'")
       case .bind(let r, _), .listen(let r, _), .set(let r, _), .get(let r, _), .getFlag(let r, _),
         .getNumber(let r, _),
         .poll(let r, _, _, _),
@@ -192,12 +204,49 @@ struct Checker {
           }
         }
       case .repeat(_, let body):
+        repeatDepth += 1
         checkBlock(body, from: statements[i].range.start)
-      case .sleep, .net, .user, .file:
+        repeatDepth -= 1
+      case .user:
+        if droppedAt != nil {
+          diagnostics.append(
+            .invalidValue(
+              "'user' after 'drop': the identity cannot change any more", at: statements[i].range,
+              hint: "'drop' is for good; use 'user' before it"))
+        }
+      case .drop:
+        let r = statements[i].range
+        if repeatDepth > 0 {
+          diagnostics.append(.invalidValue("'drop' cannot repeat: it happens once, for good", at: r))
+        } else if droppedAt != nil {
+          diagnostics.append(.invalidValue("the privileges are dropped already", at: r))
+        }
+        droppedAt = droppedAt ?? r
+      case .landlock(let rules):
+        for r in rules.sockets { use(r) }
+        let r = statements[i].range
+        if repeatDepth > 0 {
+          diagnostics.append(
+            .invalidValue("'landlock' cannot repeat: each one adds a layer, for good", at: r))
+        }
+        landlockLayers += 1
+        if landlockLayers == 17 {
+          diagnostics.append(.invalidValue("Linux stacks at most 16 Landlock layers", at: r))
+        }
+      case .sleep, .net, .file:
         break
       }
       previous = i
     }
+  }
+
+  /// `what` needs privileges that a `drop` before it gave up.
+  private mutating func requirePrivileges(_ r: SourceRange, _ what: String) {
+    guard droppedAt != nil else { return }
+    diagnostics.append(
+      .invalidValue(
+        "\(what) after 'drop' needs the privileges 'drop' gave up", at: r,
+        hint: "make hosts, links and rules before 'drop'"))
   }
 
   /// Per-descriptor events name only descriptors the poll before looked at.

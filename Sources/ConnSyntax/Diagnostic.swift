@@ -82,7 +82,7 @@ extension Diagnostic {
   static func unknownNeed(_ word: String, at r: SourceRange) -> Diagnostic {
     Diagnostic(
       id: "header.unknown-need", "unknown requirement '\(word)'", at: r,
-      hint: "known: root, linux, isolate, ipv6, nft, bpf")
+      hint: "known: root, linux, isolate, ipv6, nft, bpf, landlock")
   }
 
   // Syntax

@@ -33,6 +33,7 @@ enum Header {
             case "ipv6": req.ipv6 = true
             case "nft": req.nft = true
             case "bpf": req.bpf = true
+            case "landlock": req.landlock = true
             default:
               diags.append(.unknownNeed(w, at: SourceRange(word.startIndex, word.endIndex)))
             }

@@ -8,6 +8,7 @@ enum StatementKeyword: CaseIterable {
   case send, sendto, write, recv, recvfrom, read
   case socketpair, dup
   case mkdir, mkfile, chmod, chown, symlink, rm
+  case drop, landlock
   /// Written out (not `String(describing:)`, which is slow at start-up); a test checks the order.
   static let names = [
     "sock", "bind", "listen", "connect", "accept", "set", "get", "poll", "peer", "local", "shutdown", "close",
@@ -17,6 +18,7 @@ enum StatementKeyword: CaseIterable {
     "send", "sendto", "write", "recv", "recvfrom", "read",
     "socketpair", "dup",
     "mkdir", "mkfile", "chmod", "chown", "symlink", "rm",
+    "drop", "landlock",
   ]
 
   /// The keyword spelled by `n` bytes at `p`: the bytes, read as one little-endian word, are
@@ -68,6 +70,8 @@ enum StatementKeyword: CaseIterable {
     case word("chmod"): return .chmod
     case word("chown"): return .chown
     case word("symlink"): return .symlink
+    case word("drop"): return .drop
+    case word("landlock"): return .landlock
     case word("rm"): return .rm
     default: return nil
     }

@@ -211,3 +211,33 @@ package enum UserIdentity: Hashable, Sendable {
     }
   }
 }
+
+/// A port in a `landlock` rule: a number, or the port a socket is bound to when the statement
+/// runs (so that no scenario needs a fixed port).
+package enum PortRef: Hashable, Sendable {
+  case number(UInt16)
+  case portOf(SocketRef)
+}
+
+/// `landlock ...`: one Landlock layer. A right that is not named is not restricted; a right named
+/// with no ports (`none`) is refused on every port.
+package struct LandlockRules: Hashable, Sendable {
+  /// TCP connect(2) is allowed to these ports only (nil: not restricted).
+  package var connect: [PortRef]?
+  /// TCP bind(2) is allowed to these ports only (nil: not restricted).
+  package var bind: [PortRef]?
+  /// Abstract Unix sockets made outside this layer refuse connects and datagrams (EPERM).
+  package var abstract = false
+  package init(connect: [PortRef]? = nil, bind: [PortRef]? = nil, abstract: Bool = false) {
+    self.connect = connect
+    self.bind = bind
+    self.abstract = abstract
+  }
+
+  /// The sockets whose ports the rules name.
+  package var sockets: [SocketRef] {
+    ((connect ?? []) + (bind ?? [])).compactMap {
+      if case .portOf(let r) = $0 { return r } else { return nil }
+    }
+  }
+}

@@ -56,6 +56,8 @@ extension ParserState {
     case .socketpair: kind = try parseSocketPair()
     case .dup: kind = try parseDup()
     case .mkdir, .mkfile, .chmod, .chown, .symlink, .rm: kind = .file(try parseFile(kw))
+    case .drop: kind = try parseDrop()
+    case .landlock: kind = .landlock(try parseLandlock())
     }
     return Statement(kind, SourceRange(Int(start), Int(lastConsumedEnd)))
   }
@@ -511,6 +513,68 @@ extension ParserState {
       return .user(.uid(UInt32(try parseInteger("a user id", max: 65535 * 65536))))
     }
     throw unexpected("'root', 'nobody' or a numeric user id")
+  }
+
+  /// drop ('nobody' | INT): every identity of the process, for good (root is no drop at all).
+  mutating func parseDrop() throws(StatementError) -> StatementKind {
+    let at = token.range
+    guard case .user(let who) = try parseUser() else { throw unexpected("a user") }
+    if who.uid == 0 {
+      throw error(
+        .invalidValue(
+          "dropping to root keeps every privilege", at: at, hint: "drop to nobody, or to a user id from 1"))
+    }
+    return .drop(who)
+  }
+
+  /// landlock RIGHT {RIGHT}
+  /// RIGHT = ('connect' | 'bind') ('none' | PORT {PORT}) | 'abstract'
+  /// PORT = INT | NAME (the port that socket is bound to)
+  mutating func parseLandlock() throws(StatementError) -> LandlockRules {
+    var rules = LandlockRules()
+    var any = false
+    while !atStatementEnd {
+      let at = token.range
+      if isWord("abstract") {
+        consume()
+        if rules.abstract { throw error(.invalidValue("'abstract' is named twice", at: at)) }
+        rules.abstract = true
+      } else if isWord("connect") || isWord("bind") {
+        let connect = isWord("connect")
+        consume()
+        if (connect ? rules.connect : rules.bind) != nil {
+          throw error(.invalidValue("'\(connect ? "connect" : "bind")' is named twice", at: at))
+        }
+        let ports = try parseLandlockPorts()
+        if connect { rules.connect = ports } else { rules.bind = ports }
+      } else {
+        throw unexpected(
+          any ? "'connect', 'bind' or 'abstract'" : "'connect', 'bind' or 'abstract' after 'landlock'")
+      }
+      any = true
+    }
+    if !any { throw unexpected("'connect', 'bind' or 'abstract' after 'landlock'") }
+    return rules
+  }
+
+  /// 'none' | PORT {PORT}: ends at the next right's word or the end of the statement.
+  private mutating func parseLandlockPorts() throws(StatementError) -> [PortRef] {
+    if isWord("none") {
+      consume()
+      return []
+    }
+    var ports: [PortRef] = []
+    while !atStatementEnd && !isWord("connect") && !isWord("bind") && !isWord("abstract") {
+      if token.kind == .integer {
+        ports.append(.number(UInt16(try parseInteger("a port", max: 65535))))
+      } else if token.kind == .identifier {
+        ports.append(.portOf(try parseSocketRef()))
+      } else {
+        throw unexpected("a port, or a socket whose port to allow")
+      }
+    }
+    if ports.isEmpty { throw unexpected("ports, sockets whose ports to allow, or 'none'") }
+    return ports
   }
 
   /// mkdir PATH ['mode' MODE] | mkfile PATH ['mode' MODE] | chmod PATH MODE

@@ -50,6 +50,13 @@ package final class SystemBackend: Backend {
   @exclusivity(unchecked) private var boundFiles: [(path: String, device: UInt64, inode: UInt64)] = []
   /// `user` changed the file-system identity: endScenario gives the real one back.
   @exclusivity(unchecked) private var identityChanged = false
+  /// Set by the runner when the scenario runs on a thread of its own that ends with it: only then
+  /// may `drop` and `landlock` change the thread for good.
+  @exclusivity(unchecked) package var threadIsDisposable = false
+  /// `drop` or `landlock` ran: the thread may no longer be able to clean up (after `drop` it
+  /// cannot even enter the private directory). endScenario then closes descriptors only, and
+  /// `finishCleanup`, on the runner's own thread, does the rest.
+  @exclusivity(unchecked) private var changedForGood = false
   /// The scenario named or got descriptor 0, 1 or 2: they are put back at the end.
   @exclusivity(unchecked) private var touchedStandardStreams = false
   private let abstractPrefix: String
@@ -104,6 +111,19 @@ package final class SystemBackend: Backend {
     }
     flags.removeAll()
     names.removeAll()
+    if !changedForGood { releaseScenarioResources() }
+  }
+
+  /// What endScenario left to the runner's thread after `drop` or `landlock` (nothing otherwise).
+  package func finishCleanup() {
+    guard changedForGood else { return }
+    changedForGood = false
+    releaseScenarioResources()
+  }
+
+  /// Files, hosts, the private directory and the standard streams: what only an identity that
+  /// still has its privileges can be sure to undo.
+  private func releaseScenarioResources() {
     if identityChanged {
       _ = conn_setfsuid(getuid(), getgid())
       identityChanged = false
@@ -683,18 +703,73 @@ package final class SystemBackend: Backend {
   }
 
   package func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome {
-    let (uid, gid): (UInt32, UInt32)
-    switch user {
-    case .root: (uid, gid) = (0, 0)
-    case .nobody: (uid, gid) = (65534, 65534)
-    case .uid(let u): (uid, gid) = (u, u)
-    }
+    let (uid, gid) = Self.ids(user)
     identityChanged = true
     if conn_setfsuid(uid, gid) != 0 {
-      throw .failed("cannot take the file-system identity \(uid): 'user' needs root (and Linux)")
+      throw .failed(
+        "cannot take the file-system identity \(uid): 'user' needs root (and Linux)\(changedForGood ? ", which 'drop' gave up" : "")"
+      )
     }
     return traced(.setUser(uid), .ok)
   }
+
+  private static func ids(_ user: UserIdentity) -> (UInt32, UInt32) {
+    switch user {
+    case .root: return (0, 0)
+    case .nobody: return (65534, 65534)
+    case .uid(let u): return (u, u)
+    }
+  }
+
+  /// `drop` and `landlock` outside a thread of their own would change the thread that runs
+  /// everything else (the REPL's, a worker's) for good.
+  private func requireDisposableThread(_ keyword: String) throws(BackendError) {
+    if !threadIsDisposable {
+      throw .refused(
+        "'\(keyword)' changes the thread that runs the scenario for good: it runs in 'conn run', which gives such a scenario a thread of its own (the REPL can try it with :backend sim)"
+      )
+    }
+  }
+
+  package func dropPrivileges(_ user: UserIdentity) throws(BackendError) -> Outcome {
+    try requireDisposableThread("drop")
+    let (uid, gid) = Self.ids(user)
+    changedForGood = true
+    identityChanged = true
+    let err = conn_drop_privileges(uid, gid)
+    if err != 0 {
+      throw .failed("cannot drop to user \(uid): \(Platform.strerror(err)) ('drop' needs root, and Linux)")
+    }
+    return traced(.dropPrivileges(uid), .ok)
+  }
+
+  package func restrict(_ layer: LandlockLayer) throws(BackendError) -> Outcome {
+    try requireDisposableThread("landlock")
+    if let why = Self.landlockUnavailableReason { throw .failed("cannot add a Landlock layer: \(why)") }
+    changedForGood = true
+    let connect = layer.connect ?? []
+    let bind = layer.bind ?? []
+    let err = connect.withUnsafeBufferPointer { c in
+      bind.withUnsafeBufferPointer { b in
+        conn_landlock_restrict(
+          c.baseAddress, layer.connect == nil ? -1 : Int32(c.count), b.baseAddress,
+          layer.bind == nil ? -1 : Int32(b.count), layer.abstract ? 1 : 0)
+      }
+    }
+    if err != 0 { throw .failed("cannot add a Landlock layer: \(Platform.strerror(err))") }
+    return traced(.landlock(layer), .ok)
+  }
+
+  /// Why this kernel cannot take the `landlock` statement (ABI 6: TCP ports and scopes), or nil.
+  package static let landlockUnavailableReason: String? = {
+    let abi = conn_landlock_abi()
+    if abi < 0 {
+      return
+        "Landlock is not enabled in this kernel (\(Platform.strerror(-abi)); add 'landlock' to the lsm= boot parameter)"
+    }
+    if abi < 6 { return "this kernel's Landlock is ABI \(abi); TCP ports and scopes need ABI 6 (Linux 6.12)" }
+    return nil
+  }()
 }
 
 /// A process-wide counter (for unique private names).

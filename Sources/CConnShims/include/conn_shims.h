@@ -68,6 +68,23 @@ volatile int *conn_interrupt_fired_flag(void);
 /// Installs the interrupt signal's handler and unblocks it for the calling thread.
 int conn_interrupt_prepare(void);
 
+/* Changes to the calling thread's credentials for good (privileges.c). */
+/// Makes the calling thread alone user `uid` and group `gid` (real, effective, saved), with only
+/// that group, no capabilities and no_new_privs; reads it all back. 0, or the errno.
+int conn_drop_privileges(unsigned uid, unsigned gid);
+/// Landlock's ABI version, or -errno (EOPNOTSUPP: disabled at boot; ENOSYS: not built in).
+int conn_landlock_abi(void);
+/// Adds a Landlock layer to the calling thread: TCP connect allowed only to `connect`'s ports
+/// (nconnect -1: not restricted), bind likewise, abstract Unix sockets scoped when `abstract`.
+/// 0, or the errno.
+int conn_landlock_restrict(
+  const unsigned short *connect, int nconnect, const unsigned short *bind, int nbind, int abstract);
+/// Gives back what the calling thread holds of the watchdog (its slot) and of the interrupt
+/// timer, before the thread ends.
+void conn_thread_release(void);
+/// Stop signals are passed on to thread `tid` from now on; returns the thread they went to.
+long conn_stop_retarget(long tid);
+
 /* Stopping on a signal (stop.c). */
 /// Installs handlers for SIGINT, SIGTERM and SIGHUP that record the signal (no SA_RESTART) and
 /// pass it on to the calling thread, which runs statements. Returns 0 or -1.
