@@ -147,6 +147,12 @@ package struct ReplCompleter: Sendable {
       if n == 3 && words[1] == "route" { return RouteKind.allCases.map(\.rawValue) }
       return []
     case "user": return n == 1 ? ["root", "nobody"] : []
+    case "drop": return n == 1 ? ["nobody"] : []
+    case "landlock":
+      let rights = ["connect", "bind", "abstract"].filter { !words.dropFirst().contains($0) }
+      if words.last == "connect" || words.last == "bind" { return ["none"] + names }
+      if n == 1 || words.last == "abstract" || words.last == "none" { return rights }
+      return rights + names
     case "mkdir", "mkfile": return n == 2 ? ["mode"] : []
     case "chown": return n == 2 ? ["root", "nobody"] : []
     case "host": return n == 2 ? ["router"] : []

@@ -307,6 +307,26 @@ package enum ReplHelp {
         Example: user nobody
         """),
     StatementHelp(
+      keyword: "drop",
+      syntax: ["drop nobody|UID"],
+      summary: "become an unprivileged process, for good",
+      details: """
+        Real, effective and saved user and group IDs, groups [UID], no capabilities,
+        no_new_privs: raw and packet sockets EPERM, netlink groups EPERM, ports below
+        1024 EACCES. No way back. Runs under `conn run` (a thread of its own); here
+        only with :backend sim. Needs root. Example: drop nobody
+        """),
+    StatementHelp(
+      keyword: "landlock",
+      syntax: ["landlock connect PORTS|none", "landlock bind PORTS|none", "landlock abstract"],
+      summary: "add a Landlock layer, for good",
+      details: """
+        TCP connect or bind only to the ports named (a socket's name: its port),
+        EACCES otherwise; `abstract`: abstract Unix sockets made before the layer
+        are EPERM. Rights combine: landlock connect l abstract. Runs under
+        `conn run` (a thread of its own); here only with :backend sim.
+        """),
+    StatementHelp(
       keyword: "mkdir",
       syntax: ["mkdir PATH [mode MODE]"],
       summary: "make a directory in the private directory",

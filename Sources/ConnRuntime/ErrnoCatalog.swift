@@ -31,9 +31,11 @@ package enum ErrnoCatalog {
         "unix/eacces.conn", "unix/eacces-directory.conn", "net/broadcast-udp.conn", "net/broadcast-tcp.conn",
         "isolated/prohibit-route.conn",
         "isolated/topology/connect-hook.conn", "isolated/topology/firewall-output-drop.conn",
+        "tcp/landlock-connect.conn",
       ]
     case .EPERM:
       return [
+        "unix/landlock-abstract.conn", "args/drop-privileges.conn",
         "isolated/topology/connect-hook.conn", "isolated/topology/firewall-output-drop.conn",
         "isolated/topology/firewall-output-udp-eperm.conn", "unix/eperm-dgram.conn", "net/broadcast-udp.conn",
       ]
@@ -108,7 +110,7 @@ package enum ErrnoCatalog {
         meaning:
           "The caller may not reach this destination. For a Unix socket path: no write permission on the socket file, or no search permission on a directory on the way to it. For IP: a UDP socket connecting to a broadcast address without SO_BROADCAST, or a destination covered by a prohibit route.",
         linuxNote:
-          "Linux uses EACCES, never EPERM, for the broadcast case, and only on datagram sockets: a TCP socket connecting to a broadcast address gets ENETUNREACH whatever SO_BROADCAST says. Linux adds a route of type prohibit as a source of EACCES. A local firewall does not give EACCES from connect(2): a cgroup BPF connect hook gives EPERM, and a netfilter output rule that drops a TCP SYN makes the connect time out.",
+          "Linux uses EACCES, never EPERM, for the broadcast case, and only on datagram sockets: a TCP socket connecting to a broadcast address gets ENETUNREACH whatever SO_BROADCAST says. Linux adds a route of type prohibit as a source of EACCES. A local firewall does not give EACCES from connect(2): a cgroup BPF connect hook gives EPERM, and a netfilter output rule that drops a TCP SYN makes the connect time out. A Landlock layer that does not allow a TCP port gives EACCES too, before TCP looks (where TCP would say ECONNREFUSED, EISCONN or EINPROGRESS).",
         example: """
           sock u = dgram inet
           connect u 127.255.255.255:9
@@ -120,7 +122,7 @@ package enum ErrnoCatalog {
         meaning:
           "Local policy forbids the connection, or a Unix datagram socket tried to connect to a socket that is already connected to some other socket: a datagram peer must be one that accepts datagrams from us.",
         linuxNote:
-          "Linux does not use EPERM for broadcast addresses (that is EACCES). From connect(2) itself, the local policy that gives EPERM is a cgroup BPF connect program that rejects the call; a netfilter output rule that drops packets does not: a TCP connect whose SYN it drops times out (ETIMEDOUT), and only a datagram send that it drops answers EPERM. The Unix datagram case is Linux's too; the reference does not mention it.",
+          "Linux does not use EPERM for broadcast addresses (that is EACCES). From connect(2) itself, the local policy that gives EPERM is a cgroup BPF connect program that rejects the call; a netfilter output rule that drops packets does not: a TCP connect whose SYN it drops times out (ETIMEDOUT), and only a datagram send that it drops answers EPERM. The Unix datagram case is Linux's too; the reference does not mention it. Two more policies give EPERM: a Landlock layer that scopes abstract Unix sockets (a connect to one made outside the layer), and a missing capability (a netlink connect to a multicast group without CAP_NET_ADMIN).",
         example: """
           sock a = dgram unix
           bind a "a.sock"

@@ -111,22 +111,27 @@ extension KernelTests {
       }
     }
 
-    /// Every example in docs/LANGUAGE.md runs, and the kernel and the simulation agree on it.
+    /// Every example in docs/LANGUAGE.md and the README runs, and the kernel and the simulation
+    /// agree on it.
     @Test func languageExamplesRunAndAgree() {
       var options = RunnerOptions()
       options.backend = .both
       options.isolate = Self.isolationAvailable
       let runner = ScenarioRunner(options: options)
-      for (line, text) in DocsTests.languageExamples {
-        let script = Parser.parse(SourceFile(name: "docs/LANGUAGE.md:\(line)", text: text))
-        let report = runner.run(script, path: "docs/LANGUAGE.md:\(line)")
+      let examples =
+        DocsTests.languageExamples.map { ("docs/LANGUAGE.md", $0.line, $0.text) }
+        + DocsTests.readmeExamples.map { ("README.md", $0.line, $0.text) }
+      for (file, line, text) in examples {
+        let script = Parser.parse(SourceFile(name: "\(file):\(line)", text: text))
+        let report = runner.run(script, path: "\(file):\(line)")
         switch report.status {
         case .pass: break
         case .skip:
           #expect(
-            !Self.isolationAvailable || report.skipReason?.contains("ipv6") == true,
+            !Self.isolationAvailable || report.skipReason?.contains("ipv6") == true
+              || report.skipReason?.contains("Landlock") == true,
             "\(line): \(report.skipReason ?? "")")
-        default: Issue.record("docs/LANGUAGE.md example at line \(line): \(report.status)\n\(report.detail)")
+        default: Issue.record("\(file) example at line \(line): \(report.status)\n\(report.detail)")
         }
       }
     }

@@ -7,8 +7,12 @@ import Testing
 
 @Suite struct DocsTests {
   /// Each ```conn block of docs/LANGUAGE.md, with the line it starts on.
-  static let languageExamples: [(line: Int, text: String)] = {
-    guard let bytes = try? Host.readFile(packageRoot + "/docs/LANGUAGE.md") else { return [] }
+  static let languageExamples = examples(in: "docs/LANGUAGE.md")
+  /// Each ```conn block of the README.
+  static let readmeExamples = examples(in: "README.md")
+
+  static func examples(in file: String) -> [(line: Int, text: String)] {
+    guard let bytes = try? Host.readFile(packageRoot + "/" + file) else { return [] }
     let lines = String(decoding: bytes, as: UTF8.self).split(
       separator: "\n", omittingEmptySubsequences: false)
     var out: [(Int, String)] = []
@@ -26,10 +30,11 @@ import Testing
       }
     }
     return out
-  }()
+  }
 
   @Test func languageReferenceHasExamples() {
     #expect(Self.languageExamples.count >= 20)
+    #expect(Self.readmeExamples.count >= 1)
   }
 
   @Test func everyLanguageExampleChecksClean() {

@@ -119,6 +119,8 @@ final class FakeBackend: Backend {
     return .zero
   }
   func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome { answer("user", .ok) }
+  func dropPrivileges(_ user: UserIdentity) throws(BackendError) -> Outcome { answer("drop", .ok) }
+  func restrict(_ layer: LandlockLayer) throws(BackendError) -> Outcome { answer("landlock", .ok) }
   func pollSet(_ set: [PolledDescriptor], timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan)
     throws(BackendError) -> Outcome
   {

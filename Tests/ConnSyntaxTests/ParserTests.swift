@@ -680,3 +680,82 @@ private let decl = "sock s = stream inet\n"
     #expect(s.diagnostics.last?.id == "parse.too-many-errors")
   }
 }
+
+@Suite struct PrivilegeStatementTests {
+  @Test func dropTakesAnUnprivilegedUser() {
+    let k = cleanStatements("drop nobody\n")
+    guard case .drop(let u) = k.first else {
+      Issue.record("not a drop: \(k)")
+      return
+    }
+    #expect(u == .nobody)
+    guard case .drop(.uid(1000)) = lastStatement("drop 1000") else {
+      Issue.record("drop 1000")
+      return
+    }
+    assertDiagnostic("drop 1️⃣root\n", "parse.invalid-value", message: "keeps every privilege")
+    assertDiagnostic("drop 1️⃣0\n", "parse.invalid-value", message: "keeps every privilege")
+  }
+
+  @Test func landlockRights() {
+    let text = "sock l = stream inet\nlandlock connect l 80 bind none abstract\n"
+    guard case .landlock(let r) = cleanStatements(text).last else {
+      Issue.record("not a landlock statement")
+      return
+    }
+    #expect(r.connect?.count == 2)
+    #expect(r.connect?.last == .number(80))
+    if case .portOf(let s)? = r.connect?.first {
+      #expect(s.slot == 0)
+    } else {
+      Issue.record("l is not a port")
+    }
+    #expect(r.bind == [])
+    #expect(r.abstract)
+    guard case .landlock(let only) = lastStatement("landlock abstract") else {
+      Issue.record("landlock abstract")
+      return
+    }
+    #expect(only.connect == nil && only.bind == nil && only.abstract)
+  }
+
+  @Test func landlockMistakes() {
+    assertDiagnostic("landlock1️⃣\n", "parse.expected", message: "'connect', 'bind' or 'abstract'")
+    assertDiagnostic("landlock connect1️⃣\n", "parse.expected", message: "ports")
+    assertDiagnostic("landlock connect 1️⃣70000\n", "check.out-of-range")
+    assertDiagnostic("landlock abstract 1️⃣abstract\n", "parse.invalid-value", message: "twice")
+    assertDiagnostic("landlock connect none 1️⃣connect 80\n", "parse.invalid-value", message: "twice")
+    assertDiagnostic("landlock connect 1️⃣\"x\"\n", "parse.expected", message: "a port")
+  }
+
+  @Test func afterDropTheIdentityStays() {
+    assertDiagnostic("drop nobody\n1️⃣user root\n", "parse.invalid-value", message: "cannot change")
+    assertDiagnostic("drop nobody\n1️⃣drop 1000\n", "parse.invalid-value", message: "dropped already")
+    assertDiagnostic("repeat 2 {\n  1️⃣drop nobody\n}\n", "parse.invalid-value", message: "cannot repeat")
+    assertDiagnostic("repeat 2 {\n  1️⃣landlock abstract\n}\n", "parse.invalid-value", message: "cannot repeat")
+    assertDiagnostic("drop nobody\n1️⃣host h\n", "parse.invalid-value", message: "gave up")
+    assertDiagnostic(
+      "host h\ndrop nobody\n1️⃣sock s = stream inet on h\n", "parse.invalid-value", message: "another host")
+    // Before the drop, all of it is fine.
+    #expect(parse("user nobody\nhost h\nsock s = stream inet on h\ndrop nobody\n").diagnostics.isEmpty)
+  }
+
+  @Test func landlockNamesDeclaredSockets() {
+    assertDiagnostic("landlock connect 1️⃣l\n", "check.undeclared-socket")
+  }
+
+  @Test func atMostSixteenLayers() {
+    let sixteen = String(repeating: "landlock abstract\n", count: 16)
+    #expect(parse(sixteen).diagnostics.isEmpty)
+    assertDiagnostic(sixteen + "1️⃣landlock abstract\n", "parse.invalid-value", message: "16")
+  }
+
+  @Test func landlockIsANeed() {
+    let s = parse("# needs: landlock linux\nlandlock abstract\n")
+    #expect(s.requirements.landlock && s.requirements.linux)
+    #expect(s.requirements.names == ["linux", "landlock"])
+    #expect(s.changesThreadForGood)
+    #expect(!parse("user nobody\nrepeat 2 { sleep 1ms }\n").changesThreadForGood)
+    #expect(parse("repeat 1 { sleep 1ms }\ndrop nobody\n").changesThreadForGood)
+  }
+}
