@@ -318,7 +318,7 @@ package enum ReplHelp {
         """),
     StatementHelp(
       keyword: "landlock",
-      syntax: ["landlock connect PORTS|none", "landlock bind PORTS|none", "landlock abstract"],
+      syntax: ["landlock RIGHT...", "RIGHT = connect PORTS | bind PORTS | abstract"],
       summary: "add a Landlock layer, for good",
       details: """
         TCP connect or bind only to the ports named (a socket's name: its port),

@@ -393,7 +393,7 @@ extension KernelTests {
         "local", "shutdown",
         "send", "sendto", "write", "recv", "recvfrom", "read", "close",
         "sleep", "expect", "net", "host", "link", "route", "addr", "firewall", "sysctl", "user",
-        "mkdir", "mkfile", "chmod", "chown", "symlink", "rm", "repeat",
+        "drop", "landlock", "mkdir", "mkfile", "chmod", "chown", "symlink", "rm", "repeat",
       ]
       #expect(ReplHelp.statements.map(\.keyword) == keywords)
       let interactive = doc.components(separatedBy: "Interactive use\n\n").dropFirst().first ?? ""
