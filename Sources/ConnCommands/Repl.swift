@@ -52,6 +52,9 @@ package final class Repl {
   var declaredLinks: [(String, String, [IPPrefix])] = []
   var declaredNames: Set<String> = []
   var closedNames: Set<String> = []
+  /// Calls the session runs in the background, by socket name (for the checker of later lines).
+  var backgroundCalls: [String: BackgroundCallInfo] = [:]
+  var lastWaitShape: ResultShape?
   var record = SessionRecord()
   /// The lines of an open `repeat` block.
   var pendingBytes: [UInt8] = []
@@ -71,7 +74,7 @@ package final class Repl {
   static func makeInterpreter(_ options: ReplOptions, _ router: StepRouter) -> Interpreter {
     let backend: Backend
     switch options.backend {
-    case .sim: backend = SimBackend(descriptorLimit: Host.openFileLimit())
+    case .sim: backend = SimBackend(descriptorLimit: Host.openFileLimit(), coroutines: ThreadCoroutines())
     case .system, .both:
       backend = SystemBackend(
         allowedNetworks: options.allowNet, isolated: options.isolatedNamespace != nil,
@@ -143,6 +146,9 @@ package final class Repl {
       pathLimits: interpreter.backend.pathLimits)
     c.declaredHosts = declaredHosts
     c.declaredLinks = declaredLinks
+    c.isSession = true
+    c.background = backgroundCalls
+    c.lastWaitShape = lastWaitShape
     return c
   }
 
@@ -332,10 +338,24 @@ package final class Repl {
   /// The names and states the session keeps track of, from each statement that ran.
   func track(_ step: Step, _ script: Script) {
     func name(_ r: SocketRef) -> String { script.socketNames[Int(r.slot)] }
+    if let s = step.statement.kind.backgroundSocket, step.outcome == .ok {
+      var into: String?
+      if case .accept(_, let i, _) = step.statement.kind { into = name(i) }
+      backgroundCalls[name(s)] = BackgroundCallInfo(shape: step.statement.kind.resultShape, acceptInto: into)
+      return
+    }
     switch step.statement.kind {
     case .sock(let r, _):
       declare(name(r))
       if case .number = step.outcome { closedNames.remove(name(r)) }
+    case .wait(let r):
+      if let b = backgroundCalls.removeValue(forKey: name(r)) {
+        lastWaitShape = b.shape
+        if let into = b.acceptInto {
+          declare(into)
+          if case .number = step.outcome { closedNames.remove(into) }
+        }
+      }
     case .accept(_, let into, _), .dup(_, let into, _):
       declare(name(into))
       if case .number = step.outcome { closedNames.remove(name(into)) }

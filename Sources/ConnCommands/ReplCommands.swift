@@ -68,6 +68,8 @@ extension Repl {
     declaredHosts = []
     declaredLinks = []
     closedNames = []
+    backgroundCalls = [:]
+    lastWaitShape = nil
     record = SessionRecord()
     pendingBytes = []
     pendingLines = []

@@ -87,12 +87,13 @@ package struct ReplCompleter: Sendable {
     case "connect":
       if n == 1 { return names }
       if n == 2 { return names + ["unspec", "badptr", "null", "family", "netlink"] }
-      return Self.afterOption(words, ["nonblock", "interrupt", "len"], valued: ["interrupt", "len"])
+      return Self.afterOption(
+        words, ["nonblock", "interrupt", "len", "background"], valued: ["interrupt", "len"])
     case "accept":
       if n == 1 { return names }
       if n == 2 { return ["as"] }
       if n == 3 { return [] }
-      return Self.afterOption(words, ["nonblock", "interrupt"], valued: ["interrupt"])
+      return Self.afterOption(words, ["nonblock", "interrupt", "background"], valued: ["interrupt"])
     case "socketpair":
       switch n {
       case 1, 2: return []
@@ -125,17 +126,19 @@ package struct ReplCompleter: Sendable {
     case "poll":
       if n == 1 { return names }
       return Self.afterOption(
-        words, Self.eventNames + ["timeout", "interrupt"] + (words.count > 2 ? names : []),
+        words, Self.eventNames + ["timeout", "interrupt", "background"] + (words.count > 2 ? names : []),
         valued: ["timeout", "interrupt"])
-    case "peer", "local", "close": return n == 1 ? names : []
+    case "peer", "local", "close", "wait", "signal": return n == 1 ? names : []
     case "send", "sendto", "write", "recv", "recvfrom", "read":
       if n == 1 { return names }
       if n == 2 && words[0] == "sendto" { return names }
       if n == 2 && ["send", "write"].contains(words[0]) || n == 3 && words[0] == "sendto" {
         return ["hex", "zeros"]
       }
-      if ["write", "read"].contains(words[0]) { return [] }
-      return Self.afterOption(words, MessageFlags.names.map(\.0) + ["interrupt"], valued: ["interrupt"])
+      if words[0] == "write" { return [] }
+      if words[0] == "read" { return ["background"] }
+      return Self.afterOption(
+        words, MessageFlags.names.map(\.0) + ["interrupt", "background"], valued: ["interrupt"])
     case "shutdown": return n == 1 ? names : n == 2 ? ShutdownHow.allCases.map(\.rawValue) : []
     case "expect":
       if words.last == "within" || words.last == "after" { return [] }

@@ -58,7 +58,7 @@ package enum ReplHelp {
         """),
     StatementHelp(
       keyword: "connect",
-      syntax: ["connect NAME TARGET [nonblock] [interrupt DUR] [len N]"],
+      syntax: ["connect NAME TARGET [nonblock] [interrupt DUR] [len N] [background]"],
       summary: "connect a socket to an address or to another socket's address",
       details: """
         connect(2). TARGET is an address (127.0.0.1:l takes socket l's port), a socket name
@@ -71,7 +71,7 @@ package enum ReplHelp {
         """),
     StatementHelp(
       keyword: "accept",
-      syntax: ["accept NAME as NEWNAME [nonblock] [interrupt DUR]"],
+      syntax: ["accept NAME as NEWNAME [nonblock] [interrupt DUR] [background]"],
       summary: "accept a connection and name the new socket",
       details: """
         accept4(2) on a listening socket; NEWNAME is declared for the connection. 'nonblock'
@@ -124,7 +124,7 @@ package enum ReplHelp {
         """),
     StatementHelp(
       keyword: "poll",
-      syntax: ["poll NAME EVENT... [NAME EVENT...]... [timeout DUR] [interrupt DUR]"],
+      syntax: ["poll NAME EVENT... [NAME EVENT...]... [timeout DUR] [interrupt DUR] [background]"],
       summary: "wait for events on one socket or several",
       details: """
         poll(2). EVENT is readable, writable, error, hup, rdhup, pri or nval. The result is the
@@ -158,7 +158,7 @@ package enum ReplHelp {
         """),
     StatementHelp(
       keyword: "send",
-      syntax: ["send NAME DATA [FLAG]... [interrupt DUR]"],
+      syntax: ["send NAME DATA [FLAG]... [interrupt DUR] [background]"],
       summary: "send(2) bytes on a socket",
       details: """
         DATA is "text", hex "0a ff" or zeros N; FLAG is MSG_DONTWAIT, MSG_NOSIGNAL, ... The
@@ -167,7 +167,7 @@ package enum ReplHelp {
         """),
     StatementHelp(
       keyword: "sendto",
-      syntax: ["sendto NAME TARGET DATA [FLAG]... [interrupt DUR]"],
+      syntax: ["sendto NAME TARGET DATA [FLAG]... [interrupt DUR] [background]"],
       summary: "sendto(2): bytes to an address or to a socket's address",
       details: """
         TARGET is an address (127.0.0.1:r takes socket r's port), a socket name, or null
@@ -183,7 +183,7 @@ package enum ReplHelp {
         """),
     StatementHelp(
       keyword: "recv",
-      syntax: ["recv NAME [N] [FLAG]... [interrupt DUR]"],
+      syntax: ["recv NAME [N] [FLAG]... [interrupt DUR] [background]"],
       summary: "recv(2) at most N bytes (65536)",
       details: """
         The outcome is the bytes (expect "hello", hex "00ff", "" for the end of the stream, or
@@ -192,14 +192,14 @@ package enum ReplHelp {
         """),
     StatementHelp(
       keyword: "recvfrom",
-      syntax: ["recvfrom NAME [N] [FLAG]... [interrupt DUR]"],
+      syntax: ["recvfrom NAME [N] [FLAG]... [interrupt DUR] [background]"],
       summary: "recvfrom(2): the bytes and who sent them",
       details: """
         Example: recvfrom p
         """),
     StatementHelp(
       keyword: "read",
-      syntax: ["read NAME [N]"],
+      syntax: ["read NAME [N] [background]"],
       summary: "read(2) at most N bytes from a descriptor",
       details: """
         Example: read a 10
@@ -325,6 +325,23 @@ package enum ReplHelp {
         EACCES otherwise; `abstract`: abstract Unix sockets made before the layer
         are EPERM. Rights combine: landlock connect l abstract. Runs under
         `conn run` (a thread of its own); here only with :backend sim.
+        """),
+    StatementHelp(
+      keyword: "wait",
+      syntax: ["wait NAME"],
+      summary: "the outcome of the call NAME runs in the background",
+      details: """
+        `background` after connect, accept, recv, send or poll runs the call while the
+        scenario goes on; `wait NAME` collects its outcome (expect it as the call's).
+        Example: accept l as c background; connect s l; wait l
+        """),
+    StatementHelp(
+      keyword: "signal",
+      syntax: ["signal NAME"],
+      summary: "interrupt the call NAME runs in the background (EINTR)",
+      details: """
+        A signal to the thread of the background call: a call still blocked returns
+        EINTR at `wait NAME`. Example: accept l as c background; signal l; wait l
         """),
     StatementHelp(
       keyword: "mkdir",

@@ -115,7 +115,8 @@ package final class ScenarioRunner {
       // Beside the kernel (`both`), the process's descriptors as they are now; alone, as they
       // were when the runner started.
       let occupied = options.backend == .both ? Host.openDescriptorNumbers() : Self.processDescriptors
-      return SimBackend(descriptorLimit: Host.openFileLimit(), occupied: occupied)
+      return SimBackend(
+        descriptorLimit: Host.openFileLimit(), occupied: occupied, coroutines: ThreadCoroutines())
     }
   }
 

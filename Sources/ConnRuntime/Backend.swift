@@ -99,6 +99,17 @@ package protocol Backend: AnyObject {
   func dropPrivileges(_ user: UserIdentity) throws(BackendError) -> Outcome
   /// `landlock`: one more Landlock layer, its ports resolved. For good, like `drop`.
   func restrict(_ layer: LandlockLayer) throws(BackendError) -> Outcome
+  /// `... background`: starts a blocking call (one of this backend's, wrapped) in the
+  /// background, and returns once it is under way (blocked) or finished. Its trace comes when it
+  /// finishes.
+  func startBackground(_ call: @escaping () throws(BackendError) -> Outcome) throws(BackendError) -> Int32
+  /// `wait`: the outcome of a background call, once it has finished (its own limit bounds it).
+  func waitBackground(_ id: Int32) throws(BackendError) -> Outcome
+  /// `signal`: interrupts a background call with a signal, as `interrupt` does a call.
+  func signalBackground(_ id: Int32) throws(BackendError)
+  /// After each statement while background calls are under way: lets those that can finish do
+  /// so (the simulation's; the kernel's go on by themselves).
+  func settle()
   /// A file statement, as the current file-system identity, inside the private directory.
   /// Throws `.refused` (with `FileOperation.throughLink`) rather than follow a symbolic link.
   func file(_ op: FileOperation) throws(BackendError) -> Outcome
@@ -110,6 +121,20 @@ extension Backend {
   package func socket(_ kind: SocketKind, nonblocking: Bool) throws(BackendError) -> Outcome {
     try socket(kind, nonblocking: nonblocking, on: 0)
   }
+}
+
+/// Coroutines for the simulation's background calls: a body that runs on a thread of its own
+/// while its caller waits, and hands control back with `yield`, so that exactly one of the two
+/// runs at any time. The host provides them (threads); the simulation never runs two things at
+/// once.
+package protocol Coroutines: Sendable {
+  /// A coroutine for `body` (nil when no thread could be made); it starts at the first resume.
+  func make(_ body: @escaping (_ yield: @escaping () -> Void) -> Void) -> Coroutine?
+}
+
+package protocol Coroutine: AnyObject {
+  /// Runs the body until it yields or ends; true once it has ended.
+  func resume() -> Bool
 }
 
 /// One Landlock layer as the kernel takes it: the TCP ports each restricted right allows.

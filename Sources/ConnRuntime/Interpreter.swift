@@ -125,6 +125,9 @@ package final class Interpreter {
   @exclusivity(unchecked) private var lastIndex = -1
   /// The slots the last poll looked at, in order (for per-descriptor expectations).
   @exclusivity(unchecked) var lastPollSlots: [Slot] = []
+  /// Calls under way in the background, by the slot of the socket they run on (`wait NAME`):
+  /// the backend's number for the call, and the slot an accept declares when it is collected.
+  @exclusivity(unchecked) private var background: [Slot: (id: Int32, acceptInto: Slot?)] = [:]
   package var lastStatement: StatementKind? {
     guard let p = lastProgram, lastIndex >= 0 else { return nil }
     return p.statements[lastIndex].kind
@@ -171,7 +174,9 @@ package final class Interpreter {
   /// Closes every descriptor the session opened and lets the backend clean up.
   package func finish() {
     guard started else { return }
+    // The backend ends (interrupts) the calls still in the background before it closes anything.
     backend.endScenario(closing: opened.all())
+    background.removeAll()
     opened.removeAll()
     slots.reset()
     // The backend took the hosts down with the scenario.
@@ -328,6 +333,7 @@ package final class Interpreter {
         let left = deadlineNanoseconds &- t0.nanoseconds
         let limit = left < timeoutNanoseconds ? TimeSpan(nanoseconds: max(left, 1_000_000)) : options.timeout
         let outcome = try call(instruction, p, here, limit: limit)
+        if !background.isEmpty { backend.settle() }
         clock = backend.now()
         last.set(outcome)
         lastElapsed = clock - t0
@@ -496,10 +502,20 @@ package final class Interpreter {
         let set = backend.setNonblocking(sock, true)
         if set != .ok { return set }
       }
+      if o.background {
+        return try startBackground(s, p, at) { [backend] () throws(BackendError) in
+          try backend.connect(sock, resolved, o, limit: limit)
+        }
+      }
       return try tool(p, at) { () throws(BackendError) in try backend.connect(sock, resolved, o, limit: limit)
       }
     case .accept(let l, let into, let o):
       let listener = try fd(l, p, at)
+      if o.background {
+        return try startBackground(l, acceptInto: into, p, at) { [backend] () throws(BackendError) in
+          try backend.accept(listener, o, limit: limit)
+        }
+      }
       let outcome = try tool(p, at) { () throws(BackendError) in try backend.accept(listener, o, limit: limit)
       }
       if case .number(let c) = outcome { declare(into, fd: Descriptor(c), origin: .accepted, owned: true) }
@@ -551,6 +567,11 @@ package final class Interpreter {
       let sock = try fd(s, p, at)
       lastPollSlots.removeAll(keepingCapacity: true)
       lastPollSlots.append(s)
+      if o.background {
+        return try startBackground(s, p, at) { [backend] () throws(BackendError) in
+          try backend.poll(sock, events, timeout: timeout, o, limit: limit)
+        }
+      }
       return try tool(p, at) { () throws(BackendError) in
         try backend.poll(sock, events, timeout: timeout, o, limit: limit)
       }
@@ -582,16 +603,48 @@ package final class Interpreter {
       var resolved: ResolvedTarget?
       if let to { resolved = try resolve(to, p, at) }
       let bytes = p.payloads[Int(data)]
+      if o.background {
+        return try startBackground(s, p, at) { [backend, resolved] () throws(BackendError) in
+          try backend.send(sock, call, bytes, to: resolved, flags, o, limit: limit)
+        }
+      }
       return try tool(p, at) { () throws(BackendError) in
         try backend.send(sock, call, bytes, to: resolved, flags, o, limit: limit)
       }
     case .receive(let s, let call, let max, let flags, let o):
       let sock = try fd(s, p, at)
+      if o.background {
+        return try startBackground(s, p, at) { [backend] () throws(BackendError) in
+          try backend.receive(sock, call, max: Int(max), flags, o, limit: limit)
+        }
+      }
       return try tool(p, at) { () throws(BackendError) in
         try backend.receive(sock, call, max: Int(max), flags, o, limit: limit)
       }
     case .user(let u):
       return try tool(p, at) { () throws(BackendError) in try backend.setUser(u) }
+    case .wait(let s):
+      guard let b = background.removeValue(forKey: s) else {
+        throw Failure(
+          kind: .runtime, message: "no call of '\(names[Int(s)])' runs in the background",
+          range: p.statements[at].range, source: p.source)
+      }
+      let outcome = try tool(p, at) { () throws(BackendError) in try backend.waitBackground(b.id) }
+      if let into = b.acceptInto, case .number(let c) = outcome {
+        declare(into, fd: Descriptor(c), origin: .accepted, owned: true)
+      }
+      return outcome
+    case .signal(let s):
+      guard let b = background[s] else {
+        throw Failure(
+          kind: .runtime, message: "no call of '\(names[Int(s)])' runs in the background",
+          range: p.statements[at].range, source: p.source)
+      }
+      try tool(p, at) { () throws(BackendError) in
+        try backend.signalBackground(b.id)
+        return .ok
+      }
+      return .ok
     case .drop(let u):
       return try tool(p, at) { () throws(BackendError) in try backend.dropPrivileges(u) }
     case .landlock(let index):
@@ -616,6 +669,23 @@ package final class Interpreter {
     case .expect, .applied, .loop, .next, .topology:
       return .ok
     }
+  }
+
+  /// Starts `body` in the background on socket slot `s` (one at a time per socket).
+  private func startBackground(
+    _ s: Slot, acceptInto: Slot? = nil, _ p: Program, _ at: Int,
+    _ body: @escaping () throws(BackendError) -> Outcome
+  ) throws(Failure) -> Outcome {
+    if background[s] != nil {
+      throw Failure(
+        kind: .runtime,
+        message:
+          "'\(names[Int(s)])' has a call in the background already: 'wait \(names[Int(s)])' for it first",
+        range: p.statements[at].range, source: p.source)
+    }
+    let id = try tool(p, at) { () throws(BackendError) in .number(Int64(try backend.startBackground(body))) }
+    if case .number(let n) = id { background[s] = (Int32(n), acceptInto) }
+    return .ok
   }
 
   /// `sleep D`: at most the call's limit (past it, the scenario fails as a call that timed

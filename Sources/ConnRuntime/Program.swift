@@ -73,6 +73,9 @@ package enum Instruction: Sendable {
   case expect(Int32)
   case user(UserIdentity)
   case drop(UserIdentity)
+  /// `wait NAME`, `signal NAME`: the call NAME runs in the background.
+  case wait(Slot)
+  case signal(Slot)
   /// `landlocks[index]`.
   case landlock(Int32)
   /// `pollSets[index]`.
@@ -266,6 +269,8 @@ private struct Compiler {
         emit(.topology(Int32(topology.count - 1)), st, checked: false)
       case .user(let u): emit(.user(u), st, checked: followed)
       case .drop(let u): emit(.drop(u), st, checked: followed)
+      case .wait(let r): emit(.wait(s(r)), st, checked: followed)
+      case .signal(let r): emit(.signal(s(r)), st, checked: false)
       case .landlock(let rules):
         func ports(_ list: [PortRef]?) -> [CompiledPort]? {
           list?.map { p in

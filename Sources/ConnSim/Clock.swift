@@ -111,13 +111,20 @@ extension SimBackend {
 
   enum WaitResult { case ready, timeout, interrupted }
 
+  /// When the next event that still matters happens (nil: none).
+  var nextEventTime: Int64? { nextLiveEvent()?.time }
+
   /// Waits (in virtual time) until `ready()` holds, the optional `timeout` passes, the user's
   /// `interrupt` fires, or the call's limit is reached (then the call fails as timed out).
   func wait(
     until ready: () -> Bool, timeout: TimeSpan?, interrupt: TimeSpan?, limit: TimeSpan
   ) throws(BackendError) -> WaitResult {
-    let start = clock
     if ready() { return .ready }
+    // Inside a call in the background: hand control back instead of moving the clock.
+    if let p = runningCall {
+      return try waitInBackground(p, until: ready, timeout: timeout, interrupt: interrupt, limit: limit)
+    }
+    let start = clock
     let timeoutAt = timeout.map { start + $0.nanoseconds }
     let interruptAt = interrupt.map { start + $0.nanoseconds }
     let limitAt = start + limit.nanoseconds
@@ -127,10 +134,12 @@ extension SimBackend {
       if let i = interruptAt, i < stop { stop = i }
       if let e = nextLiveEvent(), e.time <= stop {
         advance(to: e.time)
+        settle()
         if ready() { return .ready }
         continue
       }
       advance(to: stop)
+      settle()
       if ready() { return .ready }
       // The earliest reason to stop wins; the user's timeout and interrupt before the limit.
       if let t = timeoutAt, t == stop { return .timeout }

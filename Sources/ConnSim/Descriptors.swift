@@ -100,6 +100,23 @@ struct DescriptorTable {
   /// Whether `fd` is one the real process holds for itself (a scenario may not take it).
   func isOccupied(_ fd: Descriptor) -> Bool { !occupied.isEmpty && occupied.contains(fd) }
 
+  /// Takes the lowest free number without opening anything there yet (accept4 does so before
+  /// it waits): it reads as closed (EBADF) until `place` fills it or `release` gives it back.
+  mutating func reserve() -> Descriptor? {
+    let fd = lowestFree()
+    if fd >= limit { return nil }
+    markUsed(fd)
+    return Descriptor(fd)
+  }
+
+  /// Gives back a number `reserve` took and nothing filled.
+  mutating func unreserve(_ fd: Descriptor) {
+    let i = Int(fd)
+    guard i < entries.count ? entries[i] == nil : true else { return }
+    used[i / 64] &= ~(1 << UInt64(i % 64))
+    full[i / 4096] &= ~(1 << UInt64((i / 64) % 64))
+  }
+
   /// Puts `entry` at `fd`, which must be free and below the limit (dup3 onto a number).
   mutating func place(_ entry: DescriptorEntry, at fd: Descriptor) {
     let i = Int(fd)

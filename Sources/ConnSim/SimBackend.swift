@@ -47,6 +47,12 @@ package final class SimBackend: Backend {
   @exclusivity(unchecked) var fsUID: UInt32 = 0
   /// The process has its capabilities (no `drop` yet).
   @exclusivity(unchecked) var privileged = true
+  /// Calls in the background (Background.swift): how to run them, those under way by number,
+  /// and the one running now (nil: the scenario itself runs).
+  let coroutines: Coroutines?
+  @exclusivity(unchecked) var pendingCalls: [Int32: PendingCall] = [:]
+  @exclusivity(unchecked) var backgroundCount: Int32 = 0
+  @exclusivity(unchecked) var runningCall: PendingCall?
   /// The Landlock layers so far, oldest first.
   @exclusivity(unchecked) var landlock: [LandlockLayer] = []
   /// RLIMIT_NOFILE: no descriptor at or above it (EMFILE).
@@ -57,7 +63,8 @@ package final class SimBackend: Backend {
   /// `descriptorLimit`: the limit on open files, as the real process has it; `occupied`: the
   /// descriptors the process has open besides 0, 1 and 2. With both, the two backends number
   /// descriptors alike and answer EMFILE at the same count.
-  package init(descriptorLimit: Int = 1024, occupied: [Descriptor] = []) {
+  package init(descriptorLimit: Int = 1024, occupied: [Descriptor] = [], coroutines: Coroutines? = nil) {
+    self.coroutines = coroutines
     self.descriptorLimit = descriptorLimit
     self.occupied = occupied
     descriptors = DescriptorTable(limit: descriptorLimit, occupied: occupied)
@@ -91,6 +98,7 @@ package final class SimBackend: Backend {
   }
 
   package func endScenario(closing descriptors: [Descriptor]) {
+    if !pendingCalls.isEmpty { endBackgroundCalls() }
     for fd in descriptors {
       let o = closeDescriptor(fd)
       trace?(TraceRecord(.close(fd), o, note: "cleanup"))
@@ -384,19 +392,33 @@ package final class SimBackend: Backend {
       }
       queue = { self.unix.contains(h) ? self.unix[h].acceptQueue : [] }
     }
-    // accept4 takes a descriptor before it takes a connection.
-    if !descriptors.hasRoom { return emit(call(), .failure(.EMFILE)) }
+    // accept4 takes a descriptor number before it takes (or waits for) a connection: a socket
+    // made while a background accept waits gets the next number.
+    guard let reserved = descriptors.reserve() else { return emit(call(), .failure(.EMFILE)) }
     let s = common(ref)
     if queue().isEmpty {
-      if s.nonblocking { return emit(call(), .failure(.EAGAIN)) }
+      if s.nonblocking {
+        descriptors.unreserve(reserved)
+        return emit(call(), .failure(.EAGAIN))
+      }
       let t = s.options.receiveTimeout
-      switch try wait(
-        until: { !queue().isEmpty }, timeout: t.nanoseconds > 0 ? t : nil, interrupt: options.interrupt,
-        limit: limit)
-      {
+      let waited: WaitResult
+      do throws(BackendError) {
+        waited = try wait(
+          until: { !queue().isEmpty }, timeout: t.nanoseconds > 0 ? t : nil, interrupt: options.interrupt,
+          limit: limit)
+      } catch {
+        descriptors.unreserve(reserved)
+        throw error
+      }
+      switch waited {
       case .ready: break
-      case .timeout: return emit(call(), .failure(.EAGAIN))
-      case .interrupted: return emit(call(), .failure(.EINTR))
+      case .timeout:
+        descriptors.unreserve(reserved)
+        return emit(call(), .failure(.EAGAIN))
+      case .interrupted:
+        descriptors.unreserve(reserved)
+        return emit(call(), .failure(.EINTR))
       }
     }
     let child: SocketRef
@@ -412,10 +434,13 @@ package final class SimBackend: Backend {
       unix[c].common.nonblocking = options.nonblock
       child = .unix(c)
       peer = unix[c].peer
-    case .udp, .other: return emit(call(), .failure(.EOPNOTSUPP))
+    case .udp, .other:
+      descriptors.unreserve(reserved)
+      return emit(call(), .failure(.EOPNOTSUPP))
     }
-    guard let newFD = open(child) else { return emit(call(), .failure(.EMFILE)) }
-    return emit(call(peer), .number(Int64(newFD)))
+    descriptors.place(.socket(child), at: reserved)
+    withCommon(child) { $0.descriptors += 1 }
+    return emit(call(peer), .number(Int64(reserved)))
   }
 
   package func connect(_ fd: Descriptor, _ target: ResolvedTarget, _ options: CallOptions, limit: TimeSpan)

@@ -55,6 +55,10 @@ package enum StatementKind: Sendable {
   case drop(UserIdentity)
   /// `landlock ...`: one more Landlock layer, for the rest of the scenario.
   indirect case landlock(LandlockRules)
+  /// `wait NAME`: the outcome of the call NAME runs in the background.
+  case wait(SocketRef)
+  /// `signal NAME`: a signal to the call NAME runs in the background (EINTR).
+  case signal(SocketRef)
   /// mkdir, mkfile, chmod, chown, symlink, rm: the scenario's private directory.
   indirect case file(FileOperation)
   case `repeat`(count: Int, body: [Statement])
@@ -84,6 +88,8 @@ package enum StatementKind: Sendable {
     case .user: return "user"
     case .drop: return "drop"
     case .landlock: return "landlock"
+    case .wait: return "wait"
+    case .signal: return "signal"
     case .file(let op): return op.keyword
     case .repeat: return "repeat"
     }
@@ -124,12 +130,48 @@ extension StatementKind {
     case .receive: return .data
     case .poll, .pollSet: return .events
     case .peer, .local: return .address
-    case .expect, .net, .topology, .user, .drop, .landlock, .repeat: return .none
+    case .expect, .net, .topology, .user, .drop, .landlock, .signal, .repeat: return .none
+    // The shape of the call it collects: the checker knows which (`backgroundShape`).
+    case .wait: return .value
     }
   }
 
   /// Whether an `expect` may follow the statement.
-  package var hasResult: Bool { resultShape != .none }
+  package var hasResult: Bool { resultShape != .none && !inBackground }
+
+  /// The call runs in the background (`... background`): its result comes at `wait`.
+  package var inBackground: Bool {
+    switch self {
+    case .connect(_, _, let o), .accept(_, _, let o), .receive(_, _, _, _, let o),
+      .send(_, _, _, _, _, let o),
+      .poll(_, _, _, let o):
+      return o.background
+    default: return false
+    }
+  }
+
+  /// The socket whose name a background call is collected by (`wait NAME`).
+  package var backgroundSocket: SocketRef? {
+    switch self {
+    case .connect(let s, _, let o) where o.background: return s
+    case .accept(let s, _, let o) where o.background: return s
+    case .receive(_, let s, _, _, let o) where o.background: return s
+    case .send(_, let s, _, _, _, let o) where o.background: return s
+    case .poll(let s, _, _, let o) where o.background: return s
+    default: return nil
+    }
+  }
+}
+
+/// A call under way in the background, as the checker tracks it: what `wait` will give, and the
+/// name an accept declares then.
+package struct BackgroundCallInfo: Hashable, Sendable {
+  package var shape: ResultShape
+  package var acceptInto: String?
+  package init(shape: ResultShape, acceptInto: String?) {
+    self.shape = shape
+    self.acceptInto = acceptInto
+  }
 }
 
 /// What a scenario says it needs, from `# needs:` lines in its header.

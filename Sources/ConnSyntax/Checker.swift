@@ -41,6 +41,25 @@ struct Checker {
   private var landlockLayers = 0
   /// How many `repeat` blocks enclose the statement being checked.
   private var repeatDepth = 0
+  /// Calls under way in the background, by socket slot: what `wait` will give, and the name an
+  /// accept will declare then.
+  private var background: [Int32: (shape: ResultShape, acceptInto: Int32?, range: SourceRange?)] = [:]
+  /// What the last `wait` gives (the call it collected).
+  private var waitShape = ResultShape.value
+  /// Every background call must be collected by a `wait` (a whole script; not a REPL piece).
+  var requireWaits = true
+
+  /// Background calls a session started before this piece.
+  mutating func predeclareBackground(_ calls: [String: BackgroundCallInfo], lastWaitShape: ResultShape?) {
+    if let s = lastWaitShape { waitShape = s }
+    guard !calls.isEmpty else { return }
+    let slots = Dictionary(
+      script.socketNames.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { a, _ in a })
+    for (name, info) in calls {
+      guard let slot = slots[name] else { continue }
+      background[slot] = (info.shape, info.acceptInto.flatMap { slots[$0] }, nil)
+    }
+  }
 
   /// For an `expect` that opens the text: the session's previous statement.
   var previousKind: StatementKind?
@@ -53,6 +72,15 @@ struct Checker {
 
   mutating func run() {
     checkBlock(script.statements, from: 0, outer: previousKind.map { Statement($0, .none) })
+    guard requireWaits else { return }
+    for (slot, b) in background.sorted(by: { $0.key < $1.key }) {
+      guard let r = b.range else { continue }
+      let name = script.socketNames[Int(slot)]
+      diagnostics.append(
+        .invalidValue(
+          "the call in the background on '\(name)' is never collected", at: r,
+          hint: "add 'wait \(name)' and an 'expect' for its outcome"))
+    }
   }
 
   /// Reports `r` if it is not declared. True when, in an `expect`, it is an errno name in the
@@ -177,7 +205,11 @@ struct Checker {
         use(r)
       case .pollSet(let targets, _, _):
         for t in targets { use(t.socket) }
-      case .accept(let l, let into, _), .dup(let l, let into, _):
+      case .accept(let l, let into, let o):
+        use(l)
+        // In the background, the `wait` that collects the accept declares the name.
+        if !o.background { declared[Int(into.slot)] = true }
+      case .dup(let l, let into, _):
         use(l)
         declared[Int(into.slot)] = true
       case .socketPair(let a, let b, _, _):
@@ -191,13 +223,25 @@ struct Checker {
         // An errno in the wrong case is one mistake: its expect is not checked as an address.
         if !miscased && !failedStarts.contains(where: { $0 >= from && $0 < start }) {
           // The previous statement is read in place; its keyword is spelled only for a message.
-          if previous >= 0 {
-            checkExpectation(e, statements[i].range, after: statements[previous].kind.resultShape) {
-              statements[previous].kind.keyword
-            }
+          if previous >= 0, statements[previous].kind.inBackground {
+            let r = statements[i].range
+            let name =
+              statements[previous].kind.backgroundSocket.map { script.socketNames[Int($0.slot)] } ?? "NAME"
+            diagnostics.append(
+              .expectationMismatch(
+                "'expect'", after: "\(statements[previous].kind.keyword) ... background",
+                at: SourceRange(Int(r.start), Int(r.start) + 6),
+                hint: "a call in the background gives its result at 'wait \(name)'"))
+          } else if previous >= 0 {
+            let kind = statements[previous].kind
+            let shape: ResultShape
+            if case .wait = kind { shape = waitShape } else { shape = kind.resultShape }
+            checkExpectation(e, statements[i].range, after: shape) { kind.keyword }
             checkPolled(e, by: statements[previous].kind)
           } else if let outer {
-            checkExpectation(e, statements[i].range, after: outer.kind.resultShape) { outer.kind.keyword }
+            let shape: ResultShape
+            if case .wait = outer.kind { shape = waitShape } else { shape = outer.kind.resultShape }
+            checkExpectation(e, statements[i].range, after: shape) { outer.kind.keyword }
           } else {
             let r = statements[i].range
             diagnostics.append(.expectWithoutStatement(at: SourceRange(Int(r.start), Int(r.start) + 6)))
@@ -233,11 +277,58 @@ struct Checker {
         if landlockLayers == 17 {
           diagnostics.append(.invalidValue("Linux stacks at most 16 Landlock layers", at: r))
         }
+      case .wait(let r):
+        use(r)
+        if repeatDepth > 0 {
+          diagnostics.append(.invalidValue("'wait' cannot be inside 'repeat'", at: statements[i].range))
+        }
+        if let b = background.removeValue(forKey: r.slot) {
+          waitShape = b.shape
+          if let into = b.acceptInto { declared[Int(into)] = true }
+        } else {
+          waitShape = .value
+          noBackgroundCall(r)
+        }
+      case .signal(let r):
+        use(r)
+        if background[r.slot] == nil { noBackgroundCall(r) }
       case .sleep, .net, .file:
         break
       }
+      if statements[i].kind.inBackground { startBackground(statements[i]) }
       previous = i
     }
+  }
+
+  /// A call that runs in the background: once per socket at a time, not inside `repeat`.
+  private mutating func startBackground(_ st: Statement) {
+    guard let s = st.kind.backgroundSocket else {
+      diagnostics.append(
+        .invalidValue("a poll of several descriptors cannot run in the background", at: st.range))
+      return
+    }
+    let name = script.socketNames[Int(s.slot)]
+    if repeatDepth > 0 {
+      diagnostics.append(.invalidValue("a call in the background cannot be inside 'repeat'", at: st.range))
+    }
+    if background[s.slot] != nil {
+      diagnostics.append(
+        .invalidValue(
+          "'\(name)' has a call in the background already", at: st.range, hint: "'wait \(name)' for it first")
+      )
+      return
+    }
+    var into: Int32?
+    if case .accept(_, let i, _) = st.kind { into = i.slot }
+    background[s.slot] = (st.kind.resultShape, into, st.range)
+  }
+
+  private mutating func noBackgroundCall(_ r: SocketRef) {
+    let name = script.socketNames[Int(r.slot)]
+    diagnostics.append(
+      .invalidValue(
+        "no call of '\(name)' runs in the background", at: r.range,
+        hint: "start one with 'background': connect \(name) l background"))
   }
 
   /// `what` needs privileges that a `drop` before it gave up.

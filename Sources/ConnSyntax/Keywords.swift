@@ -9,6 +9,7 @@ enum StatementKeyword: CaseIterable {
   case socketpair, dup
   case mkdir, mkfile, chmod, chown, symlink, rm
   case drop, landlock
+  case wait, signal
   /// Written out (not `String(describing:)`, which is slow at start-up); a test checks the order.
   static let names = [
     "sock", "bind", "listen", "connect", "accept", "set", "get", "poll", "peer", "local", "shutdown", "close",
@@ -19,6 +20,7 @@ enum StatementKeyword: CaseIterable {
     "socketpair", "dup",
     "mkdir", "mkfile", "chmod", "chown", "symlink", "rm",
     "drop", "landlock",
+    "wait", "signal",
   ]
 
   /// The keyword spelled by `n` bytes at `p`: the bytes, read as one little-endian word, are
@@ -72,6 +74,8 @@ enum StatementKeyword: CaseIterable {
     case word("symlink"): return .symlink
     case word("drop"): return .drop
     case word("landlock"): return .landlock
+    case word("wait"): return .wait
+    case word("signal"): return .signal
     case word("rm"): return .rm
     default: return nil
     }

@@ -48,6 +48,7 @@ public struct CallOptions: Hashable, Sendable {
   @usableFromInline static let nonblockBit: UInt8 = 1
   @usableFromInline static let interruptBit: UInt8 = 2
   @usableFromInline static let lengthBit: UInt8 = 4
+  @usableFromInline static let backgroundBit: UInt8 = 8
 
   package init() {}
 
@@ -64,6 +65,11 @@ public struct CallOptions: Hashable, Sendable {
       interruptNanoseconds = newValue?.nanoseconds ?? 0
       bits = newValue != nil ? bits | Self.interruptBit : bits & ~Self.interruptBit
     }
+  }
+  /// Run the call in the background: the scenario goes on, and `wait NAME` collects the outcome.
+  @inlinable public var background: Bool {
+    get { bits & Self.backgroundBit != 0 }
+    set { bits = newValue ? bits | Self.backgroundBit : bits & ~Self.backgroundBit }
   }
   /// Pass this address length instead of the family's own (EINVAL on purpose).
   @inlinable public var addressLength: Int32? {

@@ -51,6 +51,8 @@ package enum Parser {
       checker.predeclare(context.declaredSockets)
       checker.predeclareTopology(hosts: context.declaredHosts, links: context.declaredLinks)
       checker.previousKind = context.previousStatement
+      checker.predeclareBackground(context.background, lastWaitShape: context.lastWaitShape)
+      checker.requireWaits = !context.isSession
       checker.failedSlots = failedSlots
       checker.failedStarts = failedStarts
       checker.run()
@@ -76,6 +78,11 @@ package struct ParseContext: Sendable {
   package var previousStatement: StatementKind?
   /// How long Unix paths and abstract names may be where the scenario runs (the backend says).
   package var pathLimits = PathLimits.kernel
+  /// A piece of a session (the REPL): calls started in the background earlier, by socket name,
+  /// and what the last `wait` gave. A whole script must collect each of its background calls.
+  package var isSession = false
+  package var background: [String: BackgroundCallInfo] = [:]
+  package var lastWaitShape: ResultShape?
   package init(
     declaredSockets: [String] = [], previousStatement: StatementKind? = nil, pathLimits: PathLimits = .kernel
   ) {

@@ -36,7 +36,12 @@ extension ParserState {
     if token.kind == .integer { max = try parseInteger("the most bytes to receive", max: 1 << 20) }
     var flags = MessageFlags()
     var options = CallOptions()
-    if call != .read { try parseFlags(&flags, &options) }
+    if call != .read {
+      try parseFlags(&flags, &options)
+    } else if isWord("background") {
+      consume()
+      options.background = true
+    }
     return .receive(call, name, max: Int32(max), flags, options)
   }
 
@@ -85,6 +90,11 @@ extension ParserState {
       if isWord("interrupt") {
         consume()
         options.interrupt = try parseDuration("a duration after 'interrupt', such as 200ms")
+        continue
+      }
+      if isWord("background") && options.background == false {
+        consume()
+        options.background = true
         continue
       }
       guard

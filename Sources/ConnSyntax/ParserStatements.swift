@@ -56,6 +56,8 @@ extension ParserState {
     case .socketpair: kind = try parseSocketPair()
     case .dup: kind = try parseDup()
     case .mkdir, .mkfile, .chmod, .chown, .symlink, .rm: kind = .file(try parseFile(kw))
+    case .wait: kind = .wait(try parseSocketRef())
+    case .signal: kind = .signal(try parseSocketRef())
     case .drop: kind = try parseDrop()
     case .landlock: kind = .landlock(try parseLandlock())
     }
@@ -216,7 +218,7 @@ extension ParserState {
       } else if isWord("unspec") {
         consume()
         target = .address(.unspec)
-      } else if isWord("nonblock") || isWord("interrupt") || isWord("len") {
+      } else if isWord("nonblock") || isWord("interrupt") || isWord("len") || isWord("background") {
         throw unexpected("an address or a socket name before '\(tokenText)'")
       } else {
         target = .boundAddressOf(try parseSocketRef())
@@ -225,7 +227,7 @@ extension ParserState {
       target = try parseTargetAddress()
     }
     let options = try parseCallOptions(
-      allowed: CallOption.nonblock | CallOption.interrupt | CallOption.length)
+      allowed: CallOption.nonblock | CallOption.interrupt | CallOption.length | CallOption.background)
     return .connect(name, target, options)
   }
 
@@ -234,9 +236,10 @@ extension ParserState {
     static let nonblock: UInt8 = 1
     static let interrupt: UInt8 = 2
     static let length: UInt8 = 4
+    static let background: UInt8 = 8
   }
 
-  /// { 'nonblock' | 'interrupt' DUR | 'len' INT }, each at most once.
+  /// { 'nonblock' | 'interrupt' DUR | 'len' INT | 'background' }, each at most once.
   mutating func parseCallOptions(allowed: UInt8) throws(StatementError) -> CallOptions {
     var o = CallOptions()
     var seen: UInt8 = 0
@@ -248,6 +251,8 @@ extension ParserState {
         which = CallOption.interrupt
       } else if isWord("len") {
         which = CallOption.length
+      } else if isWord("background") {
+        which = CallOption.background
       } else {
         break
       }
@@ -259,6 +264,7 @@ extension ParserState {
       consume()
       switch which {
       case CallOption.nonblock: o.nonblock = true
+      case CallOption.background: o.background = true
       case CallOption.interrupt:
         o.interrupt = try parseDuration("a duration after 'interrupt', such as 100ms")
       default: o.addressLength = Int32(try parseInteger("an address length in bytes", max: 4096))
@@ -275,7 +281,7 @@ extension ParserState {
     }
     consume()
     let into = try parseSocketRef()
-    let o = try parseCallOptions(allowed: CallOption.nonblock | CallOption.interrupt)
+    let o = try parseCallOptions(allowed: CallOption.nonblock | CallOption.interrupt | CallOption.background)
     return .accept(listener, into: into, o)
   }
 
@@ -420,7 +426,7 @@ extension ParserState {
       consume()
       timeout = try parseDuration("a duration after 'timeout', such as 1s")
     }
-    let o = try parseCallOptions(allowed: CallOption.interrupt)
+    let o = try parseCallOptions(allowed: CallOption.interrupt | CallOption.background)
     if targets.count == 1 { return .poll(targets[0].socket, targets[0].events, timeout: timeout, o) }
     return .pollSet(targets, timeout: timeout, o)
   }

@@ -48,8 +48,7 @@ struct CallTimer {
     if let i = interrupt, i <= limit {
       // The user's interrupt comes first: the limit cannot matter for this call.
       let armed = conn_interrupt_arm(i.nanoseconds) == 0
-      let rc = call()
-      let err = rc < 0 ? errno : 0
+      let (rc, err) = Self.unlocked(call)
       if armed { _ = conn_interrupt_disarm() }
       return (rc, err)
     }
@@ -60,16 +59,25 @@ struct CallTimer {
     if conn_watch_arm(limit.nanoseconds, start()) != 0 {
       // No watchdog (no thread could be made): the per-thread timer bounds the call instead.
       let armed = conn_interrupt_arm(limit.nanoseconds) == 0
-      let rc = call()
-      let err = rc < 0 ? errno : 0
+      let (rc, err) = Self.unlocked(call)
       let fired = armed && conn_interrupt_disarm() != 0
       if rc < 0 && err == EINTR && fired { throw .timedOut(limit) }
       return (rc, err)
     }
-    let rc = call()
-    let err = rc < 0 ? errno : 0
+    let (rc, err) = Self.unlocked(call)
     let overran = conn_watch_disarm() != 0
     if rc < 0 && err == EINTR && overran { throw .timedOut(limit) }
+    return (rc, err)
+  }
+
+  /// A call that may block, made without the big backend lock (background.c): other threads
+  /// of the scenario go on meanwhile. Without background calls, two thread-local reads.
+  @inline(__always)
+  private static func unlocked(_ call: () -> Int32) -> (Int32, Int32) {
+    let paused = conn_gil_pause()
+    let rc = call()
+    let err = rc < 0 ? errno : 0
+    conn_gil_resume(paused)
     return (rc, err)
   }
 }

@@ -57,6 +57,11 @@ package final class SystemBackend: Backend {
   /// cannot even enter the private directory). endScenario then closes descriptors only, and
   /// `finishCleanup`, on the runner's own thread, does the rest.
   @exclusivity(unchecked) private var changedForGood = false
+  /// Calls in the background (Background.swift): the big backend lock, made by the first; the
+  /// calls under way, by number.
+  @exclusivity(unchecked) var backgroundLock: UnsafeMutableRawPointer?
+  @exclusivity(unchecked) var backgroundJobs: [Int32: BackgroundJob] = [:]
+  @exclusivity(unchecked) var backgroundCount: Int32 = 0
   /// The scenario named or got descriptor 0, 1 or 2: they are put back at the end.
   @exclusivity(unchecked) private var touchedStandardStreams = false
   private let abstractPrefix: String
@@ -105,6 +110,7 @@ package final class SystemBackend: Backend {
   }
 
   package func endScenario(closing descriptors: [Descriptor]) {
+    if !backgroundJobs.isEmpty || backgroundLock != nil { endBackgroundCalls() }
     for fd in descriptors {
       let o = result(sysClose(fd))
       trace?(TraceRecord(.close(fd), o, note: "cleanup"))
@@ -685,7 +691,11 @@ package final class SystemBackend: Backend {
     var ts = timespec(
       tv_sec: Int(duration.nanoseconds / 1_000_000_000), tv_nsec: Int(duration.nanoseconds % 1_000_000_000))
     var rem = timespec()
+    let paused = conn_gil_pause()
     let rc = nanosleep(&ts, &rem)
+    let sleepErrno = errno
+    conn_gil_resume(paused)
+    errno = sleepErrno
     let left =
       rc != 0 && errno == EINTR
       ? TimeSpan(nanoseconds: Int64(rem.tv_sec) * 1_000_000_000 + Int64(rem.tv_nsec)) : .zero

@@ -161,3 +161,69 @@ extension KernelTests {
     }
   }
 }
+
+/// Calls in the background on each backend: the scenario goes on, `wait` collects, `signal`
+/// interrupts, and one left running at the end is interrupted, not waited for.
+extension KernelTests {
+  @Suite(.serialized) struct BackgroundTests {
+    private func run(_ text: String, backend: BackendChoice, timeout: TimeSpan = .seconds(10))
+      -> ScenarioReport
+    {
+      var options = RunnerOptions()
+      options.backend = backend
+      options.timeout = timeout
+      return ScenarioRunner(options: options).run(
+        Parser.parse(SourceFile(name: "t.conn", text: text)), path: "t.conn")
+    }
+
+    @Test(arguments: [BackendChoice.system, .sim, .both])
+    func acceptWaitsForALaterConnect(_ backend: BackendChoice) {
+      let report = run(
+        """
+        sock l = stream inet
+        bind l 127.0.0.1:0
+        listen l
+        accept l as c background
+        sock s = stream inet
+        connect s 127.0.0.1:l
+        wait l
+        expect ok
+        peer c
+        expect s
+        recv c background
+        send s "ping"
+        wait c
+        expect "ping"
+        """, backend: backend)
+      #expect(report.status == .pass, "\(report.detail)")
+    }
+
+    @Test(arguments: [BackendChoice.system, .sim])
+    func aCallLeftInTheBackgroundIsInterruptedAtTheEnd(_ backend: BackendChoice) {
+      // A session piece (the REPL's) may leave one; the runner's end of scenario must not wait
+      // for its 10 s limit.
+      var context = ParseContext()
+      context.isSession = true
+      let script = Parser.parse(
+        SourceFile(
+          name: "t", text: "sock l = stream inet\nbind l 127.0.0.1:0\nlisten l\naccept l as c background\n"),
+        context: context)
+      #expect(script.diagnostics.isEmpty)
+      var options = RunnerOptions()
+      options.backend = backend
+      let start = ContinuousClock.now
+      let report = ScenarioRunner(options: options).run(script, path: "t")
+      #expect(report.status == .pass, "\(report.detail)")
+      #expect(ContinuousClock.now - start < .seconds(3))
+    }
+
+    @Test(arguments: [BackendChoice.system, .sim])
+    func aBackgroundCallKeepsItsLimit(_ backend: BackendChoice) {
+      let report = run(
+        "sock l = stream inet\nbind l 127.0.0.1:0\nlisten l\naccept l as c background\nwait l\nexpect ok\n",
+        backend: backend, timeout: .milliseconds(200))
+      #expect(report.status == .fail)
+      #expect(report.failure?.message == "timed out after 200ms", "\(report.detail)")
+    }
+  }
+}

@@ -374,7 +374,9 @@ extension KernelTests {
         #expect(out.contains("  \(s.keyword)  "), "overview lacks \(s.keyword)")
       }
       for c in ReplHelp.commands { #expect(out.contains(c.usage)) }
-      #expect(out.contains("  connect NAME TARGET [nonblock] [interrupt DUR] [len N]\n\n  connect(2)."))
+      #expect(
+        out.contains("  connect NAME TARGET [nonblock] [interrupt DUR] [len N] [background]\n\n  connect(2).")
+      )
       #expect(out.contains("  :save FILE\n\n  write the session"))
     }
 
@@ -393,7 +395,7 @@ extension KernelTests {
         "local", "shutdown",
         "send", "sendto", "write", "recv", "recvfrom", "read", "close",
         "sleep", "expect", "net", "host", "link", "route", "addr", "firewall", "sysctl", "user",
-        "drop", "landlock", "mkdir", "mkfile", "chmod", "chown", "symlink", "rm", "repeat",
+        "drop", "landlock", "wait", "signal", "mkdir", "mkfile", "chmod", "chown", "symlink", "rm", "repeat",
       ]
       #expect(ReplHelp.statements.map(\.keyword) == keywords)
       let interactive = doc.components(separatedBy: "Interactive use\n\n").dropFirst().first ?? ""
@@ -490,7 +492,10 @@ extension KernelTests {
           "[::ffff:127.0.0.1]:client"
         ])
       #expect(c.candidates(linePrefix: "connect client ", word: "[::1") == [], "inside an IPv6 address")
-      #expect(c.candidates(linePrefix: "connect client l ", word: "") == ["interrupt", "len", "nonblock"])
+      #expect(
+        c.candidates(linePrefix: "connect client l ", word: "") == [
+          "background", "interrupt", "len", "nonblock",
+        ])
       #expect(
         c.candidates(linePrefix: "sock x = ", word: "") == [
           "dgram", "fd", "file", "raw", "seqpacket", "stream",

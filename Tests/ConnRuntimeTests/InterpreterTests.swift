@@ -121,6 +121,12 @@ final class FakeBackend: Backend {
   func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome { answer("user", .ok) }
   func dropPrivileges(_ user: UserIdentity) throws(BackendError) -> Outcome { answer("drop", .ok) }
   func restrict(_ layer: LandlockLayer) throws(BackendError) -> Outcome { answer("landlock", .ok) }
+  func startBackground(_ call: @escaping () throws(BackendError) -> Outcome) throws(BackendError) -> Int32 {
+    throw .notModelled("background calls")
+  }
+  func waitBackground(_ id: Int32) throws(BackendError) -> Outcome { .ok }
+  func signalBackground(_ id: Int32) throws(BackendError) {}
+  func settle() {}
   func pollSet(_ set: [PolledDescriptor], timeout: TimeSpan?, _ options: CallOptions, limit: TimeSpan)
     throws(BackendError) -> Outcome
   {

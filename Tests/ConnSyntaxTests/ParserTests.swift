@@ -759,3 +759,73 @@ private let decl = "sock s = stream inet\n"
     #expect(parse("repeat 1 { sleep 1ms }\ndrop nobody\n").changesThreadForGood)
   }
 }
+
+@Suite struct BackgroundCallTests {
+  @Test func backgroundIsACallOption() {
+    let k = cleanStatements(
+      "sock s = stream inet\nconnect s 127.0.0.1:80 background\nwait s\nexpect ECONNREFUSED\n")
+    guard case .connect(_, _, let o) = k[1] else {
+      Issue.record("not a connect: \(k)")
+      return
+    }
+    #expect(o.background && !o.nonblock)
+    #expect(k[1].inBackground && !k[1].hasResult)
+    guard case .wait = k[2] else {
+      Issue.record("not a wait")
+      return
+    }
+    #expect(
+      parse("sock l = stream inet\nrecv l 10 MSG_PEEK background\nwait l\nexpect \"x\"\n").diagnostics.isEmpty
+    )
+    #expect(parse("sock l = stream inet\nread l 10 background\nwait l\nexpect \"\"\n").diagnostics.isEmpty)
+    #expect(
+      parse("sock l = stream inet\npoll l readable timeout 1s background\nwait l\nexpect readable\n")
+        .diagnostics.isEmpty)
+  }
+
+  @Test func acceptInTheBackgroundDeclaresAtWait() {
+    #expect(
+      parse("sock l = stream inet\naccept l as c background\nwait l\nexpect ok\nclose c\n").diagnostics
+        .isEmpty)
+    assertDiagnostic(
+      "sock l = stream inet\naccept l as c background\nclose 1️⃣c\nwait l\nexpect ok\n",
+      "check.undeclared-socket")
+  }
+
+  @Test func mistakes() {
+    let s = "sock s = stream inet\n"
+    assertDiagnostic(
+      s + "connect s 127.0.0.1:80 background\n1️⃣expect ok\nwait s\nexpect ok\n", "check.expectation-mismatch",
+      hint: "'wait s'")
+    assertDiagnostic(s + "wait 1️⃣s\n", "parse.invalid-value", message: "no call of 's'")
+    assertDiagnostic(s + "signal 1️⃣s\n", "parse.invalid-value", message: "no call of 's'")
+    assertDiagnostic(
+      s + "recv s background\n1️⃣recv s background\nwait s\nexpect 0\n", "parse.invalid-value",
+      message: "already")
+    assertDiagnostic(s + "1️⃣recv s background\n", "parse.invalid-value", message: "never collected")
+    assertDiagnostic(
+      s + "repeat 2 {\n  1️⃣recv s background\n}\nwait s\nexpect 0\n", "parse.invalid-value",
+      message: "inside 'repeat'")
+    assertDiagnostic(s + "connect s 1️⃣background\n", "parse.expected", message: "an address")
+    assertDiagnostic(s + "shutdown s both 1️⃣background\n", "parse.expected")
+    // The expectation after `wait` is the collected call's.
+    assertDiagnostic(
+      s + "connect s 127.0.0.1:80 background\nwait s\nexpect 1️⃣\"bytes\"\n", "check.expectation-mismatch")
+  }
+
+  @Test func aSessionCarriesBackgroundCallsAcrossPieces() {
+    var context = ParseContext()
+    context.isSession = true
+    context.declaredSockets = ["s"]
+    #expect(
+      Parser.parse(SourceFile(name: "a", text: "recv s background\n"), context: context).diagnostics.isEmpty)
+    context.background = ["s": BackgroundCallInfo(shape: .data, acceptInto: nil)]
+    #expect(
+      Parser.parse(SourceFile(name: "b", text: "wait s\nexpect \"x\"\n"), context: context).diagnostics
+        .isEmpty)
+    context.background = [:]
+    context.previousStatement = .wait(SocketRef(slot: 0, range: .none))
+    context.lastWaitShape = .data
+    #expect(Parser.parse(SourceFile(name: "c", text: "expect \"x\"\n"), context: context).diagnostics.isEmpty)
+  }
+}

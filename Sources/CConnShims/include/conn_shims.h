@@ -85,6 +85,37 @@ void conn_thread_release(void);
 /// Stop signals are passed on to thread `tid` from now on; returns the thread they went to.
 long conn_stop_retarget(long tid);
 
+/* Calls in the background (background.c). */
+/// The big backend lock of a scenario with background calls: made, destroyed.
+void *conn_gil_create(void);
+void conn_gil_destroy(void *gil);
+/// The calling thread takes part in `gil` and holds it / lets go of it for good.
+void conn_gil_enter(void *gil);
+void conn_gil_leave(void);
+/// Around a blocking system call: lets go of the lock if this thread holds it (and marks a
+/// background call as under way); returns whether it did. Resume takes it back.
+int conn_gil_pause(void);
+void conn_gil_resume(int paused);
+/// The same for the scenario's thread while it waits for a background call.
+int conn_gil_pause_main(void);
+void conn_gil_resume_main(int paused);
+/// Starts `fn(arg)` on a thread of its own that holds `gil` while it runs; returns once the call
+/// is blocked in the kernel or done. NULL when no thread could be made.
+void *conn_bg_start(void *gil, void (*fn)(void *), void *arg);
+/// 1 when the call has finished.
+int conn_bg_done(void *bg);
+/// Waits for the thread to end (its call is bounded by the watchdog) and frees it.
+void conn_bg_join(void *bg);
+/// Signals the thread until its blocking call returns (EINTR), at most a second; 1 if sent.
+int conn_bg_signal(void *bg);
+/// A coroutine: `fn(arg, co)` on a thread of its own; it and its caller take turns.
+void *conn_co_start(void (*fn)(void *, void *), void *arg);
+/// Lets the body run until it yields or ends; 1 when it has ended (its thread is then joined).
+int conn_co_resume(void *co);
+/// From the body: hands control back to the caller until the next resume.
+void conn_co_yield(void *co);
+void conn_co_free(void *co);
+
 /* Stopping on a signal (stop.c). */
 /// Installs handlers for SIGINT, SIGTERM and SIGHUP that record the signal (no SA_RESTART) and
 /// pass it on to the calling thread, which runs statements. Returns 0 or -1.

@@ -16,10 +16,10 @@ syn case match
 syn match connError /[^ \t;={}#"]\+/
 syn match connName /\<[A-Za-z_][A-Za-z0-9_]*\>/
 " Words are matches, not keywords: a Vim keyword would beat the longer icmp types (addr-...).
-syn match connWord /\<\%(unreachable\|interrupt\|blackhole\|nonblock\|prohibit\|default6\|backlog\|unnamed\|default\|forward\|connect\|unspec\|badptr\|family\|null\|mode\|none\|proto\|groups\|within\|silent\|router\|output\|accept\|reject\|icmpv6\|nobody\|block\|zeros\|after\|route\|ports\|input\|saddr\|daddr\|sport\|dport\|reset\|icmpx\|write\|both\|bind\|abstract\|addr\|down\|self\|drop\|with\|icmp\|deny\|root\|read\|off\|len\|hex\|via\|add\|del\|tcp\|udp\|on\|as\|ok\|or\|up\|lo\)\>[-.]\@!/
+syn match connWord /\<\%(unreachable\|interrupt\|blackhole\|nonblock\|prohibit\|default6\|backlog\|unnamed\|default\|forward\|connect\|unspec\|badptr\|family\|null\|mode\|none\|proto\|groups\|within\|silent\|router\|output\|accept\|reject\|icmpv6\|nobody\|block\|zeros\|after\|route\|ports\|input\|saddr\|daddr\|sport\|dport\|reset\|icmpx\|write\|both\|bind\|abstract\|background\|addr\|down\|self\|drop\|with\|icmp\|deny\|root\|read\|off\|len\|hex\|via\|add\|del\|tcp\|udp\|on\|as\|ok\|or\|up\|lo\)\>[-.]\@!/
 syn match connType /\<\%(seqpacket\|stream\|dgram\|raw\|inet6\|inet\|unix\|packet\|netlink\|file\|fd\)\>[-.]\@!/
 syn match connEvent /\<\%(readable\|writable\|timeout\|error\|rdhup\|nval\|hup\|pri\)\>[-.]\@!/
-syn match connStatement /\%(^\|[;{]\)\s*\zs\%(socketpair\|sock\|bind\|listen\|connect\|accept\|dup\|set\|get\|poll\|peer\|local\|shutdown\|sendto\|send\|write\|recvfrom\|recv\|read\|close\|sleep\|expect\|net\|host\|link\|route\|addr\|firewall\|sysctl\|user\|drop\|landlock\|mkdir\|mkfile\|chmod\|chown\|symlink\|rm\|repeat\)\>/
+syn match connStatement /\%(^\|[;{]\)\s*\zs\%(socketpair\|sock\|bind\|listen\|connect\|accept\|dup\|set\|get\|poll\|peer\|local\|shutdown\|sendto\|send\|write\|recvfrom\|recv\|read\|close\|sleep\|expect\|net\|host\|link\|route\|addr\|firewall\|sysctl\|user\|drop\|landlock\|wait\|signal\|mkdir\|mkfile\|chmod\|chown\|symlink\|rm\|repeat\)\>/
 syn match connIcmp /\<\%(net-unreachable\|host-unreachable\|port-unreachable\|addr-unreachable\|admin-prohibited\|no-route\)\>/
 syn match connErrno /\<E[A-Z0-9]\+\>/
 syn match connOption /\<\%(\%(SO\|TCP\|IPV6\|IP\)_[A-Z0-9_]\+\|O_NONBLOCK\|FD_CLOEXEC\)\>/
