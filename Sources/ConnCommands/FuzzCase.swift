@@ -79,6 +79,14 @@ extension ScenarioRunner {
     } catch {
       return (.invalid("isolation: \(error.message)"), [:])
     }
+    guard script.changesThreadForGood else { return fuzzRunHere(script, lines) }
+    var result: (FuzzVerdict, KernelAnswers) = (.invalid("no thread for the scenario"), [:])
+    _ = onOwnThread { result = self.fuzzRunHere(script, lines) }
+    return result
+  }
+
+  /// The comparison itself, on the calling thread (inside the scenario's namespace).
+  private func fuzzRunHere(_ script: Script, _ lines: [String]) -> (FuzzVerdict, KernelAnswers) {
     let kernel = makeInterpreter(makeBackend(.system))
     let sim = makeInterpreter(makeBackend(.sim))
     defer {
@@ -196,26 +204,59 @@ enum FuzzShrinker {
     }
     var current = lines
     // Lines: chunks of halving size (ddmin's complements), then single lines until none goes.
-    var chunk = max(current.count / 2, 1)
-    while runs < budget {
-      var start = 0
-      var removedAny = false
-      while start < current.count && runs < budget {
-        let end = min(start + chunk, current.count)
-        let candidate = Array(current[..<start] + current[end...])
-        if !candidate.isEmpty && interesting(candidate) {
-          current = candidate
-          removedAny = true
-        } else {
-          start = end
+    func removeLines() {
+      var chunk = max(current.count / 2, 1)
+      while runs < budget {
+        var start = 0
+        var removedAny = false
+        while start < current.count && runs < budget {
+          let end = min(start + chunk, current.count)
+          let candidate = Array(current[..<start] + current[end...])
+          if !candidate.isEmpty && interesting(candidate) {
+            current = candidate
+            removedAny = true
+          } else {
+            start = end
+          }
+        }
+        if chunk > 1 {
+          chunk /= 2
+        } else if !removedAny {
+          break
         }
       }
-      if chunk > 1 {
-        chunk /= 2
-      } else if !removedAny {
-        break
+    }
+    removeLines()
+    // A call in the background goes only with the `signal` and `wait` that collect it (alone,
+    // either half is malformed).
+    var i = 0
+    var removedGroup = false
+    while i < current.count && runs < budget {
+      let words = current[i].split(separator: " ")
+      guard words.last == "background", words.count > 1 else {
+        i += 1
+        continue
+      }
+      let socket = words[1]
+      var group = [i]
+      for j in (i + 1)..<current.count {
+        let w = current[j].split(separator: " ")
+        guard w.count == 2, w[1] == socket else { continue }
+        if w[0] == "signal" { group.append(j) }
+        if w[0] == "wait" {
+          group.append(j)
+          break
+        }
+      }
+      let candidate = current.indices.filter { !group.contains($0) }.map { current[$0] }
+      if !candidate.isEmpty && interesting(candidate) {
+        current = candidate
+        removedGroup = true
+      } else {
+        i += 1
       }
     }
+    if removedGroup { removeLines() }
     // Words: drop one word at a time (options such as `nonblock`, `backlog 0` ...), from the
     // end of each line; the first two words (keyword, socket) stay.
     for i in current.indices where runs < budget {

@@ -7,7 +7,9 @@
 //
 // `extended` (conn fuzz --extended) also draws what the language gained after the generator
 // was written: NULL and bare-family addresses, addresses that take another socket's port,
-// polls of several descriptors, and file statements in the private directory. Without it the
+// polls of several descriptors, file statements in the private directory, `drop`, Landlock
+// layers, and calls in the background (each collected by a `wait`, most often after a
+// `signal`, so that none waits out its limit). Without it the
 // draws are exactly those of the first generator, so that the seeds of earlier runs give the
 // same scenarios.
 //
@@ -51,6 +53,11 @@ struct FuzzGenerator {
   private var socks: [Sock] = []
   private var lines: [String] = []
   private var counter = 0
+  /// Sockets with a call in the background (extended draws), oldest first; and the name an
+  /// accept among them will declare.
+  private var pending: [(socket: String, acceptInto: Sock?, connect: Bool)] = []
+  private var dropped = false
+  private var layers = 0
 
   private mutating func chance(_ percent: Int) -> Bool { Int.random(in: 0..<100, using: &rng) < percent }
   private mutating func pick<T>(_ items: [T]) -> T { items[Int.random(in: 0..<items.count, using: &rng)] }
@@ -72,6 +79,7 @@ struct FuzzGenerator {
     for _ in 0..<count { newSocket(family: chance(80) ? family : pick(["inet", "inet6", "unix"])) }
     let statements = Int.random(in: 3...14, using: &rng)
     for _ in 0..<statements { statement() }
+    while !pending.isEmpty { collect(0) }
     return lines
   }
 
@@ -134,7 +142,18 @@ struct FuzzGenerator {
   /// A poll of several descriptors, a file statement, or a bind to another socket's port.
   private mutating func extendedStatement(_ s: Sock) {
     let ipSockets = socks.filter { $0.family != "unix" }
-    switch Int.random(in: 0..<4, using: &rng) {
+    if !pending.isEmpty && chance(40) { return collect(Int.random(in: 0..<pending.count, using: &rng)) }
+    switch Int.random(in: 0..<7, using: &rng) {
+    case 4 where layers < 3:
+      layers += 1
+      let ports = ipSockets.isEmpty || chance(30) ? "none" : pick(ipSockets).name
+      lines.append(
+        "landlock \(pick(["connect \(ports)", "bind \(ports)", "abstract", "connect \(ports) abstract"]))")
+    case 5 where !dropped:
+      dropped = true
+      lines.append("drop nobody")
+    case 6 where !pending.contains(where: { $0.socket == s.name }):
+      background(s)
     case 0 where socks.count > 1:
       let other = pick(socks.filter { $0.name != s.name })
       lines.append(
@@ -155,9 +174,43 @@ struct FuzzGenerator {
     }
   }
 
+  /// A call in the background on `s`: collected later by `collect`.
+  private mutating func background(_ s: Sock) {
+    switch Int.random(in: 0..<4, using: &rng) {
+    case 0:
+      lines.append("connect \(s.name) \(target(for: s)) background")
+      pending.append((s.name, nil, true))
+    case 1:
+      counter += 1
+      let into = Sock(name: "s\(counter)", type: s.type, family: s.family)
+      lines.append("accept \(s.name) as \(into.name) background")
+      pending.append((s.name, into, false))
+    case 2:
+      lines.append("recv \(s.name) background")
+      pending.append((s.name, nil, false))
+    default:
+      // Long enough that a `signal` or the event comes first on the kernel too.
+      lines.append("poll \(s.name) \(pick(["readable", "writable"])) timeout 2s background")
+      pending.append((s.name, nil, false))
+    }
+  }
+
+  /// `wait` for one call in the background, after a `signal` (a call that nothing completes
+  /// would otherwise wait out its limit; a connect finishes by itself, so it goes unsignalled
+  /// now and then).
+  private mutating func collect(_ index: Int) {
+    let p = pending.remove(at: index)
+    if !p.connect || chance(70) { lines.append("signal \(p.socket)") }
+    lines.append("wait \(p.socket)")
+    if let into = p.acceptInto { socks.append(into) }
+  }
+
   private mutating func statement() {
     guard !socks.isEmpty else { return newSocket(family: "inet") }
-    let s = pick(socks)
+    // A socket with a call in the background is left alone until the call is collected.
+    let free = socks.filter { s in !pending.contains { $0.socket == s.name } }
+    guard !free.isEmpty else { return collect(0) }
+    let s = extended ? pick(free) : pick(socks)
     if extended && chance(12) { return extendedStatement(s) }
     let r = Int.random(in: 0..<100, using: &rng)
     switch r {

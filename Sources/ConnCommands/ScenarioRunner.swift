@@ -173,14 +173,8 @@ package final class ScenarioRunner {
       }
     }
     if script.changesThreadForGood && options.backend != .sim {
-      // `drop` and `landlock` change the thread that runs them for good: a thread of its own,
-      // which ends with the scenario; this one cleans up after it with its identity intact.
       var result = report
-      onOwnThread = true
-      let ran = Host.runOnOwnThread { result = self.runHere(script, report: report, start: start) }
-      onOwnThread = false
-      for b in disposableBackends { b.finishCleanup() }
-      disposableBackends = []
+      let ran = onOwnThread { result = self.runHere(script, report: report, start: start) }
       if !ran {
         result.status = .fail
         result.failure = FailureInfo(
@@ -192,6 +186,18 @@ package final class ScenarioRunner {
       return result
     }
     return runHere(script, report: report, start: start)
+  }
+
+  /// `drop` and `landlock` change the thread that runs them for good: `body` runs on a thread of
+  /// its own, which ends with it, and the kernel backends it made are cleaned up here, by a
+  /// thread whose identity is intact. False when no thread could be made (`body` did not run).
+  func onOwnThread(_ body: @escaping () -> Void) -> Bool {
+    onOwnThread = true
+    let ran = Host.runOnOwnThread(body)
+    onOwnThread = false
+    for b in disposableBackends { b.finishCleanup() }
+    disposableBackends = []
+    return ran
   }
 
   /// Runs a checked scenario on the calling thread, on the chosen backend(s).

@@ -59,10 +59,10 @@ extension SimBackend {
     switch address {
     case .unspec:
       // A connect to AF_UNSPEC disconnects, which is always allowed; a bind with it means
-      // 0.0.0.0 on an IPv4 socket (port 0 here: the simulation's AF_UNSPEC carries no port).
-      if connect { return nil }
+      // 0.0.0.0 on an IPv4 socket (port 0 here: the simulation's AF_UNSPEC carries no port), and
+      // on an IPv6 socket is left to the protocol.
+      if connect || kind.family != .inet { return nil }
       if length < 16 { return .EINVAL }
-      if kind.family != .inet { return .EAFNOSUPPORT }
       port = 0
     case .inet(_, let p):
       if length < 16 { return .EINVAL }

@@ -537,8 +537,10 @@ package final class SystemBackend: Backend {
     if let i = options.interrupt, i <= wait {
       armed = conn_interrupt_arm(i.nanoseconds) == 0
     }
+    let paused = conn_gil_pause()
     let rc = conn_ppoll(fds, UInt(count), wait.nanoseconds)
     let err = rc < 0 ? errno : 0
+    conn_gil_resume(paused)
     if armed { _ = conn_interrupt_disarm() }
     if rc < 0 { return Platform.failure(err) }
     if rc == 0 {
@@ -744,6 +746,9 @@ package final class SystemBackend: Backend {
   package func dropPrivileges(_ user: UserIdentity) throws(BackendError) -> Outcome {
     try requireDisposableThread("drop")
     let (uid, gid) = Self.ids(user)
+    // The private directory is made now, by the identity about to go: after the drop it would
+    // be nobody's own (and the simulation, like `user`, has it stay the real user's).
+    _ = scenarioDirectory()
     changedForGood = true
     identityChanged = true
     let err = conn_drop_privileges(uid, gid)

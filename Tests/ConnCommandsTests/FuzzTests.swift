@@ -35,7 +35,11 @@ extension KernelTests {
       let extended = (0..<200).map {
         FuzzGenerator.scenario(seed: FuzzGenerator.caseSeed(2, $0), extended: true)
       }
-      let later = ["null", "family ", "mkdir ", "mkfile ", "symlink ", "rm ", ":s"]
+      let later = [
+        "null", "family ", "mkdir ", "mkfile ", "symlink ", "rm ", ":s", "landlock ", "drop nobody",
+        " background",
+        "wait ", "signal ",
+      ]
       for form in later {
         #expect(extended.joined().contains { $0.contains(form) }, "--extended draws '\(form)'")
       }
