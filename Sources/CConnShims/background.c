@@ -14,7 +14,10 @@
 #define _GNU_SOURCE
 #include "conn_shims.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +113,38 @@ static void *conn_bg_main(void *raw) {
   return NULL;
 }
 
+/* State 1 says the thread is about to make its call; the scenario goes on only once the call
+   is really waiting in the kernel (the thread sleeps: 'S' or 'D' in its /proc stat) or done,
+   so that what the scenario does next meets the call under way. At most about 200 ms. */
+static void conn_bg_await_blocked(struct conn_bg *b) {
+#ifdef __linux__
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%ld/stat", __atomic_load_n(&b->tid, __ATOMIC_ACQUIRE));
+  for (int i = 0; i < 4000; i++) {
+    if (__atomic_load_n(&b->returned, __ATOMIC_ACQUIRE)) return;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return;
+    buf[n] = 0;
+    /* "tid (comm) S ...": the state follows the last ')'. */
+    char *p = strrchr(buf, ')');
+    if (!p || p[1] != ' ') return;
+    if (p[2] == 'S' || p[2] == 'D') return;
+    if (i < 100) {
+      sched_yield();
+    } else {
+      struct timespec ts = {0, 50000};
+      nanosleep(&ts, NULL);
+    }
+  }
+#else
+  (void)b;
+#endif
+}
+
 void *conn_bg_start(void *gil, void (*fn)(void *), void *arg) {
   struct conn_bg *b = calloc(1, sizeof *b);
   if (!b) return NULL;
@@ -132,6 +167,7 @@ void *conn_bg_start(void *gil, void (*fn)(void *), void *arg) {
   pthread_mutex_lock(&b->m);
   while (b->state == 0) pthread_cond_wait(&b->c, &b->m);
   pthread_mutex_unlock(&b->m);
+  conn_bg_await_blocked(b);
   conn_gil_resume_main(paused);
   return b;
 }

@@ -58,6 +58,7 @@ package enum Linux {
     case .TCP_SYNCNT: return n(6, 7)
     case .TCP_USER_TIMEOUT: return n(6, 18)
     case .TCP_FASTOPEN_CONNECT: return n(6, 30)
+    case .TCP_FASTOPEN: return n(6, 23)
     case .IPV6_V6ONLY: return n(41, 26)
     case .IPV6_ADDRFORM: return n(41, 1)
     case .IP_FREEBIND: return n(0, 15)
@@ -73,7 +74,8 @@ package enum Linux {
   /// The `level` argument of setsockopt/getsockopt, as strace names it.
   package static func levelName(_ o: SocketOption) -> String {
     switch o {
-    case .TCP_SYNCNT, .TCP_NODELAY, .TCP_USER_TIMEOUT, .TCP_FASTOPEN_CONNECT: return "IPPROTO_TCP"
+    case .TCP_SYNCNT, .TCP_NODELAY, .TCP_USER_TIMEOUT, .TCP_FASTOPEN_CONNECT, .TCP_FASTOPEN:
+      return "IPPROTO_TCP"
     case .IPV6_V6ONLY, .IPV6_ADDRFORM: return "IPPROTO_IPV6"
     case .IP_BIND_ADDRESS_NO_PORT, .IP_FREEBIND: return "IPPROTO_IP"
     default: return "SOL_SOCKET"

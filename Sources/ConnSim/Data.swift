@@ -66,17 +66,43 @@ extension SimBackend {
     _ h: Handle, _ data: [UInt8], to target: SocketAddress?, _ flags: MessageFlags, _ options: CallOptions,
     limit: TimeSpan
   ) throws(BackendError) -> Outcome {
+    if tcp[h].deferred {
+      // A TCP_FASTOPEN_CONNECT connect that had a cookie: the SYN goes now, with the data, to
+      // the address connect named (any other given here is ignored).
+      tcp[h].deferred = false
+      sendFirstSyn(h)
+      return try fastOpenSent(h, data, flags, options, limit: limit)
+    }
     if flags.contains(.fastOpen) {
+      // tcp_sendmsg_fastopen: the host must let clients use it; AF_UNSPEC is not a destination.
+      if hosts[Int(tcp[h].common.host)].fastOpen & 1 == 0 { return .failure(.EOPNOTSUPP) }
+      if case .unspec? = target { return .failure(.EOPNOTSUPP) }
       guard let t = target else { return .failure(.EINVAL) }
-      if tcp[h].state != .closed || tcp[h].sockState != .unconnected { return .failure(.EISCONN) }
-      if let e = landlockRefusal(tcp[h].common.kind, t, length: t.family == .inet6 ? 28 : 16, connect: true) {
-        return .failure(e)
+      if tcp[h].sockState == .connecting && tcp[h].state == .established {
+        // A nonblocking Fast Open send left the socket connecting: this one completes it.
+        tcp[h].sockState = .connected
+      } else {
+        if tcp[h].state != .closed || tcp[h].sockState != .unconnected { return .failure(.EISCONN) }
+        let length = t.family == .inet6 ? 28 : 16
+        if let e = landlockRefusal(tcp[h].common.kind, t, length: length, connect: true) {
+          return .failure(e)
+        }
+        if hasFastOpenCookie(t, on: tcp[h].common.host) && !blocks(tcp[h].common, flags) {
+          // With a cookie the data goes in the SYN: a nonblocking call returns its count at
+          // once (a blocking one connects, then sends, as below: the same answers).
+          _ = try tcpConnect(h, t, length: length, options, limit: limit)
+          return try fastOpenSent(h, data, flags, options, limit: limit)
+        }
+        // Without a cookie the SYN asks for one, and the data waits for an ordinary handshake:
+        // a blocking call connects, then sends; a nonblocking one says EINPROGRESS and queues
+        // nothing.
+        tcp[h].requestsCookie = hosts[Int(tcp[h].common.host)].fastOpen & 1 != 0
+        let connected = try tcpConnect(h, t, length: length, options, limit: limit)
+        if connected != .ok {
+          tcp[h].requestsCookie = tcp[h].state == .synSent && tcp[h].requestsCookie
+          return connected
+        }
       }
-      // Without a cookie (the default net.ipv4.tcp_fastopen = 1) the data waits for an ordinary
-      // handshake: a blocking call connects, then sends; a nonblocking one says EINPROGRESS and
-      // queues nothing.
-      let connected = try tcpConnect(h, t, length: t.family == .inet6 ? 28 : 16, options, limit: limit)
-      if connected != .ok { return connected }
     }
     if tcp[h].state == .synSent {
       if !blocks(tcp[h].common, flags) { return .failure(.EAGAIN) }
@@ -102,6 +128,31 @@ extension SimBackend {
       tcp[h].state = .closed
     }
     return .number(Int64(data.count))
+  }
+
+  /// After a SYN that carried data (a cookie was held): on loopback the handshake is over before
+  /// the call returns. Established: the data was delivered, the count is the answer (a blocking
+  /// call leaves the socket connected, a nonblocking one connecting, so that the next connect
+  /// says 0). Refused: a nonblocking call still returns the count (SO_ERROR says
+  /// ECONNREFUSED), a blocking one the error.
+  private func fastOpenSent(
+    _ h: Handle, _ data: [UInt8], _ flags: MessageFlags, _ options: CallOptions, limit: TimeSpan
+  ) throws(BackendError) -> Outcome {
+    let blocking = blocks(tcp[h].common, flags)
+    switch tcp[h].state {
+    case .established:
+      if let r = tcp[h].remote, tcp.contains(r) { tcp[r].received += data }
+      if blocking { tcp[h].sockState = .connected }
+      return .number(Int64(data.count))
+    case .synSent:
+      throw .notModelled("Fast Open data on a handshake that does not complete at once")
+    default:
+      if !blocking { return .number(Int64(data.count)) }
+      let e = tcp[h].common.error ?? .ECONNREFUSED
+      tcp[h].common.error = nil
+      tcp[h].sockState = .unconnected
+      return .failure(e)
+    }
   }
 
   func tcpReceive(_ h: Handle, max: Int, _ flags: MessageFlags, _ options: CallOptions, limit: TimeSpan)

@@ -47,6 +47,11 @@ struct SimHost {
   var keepAddressesOnDown: Set<String> = []
   /// A connect hook for sockets made from now on (`firewall HOST connect ...`): the errno.
   var connectHook: Errno?
+  /// net.ipv4.tcp_fastopen: bit 1 lets clients use Fast Open, bit 2 lets listeners grant it.
+  var fastOpen = 1
+  /// The Fast Open cookies this host holds, by destination address (TCP metrics keep them per
+  /// address, not per port; a v4-mapped address uses the IPv4 one).
+  var fastOpenCookies: Set<String> = []
 
   init(name: String, network: SimNetwork) {
     self.name = name
@@ -233,6 +238,10 @@ extension SimBackend {
         throw .failed("the kernel refused \(key) = \(value): Invalid argument")
       }
       hosts[h].network.ephemeral = UInt16(numbers[0])...UInt16(numbers[1])
+    case "net.ipv4.tcp_fastopen":
+      let n = try one()
+      guard n >= 0 else { throw .failed("the kernel refused \(key) = \(value): Invalid argument") }
+      hosts[h].fastOpen = n
     case "net.ipv4.ip_unprivileged_port_start":
       // ipv4_privileged_ports: 0 to 65535, and not past the start of the ephemeral range.
       let n = try one()

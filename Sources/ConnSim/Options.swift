@@ -22,6 +22,8 @@ extension SimBackend {
     if case .tcp = ref { isTCP = true } else { isTCP = false }
     var failure: Errno?
     let closed = tcpClosed(ref)
+    var listening = false
+    if case .tcp(let h) = ref { listening = tcp[h].state == .listening }
     try withCommon(ref) { (s: inout CommonState) throws(BackendError) in
       switch option {
       case .SO_BROADCAST: s.options.broadcast = flag
@@ -47,18 +49,35 @@ extension SimBackend {
         }
       case .SO_SNDBUF: s.options.sendBuffer = max(n * 2, 4608)
       case .SO_RCVBUF: s.options.receiveBuffer = max(n * 2, 2304)
-      case .TCP_SYNCNT, .TCP_NODELAY, .TCP_USER_TIMEOUT, .TCP_FASTOPEN_CONNECT:
+      case .TCP_SYNCNT, .TCP_NODELAY, .TCP_USER_TIMEOUT, .TCP_FASTOPEN_CONNECT, .TCP_FASTOPEN:
         if family == .unix {
           failure = .EOPNOTSUPP
         } else if !isTCP {
           failure = .ENOPROTOOPT
+        } else if option == .TCP_FASTOPEN {
+          // A listener's queue of Fast Open requests: before listen or while listening, and at
+          // most net.core.somaxconn.
+          if n < 0 || !(closed || listening) {
+            failure = .EINVAL
+          } else {
+            s.options.fastOpenQueue = min(n, 4096)
+          }
         } else if option == .TCP_SYNCNT {
           if n < 1 || n > 127 { failure = .EINVAL } else { s.options.synCount = Int(n) }
         } else if option == .TCP_NODELAY {
           s.options.noDelay = flag
         } else if option == .TCP_FASTOPEN_CONNECT {
-          // do_tcp_setsockopt: 0 or 1, and only before the socket leaves TCP_CLOSE.
-          if n < 0 || n > 1 || !closed { failure = .EINVAL } else { s.options.fastOpenConnect = flag }
+          // do_tcp_setsockopt: 0 or 1, then the host must let clients use Fast Open
+          // (net.ipv4.tcp_fastopen bit 1), and only before the socket leaves TCP_CLOSE.
+          if n < 0 || n > 1 {
+            failure = .EINVAL
+          } else if hosts[Int(s.host)].fastOpen & 1 == 0 {
+            failure = .EOPNOTSUPP
+          } else if !closed {
+            failure = .EINVAL
+          } else {
+            s.options.fastOpenConnect = flag
+          }
         } else if n < 0 {
           failure = .EINVAL
         } else {
@@ -130,17 +149,23 @@ extension SimBackend {
       case .SO_SNDBUF, .SO_RCVBUF:
         throw .notModelled(
           "reading \(option.rawValue) (the kernel's default buffer sizes depend on its settings)")
-      case .TCP_SYNCNT, .TCP_NODELAY, .TCP_USER_TIMEOUT, .TCP_FASTOPEN_CONNECT:
+      case .TCP_SYNCNT, .TCP_NODELAY, .TCP_USER_TIMEOUT, .TCP_FASTOPEN_CONNECT, .TCP_FASTOPEN:
         if k.family == .unix { return .failure(.EOPNOTSUPP) }
-        if !isTCP { return .failure(.ENOPROTOOPT) }
+        // Another protocol's level: IPv4 sockets pass it to ip_getsockopt (EOPNOTSUPP), the
+        // others say ENOPROTOOPT.
+        if !isTCP { return .failure(k.family == .inet ? .EOPNOTSUPP : .ENOPROTOOPT) }
         if option == .TCP_FASTOPEN_CONNECT { return b(o.fastOpenConnect) }
+        if option == .TCP_FASTOPEN { return .number(o.fastOpenQueue) }
         // Unset, TCP_SYNCNT reads as the host's net.ipv4.tcp_syn_retries.
         return option == .TCP_SYNCNT
           ? .number(Int64(o.synCount ?? hosts[Int(s.host)].synRetries))
           : option == .TCP_NODELAY ? b(o.noDelay) : .number(o.userTimeout)
       case .IPV6_V6ONLY:
-        return k.family == .unix
-          ? .failure(.EOPNOTSUPP) : k.family != .inet6 ? .failure(.ENOPROTOOPT) : b(o.v6only)
+        switch k.family {
+        case .inet6: return b(o.v6only)
+        case .unix, .inet: return .failure(.EOPNOTSUPP)
+        default: return .failure(.ENOPROTOOPT)
+        }
       case .IPV6_ADDRFORM:
         // The family the socket has, read only while it is connected (TCP_ESTABLISHED).
         switch k.family {

@@ -71,6 +71,8 @@ struct SocketOptions {
   /// TCP_FASTOPEN_CONNECT: without a cookie (net.ipv4.tcp_fastopen = 1, nothing cached) the
   /// connect is an ordinary one; the flag is only read back.
   var fastOpenConnect = false
+  /// TCP_FASTOPEN: a listener's queue of Fast Open requests (0: it grants no cookies).
+  var fastOpenQueue: Int64 = 0
   var v6only = false
   var freebind = false
   var bindAddressNoPort = false

@@ -41,6 +41,11 @@ struct TCPSocket: InetSocket {
   /// The port was picked by this connect (not bound before it): such a socket never meets
   /// itself.
   var portFromConnect = false
+  /// Fast Open: the connect asked for a cookie (a Fast Open listener's SYN-ACK brings one).
+  var requestsCookie = false
+  /// TCP_FASTOPEN_CONNECT with a cookie: connect returned 0 without sending the SYN, which goes
+  /// with the first data.
+  var deferred = false
 
   init(kind: SocketKind, nonblocking: Bool, host: Int32 = 0) {
     common = CommonState(kind: kind, nonblocking: nonblocking)
@@ -67,6 +72,20 @@ extension SimBackend {
     if let denied = tcp[h].common.connectDenied {
       return .failure(length < (tcp[h].common.kind.family == .inet6 ? 24 : 16) ? .EINVAL : denied)
     }
+    // A deferred Fast Open connect is one already made (its SYN waits for data): EISCONN, but
+    // a blocking call first waits for the handshake like any connect under way, and nothing
+    // sends the SYN meanwhile, so it waits until SO_SNDTIMEO (or the limit).
+    if tcp[h].deferred {
+      if tcp[h].common.nonblocking { return .failure(.EISCONN) }
+      let t = tcp[h].common.options.sendTimeout
+      switch try wait(
+        until: { !self.tcp[h].deferred }, timeout: t.nanoseconds > 0 ? t : nil, interrupt: options.interrupt,
+        limit: limit)
+      {
+      case .ready, .timeout: return .failure(.EISCONN)
+      case .interrupted: return .failure(.EINTR)
+      }
+    }
     var err: Errno
     switch tcp[h].sockState {
     case .connected:
@@ -78,8 +97,18 @@ extension SimBackend {
       err = .EALREADY
     case .unconnected:
       if tcp[h].state != .closed { return .failure(.EISCONN) }
-      if let e = tcpStart(h, address, length: length) { return .failure(e) }
+      // TCP_FASTOPEN_CONNECT: with a cookie for the destination, the SYN waits for the first
+      // data (connect says 0 at once); without one, an ordinary connect that asks for a cookie.
+      let host = tcp[h].common.host
+      let fastOpen = tcp[h].common.options.fastOpenConnect && hosts[Int(host)].fastOpen & 1 != 0
+      let deferred = fastOpen && hasFastOpenCookie(address, on: host)
+      if let e = tcpStart(h, address, length: length, sendSyn: !deferred) { return .failure(e) }
       tcp[h].sockState = .connecting
+      if deferred {
+        tcp[h].deferred = true
+        return .ok
+      }
+      if fastOpen { tcp[h].requestsCookie = true }
       if tcp[h].common.nonblocking { return .failure(.EINPROGRESS) }
       err = .EINPROGRESS
     }
@@ -112,7 +141,7 @@ extension SimBackend {
   }
 
   /// The protocol part: length and family checks, route, source address and port, the SYN.
-  private func tcpStart(_ h: Handle, _ address: SocketAddress, length: Int) -> Errno? {
+  private func tcpStart(_ h: Handle, _ address: SocketAddress, length: Int, sendSyn: Bool = true) -> Errno? {
     var dest = address
     switch tcp[h].common.kind.family {
     case .inet:
@@ -161,8 +190,25 @@ extension SimBackend {
     tcp[h].state = .synSent
     tcp[h].attempt &+= 1
     tcp[h].target = routed
-    processSyn(SynAttempt(socket: h, attempt: tcp[h].attempt, target: routed, start: clock, transmission: 0))
+    if sendSyn { sendFirstSyn(h) }
     return nil
+  }
+
+  /// The first SYN of the attempt under way (a deferred Fast Open connect sends it with data).
+  func sendFirstSyn(_ h: Handle) {
+    guard let target = tcp[h].target else { return }
+    processSyn(SynAttempt(socket: h, attempt: tcp[h].attempt, target: target, start: clock, transmission: 0))
+  }
+
+  /// Whether this host holds a Fast Open cookie for the destination's address.
+  func hasFastOpenCookie(_ destination: SocketAddress, on host: Int32) -> Bool {
+    hosts[Int(host)].fastOpenCookies.contains(fastOpenCookieKey(destination))
+  }
+
+  /// The address a cookie is kept under: the IP alone, a v4-mapped one as IPv4.
+  func fastOpenCookieKey(_ destination: SocketAddress) -> String {
+    if case .inet6(let ip, _, _) = destination, let v4 = ip.mappedIPv4 { return v4.description }
+    return destination.ipAddress.map { "\($0)" } ?? destination.description
   }
 
   /// Is another connection already using this local address and port towards `dest`?
@@ -293,6 +339,14 @@ extension SimBackend {
     let c = tcp.add(child)
     tcpPorts.add(c, port: child.common.localPort)
     tcp[client].remote = c
+    // A listener with a Fast Open queue, on a host that lets listeners grant it, answers a
+    // cookie request with a cookie.
+    if tcp[client].requestsCookie {
+      tcp[client].requestsCookie = false
+      if tcp[listener].common.options.fastOpenQueue > 0 && hosts[Int(l.host)].fastOpen & 2 != 0 {
+        hosts[Int(tcp[client].common.host)].fastOpenCookies.insert(fastOpenCookieKey(target))
+      }
+    }
     tcp[client].state = .established
     tcp[client].peer = target
     tcp[client].target = nil
@@ -467,7 +521,8 @@ extension SimBackend {
     case .listening:
       if !s.acceptQueue.isEmpty { m.insert(.readable) }
     case .synSent:
-      break
+      // A deferred Fast Open connect is writable: its SYN waits for data.
+      if s.deferred { m.insert(.writable) }
     case .closed, .established:
       // A FIN received counts as a read shutdown (RCV_SHUTDOWN): with our own write shutdown,
       // both directions are done.

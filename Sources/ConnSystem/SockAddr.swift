@@ -56,6 +56,7 @@ enum SocketConstants {
       case .TCP_SYNCNT: return (ipprotoTCP, 7)
       case .TCP_USER_TIMEOUT: return (ipprotoTCP, 18)
       case .TCP_FASTOPEN_CONNECT: return (ipprotoTCP, 30)
+      case .TCP_FASTOPEN: return (ipprotoTCP, 23)
       case .IP_FREEBIND: return (ipprotoIP, 15)
       case .IP_BIND_ADDRESS_NO_PORT: return (ipprotoIP, 24)
     #else
