@@ -127,7 +127,7 @@ extension SimBackend {
       established = tcp[h].state == .established
     case .unix(let h): listening = unix[h].state == .listening
     case .udp(let h): established = udp[h].peer != nil
-    case .other: break
+    case .other(let h): established = others[h].peer != nil
     }
     func b(_ v: Bool) -> Outcome { .number(v ? 1 : 0) }
     return try withCommon(ref) { (s: inout CommonState) throws(BackendError) -> Outcome in
@@ -170,9 +170,10 @@ extension SimBackend {
         // The family the socket has, read only while it is connected (TCP_ESTABLISHED).
         switch k.family {
         case .unix, .inet: return .failure(.EOPNOTSUPP)
-        case .inet6 where !isOther:
+        case .inet6 where !isOther || k.proto == 6 || k.proto == 17:
+          // ipv6_getsockopt looks at the protocol: a raw socket passes as TCP or UDP only.
           return established ? .number(Linux.familyNumber(.inet6)) : .failure(.ENOTCONN)
-        default: throw .notModelled("IPV6_ADDRFORM on raw, packet and netlink sockets")
+        default: return .failure(.ENOPROTOOPT)
         }
       case .IP_FREEBIND, .IP_BIND_ADDRESS_NO_PORT:
         if k.family == .unix { return .failure(.EOPNOTSUPP) }
