@@ -67,6 +67,8 @@ extension ScenarioRunner {
   static func stepTogether(
     _ kernel: Interpreter, _ sim: Interpreter, literalPorts: Set<UInt16>, onSame: (Step) -> Void = { _ in }
   ) -> (StepEvent, StepEvent) {
+    // Listeners with an accept in the background: the `wait` that collects it gives a descriptor.
+    var backgroundAccepts = Set<Int32>()
     while true {
       let a = kernel.step()
       let b = sim.step()
@@ -78,6 +80,13 @@ extension ScenarioRunner {
       switch (x.statement.kind, x.outcome, y.outcome) {
       case (.sock, .number, .number), (.accept, .number, .number), (.dup(_, _, nil), .number, .number):
         same = true
+      case (.wait(let r), .number, .number) where backgroundAccepts.contains(r.slot):
+        same = true
+      default: break
+      }
+      switch x.statement.kind {
+      case .accept(let l, _, let o) where o.background: backgroundAccepts.insert(l.slot)
+      case .wait(let r): backgroundAccepts.remove(r.slot)
       default: break
       }
       if !same { return (a, b) }

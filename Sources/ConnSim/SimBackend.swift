@@ -7,7 +7,8 @@ import ConnSyntax
 //
 // This file is the Backend conformance, one entry point per requirement (past 600 lines because
 // the protocol has that many calls; each is a short dispatch): it finds the socket behind a descriptor (EBADF, ENOTSOCK), hands the
-// call to its family (TCP.swift, UDP.swift, Unix.swift, Raw.swift; options in Options.swift) and records
+// call to its family (TCP.swift, UDP.swift, Unix.swift, Raw.swift; options in Options.swift;
+// `drop` and `landlock` in Privileges.swift, calls in the background in Background.swift) and records
 // the trace. The shared machinery has files of its own: the clock and its events (Clock.swift),
 // descriptors (Descriptors.swift), ports (Ports.swift), the file system (FileSystem.swift), the
 // network (Network.swift).
