@@ -24,6 +24,16 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A thread for `fn(arg)` with the stack the interpreter needs, whatever RLIMIT_STACK says. */
+static int conn_start_thread(pthread_t *thread, void *(*fn)(void *), void *arg) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 8 << 20);
+  int rc = pthread_create(thread, &attr, fn, arg);
+  pthread_attr_destroy(&attr);
+  return rc;
+}
+
 /* MARK: - The big backend lock */
 
 struct conn_gil {
@@ -153,12 +163,7 @@ void *conn_bg_start(void *gil, void (*fn)(void *), void *arg) {
   b->fn = fn;
   b->arg = arg;
   b->gil = gil;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 8 << 20);
-  int rc = pthread_create(&b->thread, &attr, conn_bg_main, b);
-  pthread_attr_destroy(&attr);
-  if (rc != 0) {
+  if (conn_start_thread(&b->thread, conn_bg_main, b) != 0) {
     free(b);
     return NULL;
   }
@@ -248,12 +253,7 @@ void *conn_co_start(void (*fn)(void *, void *), void *arg) {
   sem_init(&co->back, 0, 0);
   co->fn = fn;
   co->arg = arg;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 8 << 20);
-  int rc = pthread_create(&co->thread, &attr, conn_co_main, co);
-  pthread_attr_destroy(&attr);
-  if (rc != 0) {
+  if (conn_start_thread(&co->thread, conn_co_main, co) != 0) {
     sem_destroy(&co->run);
     sem_destroy(&co->back);
     free(co);

@@ -80,12 +80,7 @@ extension KernelTests {
       ]
       p.currentDirectoryURL = URL(fileURLWithPath: "/")
       p.environment = ["NO_COLOR": "1", "PATH": "/usr/bin:/bin"]
-      let out = Pipe()
-      p.standardOutput = out
-      p.standardError = out
-      try p.run()
-      let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-      p.waitUntilExit()
+      let text = try runCapturingOutput(p)
       #expect(p.terminationStatus == 1, "\(text)")
       #expect(
         text.contains("d.conn:2:1: FAIL: cannot drop to user 65534: Operation not permitted"), "\(text)")

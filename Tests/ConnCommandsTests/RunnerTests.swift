@@ -65,12 +65,7 @@ extension KernelTests {
       let p = Process()
       p.executableURL = URL(fileURLWithPath: "/usr/bin/prove")
       p.arguments = ["--exec", "cat", tapFile]
-      let out = Pipe()
-      p.standardOutput = out
-      p.standardError = out
-      try p.run()
-      let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-      p.waitUntilExit()
+      let text = try runCapturingOutput(p)
       #expect(!text.contains("Parse errors"), "\(text)")
       #expect(text.contains("Failed 2/4 subtests"), "\(text)")
     }

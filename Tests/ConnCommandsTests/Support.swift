@@ -111,3 +111,14 @@ func write(_ text: String, to path: String) {
 let corpusFiles: [String] = Host.scenarioFiles(under: packageRoot + "/scripts/scenarios").map {
   String($0.dropFirst(packageRoot.count + 1))
 }
+
+/// Runs a prepared process to its end; its standard output and error, together.
+func runCapturingOutput(_ p: Process) throws -> String {
+  let out = Pipe()
+  p.standardOutput = out
+  p.standardError = out
+  try p.run()
+  let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+  p.waitUntilExit()
+  return text
+}
