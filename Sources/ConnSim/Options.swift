@@ -60,7 +60,7 @@ extension SimBackend {
           if n < 0 || !(closed || listening) {
             failure = .EINVAL
           } else {
-            s.options.fastOpenQueue = min(n, 4096)
+            s.options.fastOpenQueue = UInt16(min(n, 4096))
           }
         } else if option == .TCP_SYNCNT {
           if n < 1 || n > 127 { failure = .EINVAL } else { s.options.synCount = Int(n) }
@@ -155,7 +155,7 @@ extension SimBackend {
         // others say ENOPROTOOPT.
         if !isTCP { return .failure(k.family == .inet ? .EOPNOTSUPP : .ENOPROTOOPT) }
         if option == .TCP_FASTOPEN_CONNECT { return b(o.fastOpenConnect) }
-        if option == .TCP_FASTOPEN { return .number(o.fastOpenQueue) }
+        if option == .TCP_FASTOPEN { return .number(Int64(o.fastOpenQueue)) }
         // Unset, TCP_SYNCNT reads as the host's net.ipv4.tcp_syn_retries.
         return option == .TCP_SYNCNT
           ? .number(Int64(o.synCount ?? hosts[Int(s.host)].synRetries))

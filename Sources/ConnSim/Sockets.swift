@@ -71,11 +71,12 @@ struct SocketOptions {
   /// TCP_FASTOPEN_CONNECT: without a cookie (net.ipv4.tcp_fastopen = 1, nothing cached) the
   /// connect is an ordinary one; the flag is only read back.
   var fastOpenConnect = false
-  /// TCP_FASTOPEN: a listener's queue of Fast Open requests (0: it grants no cookies).
-  var fastOpenQueue: Int64 = 0
   var v6only = false
   var freebind = false
   var bindAddressNoPort = false
+  /// TCP_FASTOPEN: a listener's queue of Fast Open requests (0: it grants no cookies), at most
+  /// 4096. Kept in 16 bits beside the flags, so that every socket's options stay the same size.
+  var fastOpenQueue: UInt16 = 0
   /// TCP_SYNCNT (nil: the host's net.ipv4.tcp_syn_retries).
   var synCount: Int?
   var userTimeout: Int64 = 0
