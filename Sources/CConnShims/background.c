@@ -44,14 +44,19 @@ static __thread struct conn_gil *conn_my_gil;
 static __thread int conn_gil_held;
 static __thread struct conn_bg *conn_bg_self;
 
+int conn_gil_users;
+
 void *conn_gil_create(void) {
   struct conn_gil *g = calloc(1, sizeof *g);
-  if (g) pthread_mutex_init(&g->mutex, NULL);
+  if (!g) return NULL;
+  pthread_mutex_init(&g->mutex, NULL);
+  __atomic_add_fetch(&conn_gil_users, 1, __ATOMIC_SEQ_CST);
   return g;
 }
 
 void conn_gil_destroy(void *gil) {
   if (!gil) return;
+  __atomic_sub_fetch(&conn_gil_users, 1, __ATOMIC_SEQ_CST);
   pthread_mutex_destroy(&((struct conn_gil *)gil)->mutex);
   free(gil);
 }

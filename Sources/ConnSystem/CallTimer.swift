@@ -71,9 +71,14 @@ struct CallTimer {
   }
 
   /// A call that may block, made without the big backend lock (background.c): other threads
-  /// of the scenario go on meanwhile. Without background calls, two thread-local reads.
+  /// of the scenario go on meanwhile. Without background calls anywhere in the process, one
+  /// load.
   @inline(__always)
   private static func unlocked(_ call: () -> Int32) -> (Int32, Int32) {
+    if conn_gil_in_use() == 0 {
+      let rc = call()
+      return (rc, rc < 0 ? errno : 0)
+    }
     let paused = conn_gil_pause()
     let rc = call()
     let err = rc < 0 ? errno : 0

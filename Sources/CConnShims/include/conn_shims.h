@@ -89,6 +89,10 @@ long conn_stop_retarget(long tid);
 /// The big backend lock of a scenario with background calls: made, destroyed.
 void *conn_gil_create(void);
 void conn_gil_destroy(void *gil);
+/// How many big backend locks exist in the process: with none, a blocking call needs no step
+/// around it (read inline, so the common case costs one load).
+extern int conn_gil_users;
+static inline int conn_gil_in_use(void) { return __atomic_load_n(&conn_gil_users, __ATOMIC_RELAXED); }
 /// The calling thread takes part in `gil` and holds it / lets go of it for good.
 void conn_gil_enter(void *gil);
 void conn_gil_leave(void);
