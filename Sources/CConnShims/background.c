@@ -116,6 +116,9 @@ void conn_gil_resume(int paused) {
 
 static void *conn_bg_main(void *raw) {
   struct conn_bg *b = raw;
+  /* `signal` sends the interrupt signal here: its handler must be installed (else the signal
+     would end the process) and the signal unblocked, whatever call the thread makes. */
+  conn_interrupt_prepare();
   conn_bg_self = b;
   __atomic_store_n(&b->tid, conn_gettid(), __ATOMIC_RELEASE);
   conn_gil_enter(b->gil);
@@ -169,6 +172,8 @@ void *conn_bg_start(void *gil, void (*fn)(void *), void *arg) {
   b->arg = arg;
   b->gil = gil;
   if (conn_start_thread(&b->thread, conn_bg_main, b) != 0) {
+    pthread_mutex_destroy(&b->m);
+    pthread_cond_destroy(&b->c);
     free(b);
     return NULL;
   }

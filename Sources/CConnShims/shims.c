@@ -145,6 +145,7 @@ int conn_interrupt_prepare(void) {
 }
 
 int conn_interrupt_arm(long long ns) {
+  conn_interrupt_install();
   conn_unblock();
 #ifdef __linux__
   if (!conn_have_timer) {

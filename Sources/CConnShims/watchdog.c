@@ -45,6 +45,9 @@ static pthread_mutex_t conn_watch_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static __thread struct conn_watch_slot *conn_my_slot;
 static __thread unsigned long long conn_my_number;
+/* Arming numbers are unique in the process, so a slot a new thread reuses never sees an old
+   thread's number again. */
+static unsigned long long conn_arming_counter;
 
 /* A forked child has no watchdog thread: it starts one of its own on first use. */
 static void conn_watch_after_fork(void) {
@@ -162,7 +165,7 @@ int conn_watch_arm(long long limit_ns, long long start_ns) {
   /* The caller's clock reading when it has a fresh one (the interpreter reads the clock after
      every statement), else ours. */
   long long deadline = (start_ns > 0 ? start_ns : conn_now()) + (limit_ns > 0 ? limit_ns : 1);
-  conn_my_number += 1;
+  conn_my_number = __atomic_add_fetch(&conn_arming_counter, 1, __ATOMIC_RELAXED);
   /* The fired flag is 0 here: every path that lets the signal land (disarm below, and
      conn_interrupt_disarm) clears it. */
   __atomic_store_n(&s->deadline, deadline, __ATOMIC_RELEASE);

@@ -147,7 +147,9 @@ package final class Repl {
     c.declaredHosts = declaredHosts
     c.declaredLinks = declaredLinks
     c.isSession = true
-    c.background = backgroundCalls
+    // A call whose `wait` failed is gone from the interpreter, though no step said so.
+    let running = interpreter.backgroundNames
+    c.background = backgroundCalls.filter { running.contains($0.key) }
     c.lastWaitShape = lastWaitShape
     return c
   }

@@ -128,6 +128,9 @@ package final class Interpreter {
   /// Calls under way in the background, by the slot of the socket they run on (`wait NAME`):
   /// the backend's number for the call, and the slot an accept declares when it is collected.
   @exclusivity(unchecked) private var background: [Slot: (id: Int32, acceptInto: Slot?)] = [:]
+  /// The names of the sockets with a call in the background now (the REPL's checker asks).
+  package var backgroundNames: Set<String> { Set(background.keys.map { names[Int($0)] }) }
+
   package var lastStatement: StatementKind? {
     guard let p = lastProgram, lastIndex >= 0 else { return nil }
     return p.statements[lastIndex].kind

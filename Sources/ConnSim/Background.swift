@@ -58,8 +58,7 @@ extension SimBackend {
       rounds += 1
       if rounds > 1_000_000 { throw .failed("the call in the background did not finish") }
       let deadline = pending.deadline ?? clock
-      advance(to: max(min(nextEventTime ?? .max, deadline), clock))
-      settle()
+      advanceSettling(to: max(min(nextEventTime ?? .max, deadline), clock))
     }
     pendingCalls[id] = nil
     switch pending.result {
@@ -73,6 +72,26 @@ extension SimBackend {
     guard let pending = pendingCalls[id], !pending.finished else { return }
     pending.signalled = true
     resume(pending)
+  }
+
+  /// Moves the clock to `t`, stopping at each background call's deadline on the way (and
+  /// letting the calls look there), so that one whose timeout, interrupt or limit comes first
+  /// ends then, as on the kernel, however far the scenario's own wait or sleep jumps.
+  func advanceSettling(to t: Int64) {
+    if pendingCalls.isEmpty { return advance(to: t) }
+    var rounds = 0
+    while rounds < 100_000,
+      let d = pendingCalls.values.compactMap({ $0.finished ? nil : $0.deadline }).filter({
+        $0 > clock && $0 < t
+      })
+      .min()
+    {
+      advance(to: d)
+      settle()
+      rounds += 1
+    }
+    advance(to: t)
+    settle()
   }
 
   /// Resumes every unfinished background call once, in the order they started; again while one

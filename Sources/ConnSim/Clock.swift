@@ -133,13 +133,11 @@ extension SimBackend {
       if let t = timeoutAt, t < stop { stop = t }
       if let i = interruptAt, i < stop { stop = i }
       if let e = nextLiveEvent(), e.time <= stop {
-        advance(to: e.time)
-        settle()
+        advanceSettling(to: e.time)
         if ready() { return .ready }
         continue
       }
-      advance(to: stop)
-      settle()
+      advanceSettling(to: stop)
       if ready() { return .ready }
       // The earliest reason to stop wins; the user's timeout and interrupt before the limit.
       if let t = timeoutAt, t == stop { return .timeout }

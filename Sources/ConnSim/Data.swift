@@ -87,10 +87,12 @@ extension SimBackend {
         if let e = landlockRefusal(tcp[h].common.kind, t, length: length, connect: true) {
           return .failure(e)
         }
-        if hasFastOpenCookie(t, on: tcp[h].common.host) && !blocks(tcp[h].common, flags) {
+        if hasFastOpenCookie(h, to: t) && !blocks(tcp[h].common, flags) {
           // With a cookie the data goes in the SYN: a nonblocking call returns its count at
           // once (a blocking one connects, then sends, as below: the same answers).
-          _ = try tcpConnect(h, t, length: length, options, limit: limit)
+          let started = try tcpConnect(h, t, length: length, options, limit: limit)
+          // A connect that could not start (no route, no port, a hook) answers as connect does.
+          if case .failure(let e) = started, e != .EINPROGRESS { return started }
           return try fastOpenSent(h, data, flags, options, limit: limit)
         }
         // Without a cookie the SYN asks for one, and the data waits for an ordinary handshake:

@@ -49,8 +49,8 @@ struct SimHost {
   var connectHook: Errno?
   /// net.ipv4.tcp_fastopen: bit 1 lets clients use Fast Open, bit 2 lets listeners grant it.
   var fastOpen = 1
-  /// The Fast Open cookies this host holds, by destination address (TCP metrics keep them per
-  /// address, not per port; a v4-mapped address uses the IPv4 one).
+  /// The Fast Open cookies this host holds, by source and destination address (TCP metrics
+  /// keep them per pair of addresses, not per port; a v4-mapped address counts as IPv4).
   var fastOpenCookies: Set<String> = []
 
   init(name: String, network: SimNetwork) {
@@ -241,6 +241,8 @@ extension SimBackend {
     case "net.ipv4.tcp_fastopen":
       let n = try one()
       guard n >= 0 else { throw .failed("the kernel refused \(key) = \(value): Invalid argument") }
+      // Bits 1 (clients) and 2 (listeners); the others (no cookie needed, and so on) are not.
+      if n & ~3 != 0 { throw .notModelled("net.ipv4.tcp_fastopen bits other than 1 and 2 (\(n))") }
       hosts[h].fastOpen = n
     case "net.ipv4.ip_unprivileged_port_start":
       // ipv4_privileged_ports: 0 to 65535, and not past the start of the ephemeral range.

@@ -248,6 +248,9 @@ package final class SimBackend: Backend {
     // unix_socketpair: two unnamed sockets, each the other's peer (connected, for every type).
     var a = UnixSocket(kind: kind, nonblocking: nonblocking)
     var b = UnixSocket(kind: kind, nonblocking: nonblocking)
+    // Landlock's scope looks at the domain a socket was made in.
+    a.landlockDepth = UInt8(landlock.count)
+    b.landlockDepth = UInt8(landlock.count)
     if kind.type != .dgram {
       a.state = .established
       b.state = .established
@@ -440,6 +443,8 @@ package final class SimBackend: Backend {
       return emit(call(), .failure(.EOPNOTSUPP))
     }
     descriptors.place(.socket(child), at: reserved)
+    // An accepted socket's file is made now, in the domain the process is in now.
+    if case .unix(let c) = child { unix[c].landlockDepth = UInt8(landlock.count) }
     withCommon(child) { $0.descriptors += 1 }
     return emit(call(peer), .number(Int64(reserved)))
   }
@@ -779,7 +784,7 @@ package final class SimBackend: Backend {
   }
 
   package func sleep(_ duration: TimeSpan) -> TimeSpan {
-    advance(to: clock + duration.nanoseconds)
+    advanceSettling(to: clock + duration.nanoseconds)
     _ = emit(.sleep(duration), .ok)
     return .zero
   }

@@ -82,6 +82,10 @@ extension SimBackend {
         until: { !self.tcp[h].deferred }, timeout: t.nanoseconds > 0 ? t : nil, interrupt: options.interrupt,
         limit: limit)
       {
+      case .ready where tcp[h].state == .established:
+        // Another thread's send made the handshake meanwhile: connected.
+        tcp[h].sockState = .connected
+        return .ok
       case .ready, .timeout: return .failure(.EISCONN)
       case .interrupted: return .failure(.EINTR)
       }
@@ -101,7 +105,7 @@ extension SimBackend {
       // data (connect says 0 at once); without one, an ordinary connect that asks for a cookie.
       let host = tcp[h].common.host
       let fastOpen = tcp[h].common.options.fastOpenConnect && hosts[Int(host)].fastOpen & 1 != 0
-      let deferred = fastOpen && hasFastOpenCookie(address, on: host)
+      let deferred = fastOpen && hasFastOpenCookie(h, to: address)
       if let e = tcpStart(h, address, length: length, sendSyn: !deferred) { return .failure(e) }
       tcp[h].sockState = .connecting
       if deferred {
@@ -200,15 +204,24 @@ extension SimBackend {
     processSyn(SynAttempt(socket: h, attempt: tcp[h].attempt, target: target, start: clock, transmission: 0))
   }
 
-  /// Whether this host holds a Fast Open cookie for the destination's address.
-  func hasFastOpenCookie(_ destination: SocketAddress, on host: Int32) -> Bool {
-    hosts[Int(host)].fastOpenCookies.contains(fastOpenCookieKey(destination))
+  /// Whether socket `h`'s host holds a Fast Open cookie for the addresses a connect to
+  /// `destination` would use (the source it would pick, as tcpStart picks it).
+  func hasFastOpenCookie(_ h: Handle, to destination: SocketAddress) -> Bool {
+    let local = tcp[h].common.local
+    let host = tcp[h].common.host
+    let source = sourceAddress(for: resolvedDestination(destination, boundTo: local), bound: local, on: host)
+    return hosts[Int(host)].fastOpenCookies.contains(fastOpenCookieKey(source, destination))
   }
 
-  /// The address a cookie is kept under: the IP alone, a v4-mapped one as IPv4.
-  func fastOpenCookieKey(_ destination: SocketAddress) -> String {
-    if case .inet6(let ip, _, _) = destination, let v4 = ip.mappedIPv4 { return v4.description }
-    return destination.ipAddress.map { "\($0)" } ?? destination.description
+  /// What a cookie is kept under: the source and destination addresses, as TCP metrics key
+  /// it (no ports; a v4-mapped address as IPv4).
+  func fastOpenCookieKey(_ source: SocketAddress?, _ destination: SocketAddress) -> String {
+    func ip(_ a: SocketAddress?) -> String {
+      guard let a else { return "-" }
+      if case .inet6(let v6, _, _) = a, let v4 = v6.mappedIPv4 { return v4.description }
+      return a.ipAddress.map { "\($0)" } ?? a.description
+    }
+    return ip(source) + ">" + ip(destination)
   }
 
   /// Is another connection already using this local address and port towards `dest`?
@@ -344,7 +357,8 @@ extension SimBackend {
     if tcp[client].requestsCookie {
       tcp[client].requestsCookie = false
       if tcp[listener].common.options.fastOpenQueue > 0 && hosts[Int(l.host)].fastOpen & 2 != 0 {
-        hosts[Int(tcp[client].common.host)].fastOpenCookies.insert(fastOpenCookieKey(target))
+        hosts[Int(tcp[client].common.host)].fastOpenCookies.insert(
+          fastOpenCookieKey(tcp[client].common.local, target))
       }
     }
     tcp[client].state = .established
@@ -378,6 +392,9 @@ extension SimBackend {
   /// reset; an established connection is reset (sk_err ECONNRESET on both sides), as is a
   /// connect under way on this side; the socket can then connect again.
   func tcpDisconnect(_ h: Handle) {
+    // tcp_disconnect forgets a deferred Fast Open connect and a cookie request.
+    tcp[h].deferred = false
+    tcp[h].requestsCookie = false
     let old = tcp[h].state
     if old == .listening {
       stopListening(h)

@@ -296,6 +296,7 @@ struct Checker {
         break
       }
       if statements[i].kind.inBackground { startBackground(statements[i]) }
+      checkBusySockets(statements[i])
       previous = i
     }
   }
@@ -321,6 +322,26 @@ struct Checker {
     var into: Int32?
     if case .accept(_, let i, _) = st.kind { into = i.slot }
     background[s.slot] = (st.kind.resultShape, into, st.range)
+  }
+
+  /// A socket with a call in the background is neither closed nor given to another socket
+  /// until its `wait`: the call would go on with a descriptor that is gone (on Linux, a close
+  /// does not even wake it).
+  private mutating func checkBusySockets(_ st: Statement) {
+    let names: [SocketRef]
+    switch st.kind {
+    case .close(let r): names = [r]
+    case .sock(let r, _), .accept(_, let r, _), .dup(_, let r, _): names = [r]
+    case .socketPair(let a, let b, _, _): names = [a, b]
+    default: return
+    }
+    for r in names where background[r.slot] != nil {
+      let name = script.socketNames[Int(r.slot)]
+      diagnostics.append(
+        .invalidValue(
+          "'\(name)' has a call in the background", at: r.range,
+          hint: "'wait \(name)' for it before closing or reusing the name"))
+    }
   }
 
   private mutating func noBackgroundCall(_ r: SocketRef) {

@@ -41,11 +41,11 @@ final class ThreadCoroutine: Coroutine {
   }
 
   deinit {
-    // A coroutine that never ran to its end would keep its thread waiting: the simulation
-    // always runs them to the end (endScenario cancels those left), so this is only a guard.
-    if let h = handle {
-      while conn_co_resume(h) == 0 {}
-      conn_co_free(h)
-    }
+    // The simulation runs every coroutine to its end (endScenario cancels those left). One
+    // that has not ended here is given a bounded number of turns; if it still waits, its thread
+    // is left waiting rather than this thread hang.
+    guard let h = handle else { return }
+    for _ in 0..<1000 where conn_co_resume(h) == 0 {}
+    if conn_co_resume(h) != 0 { conn_co_free(h) }
   }
 }

@@ -808,6 +808,14 @@ private let decl = "sock s = stream inet\n"
       message: "inside 'repeat'")
     assertDiagnostic(s + "connect s 1️⃣background\n", "parse.expected", message: "an address")
     assertDiagnostic(s + "shutdown s both 1️⃣background\n", "parse.expected")
+    // Its socket is not closed nor its name reused while the call runs.
+    assertDiagnostic(
+      "sock l = stream inet\naccept l as c background\nclose 1️⃣l\nwait l\nexpect EINVAL\n",
+      "parse.invalid-value",
+      message: "has a call in the background")
+    assertDiagnostic(
+      s + "recv s background\nsock 1️⃣s = stream inet\nwait s\nexpect 0\n", "parse.invalid-value",
+      message: "has a call in the background")
     // The expectation after `wait` is the collected call's.
     assertDiagnostic(
       s + "connect s 127.0.0.1:80 background\nwait s\nexpect 1️⃣\"bytes\"\n", "check.expectation-mismatch")
