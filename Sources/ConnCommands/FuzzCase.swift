@@ -81,7 +81,7 @@ extension ScenarioRunner {
     }
     guard script.changesThreadForGood else { return fuzzRunHere(script, lines) }
     var result: (FuzzVerdict, KernelAnswers) = (.invalid("no thread for the scenario"), [:])
-    _ = onOwnThread { result = self.fuzzRunHere(script, lines) }
+    _ = runOnOwnThread { result = self.fuzzRunHere(script, lines) }
     return result
   }
 

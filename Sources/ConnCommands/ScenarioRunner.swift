@@ -55,7 +55,7 @@ package final class ScenarioRunner {
   var namespace: UInt64?
   /// The scenario runs on a thread of its own (it has `drop` or `landlock`): its kernel backends
   /// may change that thread for good, and are cleaned up after it ends.
-  private var onOwnThread = false
+  private var runningOnOwnThread = false
   private var disposableBackends: [SystemBackend] = []
 
   /// Why a scenario cannot run here, or nil.
@@ -106,7 +106,7 @@ package final class ScenarioRunner {
     case .system, .both:
       let b = SystemBackend(
         allowedNetworks: options.allowNet, isolated: options.isolate, namespace: namespace)
-      if onOwnThread {
+      if runningOnOwnThread {
         b.threadIsDisposable = true
         disposableBackends.append(b)
       }
@@ -174,7 +174,7 @@ package final class ScenarioRunner {
     }
     if script.changesThreadForGood && options.backend != .sim {
       var result = report
-      let ran = onOwnThread { result = self.runHere(script, report: report, start: start) }
+      let ran = runOnOwnThread { result = self.runHere(script, report: report, start: start) }
       if !ran {
         result.status = .fail
         result.failure = FailureInfo(
@@ -191,10 +191,10 @@ package final class ScenarioRunner {
   /// `drop` and `landlock` change the thread that runs them for good: `body` runs on a thread of
   /// its own, which ends with it, and the kernel backends it made are cleaned up here, by a
   /// thread whose identity is intact. False when no thread could be made (`body` did not run).
-  func onOwnThread(_ body: @escaping () -> Void) -> Bool {
-    onOwnThread = true
+  func runOnOwnThread(_ body: @escaping () -> Void) -> Bool {
+    runningOnOwnThread = true
     let ran = Host.runOnOwnThread(body)
-    onOwnThread = false
+    runningOnOwnThread = false
     for b in disposableBackends { b.finishCleanup() }
     disposableBackends = []
     return ran

@@ -138,19 +138,9 @@ package protocol Coroutine: AnyObject {
 }
 
 /// One Landlock layer as the kernel takes it: the TCP ports each restricted right allows.
-package struct LandlockLayer: Hashable, Sendable {
-  /// nil: connect(2) is not restricted by this layer.
-  package var connect: [UInt16]?
-  /// nil: bind(2) is not restricted by this layer.
-  package var bind: [UInt16]?
-  /// Abstract Unix sockets made outside the layer are out of reach (EPERM).
-  package var abstract: Bool
-  package init(connect: [UInt16]?, bind: [UInt16]?, abstract: Bool) {
-    self.connect = connect
-    self.bind = bind
-    self.abstract = abstract
-  }
+package typealias LandlockLayer = Landlock<UInt16>
 
+extension Landlock where Port == UInt16 {
   /// As the trace shows it: `{connect=[80], bind=none, scope=abstract}`.
   package var description: String {
     func ports(_ p: [UInt16]) -> String {

@@ -448,9 +448,7 @@ package final class Interpreter {
   /// Runs a backend call that may fail as a tool (time limit, safety), turning that into a
   /// failure at the statement.
   @inline(__always)
-  private func tool(_ p: Program, _ at: Int, _ body: () throws(BackendError) -> Outcome) throws(Failure)
-    -> Outcome
-  {
+  private func tool<T>(_ p: Program, _ at: Int, _ body: () throws(BackendError) -> T) throws(Failure) -> T {
     do throws(BackendError) {
       return try body()
     } catch {
@@ -472,10 +470,7 @@ package final class Interpreter {
       }
       return outcome
     case .descriptor(let s, let n):
-      _ = try tool(p, at) { () throws(BackendError) in
-        try backend.adopt(n)
-        return .ok
-      }
+      try tool(p, at) { () throws(BackendError) in try backend.adopt(n) }
       declare(s, fd: n, origin: .descriptor, owned: false)
       return .number(Int64(n))
     case .openFile(let s, let path):
@@ -643,28 +638,17 @@ package final class Interpreter {
           kind: .runtime, message: "no call of '\(names[Int(s)])' runs in the background",
           range: p.statements[at].range, source: p.source)
       }
-      try tool(p, at) { () throws(BackendError) in
-        try backend.signalBackground(b.id)
-        return .ok
-      }
+      try tool(p, at) { () throws(BackendError) in try backend.signalBackground(b.id) }
       return .ok
     case .drop(let u):
       return try tool(p, at) { () throws(BackendError) in try backend.dropPrivileges(u) }
     case .landlock(let index):
-      let rules = p.landlocks[Int(index)]
-      func ports(_ list: [CompiledPort]?) throws(Failure) -> [UInt16]? {
-        guard let list else { return nil }
-        var out: [UInt16] = []
-        for port in list {
-          switch port {
-          case .number(let n): out.append(n)
-          case .portOf(let other): out.append(try boundPort(of: other, p, at))
-          }
+      let layer = try p.landlocks[Int(index)].mapPorts { (port: CompiledPort) throws(Failure) -> UInt16 in
+        switch port {
+        case .number(let n): return n
+        case .portOf(let other): return try boundPort(of: other, p, at)
         }
-        return out
       }
-      let layer = LandlockLayer(
-        connect: try ports(rules.connect), bind: try ports(rules.bind), abstract: rules.abstract)
       return try tool(p, at) { () throws(BackendError) in try backend.restrict(layer) }
     case .file(let index):
       let op = p.fileOperations[Int(index)]
@@ -686,8 +670,8 @@ package final class Interpreter {
           "'\(names[Int(s)])' has a call in the background already: 'wait \(names[Int(s)])' for it first",
         range: p.statements[at].range, source: p.source)
     }
-    let id = try tool(p, at) { () throws(BackendError) in .number(Int64(try backend.startBackground(body))) }
-    if case .number(let n) = id { background[s] = (Int32(n), acceptInto) }
+    let id = try tool(p, at) { () throws(BackendError) in try backend.startBackground(body) }
+    background[s] = (id, acceptInto)
     return .ok
   }
 

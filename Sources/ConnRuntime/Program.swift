@@ -24,17 +24,13 @@ package enum CompiledTarget: Sendable {
 }
 
 /// A port of a `landlock` rule: a number, or the slot of the socket whose bound port it is.
-package enum CompiledPort: Sendable {
+package enum CompiledPort: Hashable, Sendable {
   case number(UInt16)
   case portOf(Slot)
 }
 
 /// A `landlock` statement with its sockets resolved to slots.
-package struct CompiledLandlock: Sendable {
-  package var connect: [CompiledPort]?
-  package var bind: [CompiledPort]?
-  package var abstract: Bool
-}
+package typealias CompiledLandlock = Landlock<CompiledPort>
 
 /// One instruction. Every case holds plain values only, so copying one costs nothing.
 package enum Instruction: Sendable {
@@ -272,16 +268,13 @@ private struct Compiler {
       case .wait(let r): emit(.wait(s(r)), st, checked: followed)
       case .signal(let r): emit(.signal(s(r)), st, checked: false)
       case .landlock(let rules):
-        func ports(_ list: [PortRef]?) -> [CompiledPort]? {
-          list?.map { p in
+        landlocks.append(
+          rules.mapPorts { (p: PortRef) -> CompiledPort in
             switch p {
             case .number(let n): return .number(n)
             case .portOf(let r): return .portOf(s(r))
             }
-          }
-        }
-        landlocks.append(
-          CompiledLandlock(connect: ports(rules.connect), bind: ports(rules.bind), abstract: rules.abstract))
+          })
         emit(.landlock(Int32(landlocks.count - 1)), st, checked: followed)
       case .pollSet(let targets, let timeout, let o):
         pollSets.append(targets.map { (s($0.socket), $0.events) })

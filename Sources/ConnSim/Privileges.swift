@@ -17,6 +17,17 @@ import ConnSyntax
 //   after the listener's own checks; a datagram to the connected peer is allowed.
 
 extension SimBackend {
+  /// `user`: the file-system identity (the kernel's setfsuid: only root may take another one).
+  package func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome {
+    if !privileged && user.uid != fsUID {
+      throw .failed(
+        "cannot take the file-system identity \(user.uid): 'user' needs root (and Linux), which 'drop' gave up"
+      )
+    }
+    fsUID = user.uid
+    return emit(.setUser(fsUID), .ok)
+  }
+
   package func dropPrivileges(_ user: UserIdentity) throws(BackendError) -> Outcome {
     // A second drop would need CAP_SETGID for setgroups.
     if !privileged {

@@ -788,13 +788,4 @@ package final class SimBackend: Backend {
     _ = emit(.sleep(duration), .ok)
     return .zero
   }
-
-  package func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome {
-    switch user {
-    case .root: fsUID = 0
-    case .nobody: fsUID = 65534
-    case .uid(let u): fsUID = u
-    }
-    return emit(.setUser(fsUID), .ok)
-  }
 }

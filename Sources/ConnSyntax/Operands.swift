@@ -225,21 +225,40 @@ package enum PortRef: Hashable, Sendable {
   case portOf(SocketRef)
 }
 
-/// `landlock ...`: one Landlock layer. A right that is not named is not restricted; a right named
-/// with no ports (`none`) is refused on every port.
-package struct LandlockRules: Hashable, Sendable {
-  /// TCP connect(2) is allowed to these ports only (nil: not restricted).
-  package var connect: [PortRef]?
-  /// TCP bind(2) is allowed to these ports only (nil: not restricted).
-  package var bind: [PortRef]?
+/// One Landlock layer: the ports each restricted right allows. A right that is not named is not
+/// restricted (nil); a right named with no ports (`none`) is refused on every port. The syntax
+/// tree holds numbers or sockets (`LandlockRules`), the program slots, the backend numbers
+/// (`LandlockLayer`, in ConnRuntime).
+package struct Landlock<Port: Hashable & Sendable>: Hashable, Sendable {
+  /// TCP connect(2) is allowed to these ports only.
+  package var connect: [Port]?
+  /// TCP bind(2) is allowed to these ports only.
+  package var bind: [Port]?
   /// Abstract Unix sockets made outside this layer refuse connects and datagrams (EPERM).
   package var abstract = false
-  package init(connect: [PortRef]? = nil, bind: [PortRef]? = nil, abstract: Bool = false) {
+  package init(connect: [Port]? = nil, bind: [Port]? = nil, abstract: Bool = false) {
     self.connect = connect
     self.bind = bind
     self.abstract = abstract
   }
 
+  /// The same layer with each port turned into another form (a slot, a number).
+  package func mapPorts<T, E: Error>(_ f: (Port) throws(E) -> T) throws(E) -> Landlock<T> {
+    func each(_ list: [Port]?) throws(E) -> [T]? {
+      guard let list else { return nil }
+      var out: [T] = []
+      out.reserveCapacity(list.count)
+      for p in list { out.append(try f(p)) }
+      return out
+    }
+    return Landlock<T>(connect: try each(connect), bind: try each(bind), abstract: abstract)
+  }
+}
+
+/// `landlock ...` as written.
+package typealias LandlockRules = Landlock<PortRef>
+
+extension Landlock where Port == PortRef {
   /// The sockets whose ports the rules name.
   package var sockets: [SocketRef] {
     ((connect ?? []) + (bind ?? [])).compactMap {

@@ -49,14 +49,14 @@ package final class SystemBackend: Backend {
   /// Socket files bound at absolute paths: removed at the end if they are still those sockets.
   @exclusivity(unchecked) private var boundFiles: [(path: String, device: UInt64, inode: UInt64)] = []
   /// `user` changed the file-system identity: endScenario gives the real one back.
-  @exclusivity(unchecked) private var identityChanged = false
+  @exclusivity(unchecked) var identityChanged = false
   /// Set by the runner when the scenario runs on a thread of its own that ends with it: only then
   /// may `drop` and `landlock` change the thread for good.
   @exclusivity(unchecked) package var threadIsDisposable = false
   /// `drop` or `landlock` ran: the thread may no longer be able to clean up (after `drop` it
   /// cannot even enter the private directory). endScenario then closes descriptors only, and
   /// `finishCleanup`, on the runner's own thread, does the rest.
-  @exclusivity(unchecked) private var changedForGood = false
+  @exclusivity(unchecked) var changedForGood = false
   /// Calls in the background (Background.swift): the big backend lock, made by the first; the
   /// calls under way, by number.
   @exclusivity(unchecked) var backgroundLock: UnsafeMutableRawPointer?
@@ -146,7 +146,7 @@ package final class SystemBackend: Backend {
   }
 
   /// The private directory, made on first use (by the real identity).
-  private func scenarioDirectory() -> String {
+  func scenarioDirectory() -> String {
     if let d = privateDirectory { return d.path }
     // Without a private directory, relative paths point nowhere (the call fails with ENOENT)
     // and nothing is ever removed: never fall back to a shared directory.
@@ -175,7 +175,7 @@ package final class SystemBackend: Backend {
     rc < 0 ? Platform.failure(errno) : .ok
   }
 
-  @inline(__always) private func traced(_ call: @autoclosure () -> TracedCall, _ o: Outcome) -> Outcome {
+  @inline(__always) func traced(_ call: @autoclosure () -> TracedCall, _ o: Outcome) -> Outcome {
     if let t = trace { t(TraceRecord(call(), o)) }
     return o
   }
@@ -713,78 +713,6 @@ package final class SystemBackend: Backend {
     let err = try FileStatements.apply(op, beneath: root)
     return traced(.file(op), err == 0 ? .ok : Platform.failure(err))
   }
-
-  package func setUser(_ user: UserIdentity) throws(BackendError) -> Outcome {
-    let (uid, gid) = Self.ids(user)
-    identityChanged = true
-    if conn_setfsuid(uid, gid) != 0 {
-      throw .failed(
-        "cannot take the file-system identity \(uid): 'user' needs root (and Linux)\(changedForGood ? ", which 'drop' gave up" : "")"
-      )
-    }
-    return traced(.setUser(uid), .ok)
-  }
-
-  private static func ids(_ user: UserIdentity) -> (UInt32, UInt32) {
-    switch user {
-    case .root: return (0, 0)
-    case .nobody: return (65534, 65534)
-    case .uid(let u): return (u, u)
-    }
-  }
-
-  /// `drop` and `landlock` outside a thread of their own would change the thread that runs
-  /// everything else (the REPL's, a worker's) for good.
-  private func requireDisposableThread(_ keyword: String) throws(BackendError) {
-    if !threadIsDisposable {
-      throw .refused(
-        "'\(keyword)' changes the thread that runs the scenario for good: it runs in 'conn run', which gives such a scenario a thread of its own (the REPL can try it with :backend sim)"
-      )
-    }
-  }
-
-  package func dropPrivileges(_ user: UserIdentity) throws(BackendError) -> Outcome {
-    try requireDisposableThread("drop")
-    let (uid, gid) = Self.ids(user)
-    // The private directory is made now, by the identity about to go: after the drop it would
-    // be nobody's own (and the simulation, like `user`, has it stay the real user's).
-    _ = scenarioDirectory()
-    changedForGood = true
-    identityChanged = true
-    let err = conn_drop_privileges(uid, gid)
-    if err != 0 {
-      throw .failed("cannot drop to user \(uid): \(Platform.strerror(err)) ('drop' needs root, and Linux)")
-    }
-    return traced(.dropPrivileges(uid), .ok)
-  }
-
-  package func restrict(_ layer: LandlockLayer) throws(BackendError) -> Outcome {
-    try requireDisposableThread("landlock")
-    if let why = Self.landlockUnavailableReason { throw .failed("cannot add a Landlock layer: \(why)") }
-    changedForGood = true
-    let connect = layer.connect ?? []
-    let bind = layer.bind ?? []
-    let err = connect.withUnsafeBufferPointer { c in
-      bind.withUnsafeBufferPointer { b in
-        conn_landlock_restrict(
-          c.baseAddress, layer.connect == nil ? -1 : Int32(c.count), b.baseAddress,
-          layer.bind == nil ? -1 : Int32(b.count), layer.abstract ? 1 : 0)
-      }
-    }
-    if err != 0 { throw .failed("cannot add a Landlock layer: \(Platform.strerror(err))") }
-    return traced(.landlock(layer), .ok)
-  }
-
-  /// Why this kernel cannot take the `landlock` statement (ABI 6: TCP ports and scopes), or nil.
-  package static let landlockUnavailableReason: String? = {
-    let abi = conn_landlock_abi()
-    if abi < 0 {
-      return
-        "Landlock is not enabled in this kernel (\(Platform.strerror(-abi)); add 'landlock' to the lsm= boot parameter)"
-    }
-    if abi < 6 { return "this kernel's Landlock is ABI \(abi); TCP ports and scopes need ABI 6 (Linux 6.12)" }
-    return nil
-  }()
 }
 
 /// A process-wide counter (for unique private names).
