@@ -178,25 +178,39 @@ extension ParserState {
   mutating func checkUnixPath(_ path: String, at r: SourceRange, absoluteAllowed: Bool = true)
     throws(StatementError)
   {
-    let n = path.utf8.count
+    // One pass over the bytes: a NUL anywhere, and for a relative path the depth of each part
+    // ("." stays, ".." goes up, anything else goes down); no part may climb above the start.
+    var path = path
+    let (n, hasNul, escapes) = path.withUTF8 { b -> (Int, Bool, Bool) in
+      var depth = 0
+      var escapes = false
+      var partStart = 0
+      for i in 0...b.count {
+        if i < b.count {
+          if b[i] == 0 { return (b.count, true, false) }
+          if b[i] != UInt8(ascii: "/") { continue }
+        }
+        let length = i - partStart
+        if length == 2 && b[partStart] == UInt8(ascii: ".") && b[partStart + 1] == UInt8(ascii: ".") {
+          depth -= 1
+          if depth < 0 { escapes = true }
+        } else if length > 0 && !(length == 1 && b[partStart] == UInt8(ascii: ".")) {
+          depth += 1
+        }
+        partStart = i + 1
+      }
+      return (b.count, false, escapes)
+    }
     if n == 0 { throw error(.emptyPath(at: r)) }
-    if path.utf8.contains(0) { throw error(.nulInPath(at: r)) }
-    if path.hasPrefix("/") {
+    if hasNul { throw error(.nulInPath(at: r)) }
+    if path.utf8.first == UInt8(ascii: "/") {
       if n > pathLimits.absolutePath { throw error(.pathTooLong(n, limit: pathLimits.absolutePath, at: r)) }
       return
     }
     if n > pathLimits.relativePath {
       throw error(.relativePathTooLong(n, limit: pathLimits.relativePath, at: r))
     }
-    var depth = 0
-    for part in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
-      if part.elementsEqual("..".utf8) {
-        depth -= 1
-        if depth < 0 { throw error(.pathEscapes(path, at: r, absoluteAllowed: absoluteAllowed)) }
-      } else if !part.elementsEqual(".".utf8) {
-        depth += 1
-      }
-    }
+    if escapes { throw error(.pathEscapes(path, at: r, absoluteAllowed: absoluteAllowed)) }
   }
 
   /// Whether the current token starts a netlink address: `netlink` and a number.

@@ -154,10 +154,15 @@ import Testing
     assertDiagnostic("sock s = stream unix\nbind s 1️⃣\"../escaped.sock\"\n", "path.escapes")
     assertDiagnostic("sock s = stream unix\nconnect s 1️⃣\"../../tmp/x/dotdot.sock\"\n", "path.escapes")
     assertDiagnostic("sock s = stream unix\nbind s 1️⃣\"a/../../b.sock\"\n", "path.escapes")
+    assertDiagnostic("sock s = stream unix\nbind s 1️⃣\"./a//..//../b.sock\"\n", "path.escapes")
+    assertDiagnostic("sock s = stream unix\nbind s 1️⃣\"..\"\n", "path.escapes")
     assertDiagnostic("sock s = stream unix\nbind s 1️⃣\"x\\0y.sock\"\n", "path.nul", hint: "@name")
     assertDiagnostic("sock s = stream unix\nbind s 1️⃣\"\\0\"\n", "path.nul")
     // Inside, or absolute: fine.
-    for ok in ["a/../b.sock", "./x.sock", "d/./e/../f.sock", "/tmp/../tmp/abs.sock"] {
+    for ok in [
+      "a/../b.sock", "./x.sock", "d/./e/../f.sock", "/tmp/../tmp/abs.sock", ".../x.sock", "a/..",
+      "a/b/../../c",
+    ] {
       let s = Parser.parse(SourceFile(name: "t", text: "sock s = stream unix\nbind s \"\(ok)\"\n"))
       #expect(s.diagnostics.isEmpty, "\(ok): \(s.diagnostics.map(\.message))")
     }
