@@ -28,9 +28,9 @@ struct DescriptorTable {
   let limit: Int
   /// Numbers whose FD_CLOEXEC is off (every descriptor conn makes starts with it on; 0, 1 and 2
   /// start without it, as a fresh process has them).
-  private var keptOnExec: Set<Descriptor> = [0, 1, 2]
+  private var keptOnExec = DescriptorBits([0, 1, 2])
   /// Files (not sockets) whose O_NONBLOCK is set: a socket keeps its own.
-  private var nonblockingFiles: Set<Descriptor> = []
+  private var nonblockingFiles = DescriptorBits([])
 
   init(limit: Int, occupied: [Descriptor] = []) {
     self.limit = max(limit, 3)
@@ -144,5 +144,31 @@ struct DescriptorTable {
     keptOnExec.remove(fd)
     nonblockingFiles.remove(fd)
     return e
+  }
+}
+
+/// A set of descriptor numbers as bits: a close asks it twice, and a hashed set cost more than
+/// the rest of the close.
+struct DescriptorBits {
+  private var words: [UInt64] = []
+
+  init(_ fds: [Descriptor]) { for fd in fds { insert(fd) } }
+
+  func contains(_ fd: Descriptor) -> Bool {
+    let i = Int(fd)
+    return i >= 0 && i / 64 < words.count && words[i / 64] & (1 << UInt64(i % 64)) != 0
+  }
+
+  mutating func insert(_ fd: Descriptor) {
+    let i = Int(fd)
+    guard i >= 0 else { return }
+    if words.count <= i / 64 { words.append(contentsOf: repeatElement(0, count: i / 64 + 1 - words.count)) }
+    words[i / 64] |= 1 << UInt64(i % 64)
+  }
+
+  mutating func remove(_ fd: Descriptor) {
+    let i = Int(fd)
+    guard i >= 0, i / 64 < words.count, words[i / 64] & (1 << UInt64(i % 64)) != 0 else { return }
+    words[i / 64] &= ~(1 << UInt64(i % 64))
   }
 }

@@ -169,7 +169,6 @@ extension SimBackend {
 
   /// The source address of a packet to `dest` from a socket on host `host` bound to `bound`.
   func sourceAddress(for dest: SocketAddress, bound: SocketAddress?, on host: Int32) -> SocketAddress {
-    let network = hosts[Int(host)].network
     if let l = bound {
       switch l {
       case .inet(let ip, _) where !ip.isAny: return l
@@ -177,32 +176,39 @@ extension SimBackend {
       default: break
       }
     }
+    return hosts[Int(host)].network.source(for: dest)
+  }
+}
+
+extension SimNetwork {
+  /// The source address of an unbound socket's packet to `dest`.
+  func source(for dest: SocketAddress) -> SocketAddress {
     switch dest {
     case .inet(let ip, _):
       // A loopback destination that is one of this host's own addresses is its own source
       // (the local route's preferred source); any other one is reached from 127.0.0.1.
       if ip.isLoopback {
-        return network.extraLocal.contains(.inet(ip, port: 0))
-          ? .inet(ip, port: 0) : .inet(.loopback, port: 0)
+        let own = localPrefixes.contains { $0.hostAddress.socketAddress == .inet(ip, port: 0) }
+        return own ? .inet(ip, port: 0) : .inet(.loopback, port: 0)
       }
-      if let src = network.localSource(for: dest) { return src }
-      return network.extraLocal.first { if case .inet = $0 { return true } else { return false } }
+      if let src = localSource(for: dest) { return src }
+      return extraLocal.first { if case .inet = $0 { return true } else { return false } }
         ?? .inet(.loopback, port: 0)
     case .inet6(let ip, _, _):
       if let v4 = ip.mappedIPv4 {
         var src: IPv4Address = .loopback
         if !v4.isLoopback {
-          if case .inet(let s, _)? = network.localSource(for: .inet(v4, port: 0)) {
+          if case .inet(let s, _)? = localSource(for: .inet(v4, port: 0)) {
             src = s
-          } else if network.isLocal(.inet(v4, port: 0)) {
+          } else if isLocal(.inet(v4, port: 0)) {
             src = v4
           }
         }
         return .inet6(.mapping(src), port: 0, scope: nil)
       }
       if ip.isLoopback { return .inet6(.loopback, port: 0, scope: nil) }
-      if let src = network.localSource(for: dest) { return src }
-      return network.extraLocal.first { if case .inet6 = $0 { return true } else { return false } }
+      if let src = localSource(for: dest) { return src }
+      return extraLocal.first { if case .inet6 = $0 { return true } else { return false } }
         ?? .inet6(.loopback, port: 0, scope: nil)
     default: return dest
     }

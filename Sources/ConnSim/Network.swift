@@ -39,16 +39,19 @@ struct SimRoute {
   }
 }
 
-struct SimNetwork {
+/// A class, not a struct: the simulation reads a host's network several times in every connect,
+/// and a copy of a struct of arrays costs a retain and a release per array; each host owns its
+/// own instance (made with the host, never shared).
+final class SimNetwork {
   /// `net route` rules.
-  var routes: [SimRoute] = []
+  @exclusivity(unchecked) var routes: [SimRoute] = []
   /// Prefixes of this host beyond loopback (`net addr`, `addr add ... lo`), with the address
   /// written: the whole prefix is local, as on Linux's loopback.
-  var localPrefixes: [IPPrefix] = []
+  @exclusivity(unchecked) var localPrefixes: [IPPrefix] = []
   /// Loopback's own addresses (`addr del lo 127.0.0.1/8` takes IPv4's away).
-  var loopbackV4 = true
-  var loopbackV6 = true
-  var interfaces: [SimInterface] = []
+  @exclusivity(unchecked) var loopbackV4 = true
+  @exclusivity(unchecked) var loopbackV6 = true
+  @exclusivity(unchecked) var interfaces: [SimInterface] = []
 
   /// The address written in each `net addr`, used as the source for destinations in its prefix.
   var extraLocal: [SocketAddress] {
@@ -72,9 +75,9 @@ struct SimNetwork {
     return nil
   }
   /// The ephemeral port range (net.ipv4.ip_local_port_range).
-  var ephemeral: ClosedRange<UInt16> = 32768...60999
+  @exclusivity(unchecked) var ephemeral: ClosedRange<UInt16> = 32768...60999
   /// Ports below it need CAP_NET_BIND_SERVICE (net.ipv4.ip_unprivileged_port_start).
-  var unprivilegedPortStart: UInt16 = 1024
+  @exclusivity(unchecked) var unprivilegedPortStart: UInt16 = 1024
 
   init(rules: [NetRule]) {
     for r in rules {

@@ -4,19 +4,22 @@
 // an ephemeral port is found in a bitmap of the ports in use, from a cursor that moves on after
 // each pick (Linux too spreads its picks), so no lookup walks every socket.
 
-struct PortTable {
+/// A class: the simulation's methods read it from the backend (a class) on every connect, and
+/// a struct of arrays read so is copied, a retain and a release per array. Each backend owns
+/// its two tables.
+final class PortTable {
   /// For each port, the first node of its list of holders (nodes count from 1), valid where
   /// `inUse` says the port has holders (else 0: none). Never zeroed as a whole: a scenario touches a few ports,
   /// and zeroing 65,536 heads cost more than a small scenario's whole run (the allocator hands
   /// out a block this size as fresh pages, which cost nothing until written).
-  private var head = [Int32](unsafeUninitializedCapacity: 65536) { _, n in n = 65536 }
-  private var nodeHandle: [Handle] = [Handle(index: -1, generation: 0)]
-  private var nodeNext: [Int32] = [0]
-  private var freeNodes: [Int32] = []
+  @exclusivity(unchecked) private var head = [Int32](unsafeUninitializedCapacity: 65536) { _, n in n = 65536 }
+  @exclusivity(unchecked) private var nodeHandle: [Handle] = [Handle(index: -1, generation: 0)]
+  @exclusivity(unchecked) private var nodeNext: [Int32] = [0]
+  @exclusivity(unchecked) private var freeNodes: [Int32] = []
   /// Bit set: some socket holds the port.
-  private var inUse = [UInt64](repeating: 0, count: 1024)
+  @exclusivity(unchecked) private var inUse = [UInt64](repeating: 0, count: 1024)
   /// Where the next ephemeral search starts, as an offset into the range.
-  private var cursor = 0
+  @exclusivity(unchecked) private var cursor = 0
   /// Where the search for a free port starts, from the low end of the range.
   private let startOffset: Int
 
@@ -32,7 +35,7 @@ struct PortTable {
   }
 
   @inline(__always)
-  private mutating func setFirst(_ port: UInt16, _ n: Int32) {
+  private func setFirst(_ port: UInt16, _ n: Int32) {
     head[Int(port)] = n
   }
 
@@ -54,7 +57,7 @@ struct PortTable {
 
   func isTaken(_ port: UInt16) -> Bool { inUse[Int(port) >> 6] & (1 << UInt64(port & 63)) != 0 }
 
-  mutating func add(_ h: Handle, port: UInt16) {
+  func add(_ h: Handle, port: UInt16) {
     guard port != 0 else { return }
     let n: Int32
     if let f = freeNodes.popLast() {
@@ -77,7 +80,7 @@ struct PortTable {
     inUse[Int(port) >> 6] |= 1 << UInt64(port & 63)
   }
 
-  mutating func remove(_ h: Handle, port: UInt16) {
+  func remove(_ h: Handle, port: UInt16) {
     guard port != 0 else { return }
     var previous: Int32 = 0
     var n = first(port)
@@ -97,7 +100,7 @@ struct PortTable {
 
   /// The next port of `range` that no socket holds, searching on from the last pick; nil when
   /// every port of the range is taken.
-  mutating func ephemeral(in range: ClosedRange<UInt16>) -> UInt16? {
+  func ephemeral(in range: ClosedRange<UInt16>) -> UInt16? {
     let count = Int(range.upperBound) - Int(range.lowerBound) + 1
     var k = 0
     while k < count {
@@ -118,7 +121,7 @@ struct PortTable {
     return nil
   }
 
-  mutating func removeAll() {
+  func removeAll() {
     // Nothing to clear when no port was ever held since the last time.
     if nodeHandle.count > 1 {
       for w in inUse.indices where inUse[w] != 0 { inUse[w] = 0 }

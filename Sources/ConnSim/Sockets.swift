@@ -110,7 +110,7 @@ struct SocketTable<Socket> {
     @inline(__always) _modify { yield &slots[Int(h.index)] }
   }
 
-  mutating func add(_ s: Socket) -> Handle {
+  mutating func add(_ s: consuming Socket) -> Handle {
     count += 1
     if let i = free.popLast() {
       slots[Int(i)] = s
