@@ -77,9 +77,10 @@ trap 'rm -rf "$work"' EXIT
 
 # valgrind 3.19 cannot read the DWARF 5 debug information Swift writes: it counts copies
 # without it (the code is the same).
-count_conn="" count_baseline=""
+count_conn="" count_baseline="" count_bench=""
 if [ -n "$valgrind" ] && command -v strip >/dev/null 2>&1; then
   strip --strip-debug -o "$work/conn-count" "$bin/conn" && count_conn="$work/conn-count"
+  strip --strip-debug -o "$work/conn-bench-count" "$bin/conn-bench" && count_bench="$work/conn-bench-count"
   if [ -n "$baseline" ]; then
     strip --strip-debug -o "$work/baseline-count" "$baseline" && count_baseline="$work/baseline-count"
   fi
@@ -97,6 +98,6 @@ fi
 mkdir -p "$out"
 "$bin/conn-bench" suite --conn "$bin/conn" --floor "$work/floor" --baseline "$baseline" \
   --python "$python" --python-script "$root/scripts/bench/floor.py" --valgrind "$valgrind" \
-  --count-conn "$count_conn" --count-baseline "$count_baseline" \
+  --count-conn "$count_conn" --count-baseline "$count_baseline" --count-bench "$count_bench" \
   --work "$work" --json "$out/bench.json" ${suite_args[@]+"${suite_args[@]}"}
 echo "figures written to $out/bench.json" >&2

@@ -31,6 +31,8 @@ struct SuiteOptions {
   /// read the DWARF 5 that Swift writes); the measured binaries when not given.
   var countConn: String?
   var countBaseline: String?
+  /// conn-bench itself without debug information, for counting the parse.
+  var countBench: String?
   var smoke = false
   var only: Set<String>?
 
@@ -541,21 +543,28 @@ final class Suite {
       return
     }
     let n = o.countIterations
-    func count(_ argv: [String]) throws(BenchError) -> Double {
+    func count(_ argv: [String], toggle: String? = nil) throws(BenchError) -> (Double, CostProfile) {
       let out = o.work + "/callgrind.out"
-      _ = try Measure.run([vg, "--tool=callgrind", "--callgrind-out-file=" + out] + argv, log: log())
+      var options = [vg, "--tool=callgrind", "--callgrind-out-file=" + out]
+      if let toggle { options.append("--toggle-collect=" + toggle) }
+      _ = try Measure.run(options + argv, log: log())
       let text = (try? Host.readFile(out)).map { String(decoding: $0, as: UTF8.self) } ?? ""
       for line in text.split(separator: "\n") where line.hasPrefix("summary:") || line.hasPrefix("totals:") {
-        if let v = Double(line.split(separator: " ").dropFirst().first ?? "") { return v }
+        if let v = Double(line.split(separator: " ").dropFirst().first ?? "") {
+          return (v, CostProfile(callgrindOutput: text))
+        }
       }
       throw .failed("callgrind wrote no total for \(argv.joined(separator: " "))")
     }
-    func perIteration(_ argv: (String) -> [String], _ scenario: (Int) -> String) throws(BenchError) -> Double
-    {
+    func perIteration(_ argv: (String) -> [String], _ scenario: (Int) -> String) throws(BenchError) -> (
+      Double, CostProfile
+    ) {
       let a = o.work + "/count-a.conn", b = o.work + "/count-b.conn"
       try write(a, scenario(n))
       try write(b, scenario(2 * n))
-      return (try count(argv(b)) - count(argv(a))) / Double(n)
+      let (small, smallParts) = try count(argv(a))
+      let (big, bigParts) = try count(argv(b))
+      return ((big - small) / Double(n), bigParts.perUnit(minus: smallParts, over: Double(n)))
     }
     let refused = Suite.loopKinds[0].scenario
     let one = o.work + "/one.conn"
@@ -565,13 +574,16 @@ final class Suite {
     var programs: [(String, String)] = [("conn", o.countConn ?? o.conn)]
     if let b = o.countBaseline ?? o.baseline { programs.append(("baseline", b)) }
     let floorPer =
-      (try count([o.floor, "refused", "\(2 * n)"]) - count([o.floor, "refused", "\(n)"])) / Double(n)
+      (try count([o.floor, "refused", "\(2 * n)"]).0 - count([o.floor, "refused", "\(n)"]).0) / Double(n)
     rows.append(("C", "refused connect loop, per iteration", floorPer))
     figures.append(("c_refused_per_iteration", floorPer))
+    var kernelParts = CostProfile(parts: [:]), simParts = CostProfile(parts: [:])
     for (k, bin) in programs {
-      let kernel = try perIteration({ [bin, "run", "-j", "1", $0] }, refused)
-      let sim = try perIteration({ [bin, "run", "-j", "1", "--backend", "sim", $0] }, Suite.simScenario)
-      let start = try count([bin, "run", one])
+      let (kernel, kParts) = try perIteration({ [bin, "run", "-j", "1", $0] }, refused)
+      let (sim, sParts) = try perIteration(
+        { [bin, "run", "-j", "1", "--backend", "sim", $0] }, Suite.simScenario)
+      if k == "conn" { (kernelParts, simParts) = (kParts, sParts) }
+      let start = try count([bin, "run", one]).0
       rows += [
         (k, "refused connect loop, per iteration", kernel),
         (k, "  of which conn's own, per statement (4)", (kernel - floorPer) / 4),
@@ -582,10 +594,53 @@ final class Suite {
         ("\(k)_sim_per_iteration", sim), ("\(k)_startup", start),
       ]
     }
-    for (k, what, v) in rows { say("   \(pad(k, 9))\(pad(what, 44))\(pad(fixed(v, 0), 12, right: true))") }
+    // The parse, counted inside Parser.parse only (not the generating of the text): a 2 MB
+    // text less a 1 MB one, per byte.
+    let parseFunction = "$s10ConnSyntax6ParserO5parseyAA6ScriptVAA10SourceFileCFZ"
+    let benchBinary = o.countBench ?? Subprocess.currentExecutable
+    let (parseSmall, parseSmallParts) = try count(
+      [benchBinary, "parse", "--mb", "1", "--once"], toggle: parseFunction)
+    let (parseBig, parseBigParts) = try count(
+      [benchBinary, "parse", "--mb", "2", "--once"], toggle: parseFunction)
+    let parsePerByte = (parseBig - parseSmall) / 1e6
+    let parseParts = parseBigParts.perUnit(minus: parseSmallParts, over: 1e6)
+    rows.append(("conn", "parse, per byte of the file", parsePerByte))
+    figures.append(("conn_parse_per_byte", parsePerByte))
+    for (k, what, v) in rows {
+      say("   \(pad(k, 9))\(pad(what, 44))\(pad(fixed(v, v < 100 ? 1 : 0), 12, right: true))")
+    }
     let own = figures.first { $0.0 == "conn_own_per_statement" }?.1 ?? .nan
     let v = Verdict(Samples([own]), .atMost(150), { fixed($0, 0) })
     say("   conn's own instructions per statement of the kernel loop: target \(v.text)")
+    // Where they go, and what each missed target would need at this machine's pace.
+    say("   by part (each function's own instructions, summed by where it belongs):")
+    say("      kernel loop, per iteration: \(kernelParts.describe())")
+    say("      simulated loop, per iteration: \(simParts.describe())")
+    say("      parse, per byte: \(parseParts.describe(decimals: 1))")
+    if parseSmall == 0 || parseParts.total <= 0 {
+      say("      (the parse count is empty: \(parseFunction) is not a symbol of \(benchBinary) any more)")
+    }
+    let measuredParse = entries.first { $0.section == "parse" && $0.name == "throughput" }?.figures
+      .first { $0.0 == "mb_per_s" }?.1
+    if let mbps = measuredParse, parsePerByte > 0 {
+      let pace = mbps * 1e6 * parsePerByte
+      say(
+        "      at the \(fixed(pace / 1e9, 1)) G instructions/s the parse ran at (section 3), 500 MB/s needs <= \(fixed(pace / 500e6, 1)) per byte; it takes \(fixed(parsePerByte, 1))"
+      )
+      figures += [("parse_pace_per_s", pace), ("parse_needed_per_byte", pace / 500e6)]
+    }
+    let measuredSim = entries.first { $0.section == "sim" && $0.name == "connects" }?.figures
+      .first { $0.0 == "connects_per_s" }?.1
+    let simPer = figures.first { $0.0 == "conn_sim_per_iteration" }?.1 ?? .nan
+    if let rate = measuredSim, simPer > 0 {
+      let pace = rate * simPer
+      say(
+        "      at the \(fixed(pace / 1e9, 1)) G instructions/s the simulated loop ran at (section 5), 5 M connects/s needs <= \(fixed(pace / 5e6, 0)) per iteration; it takes \(fixed(simPer, 0))"
+      )
+      figures += [("sim_pace_per_s", pace), ("sim_needed_per_iteration", pace / 5e6)]
+    }
+    figures +=
+      kernelParts.figures("kernel_part") + simParts.figures("sim_part") + parseParts.figures("parse_part")
     record(
       "instructions", "per_iteration", figures, target: "<= 150 instructions of conn per statement",
       verdict: v)
@@ -674,6 +729,7 @@ func benchSuite(_ args: [String]) {
     case "--valgrind": o.valgrind = value()
     case "--count-conn": o.countConn = value()
     case "--count-baseline": o.countBaseline = value()
+    case "--count-bench": o.countBench = value()
     case "--work": o.work = value()
     case "--json": o.json = value()
     case "--runs": runs = Int(value())
@@ -694,6 +750,7 @@ func benchSuite(_ args: [String]) {
   if o.baseline == "" { o.baseline = nil }
   if o.countConn == "" { o.countConn = nil }
   if o.countBaseline == "" { o.countBaseline = nil }
+  if o.countBench == "" { o.countBench = nil }
   guard !o.conn.isEmpty, !o.floor.isEmpty, !o.work.isEmpty else {
     Host.printErr(
       "usage: conn-bench suite --conn PATH --floor PATH --work DIR [--baseline PATH] [--python PATH --python-script PATH] [--valgrind PATH] [--json PATH] [--runs K] [--iterations N] [--only LIST] [--smoke]\n"

@@ -108,6 +108,19 @@ switch args.first {
 case "parse": benchParse(Array(args.dropFirst()))
 case "suite": benchSuite(Array(args.dropFirst()))
 case "hello": break
+case "parts":
+  // The instructions of a callgrind output file by part, as the suite counts them (the test of
+  // the reader runs this on a real callgrind run).
+  guard args.count == 2, let bytes = try? Host.readFile(args[1]) else {
+    Host.printErr("usage: conn-bench parts CALLGRIND-OUTPUT-FILE\n")
+    Host.exit(2)
+  }
+  let text = String(decoding: bytes, as: UTF8.self)
+  let profile = CostProfile(callgrindOutput: text)
+  for part in CostPart.allCases { print("\(part.key)\t\(Int(profile.parts[part] ?? 0))") }
+  let summary = text.split(separator: "\n").first { $0.hasPrefix("summary:") || $0.hasPrefix("totals:") }
+  print("counted\t\(Int(profile.total))")
+  print("summary\t\(summary.map { String($0.split(separator: " ").last ?? "") } ?? "none")")
 case "layout":
   // The syntax tree's sizes, which decide the parser's memory per statement.
   print(
@@ -124,6 +137,7 @@ case "layout":
   )
 default:
   print(
-    "usage: conn-bench parse [--mb N] [--runs K] | conn-bench suite --conn PATH --floor PATH --work DIR ...")
+    "usage: conn-bench parse [--mb N] [--runs K] | conn-bench parts FILE | conn-bench suite --conn PATH --floor PATH --work DIR ..."
+  )
   Host.exit(2)
 }
