@@ -118,13 +118,20 @@ package final class PrivateDirectory {
   package static func removeStale() -> [String] {
     guard let dp = opendir(parent) else { return [] }
     var candidates: [String] = []
+    // Every `conn run` reads all of /tmp, which may hold thousands of entries: a name is looked
+    // at as bytes, and becomes a String only when it is `conn-` and six more.
+    let prefix = Array(namePrefix.utf8)
+    let length = prefix.count + 6
     while let ent = readdir(dp), candidates.count < 10_000 {
       let n = withUnsafePointer(to: ent.pointee.d_name) { p in
-        p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        p.withMemoryRebound(to: UInt8.self, capacity: 256) { b -> String? in
+          for i in 0..<prefix.count where b[i] != prefix[i] { return nil }
+          for i in prefix.count..<length where b[i] == 0 { return nil }
+          guard b[length] == 0 else { return nil }
+          return String(decoding: UnsafeBufferPointer(start: b, count: length), as: UTF8.self)
+        }
       }
-      if n.hasPrefix(namePrefix) && n.utf8.count == namePrefix.utf8.count + 6 {
-        candidates.append(parent + "/" + n)
-      }
+      if let n { candidates.append(parent + "/" + n) }
     }
     closedir(dp)
     var removed: [String] = []

@@ -77,7 +77,16 @@ import Testing
     var template = Array("/tmp/conn-XXXXXX".utf8CString)
     let stale = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
     _ = FileManager.default.createFile(atPath: stale + "/x.sock", contents: nil)
+    // Names close to a private directory's, which are not one: kept.
+    let tag = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+    let others = ["/tmp/conn-\(tag)\(tag)", "/tmp/conn-\(tag.prefix(5))", "/tmp/conn_\(tag.prefix(6))"].filter
+    {
+      $0.utf8.count != "/tmp/conn-XXXXXX".utf8.count || !$0.hasPrefix("/tmp/conn-")
+    }
+    for o in others { try FileManager.default.createDirectory(atPath: o, withIntermediateDirectories: false) }
+    defer { for o in others { try? FileManager.default.removeItem(atPath: o) } }
     let removed = PrivateDirectory.removeStale()
+    for o in others { #expect(FileManager.default.fileExists(atPath: o), "\(o) was removed") }
     // Gone: removed by this call, or by a `conn run` another test started meanwhile (every run
     // removes stale directories when it starts, with this same function).
     #expect(!FileManager.default.fileExists(atPath: stale), "removed: \(removed)")
