@@ -51,7 +51,7 @@ struct CommonState {
     self.nonblocking = nonblocking
   }
 
-  var localPort: UInt16 { local?.port ?? 0 }
+  @inline(__always) var localPort: UInt16 { local?.port ?? 0 }
 
   /// The connection ended with an error (a reset, a timeout): sk_err set, closed both ways.
   mutating func ended(by e: Errno) {
