@@ -29,6 +29,40 @@ private let decl = "sock s = stream inet\n"
     #expect(!e.ok && !e.timeout && e.events.isEmpty && e.within == nil)
   }
 
+  /// Equal `expect`s share their alternatives (ExpectationTable): each keeps exactly what it
+  /// says, however many there are and however alike (ports, families, errnos, within).
+  @Test func manyAlikeExpectationsKeepTheirOwnAlternatives() {
+    var text = "sock u = dgram inet6\n"
+    var wanted: [([SocketAddress], [Errno], TimeSpan?)] = []
+    for i in 0..<300 {
+      let port = UInt16(1000 + i % 150)
+      switch i % 4 {
+      case 0:
+        text += "peer u\nexpect [::1]:\(port)\n"
+        wanted.append(([.inet6(.loopback, port: port, scope: nil)], [], nil))
+      case 1:
+        text += "peer u\nexpect 127.0.0.1:\(port)\n"
+        wanted.append(([.inet(.loopback, port: port)], [], nil))
+      case 2:
+        text += "peer u\nexpect [::1]:\(port) or ENOTCONN\n"
+        wanted.append(([.inet6(.loopback, port: port, scope: nil)], [.ENOTCONN], nil))
+      default:
+        text += "peer u\nexpect ENOTCONN within \(i)ms\n"
+        wanted.append(([], [.ENOTCONN], TimeSpan(nanoseconds: Int64(i) * 1_000_000)))
+      }
+    }
+    let expects = cleanStatements(text).compactMap { k -> ConnSyntax.Expectation? in
+      if case .expect(let e) = k { return e } else { return nil }
+    }
+    #expect(expects.count == wanted.count)
+    for (e, w) in zip(expects, wanted) {
+      let (addresses, errnos, within) = w
+      #expect(e.addresses == addresses, "\(e.addresses) \(w)")
+      #expect(e.errnos.members == errnos, "\(e.errnos.members) \(w)")
+      #expect(e.within == within, "\(String(describing: e.within)) \(w)")
+    }
+  }
+
   @Test func statementRangesAndSocketNames() {
     let s = parse("sock a = dgram inet6 nonblock\n  close a  # done\n")
     #expect(s.diagnostics.isEmpty)
