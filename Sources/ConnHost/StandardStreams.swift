@@ -67,7 +67,9 @@ package enum StandardStreams {
 
 /// Descriptors the tool keeps for itself, with what each is.
 package enum ReservedDescriptors {
-  nonisolated(unsafe) private static var entries: [Int32: String] = [:]
+  /// A few entries, searched in order (a dictionary keyed by Int32 would cost every run a scan
+  /// of the binary's protocol conformances when it is first filled, 15% of a one-statement run).
+  nonisolated(unsafe) private static var entries: [(fd: Int32, what: String)] = []
   /// Made once, thread-safely (a static's first use is).
   nonisolated(unsafe) private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
     let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -81,7 +83,15 @@ package enum ReservedDescriptors {
     return body()
   }
 
-  package static func add(_ fd: Int32, as what: String) { locked { entries[fd] = what } }
+  package static func add(_ fd: Int32, as what: String) {
+    locked {
+      if let i = entries.firstIndex(where: { $0.fd == fd }) {
+        entries[i].what = what
+      } else {
+        entries.append((fd, what))
+      }
+    }
+  }
 
   /// Moves a descriptor the tool keeps out of the scenarios' way (to a high, close-on-exec
   /// number, so that a scenario's own descriptors are numbered as in a fresh process) and
@@ -97,8 +107,8 @@ package enum ReservedDescriptors {
     add(high, as: what)
     return high
   }
-  package static func remove(_ fd: Int32) { _ = locked { entries.removeValue(forKey: fd) } }
+  package static func remove(_ fd: Int32) { locked { entries.removeAll { $0.fd == fd } } }
 
   /// What the descriptor is to the tool, or nil when it is not the tool's.
-  package static func owner(of fd: Int32) -> String? { locked { entries[fd] } }
+  package static func owner(of fd: Int32) -> String? { locked { entries.first { $0.fd == fd }?.what } }
 }

@@ -112,8 +112,6 @@ package final class Program: @unchecked Sendable {
   /// Whether the instruction's statement is followed, in its block, by an `expect` (the errno
   /// rule: an errno with no `expect` after it fails the scenario).
   package let checked: [Bool]
-  /// Script slot names, by session slot (for messages).
-  package let names: [Slot: String]
   package let addresses: [SocketAddress]
   package let strings: [String]
   package let payloads: [[UInt8]]
@@ -137,14 +135,12 @@ package final class Program: @unchecked Sendable {
     var c = Compiler()
     c.hosts = script.hostNames.map(host)
     let slots = script.socketNames.map(slot)
-    for (i, s) in slots.enumerated() { c.names[s] = script.socketNames[i] }
     c.code.reserveCapacity(script.statements.count + 1)
     c.compile(script.statements, slots)
     source = script.source
     code = c.code
     statements = c.statements
     checked = c.checked
-    names = c.names
     addresses = c.addresses
     strings = c.strings
     payloads = c.payloads
@@ -165,7 +161,6 @@ private struct Compiler {
   var code: [Instruction] = []
   var statements: [Statement] = []
   var checked: [Bool] = []
-  var names: [Slot: String] = [:]
   var addresses: [SocketAddress] = []
   var strings: [String] = []
   var payloads: [[UInt8]] = []

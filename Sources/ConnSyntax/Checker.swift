@@ -28,6 +28,7 @@ struct Checker {
 
   /// Hosts and links of earlier pieces of a session.
   mutating func predeclareTopology(hosts: [String], links: [(String, String, [IPPrefix])]) {
+    guard !hosts.isEmpty || !links.isEmpty else { return }  // a whole scenario: none
     let index = Dictionary(script.hostNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
     for h in hosts { if let i = index[h] { hostDeclared[i] = true } }
     for (a, b, p) in links {
