@@ -577,21 +577,52 @@ final class Suite {
       (try count([o.floor, "refused", "\(2 * n)"]).0 - count([o.floor, "refused", "\(n)"]).0) / Double(n)
     rows.append(("C", "refused connect loop, per iteration", floorPer))
     figures.append(("c_refused_per_iteration", floorPer))
+    // Instruction-cache misses (cachegrind's model: a 32 KB, 8-way L1): code that does not fit
+    // runs slower than its instruction count says.
+    func instructionCacheMisses(_ argv: [String]) throws(BenchError) -> Double {
+      let out = o.work + "/cachegrind.out"
+      _ = try Measure.run(
+        [vg, "--tool=cachegrind", "--cache-sim=yes", "--cachegrind-out-file=" + out] + argv, log: log())
+      let text = (try? Host.readFile(out)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+      let lines = text.split(separator: "\n")
+      guard let events = lines.first(where: { $0.hasPrefix("events:") })?.split(separator: " ").dropFirst(),
+        let summary = lines.first(where: { $0.hasPrefix("summary:") })?.split(separator: " ").dropFirst(),
+        let i = Array(events).firstIndex(of: "I1mr"), i < summary.count, let v = Double(Array(summary)[i])
+      else {
+        throw .failed("cachegrind wrote no instruction-cache misses for \(argv.joined(separator: " "))")
+      }
+      return v
+    }
+    func missesPerIteration(_ argv: (String) -> [String], _ scenario: (Int) -> String) throws(BenchError)
+      -> Double
+    {
+      let a = o.work + "/count-a.conn", b = o.work + "/count-b.conn"
+      try write(a, scenario(n))
+      try write(b, scenario(2 * n))
+      return (try instructionCacheMisses(argv(b)) - instructionCacheMisses(argv(a))) / Double(n)
+    }
     var kernelParts = CostProfile(parts: [:]), simParts = CostProfile(parts: [:])
+    var simMisses: [String: Double] = [:]
     for (k, bin) in programs {
       let (kernel, kParts) = try perIteration({ [bin, "run", "-j", "1", $0] }, refused)
       let (sim, sParts) = try perIteration(
         { [bin, "run", "-j", "1", "--backend", "sim", $0] }, Suite.simScenario)
+      let misses = try missesPerIteration(
+        { [bin, "run", "-j", "1", "--backend", "sim", $0] }, Suite.simScenario)
+      simMisses[k] = misses
       if k == "conn" { (kernelParts, simParts) = (kParts, sParts) }
       let start = try count([bin, "run", one]).0
       rows += [
         (k, "refused connect loop, per iteration", kernel),
         (k, "  of which conn's own, per statement (4)", (kernel - floorPer) / 4),
-        (k, "simulated loop, per iteration", sim), (k, "start-up, one-statement scenario", start),
+        (k, "simulated loop, per iteration", sim),
+        (k, "  its instruction-cache misses (cachegrind)", misses),
+        (k, "start-up, one-statement scenario", start),
       ]
       figures += [
         ("\(k)_refused_per_iteration", kernel), ("\(k)_own_per_statement", (kernel - floorPer) / 4),
-        ("\(k)_sim_per_iteration", sim), ("\(k)_startup", start),
+        ("\(k)_sim_per_iteration", sim), ("\(k)_sim_icache_misses_per_iteration", misses),
+        ("\(k)_startup", start),
       ]
     }
     // The parse, counted inside Parser.parse only (not the generating of the text): a 2 MB
@@ -638,6 +669,12 @@ final class Suite {
         "      at the \(fixed(pace / 1e9, 1)) G instructions/s the simulated loop ran at (section 5), 5 M connects/s needs <= \(fixed(pace / 5e6, 0)) per iteration; it takes \(fixed(simPer, 0))"
       )
       figures += [("sim_pace_per_s", pace), ("sim_needed_per_iteration", pace / 5e6)]
+    }
+    if let mine = simMisses["conn"], let theirs = simMisses["baseline"] {
+      let simBase = figures.first { $0.0 == "baseline_sim_per_iteration" }?.1 ?? .nan
+      say(
+        "      simulated loop against the baseline: \(fixed(simPer, 0)) instructions and \(fixed(mine, 1)) instruction-cache misses per iteration, against \(fixed(simBase, 0)) and \(fixed(theirs, 1))"
+      )
     }
     figures +=
       kernelParts.figures("kernel_part") + simParts.figures("sim_part") + parseParts.figures("parse_part")
