@@ -5,7 +5,7 @@
 # every measurement side by side in rounds, prints a table with each figure's spread and the load
 # average before and after, and writes the same figures as JSON (bench-out/bench.json).
 #
-#   scripts/bench.sh                  full run (about five minutes; more with --baseline-rev)
+#   scripts/bench.sh                  full run (about seven minutes; more with --baseline-rev)
 #   scripts/bench.sh --smoke          every measurement at a minimal size (seconds): checks the
 #                                     command works; the figures mean nothing
 #   scripts/bench.sh --runs 9         rounds per measurement (default 7)
@@ -16,7 +16,8 @@
 #   scripts/bench.sh --bin DIR        use the conn and conn-bench already built in DIR (no build)
 #   scripts/bench.sh --out DIR        where bench.json goes (default bench-out)
 #
-# Instruction counts (section 7) need valgrind; without it that section says it was skipped.
+# Instruction counts, their parts and the instruction-cache misses (section 7) need valgrind
+# (callgrind and cachegrind); without it that section says it was skipped.
 # Only loopback and Unix sockets are used; every loop is bounded.
 set -euo pipefail
 
