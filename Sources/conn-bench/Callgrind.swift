@@ -18,23 +18,8 @@ enum CostPart: String, CaseIterable {
   case standardLibrary = "Swift standard library"
   case libc = "libc, system call entry and the rest"
 
-  /// A short name for the JSON file.
-  var key: String {
-    switch self {
-    case .lexer: return "lexer"
-    case .checker: return "checker"
-    case .syntax: return "syntax"
-    case .interpreter: return "interpreter"
-    case .simulation: return "simulation"
-    case .kernelBackend: return "kernel_backend"
-    case .commands: return "commands"
-    case .referenceCounting: return "reference_counting"
-    case .exclusivity: return "exclusivity"
-    case .allocation: return "allocation"
-    case .standardLibrary: return "standard_library"
-    case .libc: return "libc"
-    }
-  }
+  /// A short name for the JSON file and `conn-bench parts`: the case's name.
+  var key: String { String(describing: self) }
 
   /// The part a function (its raw, mangled symbol name) belongs to.
   static func of(_ name: Substring) -> CostPart {

@@ -69,7 +69,7 @@ import Testing
       #expect(
         figures["counted"] == summary, "the parts do not add up to callgrind's total \(extra):\n\(text)")
       // A simulated run spends in the simulation, the interpreter and the parser.
-      for part in ["simulation", "interpreter", "syntax", "standard_library", "lexer"] {
+      for part in ["simulation", "interpreter", "syntax", "standardLibrary", "lexer"] {
         #expect((figures[part] ?? 0) > 0, "nothing counted in \(part) \(extra):\n\(text)")
       }
     }
