@@ -41,7 +41,9 @@ struct SimRoute {
 
 /// A class, not a struct: the simulation reads a host's network several times in every connect,
 /// and a copy of a struct of arrays costs a retain and a release per array; each host owns its
-/// own instance (made with the host, never shared).
+/// own instance (made with the host, never shared). Its fields skip the run-time exclusivity
+/// checks, as the backend's own do: the simulation runs on one thread at a time (its calls in the
+/// background are coroutines that take turns).
 final class SimNetwork {
   /// `net route` rules.
   @exclusivity(unchecked) var routes: [SimRoute] = []

@@ -6,7 +6,8 @@
 
 /// A class: the simulation's methods read it from the backend (a class) on every connect, and
 /// a struct of arrays read so is copied, a retain and a release per array. Each backend owns
-/// its two tables.
+/// its two tables; their fields skip the run-time exclusivity checks, as the backend's own do
+/// (one thread at a time runs the simulation).
 final class PortTable {
   /// For each port, the first node of its list of holders (nodes count from 1), valid where
   /// `inUse` says the port has holders (else 0: none). Never zeroed as a whole: a scenario touches a few ports,
