@@ -21,6 +21,18 @@ enum CostPart: String, CaseIterable {
   /// A short name for the JSON file and `conn-bench parts`: the case's name.
   var key: String { String(describing: self) }
 
+  private static let runtimeCounting = [
+    "swift_retain", "swift_release", "swift_bridgeObject", "swift_isUniquelyReferenced",
+    "swift_unknownObject", "swift_nonatomic", "bool swift::RefCounts", "swift::RefCounts",
+  ]
+  /// The allocator's entry points (whole names) and its insides (prefixes).
+  private static let allocator = ["malloc", "free", "cfree", "calloc", "realloc", "posix_memalign"]
+  private static let allocatorParts = [
+    "_int_malloc", "_int_free", "_int_realloc", "sysmalloc", "malloc_consolidate", "tcache", "unlink_chunk",
+    "swift_allocObject", "swift_slowAlloc", "swift_slowDealloc", "swift_deallocClassInstance",
+    "swift_deallocObject", "_swift_release_dealloc", "swift_allocBox", "swift_deallocBox",
+  ]
+
   /// The part a function (its raw, mangled symbol name) belongs to.
   static func of(_ name: Substring) -> CostPart {
     // Swift symbols of a module start with $s, the module name's length and the name; generic
@@ -33,22 +45,12 @@ enum CostPart: String, CaseIterable {
     if name.hasPrefix("$s10ConnSystem") || name.hasPrefix("conn_") { return .kernelBackend }
     if name.hasPrefix("$s12ConnCommands") || name.hasPrefix("$s8ConnHost") { return .commands }
     if name.hasPrefix("$ss") || name.hasPrefix("$sS") { return .standardLibrary }
-    let runtimeCounting = [
-      "swift_retain", "swift_release", "swift_bridgeObject", "swift_isUniquelyReferenced",
-      "swift_unknownObject", "swift_nonatomic", "bool swift::RefCounts", "swift::RefCounts",
-    ]
     if runtimeCounting.contains(where: { name.hasPrefix($0) }) { return .referenceCounting }
     if name.hasPrefix("swift_beginAccess") || name.hasPrefix("swift_endAccess")
       || name.hasPrefix("swift::runtime::AccessSet") || name.hasPrefix("swift::runtime::SwiftTLSContext")
     {
       return .exclusivity
     }
-    let allocator = ["malloc", "free", "cfree", "calloc", "realloc", "posix_memalign"]
-    let allocatorParts = [
-      "_int_malloc", "_int_free", "_int_realloc", "sysmalloc", "malloc_consolidate", "tcache", "unlink_chunk",
-      "swift_allocObject", "swift_slowAlloc", "swift_slowDealloc", "swift_deallocClassInstance",
-      "swift_deallocObject", "_swift_release_dealloc", "swift_allocBox", "swift_deallocBox",
-    ]
     if allocator.contains(where: { name == $0 }) || allocatorParts.contains(where: { name.hasPrefix($0) }) {
       return .allocation
     }
